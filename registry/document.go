@@ -1,0 +1,298 @@
+package registry
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Kind is the JSON type of a Value.
+type Kind uint8
+
+// The JSON kinds a Value can hold.
+const (
+	Null Kind = iota
+	Bool
+	Number
+	String
+	Array
+	Object
+)
+
+func (k Kind) String() string {
+	switch k {
+	case Null:
+		return "null"
+	case Bool:
+		return "bool"
+	case Number:
+		return "number"
+	case String:
+		return "string"
+	case Array:
+		return "array"
+	case Object:
+		return "object"
+	}
+	return "kind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// Value is one node of a lossless JSON document. Objects keep their keys in
+// document order, and strings and numbers keep their source text, so a value
+// that nobody edits encodes to what Python's json.dumps would have written for
+// it. The zero Value is JSON null.
+type Value struct {
+	kind Kind
+	// text is the source text of a number ("1.50", "-0") or the body of a
+	// string between its quotes, escapes as written; "true"/"false" for bools.
+	text string
+	// raw is set for a string parsed from a document: text is then its body
+	// as written, escapes included. Strings made by NewString hold the
+	// decoded text.
+	raw bool
+	// plain is set for a raw string whose body holds no escape and only
+	// printable ASCII: it is then its own decoded and canonical form.
+	plain   bool
+	members []Member
+	elems   []*Value
+}
+
+// Member is one key of an object, in document order.
+type Member struct {
+	Key   string
+	Value *Value
+	// keyText is the key's body as written in the source; empty for keys
+	// added by Set, which are encoded from Key.
+	keyText string
+	keyRaw  bool
+}
+
+// NewString returns a JSON string holding s (UTF-8).
+func NewString(s string) *Value {
+	return &Value{kind: String, text: s}
+}
+
+// NewInt returns a JSON integer.
+func NewInt(n int64) *Value {
+	return &Value{kind: Number, text: strconv.FormatInt(n, 10)}
+}
+
+// NewBool returns a JSON boolean.
+func NewBool(b bool) *Value {
+	if b {
+		return &Value{kind: Bool, text: "true"}
+	}
+	return &Value{kind: Bool, text: "false"}
+}
+
+// NewNull returns JSON null.
+func NewNull() *Value { return &Value{kind: Null} }
+
+// NewObject returns an empty JSON object.
+func NewObject() *Value { return &Value{kind: Object} }
+
+// NewArray returns a JSON array of the given elements.
+func NewArray(elems ...*Value) *Value { return &Value{kind: Array, elems: elems} }
+
+// Kind reports the value's JSON type; a nil Value is Null.
+func (v *Value) Kind() Kind {
+	if v == nil {
+		return Null
+	}
+	return v.kind
+}
+
+// IsNull reports whether v is missing or JSON null.
+func (v *Value) IsNull() bool { return v == nil || v.kind == Null }
+
+// Str returns the decoded text of a string value. Escaped lone surrogates,
+// which UTF-8 cannot hold, decode to U+FFFD here but keep their escape when
+// the value is encoded again.
+func (v *Value) Str() (string, bool) {
+	if v == nil || v.kind != String {
+		return "", false
+	}
+	if !v.raw || v.plain {
+		return v.text, true
+	}
+	return decodeBody(v.text), true
+}
+
+// StrOr returns the string value of v, or def when v is not a string.
+func (v *Value) StrOr(def string) string {
+	if s, ok := v.Str(); ok {
+		return s
+	}
+	return def
+}
+
+// Int returns an integer number as int64. Floats and integers that do not
+// fit report false.
+func (v *Value) Int() (int64, bool) {
+	if v == nil || v.kind != Number {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(v.text, 10, 64)
+	return n, err == nil
+}
+
+// NumberText returns the source text of a number.
+func (v *Value) NumberText() string {
+	if v == nil || v.kind != Number {
+		return ""
+	}
+	return v.text
+}
+
+// BoolValue returns the value of a boolean.
+func (v *Value) BoolValue() (bool, bool) {
+	if v == nil || v.kind != Bool {
+		return false, false
+	}
+	return v.text == "true", true
+}
+
+// Len is the number of members of an object or elements of an array.
+func (v *Value) Len() int {
+	switch v.Kind() {
+	case Object:
+		return len(v.members)
+	case Array:
+		return len(v.elems)
+	}
+	return 0
+}
+
+// Members returns an object's members in document order. The slice is the
+// object's own: do not append to it.
+func (v *Value) Members() []Member {
+	if v.Kind() != Object {
+		return nil
+	}
+	return v.members
+}
+
+// Keys returns an object's keys in document order.
+func (v *Value) Keys() []string {
+	ks := make([]string, 0, v.Len())
+	for _, m := range v.Members() {
+		ks = append(ks, m.Key)
+	}
+	return ks
+}
+
+// Get returns the value of an object's key, or nil.
+func (v *Value) Get(key string) *Value {
+	if v.Kind() != Object {
+		return nil
+	}
+	for i := range v.members {
+		if v.members[i].Key == key {
+			return v.members[i].Value
+		}
+	}
+	return nil
+}
+
+// Has reports whether an object has the key.
+func (v *Value) Has(key string) bool { return v.Get(key) != nil }
+
+// Set replaces the value of key in place, or appends key at the end of the
+// object as Python's dict assignment does. It panics if v is not an object.
+func (v *Value) Set(key string, val *Value) {
+	if v.Kind() != Object {
+		panic("registry: Set on " + v.Kind().String())
+	}
+	if val == nil {
+		val = NewNull()
+	}
+	for i := range v.members {
+		if v.members[i].Key == key {
+			v.members[i].Value = val
+			return
+		}
+	}
+	v.members = append(v.members, Member{Key: key, Value: val})
+}
+
+// Delete removes key from an object and reports whether it was there.
+func (v *Value) Delete(key string) bool {
+	if v.Kind() != Object {
+		return false
+	}
+	for i := range v.members {
+		if v.members[i].Key == key {
+			v.members = append(v.members[:i], v.members[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+// Index returns an array's i-th element, or nil when out of range.
+func (v *Value) Index(i int) *Value {
+	if v.Kind() != Array || i < 0 || i >= len(v.elems) {
+		return nil
+	}
+	return v.elems[i]
+}
+
+// Elems returns an array's elements. The slice is the array's own.
+func (v *Value) Elems() []*Value {
+	if v.Kind() != Array {
+		return nil
+	}
+	return v.elems
+}
+
+// Append adds elements at the end of an array. It panics if v is not an array.
+func (v *Value) Append(vals ...*Value) {
+	if v.Kind() != Array {
+		panic("registry: Append on " + v.Kind().String())
+	}
+	v.elems = append(v.elems, vals...)
+}
+
+// RemoveAt removes an array's i-th element and reports whether it existed.
+func (v *Value) RemoveAt(i int) bool {
+	if v.Kind() != Array || i < 0 || i >= len(v.elems) {
+		return false
+	}
+	v.elems = append(v.elems[:i], v.elems[i+1:]...)
+	return true
+}
+
+// Clone returns a deep copy of v.
+func (v *Value) Clone() *Value {
+	if v == nil {
+		return nil
+	}
+	c := *v
+	if v.members != nil {
+		c.members = make([]Member, len(v.members))
+		for i, m := range v.members {
+			m.Value = m.Value.Clone()
+			c.members[i] = m
+		}
+	}
+	if v.elems != nil {
+		c.elems = make([]*Value, len(v.elems))
+		for i, e := range v.elems {
+			c.elems[i] = e.Clone()
+		}
+	}
+	return &c
+}
+
+// Equal reports whether a and b encode to the same bytes.
+func Equal(a, b *Value) bool {
+	return string(Encode(a)) == string(Encode(b))
+}
+
+// String returns the value's encoding; handy in messages and tests.
+func (v *Value) String() string {
+	if v.Kind() == String {
+		s, _ := v.Str()
+		return s
+	}
+	return strings.TrimSpace(string(Encode(v)))
+}
