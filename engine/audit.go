@@ -1,0 +1,145 @@
+package engine
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"agentwatch/registry"
+)
+
+// Audit is the append-only log of every repair, kill, undo and restore, one
+// JSON object per line, in the state directory.
+type Audit struct {
+	Path string
+}
+
+// NewAudit returns the audit log in stateDir.
+func NewAudit(stateDir string) *Audit {
+	return &Audit{Path: filepath.Join(stateDir, "audit.jsonl")}
+}
+
+// FileChange is one registry file an action changed.
+type FileChange struct {
+	Path string `json:"path"`
+	// Before and After are the hashes of the file's bytes.
+	Before string `json:"before"`
+	After  string `json:"after"`
+	// Backup holds the bytes as they were before.
+	Backup string `json:"backup,omitempty"`
+}
+
+// Entry is one line of the audit log.
+type Entry struct {
+	Time    time.Time    `json:"time"`
+	User    string       `json:"user"`
+	PID     int          `json:"pid"`
+	Action  string       `json:"action"`
+	Targets []string     `json:"targets,omitempty"`
+	Result  string       `json:"result"`
+	Files   []FileChange `json:"registries,omitempty"`
+	Ops     []Item       `json:"ops,omitempty"`
+	Error   string       `json:"error,omitempty"`
+}
+
+// Actions whose file changes `undo` can put back.
+var undoable = map[string]bool{"repair": true, "undo": true, "restore": true, "mark": true}
+
+func currentUser() string {
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return strconv.Itoa(os.Getuid())
+}
+
+// Append writes one entry. The time, user and PID are filled in when zero.
+func (a *Audit) Append(ctx context.Context, e Entry) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	if e.User == "" {
+		e.User = currentUser()
+	}
+	if e.PID == 0 {
+		e.PID = os.Getpid()
+	}
+	line, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("audit log: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(a.Path), 0o700); err != nil {
+		return fmt.Errorf("audit log: %w", err)
+	}
+	f, err := os.OpenFile(a.Path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("audit log: %w", err)
+	}
+	defer f.Close()
+	// One write of one line: O_APPEND keeps concurrent writers' lines whole.
+	if _, err := f.Write(append(line, '\n')); err != nil {
+		return fmt.Errorf("audit log: %w", err)
+	}
+	return f.Sync()
+}
+
+// Entries reads the whole log, oldest first. Lines that do not parse (a
+// torn last line) are skipped.
+func (a *Audit) Entries(ctx context.Context) ([]Entry, error) {
+	data, err := os.ReadFile(a.Path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read audit log: %w", err)
+	}
+	var out []Entry
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	for sc.Scan() {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		var e Entry
+		if json.Unmarshal(sc.Bytes(), &e) == nil {
+			out = append(out, e)
+		}
+	}
+	return out, sc.Err()
+}
+
+// LastUndoable returns the newest entry that changed registry files, or nil.
+func (a *Audit) LastUndoable(ctx context.Context) (*Entry, error) {
+	entries, err := a.Entries(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := len(entries) - 1; i >= 0; i-- {
+		if undoable[entries[i].Action] && len(entries[i].Files) > 0 {
+			return &entries[i], nil
+		}
+	}
+	return nil, nil
+}
+
+// changesOf lists the files a set of commits changed.
+func changesOf(commits []*registry.Commit) []FileChange {
+	var out []FileChange
+	for _, c := range commits {
+		if c.Changed {
+			out = append(out, FileChange{Path: c.Path, Before: c.OldHash, After: c.NewHash, Backup: c.Backup})
+		}
+	}
+	return out
+}

@@ -1,0 +1,199 @@
+// Package engine is the I/O that the command line and the TUI share: it
+// gathers one snapshot from the sources, hands it to reconcile, applies a
+// plan back through the registry store, and appends every action to the
+// audit log.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"agentwatch/reconcile"
+	"agentwatch/registry"
+)
+
+// Config is what an Engine works on.
+type Config struct {
+	Bases []registry.Base
+	Sets  registry.StatusSets
+	Store *registry.Store
+	Audit *Audit
+}
+
+// Engine gathers snapshots and applies plans.
+type Engine struct {
+	cfg Config
+}
+
+// New returns an Engine for cfg.
+func New(cfg Config) *Engine { return &Engine{cfg: cfg} }
+
+// Store returns the registry store the engine writes through.
+func (e *Engine) Store() *registry.Store { return e.cfg.Store }
+
+// Bases returns the workspace bases the engine watches.
+func (e *Engine) Bases() []registry.Base { return e.cfg.Bases }
+
+// Snapshot is one scan of the sources.
+type Snapshot struct {
+	Time     time.Time
+	Duration time.Duration
+	Input    reconcile.Input
+	// Hashes maps each registry that was read to the hash of its bytes.
+	Hashes map[string]string
+}
+
+// Gather reads every registry of every base. A registry that cannot be read
+// or parsed is part of the snapshot, with its error; only a failure to list
+// a base is an error here.
+func (e *Engine) Gather(ctx context.Context, now time.Time) (*Snapshot, error) {
+	start := time.Now()
+	snap := &Snapshot{Time: now, Hashes: map[string]string{}}
+	snap.Input = reconcile.Input{Now: now, Sets: e.cfg.Sets}
+	for _, b := range e.cfg.Bases {
+		files, err := registry.Files(ctx, b.Dir)
+		if err != nil {
+			return nil, fmt.Errorf("gather: %w", err)
+		}
+		for _, f := range files {
+			r := reconcile.Registry{Path: f.Path, Kind: f.Kind.String(), Base: b.Dir, TaskID: f.TaskID}
+			s, err := e.cfg.Store.Read(ctx, f.Path)
+			switch {
+			case err != nil && s == nil:
+				r.Err = err
+			case s.ParseErr != nil:
+				r.Err = s.ParseErr
+				snap.Hashes[f.Path] = s.Hash
+			default:
+				r.Root = s.Root
+				snap.Hashes[f.Path] = s.Hash
+			}
+			snap.Input.Registries = append(snap.Input.Registries, r)
+		}
+	}
+	snap.Duration = time.Since(start)
+	return snap, nil
+}
+
+// Item is one operation's outcome, as `repair --json` prints it.
+type Item struct {
+	reconcile.Op
+	// LockBusy is set when the operation failed because the registry lock
+	// stayed busy past the lock timeout.
+	LockBusy bool `json:"-"`
+}
+
+// Result is what applying a plan did.
+type Result struct {
+	Applied []Item `json:"applied"`
+	Skipped []Item `json:"skipped"`
+	Failed  []Item `json:"failed"`
+	// Commits are the store's transactions, one per registry touched.
+	Commits []*registry.Commit `json:"-"`
+}
+
+// LockBusy reports whether any operation failed on a busy lock.
+func (r *Result) LockBusy() bool {
+	for _, it := range r.Failed {
+		if it.LockBusy {
+			return true
+		}
+	}
+	return false
+}
+
+// Changed returns the commits that changed a file.
+func (r *Result) Changed() []*registry.Commit {
+	var out []*registry.Commit
+	for _, c := range r.Commits {
+		if c.Changed {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Apply runs the plan's registry operations, one locked transaction per
+// registry, task registries first. Each operation is re-derived from the
+// bytes read under the lock; one that no longer fits is skipped with the
+// reason. Plans without registry operations apply nothing.
+func (e *Engine) Apply(ctx context.Context, plan reconcile.Plan, now time.Time) *Result {
+	res := &Result{}
+	for _, path := range plan.Registries() {
+		ops := plan.OpsFor(path)
+		env := reconcile.Env{Now: now, Sets: e.cfg.Sets}
+		if ops[0].Kind == reconcile.KindGlobal {
+			env.TaskStatus = e.taskStatus(ctx, path)
+		}
+		var outcomes []reconcile.Outcome
+		commit, err := e.cfg.Store.Update(ctx, path, registry.UpdateOptions{}, func(cur *registry.Snapshot) ([]byte, error) {
+			outcomes = outcomes[:0]
+			changed := false
+			for _, op := range ops {
+				out, err := op.Apply(cur.Root, env)
+				if err != nil {
+					return nil, err
+				}
+				outcomes = append(outcomes, out)
+				changed = changed || out.Applied
+			}
+			if !changed {
+				return nil, nil
+			}
+			return registry.Encode(cur.Root), nil
+		})
+		if commit != nil {
+			res.Commits = append(res.Commits, commit)
+		}
+		if err != nil {
+			busy := errors.Is(err, registry.ErrLockBusy)
+			for _, op := range ops {
+				op.Why = err.Error()
+				res.Failed = append(res.Failed, Item{Op: op, LockBusy: busy})
+			}
+			continue
+		}
+		for i, op := range ops {
+			out := outcomes[i]
+			if out.Applied {
+				op.New = out.New
+				res.Applied = append(res.Applied, Item{Op: op})
+			} else {
+				op.Why = out.Skip
+				res.Skipped = append(res.Skipped, Item{Op: op})
+			}
+		}
+	}
+	return res
+}
+
+// taskStatus reads the task registries beside a global registry, fresh, for
+// its active_agents recount: after the task transactions of the same plan.
+func (e *Engine) taskStatus(ctx context.Context, globalPath string) func(agentID, taskID string) (string, bool, bool) {
+	base := filepath.Dir(filepath.Dir(globalPath)) // <base>/registry/GLOBAL_REGISTRY.json
+	tasks := map[string]*registry.TaskFile{}
+	files, _ := registry.Files(ctx, base)
+	for _, f := range files {
+		if f.Kind != registry.FileTask {
+			continue
+		}
+		s, err := e.cfg.Store.Read(ctx, f.Path)
+		if err != nil || s.Root == nil {
+			continue
+		}
+		if tf, err := registry.NewTaskFile(s.Root); err == nil {
+			tasks[f.TaskID] = tf
+		}
+	}
+	return func(agentID, taskID string) (string, bool, bool) {
+		tf := tasks[taskID]
+		if tf == nil {
+			return "", false, false
+		}
+		a, ok := reconcile.TaskEntry(tf, agentID)
+		return a.Status, ok, true
+	}
+}

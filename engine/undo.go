@@ -1,0 +1,269 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"agentwatch/reconcile"
+	"agentwatch/registry"
+)
+
+// ErrNothingToUndo means the audit log holds no action that changed a
+// registry.
+var ErrNothingToUndo = errors.New("nothing to undo: the audit log holds no repair, undo or restore that changed a registry")
+
+// ErrChangedSince means a registry changed after agentwatch wrote it, so
+// putting back the older bytes would roll someone else's change back.
+var ErrChangedSince = errors.New("changed since by someone else")
+
+// Repair applies a plan and appends it to the audit log.
+func (e *Engine) Repair(ctx context.Context, plan reconcile.Plan, now time.Time) (*Result, error) {
+	res := e.Apply(ctx, plan, now)
+	entry := Entry{Action: "repair", Result: resultWord(res), Files: changesOf(res.Commits)}
+	for _, it := range res.Applied {
+		entry.Targets = appendTarget(entry.Targets, it.Op)
+	}
+	entry.Ops = append(append(entry.Ops, res.Applied...), res.Failed...)
+	if len(res.Applied)+len(res.Failed) == 0 {
+		return res, nil // nothing written, nothing to record
+	}
+	return res, e.cfg.Audit.Append(ctx, entry)
+}
+
+func appendTarget(ts []string, op reconcile.Op) []string {
+	t := op.Registry
+	if op.AgentID != "" {
+		t = op.AgentID + " in " + op.Registry
+	}
+	for _, x := range ts {
+		if x == t {
+			return ts
+		}
+	}
+	return append(ts, t)
+}
+
+func resultWord(r *Result) string {
+	switch {
+	case len(r.Failed) > 0 && len(r.Applied) > 0:
+		return "partial"
+	case len(r.Failed) > 0:
+		return "failed"
+	case len(r.Applied) > 0:
+		return "ok"
+	}
+	return "nothing"
+}
+
+// UndoFile is one registry an undo puts back.
+type UndoFile struct {
+	FileChange
+	// Current is the file's bytes now; Restore the bytes to put back.
+	Current []byte
+	Restore []byte
+	// Conflict says why putting it back would lose someone else's change,
+	// or that it cannot be done; empty when it is safe.
+	Conflict string
+}
+
+// UndoPlan is what `undo` would do: put back each file the last repair,
+// undo or restore changed.
+type UndoPlan struct {
+	Entry Entry
+	Files []UndoFile
+}
+
+// PlanUndo looks up the newest undoable action and what undoing it means
+// for each file it changed, now.
+func (e *Engine) PlanUndo(ctx context.Context) (*UndoPlan, error) {
+	last, err := e.cfg.Audit.LastUndoable(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if last == nil {
+		return nil, ErrNothingToUndo
+	}
+	up := &UndoPlan{Entry: *last}
+	for _, fc := range last.Files {
+		uf := UndoFile{FileChange: fc}
+		old, err := os.ReadFile(fc.Backup)
+		switch {
+		case err != nil:
+			uf.Conflict = fmt.Sprintf("its backup is gone (%v); see `agentwatch restore --registry %s`", err, fc.Path)
+		case registry.HashBytes(old) != fc.Before:
+			uf.Conflict = "its backup does not hold the bytes it had before (hash differs)"
+		default:
+			uf.Restore = old
+		}
+		if s, err := e.cfg.Store.Read(ctx, fc.Path); s != nil {
+			uf.Current = s.Data
+			if uf.Conflict == "" && s.Hash != fc.After {
+				uf.Conflict = ErrChangedSince.Error() + " after agentwatch wrote it"
+			}
+		} else if uf.Conflict == "" {
+			uf.Conflict = fmt.Sprintf("cannot read it: %v", err)
+		}
+		up.Files = append(up.Files, uf)
+	}
+	return up, nil
+}
+
+// UndoOutcome is what an undo did to one file.
+type UndoOutcome struct {
+	Path   string
+	Done   bool
+	Reason string
+	Busy   bool
+}
+
+// Undo puts back the files of an undo plan, each in its own transaction.
+// A file that changed since is refused unless force is set; a file whose
+// backup is gone is refused always. The undo is journaled and audited like
+// a repair, so it can itself be undone.
+func (e *Engine) Undo(ctx context.Context, up *UndoPlan, force bool) ([]UndoOutcome, error) {
+	var outs []UndoOutcome
+	var commits []*registry.Commit
+	for _, f := range up.Files {
+		out := UndoOutcome{Path: f.Path}
+		if f.Restore == nil {
+			out.Reason = f.Conflict
+			outs = append(outs, out)
+			continue
+		}
+		commit, err := e.cfg.Store.Update(ctx, f.Path, registry.UpdateOptions{AllowCorrupt: force}, func(cur *registry.Snapshot) ([]byte, error) {
+			if cur.Hash != f.After && !force {
+				return nil, fmt.Errorf("%w after agentwatch wrote it; `undo --force` puts it back anyway", ErrChangedSince)
+			}
+			return f.Restore, nil
+		})
+		if commit != nil {
+			commits = append(commits, commit)
+		}
+		switch {
+		case err != nil:
+			out.Reason = err.Error()
+			out.Busy = errors.Is(err, registry.ErrLockBusy)
+		case !commit.Changed:
+			out.Done, out.Reason = true, "already as it was"
+		default:
+			out.Done = true
+		}
+		outs = append(outs, out)
+	}
+	entry := Entry{Action: "undo", Files: changesOf(commits), Result: "ok"}
+	failed := 0
+	for _, o := range outs {
+		entry.Targets = append(entry.Targets, o.Path)
+		if !o.Done {
+			failed++
+			entry.Error = strings.TrimPrefix(entry.Error+"; "+o.Path+": "+o.Reason, "; ")
+		}
+	}
+	switch {
+	case failed == len(outs):
+		entry.Result = "failed"
+	case failed > 0:
+		entry.Result = "partial"
+	}
+	return outs, e.cfg.Audit.Append(ctx, entry)
+}
+
+// RestoreCandidate is bytes that would mend a corrupt registry, and where
+// they come from.
+type RestoreCandidate struct {
+	Source string // "journal", "salvage" or "backup"
+	Detail string
+	Data   []byte
+}
+
+// ErrNotCorrupt means the registry parses: restore has nothing to mend.
+var ErrNotCorrupt = errors.New("the registry parses; there is nothing to restore (see `agentwatch undo` to put back agentwatch's last change)")
+
+// PlanRestore reads a registry and finds the best way to mend it: the bytes
+// of a journal that agentwatch left when it crashed mid-write, the complete
+// document at the front of a file with trailing garbage, or the newest
+// backup that parses. from ("", "journal", "salvage", "backup") limits the
+// choice. It returns the current bytes too, for the preview.
+func (e *Engine) PlanRestore(ctx context.Context, path, from string) (cur []byte, cand *RestoreCandidate, err error) {
+	s, err := e.cfg.Store.Read(ctx, path)
+	if s == nil {
+		return nil, nil, err
+	}
+	if s.ParseErr == nil {
+		return s.Data, nil, ErrNotCorrupt
+	}
+	var tried []string
+	if from == "" || from == "journal" {
+		j, jerr := registry.ReadJournal(path)
+		switch {
+		case jerr == nil && parses(j.Data):
+			return s.Data, &RestoreCandidate{Source: "journal", Detail: "the new bytes of agentwatch's unfinished write", Data: j.Data}, nil
+		case jerr == nil:
+			tried = append(tried, "journal: its bytes do not parse either")
+		default:
+			tried = append(tried, "journal: "+jerr.Error())
+		}
+	}
+	if from == "" || from == "salvage" {
+		kept, dropped, serr := registry.Salvage(s.Data)
+		if serr == nil {
+			return s.Data, &RestoreCandidate{Source: "salvage", Detail: fmt.Sprintf("the complete document at the front, dropping %d trailing bytes", dropped), Data: kept}, nil
+		}
+		tried = append(tried, serr.Error())
+	}
+	if from == "" || from == "backup" {
+		backups, berr := e.cfg.Store.Backups(path)
+		if berr != nil {
+			tried = append(tried, "backups: "+berr.Error())
+		}
+		for _, b := range backups {
+			data, rerr := os.ReadFile(b.Path)
+			if rerr == nil && parses(data) {
+				return s.Data, &RestoreCandidate{Source: "backup", Detail: "backup of " + b.Time.Format(time.RFC3339), Data: data}, nil
+			}
+		}
+		if berr == nil {
+			tried = append(tried, fmt.Sprintf("backups: none of %d parses", len(backups)))
+		}
+	}
+	return s.Data, nil, fmt.Errorf("restore %s: it cannot be mended automatically (%s); edit it by hand — its bytes are untouched", path, strings.Join(tried, "; "))
+}
+
+func parses(data []byte) bool {
+	_, err := registry.Parse(data)
+	return err == nil
+}
+
+// Restore writes a restore candidate over a corrupt registry, provided the
+// file still holds the bytes the preview showed. The corrupt bytes go to the
+// backups like any old bytes.
+func (e *Engine) Restore(ctx context.Context, path string, previewed []byte, cand *RestoreCandidate) (*registry.Commit, error) {
+	commit, err := e.cfg.Store.Update(ctx, path, registry.UpdateOptions{AllowCorrupt: true}, func(cur *registry.Snapshot) ([]byte, error) {
+		if cur.ParseErr == nil {
+			return nil, nil // mended meanwhile (a journal recovery, or a writer)
+		}
+		if !bytes.Equal(cur.Data, previewed) {
+			return nil, fmt.Errorf("restore %s: the file changed since the preview; run restore again", path)
+		}
+		return cand.Data, nil
+	})
+	entry := Entry{Action: "restore", Targets: []string{path + " from " + cand.Source}, Result: "ok"}
+	if commit != nil {
+		entry.Files = changesOf([]*registry.Commit{commit})
+		if !commit.Changed {
+			entry.Result = "nothing"
+		}
+	}
+	if err != nil {
+		entry.Result, entry.Error = "failed", err.Error()
+	}
+	if aerr := e.cfg.Audit.Append(ctx, entry); err == nil {
+		err = aerr
+	}
+	return commit, err
+}

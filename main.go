@@ -1,0 +1,187 @@
+// Command agentwatch watches and repairs the agent orchestrator's registries:
+// it reads the registry files that the orchestrator's processes rewrite at
+// once, reports what has drifted from reality, and repairs it under the same
+// lock the orchestrator uses, journaled and undoable.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
+
+	"agentwatch/engine"
+	"agentwatch/registry"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+// Exit codes: the command-line contract.
+const (
+	exitOK       = 0
+	exitFindings = 1 // check: findings; repair, undo: partly failed
+	exitError    = 2
+	exitLockBusy = 75 // EX_TEMPFAIL: a registry lock stayed busy
+)
+
+// exitErr carries an exit code out of a command. A nil err exits quietly.
+type exitErr struct {
+	code int
+	err  error
+}
+
+func (e *exitErr) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitErr) Unwrap() error { return e.err }
+
+// options are the flags every command takes.
+type options struct {
+	workspaces  []string
+	lockTimeout time.Duration
+	readonly    bool
+	noColor     bool
+	active      []string
+	terminal    []string
+	stdin       io.Reader
+	stdout      io.Writer
+	stderr      io.Writer
+	stdinTTY    bool
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run executes one command line and returns its exit code.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	opts := &options{stdin: stdin, stdout: stdout, stderr: stderr, stdinTTY: isTTY(stdin)}
+	root := newRootCmd(opts)
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitErr
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintln(stderr, "agentwatch:", ee.err)
+		}
+		return ee.code
+	}
+	fmt.Fprintln(stderr, "agentwatch:", err)
+	if errors.Is(err, registry.ErrLockBusy) {
+		return exitLockBusy
+	}
+	return exitError
+}
+
+// isTTY reports whether r is a terminal: a character device such as
+// /dev/null is not one.
+func isTTY(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	_, err := unix.IoctlGetTermios(int(f.Fd()), ioctlGetTermios)
+	return err == nil
+}
+
+func newRootCmd(opts *options) *cobra.Command {
+	defaults := registry.DefaultStatusSets()
+	root := &cobra.Command{
+		Use:   "agentwatch",
+		Short: "Watch and repair the agent orchestrator's registries",
+		Long: `agentwatch reads the orchestrator's registry files (GLOBAL_REGISTRY.json and each
+task's AGENT_REGISTRY.json), reports what has drifted — wrong counters, duplicated
+agents, global and task registries that disagree, files that do not parse — and
+repairs it under the same flock the orchestrator uses, journaled and undoable.`,
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &exitErr{code: exitError, err: fmt.Errorf("%w\nSee '%s --help'.", err, c.CommandPath())}
+	})
+	pf := root.PersistentFlags()
+	pf.StringArrayVar(&opts.workspaces, "workspace", nil, "workspace base `DIR` (repeatable); replaces discovery")
+	pf.DurationVar(&opts.lockTimeout, "lock-timeout", 10*time.Second, "how long to wait for a registry's lock before giving up (exit 75)")
+	pf.BoolVar(&opts.readonly, "readonly", false, "never write: refuse every repair, undo and restore")
+	pf.BoolVar(&opts.noColor, "no-color", os.Getenv("NO_COLOR") != "", "no colour (also NO_COLOR)")
+	pf.StringSliceVar(&opts.active, "active-statuses", defaults.Active, "agent statuses that count as active")
+	pf.StringSliceVar(&opts.terminal, "terminal-statuses", defaults.Terminal, "agent statuses that count as terminal")
+	root.AddCommand(newCheckCmd(opts), newRepairCmd(opts), newUndoCmd(opts), newRestoreCmd(opts))
+	return root
+}
+
+// newEngine discovers the workspaces and builds the engine the commands use.
+func (o *options) newEngine(ctx context.Context) (*engine.Engine, error) {
+	cwd, err := os.Getwd()
+	if err != nil {
+		return nil, fmt.Errorf("discover workspaces: %w", err)
+	}
+	home, _ := os.UserHomeDir()
+	bases, err := registry.Discover(ctx, registry.DiscoverOptions{
+		Explicit: o.workspaces,
+		Env:      os.Getenv("CLAUDE_ORCHESTRATOR_WORKSPACE"),
+		Cwd:      cwd,
+		Home:     home,
+	})
+	if err != nil {
+		return nil, err
+	}
+	cfg := o.config()
+	cfg.Bases = bases
+	return engine.New(cfg), nil
+}
+
+// config is the engine configuration without workspaces: enough for the
+// commands that name their registry files themselves (undo, restore).
+func (o *options) config() engine.Config {
+	sets := registry.DefaultStatusSets()
+	sets.Active, sets.Terminal = o.active, o.terminal
+	state := registry.DefaultStateDir()
+	return engine.Config{
+		Sets:  sets,
+		Store: &registry.Store{StateDir: state, LockTimeout: o.lockTimeout},
+		Audit: engine.NewAudit(state),
+	}
+}
+
+// refuseReadonly is the answer of every writing command under --readonly.
+func (o *options) refuseReadonly(what string) error {
+	if o.readonly {
+		return &exitErr{code: exitError, err: fmt.Errorf("%s writes registries, and --readonly is set", what)}
+	}
+	return nil
+}
+
+// confirm asks a yes/no question on the terminal. Without a terminal it
+// refuses: scripts must say --yes.
+func (o *options) confirm(question string) (bool, error) {
+	if !o.stdinTTY {
+		return false, &exitErr{code: exitError, err: errors.New("no terminal to confirm on: run with --yes to apply without asking, or --dry-run to only look")}
+	}
+	fmt.Fprintf(o.stderr, "%s [y/N] ", question)
+	var answer string
+	fmt.Fscanln(o.stdin, &answer)
+	return answer == "y" || answer == "Y" || answer == "yes", nil
+}

@@ -1,0 +1,286 @@
+package reconcile
+
+import (
+	"fmt"
+	"sort"
+
+	"agentwatch/registry"
+)
+
+// RegistrySummary is one registry as `check --json` lists it.
+type RegistrySummary struct {
+	Path   string `json:"path"`
+	Kind   string `json:"kind"`
+	TaskID string `json:"task_id"`
+	Agents int    `json:"agents"`
+	Active int    `json:"active"`
+	Error  string `json:"error"`
+}
+
+// Report is the outcome of one analysis.
+type Report struct {
+	Registries []RegistrySummary
+	Findings   []Finding
+}
+
+// Healthy reports whether nothing but warnings was found.
+func (r Report) Healthy() bool {
+	for _, f := range r.Findings {
+		if f.Blocking() {
+			return false
+		}
+	}
+	return true
+}
+
+// Summary counts the findings by kind; every kind is present.
+func (r Report) Summary() map[string]int {
+	out := make(map[string]int, len(FindingKinds))
+	for _, k := range FindingKinds {
+		out[k] = 0
+	}
+	for _, f := range r.Findings {
+		out[f.Kind]++
+	}
+	return out
+}
+
+// file is one input registry with its view, if it has a valid one.
+type file struct {
+	Registry
+	task   *registry.TaskFile
+	global *registry.GlobalFile
+	err    error // read, parse or format error
+}
+
+// world indexes the input registries by base and task.
+type world struct {
+	sets  registry.StatusSets
+	files []*file
+	bases map[string]*base
+}
+
+type base struct {
+	global *file
+	tasks  map[string]*file // by task id
+}
+
+func newWorld(in Input) *world {
+	w := &world{sets: in.Sets, bases: map[string]*base{}}
+	for _, r := range in.Registries {
+		f := &file{Registry: r, err: r.Err}
+		if f.err == nil {
+			switch r.Kind {
+			case KindTask:
+				f.task, f.err = registry.NewTaskFile(r.Root)
+			case KindGlobal:
+				f.global, f.err = registry.NewGlobalFile(r.Root)
+			default:
+				f.err = fmt.Errorf("unknown registry kind %q", r.Kind)
+			}
+		}
+		w.files = append(w.files, f)
+		b := w.bases[r.Base]
+		if b == nil {
+			b = &base{tasks: map[string]*file{}}
+			w.bases[r.Base] = b
+		}
+		switch r.Kind {
+		case KindGlobal:
+			b.global = f
+		case KindTask:
+			id := r.TaskID
+			if id == "" && f.task != nil {
+				id = f.task.ID()
+			}
+			b.tasks[id] = f
+		}
+	}
+	return w
+}
+
+// latest returns, among entries of one agent id, the one a dedupe keeps: the
+// latest last_update, the later entry on a tie.
+func latest(entries []registry.Agent) registry.Agent {
+	best := entries[0]
+	bestT, bestOK := best.Updated()
+	for _, a := range entries[1:] {
+		t, ok := a.Updated()
+		if !bestOK || (ok && !t.Before(bestT)) {
+			best, bestT, bestOK = a, t, ok
+		}
+	}
+	return best
+}
+
+// TaskEntry returns an agent's entry in a task registry (the one a dedupe
+// would keep) and whether the registry holds it.
+func TaskEntry(tf *registry.TaskFile, id string) (registry.Agent, bool) {
+	var found []registry.Agent
+	for _, a := range tf.Agents() {
+		if a.ID == id {
+			found = append(found, a)
+		}
+	}
+	if len(found) == 0 {
+		return registry.Agent{}, false
+	}
+	return latest(found), true
+}
+
+// lookup answers an agent's task-registry status within one base.
+func (b *base) lookup(agentID, taskID string) (string, bool, bool) {
+	f := b.tasks[taskID]
+	if f == nil || f.task == nil {
+		return "", false, false
+	}
+	a, ok := TaskEntry(f.task, agentID)
+	return a.Status, ok, true
+}
+
+// Analyze finds what is wrong in the registries themselves: corrupt files,
+// drifted counters, duplicated agents, and global and task registries that
+// disagree.
+func Analyze(in Input) Report {
+	w := newWorld(in)
+	var rep Report
+	for _, f := range w.files {
+		rep.Registries = append(rep.Registries, w.summary(f))
+		if f.err != nil {
+			rep.Findings = append(rep.Findings, Finding{Kind: FindCorrupt, Registry: f.Path, TaskID: f.TaskID, Error: f.err.Error()})
+			continue
+		}
+		rep.Findings = append(rep.Findings, w.fileFindings(f)...)
+	}
+	rep.Findings = append(rep.Findings, w.divergent()...)
+	return rep
+}
+
+func (w *world) summary(f *file) RegistrySummary {
+	s := RegistrySummary{Path: f.Path, Kind: f.Kind, TaskID: f.TaskID}
+	if f.err != nil {
+		s.Error = f.err.Error()
+		return s
+	}
+	switch {
+	case f.task != nil:
+		if s.TaskID == "" {
+			s.TaskID = f.task.ID()
+		}
+		agents := f.task.Agents()
+		s.Agents = len(agents)
+		for _, a := range agents {
+			if w.sets.Classify(a.Status) == registry.StatusActive {
+				s.Active++
+			}
+		}
+	case f.global != nil:
+		b := w.bases[f.Base]
+		for _, a := range f.global.Agents() {
+			s.Agents++
+			status := a.Status
+			if !a.HasStatus {
+				status, _, _ = b.lookup(a.ID, a.TaskID)
+			}
+			if w.sets.Classify(status) == registry.StatusActive {
+				s.Active++
+			}
+		}
+	}
+	return s
+}
+
+// fileFindings are the drift and duplicate findings of one parsed file.
+func (w *world) fileFindings(f *file) []Finding {
+	var out []Finding
+	var actual map[string]int64
+	var fields []string
+	var root *registry.Value
+	switch {
+	case f.task != nil:
+		actual, fields, root = taskActual(f.task, w.sets), TaskCounters, f.task.Root
+		counts := map[string]int{}
+		var order []string
+		for _, a := range f.task.Agents() {
+			if counts[a.ID] == 0 {
+				order = append(order, a.ID)
+			}
+			counts[a.ID]++
+		}
+		for _, id := range order {
+			if counts[id] > 1 {
+				out = append(out, Finding{Kind: FindDuplicate, Registry: f.Path, TaskID: f.TaskID, AgentID: id, Count: counts[id]})
+			}
+		}
+	case f.global != nil:
+		actual, fields, root = globalActual(f.global, w.sets, w.bases[f.Base].lookup), GlobalCounters, f.global.Root
+	}
+	for _, field := range fields {
+		want, known := actual[field]
+		rec := root.Get(field)
+		if !known || rec == nil {
+			continue
+		}
+		if n, ok := rec.Int(); ok && n == want {
+			continue
+		}
+		out = append(out, Finding{Kind: FindDrift, Registry: f.Path, TaskID: f.TaskID, Field: field,
+			Recorded: registry.Encode(rec), Actual: want})
+	}
+	return out
+}
+
+// divergent compares each base's global registry with its task registries.
+func (w *world) divergent() []Finding {
+	var out []Finding
+	bases := make([]string, 0, len(w.bases))
+	for b := range w.bases {
+		bases = append(bases, b)
+	}
+	sort.Strings(bases)
+	for _, name := range bases {
+		b := w.bases[name]
+		if b.global == nil || b.global.global == nil {
+			continue
+		}
+		inGlobal := map[string]bool{}
+		for _, a := range b.global.global.Agents() {
+			inGlobal[a.ID] = true
+			tf := b.tasks[a.TaskID]
+			if tf == nil || tf.task == nil {
+				continue // no readable task registry to compare with
+			}
+			te, ok := TaskEntry(tf.task, a.ID)
+			switch {
+			case !ok:
+				out = append(out, Finding{Kind: FindDivergent, AgentID: a.ID, TaskID: a.TaskID,
+					GlobalRegistry: b.global.Path, TaskRegistry: tf.Path, GlobalStatus: a.Status})
+			case a.HasStatus && te.Status != a.Status:
+				out = append(out, Finding{Kind: FindDivergent, AgentID: a.ID, TaskID: a.TaskID,
+					GlobalRegistry: b.global.Path, TaskRegistry: tf.Path, GlobalStatus: a.Status, TaskStatus: te.Status})
+			}
+		}
+		taskIDs := make([]string, 0, len(b.tasks))
+		for id := range b.tasks {
+			taskIDs = append(taskIDs, id)
+		}
+		sort.Strings(taskIDs)
+		for _, id := range taskIDs {
+			tf := b.tasks[id]
+			if tf.task == nil {
+				continue
+			}
+			seen := map[string]bool{}
+			for _, a := range tf.task.Agents() {
+				if inGlobal[a.ID] || seen[a.ID] {
+					continue
+				}
+				seen[a.ID] = true
+				te, _ := TaskEntry(tf.task, a.ID)
+				out = append(out, Finding{Kind: FindDivergent, AgentID: a.ID, TaskID: id,
+					GlobalRegistry: b.global.Path, TaskRegistry: tf.Path, TaskStatus: te.Status})
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,39 @@
+// Package reconcile joins what the registries say with what runs, and says
+// for every row whether it is healthy and why not: the verdicts, the
+// findings and the repair plan. It is pure: snapshots and the time come in as
+// values, a report and a plan go out, and nothing here reads a file, a clock
+// or a process.
+package reconcile
+
+import (
+	"time"
+
+	"agentwatch/registry"
+)
+
+// Registry kinds as the JSON output names them.
+const (
+	KindGlobal = "global"
+	KindTask   = "task"
+)
+
+// Registry is one registry file as read: its parsed document, or the error
+// that kept it from parsing.
+type Registry struct {
+	Path string
+	Kind string // KindGlobal or KindTask
+	// Base is the workspace base the file belongs to; a global registry
+	// counts the task registries of its own base.
+	Base string
+	// TaskID is the task a task registry belongs to, from its directory.
+	TaskID string
+	Root   *registry.Value
+	Err    error
+}
+
+// Input is everything one analysis looks at.
+type Input struct {
+	Now        time.Time
+	Sets       registry.StatusSets
+	Registries []Registry
+}

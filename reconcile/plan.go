@@ -1,0 +1,262 @@
+package reconcile
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"agentwatch/registry"
+)
+
+// OpKind names a repair operation, as `repair --json` prints it.
+type OpKind string
+
+// The repair operations.
+const (
+	OpTerminate   OpKind = "terminate"
+	OpComplete    OpKind = "complete"
+	OpRecount     OpKind = "recount"
+	OpDedupe      OpKind = "dedupe"
+	OpSync        OpKind = "sync"
+	OpKillProcess OpKind = "kill_process"
+	OpKillSession OpKind = "kill_session"
+)
+
+// Op is one step of a repair plan. It carries the state it was planned
+// against: applied to a document whose bytes say otherwise, it is skipped
+// with the reason.
+type Op struct {
+	Op       OpKind          `json:"op"`
+	Registry string          `json:"registry,omitempty"`
+	AgentID  string          `json:"agent_id,omitempty"`
+	Field    string          `json:"field,omitempty"`
+	Old      json.RawMessage `json:"old,omitempty"`
+	New      json.RawMessage `json:"new,omitempty"`
+	Why      string          `json:"why,omitempty"`
+
+	// Expect is the status (JSON text, "" for none) a status change was
+	// planned against; for a recount it is Old.
+	Expect json.RawMessage `json:"-"`
+	// Reason is the termination_reason a terminate writes.
+	Reason string `json:"-"`
+	// Kind is the kind of Registry: KindGlobal or KindTask.
+	Kind string `json:"-"`
+}
+
+// Env is what applying an operation needs besides the document: the time it
+// writes, the status sets, and, for the global active_agents recount, the
+// agents' statuses in their task registries.
+type Env struct {
+	Now  time.Time
+	Sets registry.StatusSets
+	// TaskStatus answers an agent's status in its task registry; known is
+	// false when that registry cannot be read.
+	TaskStatus func(agentID, taskID string) (status string, found, known bool)
+}
+
+// Outcome is what applying one operation did.
+type Outcome struct {
+	Applied bool
+	// Skip says why an operation was not applied.
+	Skip string
+	// New is the value written, re-derived under the lock.
+	New json.RawMessage
+}
+
+func jsonText(v *registry.Value) json.RawMessage {
+	if v == nil {
+		return nil
+	}
+	return json.RawMessage(registry.Encode(v))
+}
+
+func jsonString(s string) json.RawMessage {
+	return jsonText(registry.NewString(s))
+}
+
+// entries returns the agent's entries in a document of the given kind.
+func entries(root *registry.Value, kind, agentID string) []*registry.Value {
+	if kind == KindGlobal {
+		if e := root.Get("agents").Get(agentID); e != nil {
+			return []*registry.Value{e}
+		}
+		return nil
+	}
+	var out []*registry.Value
+	for _, e := range root.Get("agents").Elems() {
+		if e.Get("id").StrOr("") == agentID {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Apply performs the operation on a document of the given kind, re-deriving
+// it from the document as it is now.
+func (op Op) Apply(root *registry.Value, env Env) (Outcome, error) {
+	kind := op.Kind
+	switch op.Op {
+	case OpTerminate, OpComplete, OpSync:
+		return op.applyStatus(root, kind, env)
+	case OpRecount:
+		return op.applyRecount(root, kind, env)
+	case OpDedupe:
+		return op.applyDedupe(root, kind)
+	}
+	return Outcome{}, fmt.Errorf("apply %s: not a registry operation", op.Op)
+}
+
+func (op Op) applyStatus(root *registry.Value, kind string, env Env) (Outcome, error) {
+	es := entries(root, kind, op.AgentID)
+	switch len(es) {
+	case 0:
+		return Outcome{Skip: "the agent is no longer in this registry"}, nil
+	case 1:
+	default:
+		return Outcome{Skip: fmt.Sprintf("the agent has %d entries here; dedupe it first", len(es))}, nil
+	}
+	e := es[0]
+	if cur := jsonText(e.Get("status")); string(cur) != string(op.Expect) {
+		return Outcome{Skip: fmt.Sprintf("status is %s now, the plan expected %s", orNone(cur), orNone(op.Expect))}, nil
+	}
+	now := registry.NewString(registry.FormatTimestamp(env.Now))
+	switch op.Op {
+	case OpTerminate:
+		e.Set("status", registry.NewString("terminated"))
+		e.Set("termination_reason", registry.NewString(op.Reason))
+		e.Set("terminated_at", now)
+		e.Set("last_update", now.Clone())
+	case OpComplete:
+		e.Set("status", registry.NewString("completed"))
+		e.Set("completed_at", now)
+		e.Set("last_update", now.Clone())
+	case OpSync:
+		var status string
+		if err := json.Unmarshal(op.New, &status); err != nil {
+			return Outcome{}, fmt.Errorf("apply sync: new status %s: %w", op.New, err)
+		}
+		e.Set("status", registry.NewString(status))
+	}
+	return Outcome{Applied: true, New: jsonText(e.Get("status"))}, nil
+}
+
+func orNone(s json.RawMessage) string {
+	if len(s) == 0 {
+		return "no status"
+	}
+	return string(s)
+}
+
+func (op Op) applyRecount(root *registry.Value, kind string, env Env) (Outcome, error) {
+	rec := root.Get(op.Field)
+	if rec == nil {
+		return Outcome{Skip: fmt.Sprintf("%s is no longer in the registry", op.Field)}, nil
+	}
+	if cur := jsonText(rec); string(cur) != string(op.Expect) {
+		return Outcome{Skip: fmt.Sprintf("%s is %s now, the plan expected %s", op.Field, cur, op.Expect)}, nil
+	}
+	var actual map[string]int64
+	switch kind {
+	case KindTask:
+		tf, err := registry.NewTaskFile(root)
+		if err != nil {
+			return Outcome{}, err
+		}
+		actual = taskActual(tf, env.Sets)
+	case KindGlobal:
+		gf, err := registry.NewGlobalFile(root)
+		if err != nil {
+			return Outcome{}, err
+		}
+		lookup := env.TaskStatus
+		if lookup == nil {
+			lookup = func(string, string) (string, bool, bool) { return "", false, false }
+		}
+		actual = globalActual(gf, env.Sets, lookup)
+	}
+	want, ok := actual[op.Field]
+	if !ok {
+		return Outcome{Skip: fmt.Sprintf("%s cannot be counted for certain: a task registry is unreadable", op.Field)}, nil
+	}
+	if n, isInt := rec.Int(); isInt && n == want {
+		return Outcome{Skip: fmt.Sprintf("%s is already %d", op.Field, want)}, nil
+	}
+	root.Set(op.Field, registry.NewInt(want))
+	return Outcome{Applied: true, New: jsonText(root.Get(op.Field))}, nil
+}
+
+// applyDedupe keeps the entry with the latest last_update, fills its missing
+// fields from the others in array order, puts it where the first of them was
+// and drops the rest.
+func (op Op) applyDedupe(root *registry.Value, kind string) (Outcome, error) {
+	if kind != KindTask {
+		return Outcome{Skip: "only a task registry's agents array can hold duplicates"}, nil
+	}
+	tf, err := registry.NewTaskFile(root)
+	if err != nil {
+		return Outcome{}, err
+	}
+	var dups []registry.Agent
+	for _, a := range tf.Agents() {
+		if a.ID == op.AgentID {
+			dups = append(dups, a)
+		}
+	}
+	if len(dups) < 2 {
+		return Outcome{Skip: "the agent is no longer duplicated"}, nil
+	}
+	keep := latest(dups)
+	merged := keep.Entry.Clone()
+	for _, a := range dups {
+		if a.Index == keep.Index {
+			continue
+		}
+		for _, m := range a.Entry.Members() {
+			if !merged.Has(m.Key) {
+				merged.Set(m.Key, m.Value.Clone())
+			}
+		}
+	}
+	arr := root.Get("agents")
+	for i := len(dups) - 1; i >= 1; i-- {
+		arr.RemoveAt(dups[i].Index)
+	}
+	arr.Elems()[dups[0].Index] = merged
+	return Outcome{Applied: true, New: json.RawMessage(fmt.Sprint(1))}, nil
+}
+
+// Plan is a repair plan: operations in the order they run. Each registry's
+// operations are applied in one transaction, task registries before the
+// global ones, whose counters read them.
+type Plan struct {
+	Ops []Op
+}
+
+// Registries returns the registries the plan touches, in transaction order.
+func (p Plan) Registries() []string {
+	seen := map[string]bool{}
+	var tasks, globals []string
+	for _, op := range p.Ops {
+		if op.Registry == "" || seen[op.Registry] {
+			continue
+		}
+		seen[op.Registry] = true
+		if op.Kind == KindGlobal {
+			globals = append(globals, op.Registry)
+		} else {
+			tasks = append(tasks, op.Registry)
+		}
+	}
+	return append(tasks, globals...)
+}
+
+// OpsFor returns the plan's operations on one registry, in plan order.
+func (p Plan) OpsFor(path string) []Op {
+	var out []Op
+	for _, op := range p.Ops {
+		if op.Registry == path {
+			out = append(out, op)
+		}
+	}
+	return out
+}

@@ -1,0 +1,306 @@
+package registry
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+	"time"
+)
+
+// StatusClass sorts a free-text status into the sets agentwatch acts on.
+type StatusClass uint8
+
+// The classes of an agent status.
+const (
+	StatusUnknown StatusClass = iota
+	StatusActive
+	StatusTerminal
+)
+
+func (c StatusClass) String() string {
+	switch c {
+	case StatusActive:
+		return "active"
+	case StatusTerminal:
+		return "terminal"
+	}
+	return "unknown"
+}
+
+// StatusSets says which agent statuses are active and which are terminal,
+// and which task statuses are terminal. Anything else is unknown: shown,
+// never repaired.
+type StatusSets struct {
+	Active       []string
+	Terminal     []string
+	TaskTerminal []string
+}
+
+// DefaultStatusSets returns the orchestrator's statuses as found in the field.
+func DefaultStatusSets() StatusSets {
+	return StatusSets{
+		Active:       []string{"running", "working", "blocked", "reviewing"},
+		Terminal:     []string{"completed", "terminated", "error", "failed", "killed", "phase_completed"},
+		TaskTerminal: []string{"ARCHIVED", "COMPLETED", "FAILED", "CANCELLED"},
+	}
+}
+
+// Classify returns the class of an agent status.
+func (s StatusSets) Classify(status string) StatusClass {
+	switch {
+	case slices.Contains(s.Active, status):
+		return StatusActive
+	case slices.Contains(s.Terminal, status):
+		return StatusTerminal
+	}
+	return StatusUnknown
+}
+
+// TaskDone reports whether a task status is terminal.
+func (s StatusSets) TaskDone(status string) bool { return slices.Contains(s.TaskTerminal, status) }
+
+// Timestamp layouts of Python's datetime.isoformat(): microseconds are
+// omitted when they are zero, and an aware datetime carries an offset.
+var timestampLayouts = []string{
+	"2006-01-02T15:04:05.999999",
+	"2006-01-02T15:04:05",
+	"2006-01-02T15:04:05.999999-07:00",
+	"2006-01-02T15:04:05-07:00",
+	"2006-01-02 15:04:05.999999",
+	"2006-01-02 15:04:05",
+}
+
+// ParseTimestamp reads a timestamp as the orchestrator writes it: Python's
+// naive datetime.now().isoformat(), which is local time without a zone.
+func ParseTimestamp(s string) (time.Time, error) {
+	for _, layout := range timestampLayouts {
+		if t, err := time.ParseInLocation(layout, s, time.Local); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("parse timestamp %q: not an ISO 8601 date and time", s)
+}
+
+// FormatTimestamp writes t as Python's datetime.now().isoformat() would: local
+// time, no zone, microseconds unless they are zero.
+func FormatTimestamp(t time.Time) string {
+	t = t.In(time.Local)
+	if us := t.Nanosecond() / 1000; us != 0 {
+		return t.Format("2006-01-02T15:04:05") + fmt.Sprintf(".%06d", us)
+	}
+	return t.Format("2006-01-02T15:04:05")
+}
+
+// Agent is one agent entry of a registry, as far as agentwatch reads it. The
+// entry itself stays in the document, with every field agentwatch does not
+// know.
+type Agent struct {
+	ID     string
+	TaskID string
+	Type   string
+	Parent string
+	// Status is the entry's status; HasStatus is false when the entry has
+	// none (the global registry's deployer writes none).
+	Status      string
+	HasStatus   bool
+	TmuxSession string
+	StartedAt   string
+	LastUpdate  string
+	// Index is the entry's position in a task registry's agents array, or -1
+	// in the global registry.
+	Index int
+	Entry *Value
+}
+
+// Started parses StartedAt; ok is false when it is missing or malformed.
+func (a Agent) Started() (time.Time, bool) {
+	t, err := ParseTimestamp(a.StartedAt)
+	return t, err == nil
+}
+
+// Updated parses LastUpdate; ok is false when it is missing or malformed.
+func (a Agent) Updated() (time.Time, bool) {
+	t, err := ParseTimestamp(a.LastUpdate)
+	return t, err == nil
+}
+
+// Session is the agent's tmux session: the recorded one, else the
+// orchestrator's naming rule agent_<id>.
+func (a Agent) Session() string {
+	if a.TmuxSession != "" {
+		return a.TmuxSession
+	}
+	return "agent_" + a.ID
+}
+
+func agentFrom(id string, e *Value, index int) Agent {
+	a := Agent{
+		ID:          id,
+		TaskID:      e.Get("task_id").StrOr(""),
+		Type:        e.Get("type").StrOr(""),
+		Parent:      e.Get("parent").StrOr(""),
+		TmuxSession: e.Get("tmux_session").StrOr(""),
+		StartedAt:   e.Get("started_at").StrOr(""),
+		LastUpdate:  e.Get("last_update").StrOr(""),
+		Index:       index,
+		Entry:       e,
+	}
+	if s := e.Get("status"); s != nil {
+		a.Status, a.HasStatus = s.StrOr(s.String()), true
+	}
+	return a
+}
+
+// StreamLogPath is where an agent's claude output is tee'd:
+// <task dir>/logs/<agent id>_stream.jsonl.
+func StreamLogPath(taskRegistry, agentID string) string {
+	return filepath.Join(filepath.Dir(taskRegistry), "logs", agentID+"_stream.jsonl")
+}
+
+// Counter is a counter field of a registry as recorded.
+type Counter struct {
+	Field string
+	// Value is the recorded value; OK is false when the field holds
+	// something other than an integer.
+	Value int64
+	OK    bool
+	Raw   *Value
+}
+
+func counterOf(root *Value, field string) (Counter, bool) {
+	v := root.Get(field)
+	if v == nil {
+		return Counter{}, false
+	}
+	n, ok := v.Int()
+	return Counter{Field: field, Value: n, OK: ok, Raw: v}, true
+}
+
+// TaskFile is a view of a task's AGENT_REGISTRY.json: its agents are an array.
+type TaskFile struct {
+	Root *Value
+}
+
+// GlobalFile is a view of GLOBAL_REGISTRY.json: its agents and tasks are
+// objects keyed by id.
+type GlobalFile struct {
+	Root *Value
+}
+
+// FormatError is a registry that parses but is not in the orchestrator's
+// format, so agentwatch will not edit it.
+type FormatError struct {
+	Msg string
+}
+
+func (e *FormatError) Error() string { return e.Msg }
+
+// NewTaskFile checks that root has a task registry's shape.
+func NewTaskFile(root *Value) (*TaskFile, error) {
+	if root.Kind() != Object {
+		return nil, &FormatError{Msg: fmt.Sprintf("task registry is a JSON %s, want an object", root.Kind())}
+	}
+	if a := root.Get("agents"); a != nil && a.Kind() != Array {
+		return nil, &FormatError{Msg: fmt.Sprintf("task registry's \"agents\" is a JSON %s, want an array", a.Kind())}
+	}
+	for i, e := range root.Get("agents").Elems() {
+		if e.Kind() != Object {
+			return nil, &FormatError{Msg: fmt.Sprintf("task registry's agents[%d] is a JSON %s, want an object", i, e.Kind())}
+		}
+	}
+	return &TaskFile{Root: root}, nil
+}
+
+// NewGlobalFile checks that root has the global registry's shape.
+func NewGlobalFile(root *Value) (*GlobalFile, error) {
+	if root.Kind() != Object {
+		return nil, &FormatError{Msg: fmt.Sprintf("global registry is a JSON %s, want an object", root.Kind())}
+	}
+	for _, field := range []string{"agents", "tasks"} {
+		v := root.Get(field)
+		if v != nil && v.Kind() != Object {
+			return nil, &FormatError{Msg: fmt.Sprintf("global registry's %q is a JSON %s, want an object keyed by id", field, v.Kind())}
+		}
+		for _, m := range v.Members() {
+			if m.Value.Kind() != Object {
+				return nil, &FormatError{Msg: fmt.Sprintf("global registry's %s[%q] is a JSON %s, want an object", field, m.Key, m.Value.Kind())}
+			}
+		}
+	}
+	return &GlobalFile{Root: root}, nil
+}
+
+// ID is the task's id.
+func (t *TaskFile) ID() string { return t.Root.Get("task_id").StrOr("") }
+
+// Status is the task's status.
+func (t *TaskFile) Status() string { return t.Root.Get("status").StrOr("") }
+
+// Agents returns the task's agents in array order; duplicates included.
+func (t *TaskFile) Agents() []Agent {
+	elems := t.Root.Get("agents").Elems()
+	out := make([]Agent, 0, len(elems))
+	taskID := t.ID()
+	for i, e := range elems {
+		a := agentFrom(e.Get("id").StrOr(""), e, i)
+		if a.TaskID == "" {
+			a.TaskID = taskID
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// Counter returns a recorded counter; ok is false when the field is absent.
+func (t *TaskFile) Counter(field string) (Counter, bool) { return counterOf(t.Root, field) }
+
+// Agents returns the global registry's agents in document order.
+func (g *GlobalFile) Agents() []Agent {
+	members := g.Root.Get("agents").Members()
+	out := make([]Agent, 0, len(members))
+	for _, m := range members {
+		out = append(out, agentFrom(m.Key, m.Value, -1))
+	}
+	return out
+}
+
+// Task is one task of the global registry.
+type Task struct {
+	ID          string
+	Description string
+	Status      string
+	CreatedAt   string
+}
+
+// Tasks returns the global registry's tasks in document order.
+func (g *GlobalFile) Tasks() []Task {
+	members := g.Root.Get("tasks").Members()
+	out := make([]Task, 0, len(members))
+	for _, m := range members {
+		out = append(out, Task{
+			ID:          m.Key,
+			Description: m.Value.Get("description").StrOr(""),
+			Status:      m.Value.Get("status").StrOr(""),
+			CreatedAt:   m.Value.Get("created_at").StrOr(""),
+		})
+	}
+	return out
+}
+
+// Counter returns a recorded counter; ok is false when the field is absent.
+func (g *GlobalFile) Counter(field string) (Counter, bool) { return counterOf(g.Root, field) }
+
+// AgentEntry returns the global entry of an agent, or nil.
+func (g *GlobalFile) AgentEntry(id string) *Value { return g.Root.Get("agents").Get(id) }
+
+// TaskEntries returns the task registry's entries for an agent id, in array
+// order: more than one is a duplicate.
+func (t *TaskFile) TaskEntries(id string) []*Value {
+	var out []*Value
+	for _, e := range t.Root.Get("agents").Elems() {
+		if e.Get("id").StrOr("") == id {
+			out = append(out, e)
+		}
+	}
+	return out
+}

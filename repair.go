@@ -1,0 +1,166 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"agentwatch/engine"
+	"agentwatch/reconcile"
+)
+
+func newRepairCmd(opts *options) *cobra.Command {
+	var dryRun, yes, asJSON bool
+	cmd := &cobra.Command{
+		Use:   "repair",
+		Short: "Plan the repairs, show them, ask, apply (exit 0 done, 1 partly failed, 2 error, 75 lock busy)",
+		Long: `repair plans a fix for every registry finding — recount drifted counters, dedupe
+duplicated agents, sync statuses that the global and task registries disagree on —
+shows the plan and, once confirmed, applies it: one locked, journaled, backed-up
+transaction per registry file, each operation re-checked against the bytes read
+under the lock. A corrupt registry is never touched (see restore). Every applied
+repair can be put back with undo.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !dryRun {
+				if err := opts.refuseReadonly("repair"); err != nil {
+					return err
+				}
+			}
+			ctx := cmd.Context()
+			eng, err := opts.newEngine(ctx)
+			if err != nil {
+				return &exitErr{code: exitError, err: err}
+			}
+			snap, err := eng.Gather(ctx, time.Now())
+			if err != nil {
+				return &exitErr{code: exitError, err: err}
+			}
+			for _, r := range snap.Input.Registries {
+				if r.Err != nil {
+					fmt.Fprintf(opts.stderr, "agentwatch: leaving %s alone: %v (see `agentwatch restore --registry %s`)\n", r.Path, r.Err, r.Path)
+				}
+			}
+			plan := reconcile.MakePlan(snap.Input, nil)
+			if len(plan.Ops) == 0 || dryRun {
+				if asJSON {
+					return writeRepairJSON(opts.stdout, plan.Ops, &engine.Result{})
+				}
+				if len(plan.Ops) == 0 {
+					fmt.Fprintln(opts.stdout, "nothing to repair")
+				} else {
+					writePlan(opts.stdout, plan.Ops)
+					fmt.Fprintln(opts.stdout, "dry run: nothing written. `agentwatch repair` applies this plan.")
+				}
+				return nil
+			}
+			if !asJSON {
+				writePlan(opts.stdout, plan.Ops)
+			}
+			if !yes {
+				ok, err := opts.confirm(fmt.Sprintf("Apply %d operations to %d registries?", len(plan.Ops), len(plan.Registries())))
+				if err != nil {
+					return err
+				}
+				if !ok {
+					fmt.Fprintln(opts.stderr, "cancelled: nothing written")
+					return nil
+				}
+			}
+			res, auditErr := eng.Repair(ctx, plan, time.Now())
+			if asJSON {
+				if err := writeRepairJSON(opts.stdout, nil, res); err != nil {
+					return &exitErr{code: exitError, err: err}
+				}
+			} else {
+				writeResult(opts.stdout, res)
+			}
+			if auditErr != nil {
+				fmt.Fprintln(opts.stderr, "agentwatch: warning: the repair is done but not in the audit log:", auditErr)
+			}
+			return repairExit(res)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&dryRun, "dry-run", false, "show the plan, write nothing")
+	f.BoolVarP(&yes, "yes", "y", false, "apply without asking (required without a terminal)")
+	f.BoolVar(&asJSON, "json", false, `print {"applied": [...], "skipped": [...], "failed": [...]}`)
+	return cmd
+}
+
+func repairExit(res *engine.Result) error {
+	switch {
+	case res.LockBusy():
+		return &exitErr{code: exitLockBusy}
+	case len(res.Failed) > 0:
+		return &exitErr{code: exitFindings}
+	}
+	return nil
+}
+
+type repairJSON struct {
+	Planned []reconcile.Op `json:"planned,omitempty"`
+	Applied []engine.Item  `json:"applied"`
+	Skipped []engine.Item  `json:"skipped"`
+	Failed  []engine.Item  `json:"failed"`
+}
+
+func writeRepairJSON(w io.Writer, planned []reconcile.Op, res *engine.Result) error {
+	out := repairJSON{Planned: planned, Applied: res.Applied, Skipped: res.Skipped, Failed: res.Failed}
+	for _, s := range []*[]engine.Item{&out.Applied, &out.Skipped, &out.Failed} {
+		if *s == nil {
+			*s = []engine.Item{}
+		}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+// opLine is one operation in a line: what, where, old → new.
+func opLine(op reconcile.Op) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-9s %s", op.Op, shortPath(op.Registry))
+	if op.AgentID != "" {
+		fmt.Fprintf(&b, " %s", op.AgentID)
+	}
+	if op.Field != "" {
+		fmt.Fprintf(&b, " %s", op.Field)
+	}
+	if len(op.Old) > 0 || len(op.New) > 0 {
+		old := string(op.Old)
+		if old == "" {
+			old = "(absent)"
+		}
+		fmt.Fprintf(&b, ": %s → %s", old, op.New)
+	}
+	return b.String()
+}
+
+func writePlan(w io.Writer, ops []reconcile.Op) {
+	fmt.Fprintf(w, "Plan (%d operations):\n", len(ops))
+	for _, op := range ops {
+		fmt.Fprintf(w, "  %s\n      %s\n", opLine(op), op.Why)
+	}
+}
+
+func writeResult(w io.Writer, res *engine.Result) {
+	for _, it := range res.Applied {
+		fmt.Fprintf(w, "applied  %s\n", opLine(it.Op))
+	}
+	for _, it := range res.Skipped {
+		fmt.Fprintf(w, "skipped  %s\n         %s\n", opLine(it.Op), it.Why)
+	}
+	for _, it := range res.Failed {
+		fmt.Fprintf(w, "FAILED   %s\n         %s\n", opLine(it.Op), it.Why)
+	}
+	fmt.Fprintf(w, "%d applied, %d skipped, %d failed.", len(res.Applied), len(res.Skipped), len(res.Failed))
+	if len(res.Applied) > 0 {
+		fmt.Fprint(w, " `agentwatch undo` puts the registries back as they were.")
+	}
+	fmt.Fprintln(w)
+}

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"agentwatch/engine"
+)
+
+func newUndoCmd(opts *options) *cobra.Command {
+	var yes, force bool
+	cmd := &cobra.Command{
+		Use:   "undo",
+		Short: "Put back every registry that agentwatch's last repair, undo or restore changed",
+		Long: `undo puts every registry file that agentwatch's last repair (or undo, or restore)
+changed back as it was before, from the backups in the state directory. A file that
+someone else changed since is refused without --force: putting it back would roll
+their change back. The undo is itself a locked, journaled transaction, and can be
+undone.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := opts.refuseReadonly("undo"); err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			eng := engine.New(opts.config())
+			up, err := eng.PlanUndo(ctx)
+			if errors.Is(err, engine.ErrNothingToUndo) {
+				fmt.Fprintln(opts.stdout, err)
+				return nil
+			}
+			if err != nil {
+				return &exitErr{code: exitError, err: err}
+			}
+			fmt.Fprintf(opts.stdout, "Undo the %s of %s (by %s):\n", up.Entry.Action, up.Entry.Time.Local().Format(time.DateTime), up.Entry.User)
+			for _, f := range up.Files {
+				if f.Restore != nil {
+					fmt.Fprint(opts.stdout, engine.Diff(f.Path+" (now)", f.Path+" (after undo)", f.Current, f.Restore))
+				}
+				if f.Conflict != "" {
+					fmt.Fprintf(opts.stdout, "! %s: %s\n", f.Path, f.Conflict)
+				}
+			}
+			if !yes {
+				ok, err := opts.confirm(fmt.Sprintf("Put back %d registries?", len(up.Files)))
+				if err != nil {
+					return err
+				}
+				if !ok {
+					fmt.Fprintln(opts.stderr, "cancelled: nothing written")
+					return nil
+				}
+			}
+			outs, auditErr := eng.Undo(ctx, up, force)
+			failed, busy := 0, false
+			for _, o := range outs {
+				if o.Done {
+					fmt.Fprintf(opts.stdout, "put back  %s\n", o.Path)
+				} else {
+					failed++
+					busy = busy || o.Busy
+					fmt.Fprintf(opts.stdout, "REFUSED   %s: %s\n", o.Path, o.Reason)
+				}
+			}
+			if auditErr != nil {
+				fmt.Fprintln(opts.stderr, "agentwatch: warning: not in the audit log:", auditErr)
+			}
+			switch {
+			case busy:
+				return &exitErr{code: exitLockBusy}
+			case failed > 0:
+				return &exitErr{code: exitFindings}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "put back without asking")
+	cmd.Flags().BoolVar(&force, "force", false, "put back files that changed since agentwatch wrote them")
+	return cmd
+}
