@@ -12,6 +12,7 @@ import (
 
 	"agentwatch/engine"
 	"agentwatch/reconcile"
+	"agentwatch/registry"
 )
 
 func newCheckCmd(opts *options) *cobra.Command {
@@ -27,6 +28,9 @@ func newCheckCmd(opts *options) *cobra.Command {
 			}
 			snap, err := eng.Gather(cmd.Context(), time.Now())
 			if err != nil {
+				return &exitErr{code: exitError, err: err}
+			}
+			if err := lockedError(snap); err != nil {
 				return &exitErr{code: exitError, err: err}
 			}
 			rep := reconcile.Analyze(snap.Input)
@@ -46,6 +50,20 @@ func newCheckCmd(opts *options) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object (the contract scripts rely on)")
 	return cmd
+}
+
+// lockedError reports the registries whose lock stayed busy past
+// --lock-timeout: their state is unknown, so no verdict can be given.
+func lockedError(snap *engine.Snapshot) error {
+	locked := snap.Locked()
+	if len(locked) == 0 {
+		return nil
+	}
+	var msgs []string
+	for _, r := range locked {
+		msgs = append(msgs, r.Err.Error())
+	}
+	return fmt.Errorf("%w: %s", registry.ErrLockBusy, strings.Join(msgs, "; "))
 }
 
 type workspaceJSON struct {

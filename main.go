@@ -161,7 +161,9 @@ func (o *options) config() engine.Config {
 	state := registry.DefaultStateDir()
 	return engine.Config{
 		Sets:  sets,
-		Store: &registry.Store{StateDir: state, LockTimeout: o.lockTimeout},
+		// The command line waits for a busy lock as long for a read as for
+		// a write; the TUI, which must never wait, sets its own.
+		Store: &registry.Store{StateDir: state, LockTimeout: o.lockTimeout, ReadTimeout: o.lockTimeout},
 		Audit: engine.NewAudit(state),
 	}
 }

@@ -40,6 +40,9 @@ repair can be put back with undo.`,
 			if err != nil {
 				return &exitErr{code: exitError, err: err}
 			}
+			if err := lockedError(snap); err != nil {
+				return &exitErr{code: exitLockBusy, err: fmt.Errorf("%w; nothing written", err)}
+			}
 			for _, r := range snap.Input.Registries {
 				if r.Err != nil {
 					fmt.Fprintf(opts.stderr, "agentwatch: leaving %s alone: %v (see `agentwatch restore --registry %s`)\n", r.Path, r.Err, r.Path)

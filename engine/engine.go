@@ -64,6 +64,7 @@ func (e *Engine) Gather(ctx context.Context, now time.Time) (*Snapshot, error) {
 			switch {
 			case err != nil && s == nil:
 				r.Err = err
+				r.Locked = errors.Is(err, registry.ErrLockBusy)
 			case s.ParseErr != nil:
 				r.Err = s.ParseErr
 				snap.Hashes[f.Path] = s.Hash
@@ -76,6 +77,17 @@ func (e *Engine) Gather(ctx context.Context, now time.Time) (*Snapshot, error) {
 	}
 	snap.Duration = time.Since(start)
 	return snap, nil
+}
+
+// Locked returns the registries whose lock stayed busy during the scan.
+func (s *Snapshot) Locked() []reconcile.Registry {
+	var out []reconcile.Registry
+	for _, r := range s.Input.Registries {
+		if r.Locked {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // Item is one operation's outcome, as `repair --json` prints it.

@@ -97,6 +97,8 @@ func (e *Engine) PlanUndo(ctx context.Context) (*UndoPlan, error) {
 			uf.Conflict = fmt.Sprintf("its backup is gone (%v); see `agentwatch restore --registry %s`", err, fc.Path)
 		case registry.HashBytes(old) != fc.Before:
 			uf.Conflict = "its backup does not hold the bytes it had before (hash differs)"
+		case !parses(old):
+			uf.Conflict = "it did not parse before (a restore mended it); its corrupt bytes are kept in " + fc.Backup + ", and agentwatch does not write corrupt bytes back"
 		default:
 			uf.Restore = old
 		}

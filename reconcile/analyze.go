@@ -147,7 +147,9 @@ func Analyze(in Input) Report {
 	for _, f := range w.files {
 		rep.Registries = append(rep.Registries, w.summary(f))
 		if f.err != nil {
-			rep.Findings = append(rep.Findings, Finding{Kind: FindCorrupt, Registry: f.Path, TaskID: f.TaskID, Error: f.err.Error()})
+			if !f.Locked {
+				rep.Findings = append(rep.Findings, Finding{Kind: FindCorrupt, Registry: f.Path, TaskID: f.TaskID, Error: f.err.Error()})
+			}
 			continue
 		}
 		rep.Findings = append(rep.Findings, w.fileFindings(f)...)

@@ -29,6 +29,9 @@ type Registry struct {
 	TaskID string
 	Root   *registry.Value
 	Err    error
+	// Locked says Err is a lock that stayed busy: the file is not known to
+	// be corrupt, only unread.
+	Locked bool
 }
 
 // Input is everything one analysis looks at.

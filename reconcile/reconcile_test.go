@@ -1,0 +1,448 @@
+package reconcile
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"agentwatch/registry"
+)
+
+var now = time.Date(2025, 10, 29, 23, 30, 0, 123456000, time.Local)
+
+// agent is a task registry entry in the orchestrator's shape.
+type agent struct {
+	id, status, lastUpdate string
+	extra                  map[string]string
+}
+
+func taskDoc(t *testing.T, taskID string, counters map[string]int, agents ...agent) *registry.Value {
+	t.Helper()
+	var b strings.Builder
+	fmt.Fprintf(&b, `{"task_id": %q, "status": "INITIALIZED", "agents": [`, taskID)
+	for i, a := range agents {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `{"id": %q, "type": "t", "tmux_session": "agent_%s", "status": %q, "started_at": "2025-10-29T23:00:00.000001", "last_update": %q`,
+			a.id, a.id, a.status, a.lastUpdate)
+		for k, v := range a.extra {
+			fmt.Fprintf(&b, `, %q: %q`, k, v)
+		}
+		b.WriteString("}")
+	}
+	b.WriteString("]")
+	for _, f := range TaskCounters {
+		if n, ok := counters[f]; ok {
+			fmt.Fprintf(&b, `, %q: %d`, f, n)
+		}
+	}
+	b.WriteString(`, "unknown_future_field": {"kept": [1, 2.50, "\u00e9"]}}`)
+	return mustParse(t, b.String())
+}
+
+type gagent struct {
+	id, task, status, lastUpdate string // status "" = no status field
+}
+
+func globalDoc(t *testing.T, counters map[string]int, tasks map[string]string, agents ...gagent) *registry.Value {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString(`{"created_at": "2025-10-17T21:35:12.210818"`)
+	for _, f := range GlobalCounters {
+		if n, ok := counters[f]; ok {
+			fmt.Fprintf(&b, `, %q: %d`, f, n)
+		}
+	}
+	b.WriteString(`, "tasks": {`)
+	ids := make([]string, 0, len(tasks))
+	for id := range tasks {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for i, id := range ids {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `%q: {"description": "d", "status": %q}`, id, tasks[id])
+	}
+	b.WriteString(`}, "agents": {`)
+	for i, a := range agents {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `%q: {"task_id": %q, "type": "t", "tmux_session": "agent_%s"`, a.id, a.task, a.id)
+		if a.status != "" {
+			fmt.Fprintf(&b, `, "status": %q`, a.status)
+		}
+		if a.lastUpdate != "" {
+			fmt.Fprintf(&b, `, "last_update": %q`, a.lastUpdate)
+		}
+		b.WriteString("}")
+	}
+	b.WriteString("}}")
+	return mustParse(t, b.String())
+}
+
+func mustParse(t *testing.T, s string) *registry.Value {
+	t.Helper()
+	v, err := registry.Parse([]byte(s))
+	if err != nil {
+		t.Fatalf("parse test document: %v\n%s", err, s)
+	}
+	return v
+}
+
+const (
+	taskA = "TASK-20251029-225319-45548b6a"
+	taskB = "TASK-20251018-213115-d9cfa244"
+	gPath = "/ws/registry/GLOBAL_REGISTRY.json"
+	aPath = "/ws/" + taskA + "/AGENT_REGISTRY.json"
+	bPath = "/ws/" + taskB + "/AGENT_REGISTRY.json"
+)
+
+func input(regs ...Registry) Input {
+	for i := range regs {
+		regs[i].Base = "/ws"
+	}
+	return Input{Now: now, Sets: registry.DefaultStatusSets(), Registries: regs}
+}
+
+func findingKeys(fs []Finding) []string {
+	var out []string
+	for _, f := range fs {
+		b, _ := json.Marshal(f)
+		out = append(out, string(b))
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestAnalyze(t *testing.T) {
+	healthyTask := func(t *testing.T) *registry.Value {
+		return taskDoc(t, taskA, map[string]int{"active_count": 1, "total_spawned": 2, "completed_count": 1},
+			agent{id: "a-1", status: "working", lastUpdate: "2025-10-29T23:20:00.000001"},
+			agent{id: "a-2", status: "completed", lastUpdate: "2025-10-29T23:21:00.000001"})
+	}
+	healthyGlobal := func(t *testing.T) *registry.Value {
+		return globalDoc(t, map[string]int{"active_agents": 1, "total_agents_spawned": 2, "total_tasks": 1, "active_tasks": 1},
+			map[string]string{taskA: "INITIALIZED"},
+			gagent{id: "a-1", task: taskA, status: "working"}, gagent{id: "a-2", task: taskA})
+	}
+	tests := []struct {
+		name string
+		in   func(t *testing.T) Input
+		want []string
+	}{
+		{
+			name: "healthy",
+			in: func(t *testing.T) Input {
+				return input(Registry{Path: aPath, Kind: KindTask, TaskID: taskA, Root: healthyTask(t)},
+					Registry{Path: gPath, Kind: KindGlobal, Root: healthyGlobal(t)})
+			},
+		},
+		{
+			name: "task counters drift",
+			in: func(t *testing.T) Input {
+				return input(Registry{Path: aPath, Kind: KindTask, TaskID: taskA, Root: taskDoc(t, taskA,
+					map[string]int{"active_count": 15, "total_spawned": 95, "completed_count": 0},
+					agent{id: "a-1", status: "working"}, agent{id: "a-2", status: "killed"}, agent{id: "a-3", status: "mystery"})})
+			},
+			want: []string{
+				`{"kind":"drift","registry":"` + aPath + `","field":"active_count","recorded":15,"actual":1}`,
+				`{"kind":"drift","registry":"` + aPath + `","field":"total_spawned","recorded":95,"actual":3}`,
+				`{"kind":"drift","registry":"` + aPath + `","field":"completed_count","recorded":0,"actual":1}`,
+			},
+		},
+		{
+			name: "a counter that is not a number drifts; an absent one is not added",
+			in: func(t *testing.T) Input {
+				root := taskDoc(t, taskA, map[string]int{"total_spawned": 1}, agent{id: "a-1", status: "working"})
+				root.Set("total_spawned", registry.NewString("1"))
+				return input(Registry{Path: aPath, Kind: KindTask, TaskID: taskA, Root: root})
+			},
+			want: []string{`{"kind":"drift","registry":"` + aPath + `","field":"total_spawned","recorded":"1","actual":1}`},
+		},
+		{
+			name: "duplicate counts entries, distinct ids",
+			in: func(t *testing.T) Input {
+				return input(Registry{Path: aPath, Kind: KindTask, TaskID: taskA, Root: taskDoc(t, taskA,
+					map[string]int{"active_count": 2, "total_spawned": 1, "completed_count": 0},
+					agent{id: "a-1", status: "working"}, agent{id: "a-1", status: "working"})})
+			},
+			want: []string{`{"kind":"duplicate","registry":"` + aPath + `","agent_id":"a-1","count":2}`},
+		},
+		{
+			name: "global counters: status from the global entry, else the task entry",
+			in: func(t *testing.T) Input {
+				g := globalDoc(t, map[string]int{"active_agents": 15, "total_agents_spawned": 95, "total_tasks": 9, "active_tasks": 2},
+					map[string]string{taskA: "INITIALIZED", taskB: "ARCHIVED"},
+					gagent{id: "a-1", task: taskA, status: "working"}, gagent{id: "a-2", task: taskA})
+				return input(Registry{Path: aPath, Kind: KindTask, TaskID: taskA, Root: healthyTask(t)},
+					Registry{Path: gPath, Kind: KindGlobal, Root: g})
+			},
+			want: []string{
+				`{"kind":"drift","registry":"` + gPath + `","field":"active_agents","recorded":15,"actual":1}`,
+				`{"kind":"drift","registry":"` + gPath + `","field":"total_agents_spawned","recorded":95,"actual":2}`,
+				`{"kind":"drift","registry":"` + gPath + `","field":"total_tasks","recorded":9,"actual":2}`,
+				`{"kind":"drift","registry":"` + gPath + `","field":"active_tasks","recorded":2,"actual":1}`,
+			},
+		},
+		{
+			name: "active_agents is not judged when a status-less agent's task registry is unreadable",
+			in: func(t *testing.T) Input {
+				g := globalDoc(t, map[string]int{"active_agents": 7, "total_agents_spawned": 1, "total_tasks": 1, "active_tasks": 1},
+					map[string]string{taskA: "INITIALIZED"}, gagent{id: "a-1", task: taskA})
+				return input(Registry{Path: aPath, Kind: KindTask, TaskID: taskA, Err: fmt.Errorf("Expecting value: line 1 column 1 (char 0)")},
+					Registry{Path: gPath, Kind: KindGlobal, Root: g})
+			},
+			want: []string{`{"kind":"corrupt","registry":"` + aPath + `","error":"Expecting value: line 1 column 1 (char 0)"}`},
+		},
+		{
+			name: "divergent status, and agents in one registry only",
+			in: func(t *testing.T) Input {
+				task := taskDoc(t, taskA, map[string]int{"active_count": 1, "total_spawned": 2, "completed_count": 1},
+					agent{id: "a-1", status: "working"}, agent{id: "a-3", status: "completed"})
+				g := globalDoc(t, map[string]int{"active_agents": 0, "total_agents_spawned": 2, "total_tasks": 1, "active_tasks": 1},
+					map[string]string{taskA: "INITIALIZED"},
+					gagent{id: "a-1", task: taskA, status: "completed"}, gagent{id: "a-2", task: taskA, status: "completed"})
+				return input(Registry{Path: aPath, Kind: KindTask, TaskID: taskA, Root: task}, Registry{Path: gPath, Kind: KindGlobal, Root: g})
+			},
+			want: []string{
+				`{"kind":"divergent","agent_id":"a-1","global_registry":"` + gPath + `","task_registry":"` + aPath + `","global_status":"completed","task_status":"working"}`,
+				`{"kind":"divergent","agent_id":"a-2","global_registry":"` + gPath + `","task_registry":"` + aPath + `","global_status":"completed","task_status":""}`,
+				`{"kind":"divergent","agent_id":"a-3","global_registry":"` + gPath + `","task_registry":"` + aPath + `","global_status":"","task_status":"completed"}`,
+			},
+		},
+		{
+			name: "wrong shape is corrupt",
+			in: func(t *testing.T) Input {
+				return input(Registry{Path: aPath, Kind: KindTask, TaskID: taskA, Root: mustParse(t, `{"agents": {"a": {}}}`)})
+			},
+			want: []string{`{"kind":"corrupt","registry":"` + aPath + `","error":"task registry's \"agents\" is a JSON object, want an array"}`},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rep := Analyze(tt.in(t))
+			got := findingKeys(rep.Findings)
+			want := slices.Clone(tt.want)
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Errorf("findings:\ngot  %s\nwant %s", strings.Join(got, "\n     "), strings.Join(want, "\n     "))
+			}
+			if rep.Healthy() != (len(tt.want) == 0) {
+				t.Errorf("Healthy() = %v with %d findings", rep.Healthy(), len(tt.want))
+			}
+		})
+	}
+}
+
+func opKeys(ops []Op) []string {
+	var out []string
+	for _, op := range ops {
+		out = append(out, fmt.Sprintf("%s %s %s %s %s→%s", op.Op, op.Registry, op.AgentID, op.Field, op.Old, op.New))
+	}
+	return out
+}
+
+func TestMakePlan(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      func(t *testing.T) Input
+		changes []StatusChange
+		want    []string
+	}{
+		{
+			name: "recounts only what differs",
+			in: func(t *testing.T) Input {
+				return input(Registry{Path: aPath, Kind: KindTask, TaskID: taskA, Root: taskDoc(t, taskA,
+					map[string]int{"active_count": 15, "total_spawned": 1, "completed_count": 0}, agent{id: "a-1", status: "working"})})
+			},
+			want: []string{"recount " + aPath + "  active_count 15→1"},
+		},
+		{
+			name: "dedupe comes first and the recount counts what remains",
+			in: func(t *testing.T) Input {
+				return input(Registry{Path: aPath, Kind: KindTask, TaskID: taskA, Root: taskDoc(t, taskA,
+					map[string]int{"active_count": 2, "total_spawned": 1, "completed_count": 0},
+					agent{id: "a-1", status: "working"}, agent{id: "a-1", status: "working"})})
+			},
+			want: []string{"dedupe " + aPath + " a-1  2→1", "recount " + aPath + "  active_count 2→1"},
+		},
+		{
+			name: "sync: terminal beats active, in either direction",
+			in: func(t *testing.T) Input {
+				task := taskDoc(t, taskA, map[string]int{"active_count": 1, "total_spawned": 2, "completed_count": 1},
+					agent{id: "a-1", status: "working"}, agent{id: "a-2", status: "completed"})
+				g := globalDoc(t, map[string]int{"active_agents": 1, "total_agents_spawned": 2, "total_tasks": 1, "active_tasks": 1},
+					map[string]string{taskA: "INITIALIZED"},
+					gagent{id: "a-1", task: taskA, status: "terminated"}, gagent{id: "a-2", task: taskA, status: "working"})
+				return input(Registry{Path: aPath, Kind: KindTask, TaskID: taskA, Root: task}, Registry{Path: gPath, Kind: KindGlobal, Root: g})
+			},
+			want: []string{
+				"sync " + aPath + " a-1 status \"working\"→\"terminated\"",
+				"recount " + aPath + "  active_count 1→0",
+				"recount " + aPath + "  completed_count 1→2",
+				"sync " + gPath + " a-2 status \"working\"→\"completed\"",
+				"recount " + gPath + "  active_agents 1→0",
+			},
+		},
+		{
+			name: "sync: between terminal statuses the later last_update wins; unknown is never repaired",
+			in: func(t *testing.T) Input {
+				task := taskDoc(t, taskA, map[string]int{"active_count": 0, "total_spawned": 3, "completed_count": 2},
+					agent{id: "a-1", status: "completed", lastUpdate: "2025-10-29T23:00:00.000001"},
+					agent{id: "a-2", status: "failed", lastUpdate: "2025-10-29T23:10:00.000001"},
+					agent{id: "a-3", status: "paused"})
+				g := globalDoc(t, map[string]int{"active_agents": 0, "total_agents_spawned": 3, "total_tasks": 1, "active_tasks": 1},
+					map[string]string{taskA: "INITIALIZED"},
+					gagent{id: "a-1", task: taskA, status: "killed", lastUpdate: "2025-10-29T23:05:00"},
+					gagent{id: "a-2", task: taskA, status: "completed", lastUpdate: "2025-10-29T23:05:00"},
+					gagent{id: "a-3", task: taskA, status: "completed"})
+				return input(Registry{Path: aPath, Kind: KindTask, TaskID: taskA, Root: task}, Registry{Path: gPath, Kind: KindGlobal, Root: g})
+			},
+			want: []string{
+				"sync " + aPath + " a-1 status \"completed\"→\"killed\"",
+				"sync " + gPath + " a-2 status \"completed\"→\"failed\"",
+			},
+		},
+		{
+			name: "terminate a ghost in both registries, filling a missing global status, and recount",
+			in: func(t *testing.T) Input {
+				task := taskDoc(t, taskA, map[string]int{"active_count": 1, "total_spawned": 1, "completed_count": 0},
+					agent{id: "a-1", status: "working"})
+				g := globalDoc(t, map[string]int{"active_agents": 1, "total_agents_spawned": 1, "total_tasks": 1, "active_tasks": 1},
+					map[string]string{taskA: "INITIALIZED"}, gagent{id: "a-1", task: taskA})
+				return input(Registry{Path: aPath, Kind: KindTask, TaskID: taskA, Root: task}, Registry{Path: gPath, Kind: KindGlobal, Root: g})
+			},
+			changes: []StatusChange{{Base: "/ws", TaskID: taskA, AgentID: "a-1", Op: OpTerminate, Reason: "session_not_found"}},
+			want: []string{
+				"terminate " + aPath + " a-1 status \"working\"→\"terminated\"",
+				"recount " + aPath + "  active_count 1→0",
+				"recount " + aPath + "  completed_count 0→1",
+				"terminate " + gPath + " a-1 status →\"terminated\"",
+				"recount " + gPath + "  active_agents 1→0",
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := opKeys(MakePlan(tt.in(t), tt.changes).Ops)
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("plan:\ngot  %s\nwant %s", strings.Join(got, "\n     "), strings.Join(tt.want, "\n     "))
+			}
+		})
+	}
+}
+
+// applyAll applies a plan to the input's documents, as the engine does.
+func applyAll(t *testing.T, in Input, plan Plan) map[string][]Outcome {
+	t.Helper()
+	w := newWorld(in)
+	out := map[string][]Outcome{}
+	for _, path := range plan.Registries() {
+		for _, f := range w.files {
+			if f.Path != path {
+				continue
+			}
+			for _, op := range plan.OpsFor(path) {
+				o, err := op.Apply(f.Root, Env{Now: now, Sets: in.Sets, TaskStatus: w.bases[f.Base].lookup})
+				if err != nil {
+					t.Fatalf("apply %s: %v", op.Op, err)
+				}
+				out[path] = append(out[path], o)
+			}
+		}
+	}
+	return out
+}
+
+func TestApplyRepairsEverythingItPlans(t *testing.T) {
+	task := taskDoc(t, taskA, map[string]int{"active_count": 15, "total_spawned": 95, "completed_count": 0},
+		agent{id: "a-1", status: "working", lastUpdate: "2025-10-29T23:00:00.000001", extra: map[string]string{"only_in_first": "kept"}},
+		agent{id: "a-1", status: "working", lastUpdate: "2025-10-29T23:10:00.000001", extra: map[string]string{"progress_note": "later"}},
+		agent{id: "a-2", status: "working"})
+	g := globalDoc(t, map[string]int{"active_agents": 15, "total_agents_spawned": 95, "total_tasks": 1, "active_tasks": 1},
+		map[string]string{taskA: "INITIALIZED"}, gagent{id: "a-1", task: taskA}, gagent{id: "a-2", task: taskA, status: "working"})
+	in := input(Registry{Path: aPath, Kind: KindTask, TaskID: taskA, Root: task}, Registry{Path: gPath, Kind: KindGlobal, Root: g})
+	changes := []StatusChange{{Base: "/ws", TaskID: taskA, AgentID: "a-2", Op: OpComplete}}
+	plan := MakePlan(in, changes)
+	applyAll(t, in, plan)
+
+	if rep := Analyze(in); !rep.Healthy() {
+		t.Fatalf("after applying the plan, findings remain: %s", findingKeys(rep.Findings))
+	}
+	tf, _ := registry.NewTaskFile(task)
+	agents := tf.Agents()
+	if len(agents) != 2 {
+		t.Fatalf("got %d agents after dedupe, want 2", len(agents))
+	}
+	kept := agents[0].Entry
+	for field, want := range map[string]string{"last_update": "2025-10-29T23:10:00.000001", "progress_note": "later", "only_in_first": "kept"} {
+		if got := kept.Get(field).StrOr("<absent>"); got != want {
+			t.Errorf("deduped entry %s = %q, want %q", field, got, want)
+		}
+	}
+	done := agents[1].Entry
+	stamp := registry.FormatTimestamp(now)
+	for field, want := range map[string]string{"status": "completed", "completed_at": stamp, "last_update": stamp} {
+		if got := done.Get(field).StrOr("<absent>"); got != want {
+			t.Errorf("completed entry %s = %q, want %q", field, got, want)
+		}
+	}
+	if done.Has("terminated_at") || done.Has("termination_reason") {
+		t.Errorf("a completed entry got termination fields: %s", done)
+	}
+	if got := task.Get("unknown_future_field").String(); got != "{\n  \"kept\": [\n    1,\n    2.5,\n    \"\\u00e9\"\n  ]\n}" {
+		t.Errorf("unknown field changed: %s", got)
+	}
+}
+
+func TestApplySkipsWhatChangedSincePlanned(t *testing.T) {
+	build := func(t *testing.T) Input {
+		task := taskDoc(t, taskA, map[string]int{"active_count": 5, "total_spawned": 1, "completed_count": 0},
+			agent{id: "a-1", status: "working"})
+		return input(Registry{Path: aPath, Kind: KindTask, TaskID: taskA, Root: task})
+	}
+	planned := build(t)
+	plan := MakePlan(planned, []StatusChange{{Base: "/ws", TaskID: taskA, AgentID: "a-1", Op: OpTerminate, Reason: "session_not_found"}})
+
+	tests := []struct {
+		name   string
+		mutate func(root *registry.Value)
+		want   []string // skip reasons, "" for applied
+	}{
+		// The plan: terminate a-1, recount active_count 5→0, recount
+		// completed_count 0→1. Recounts count the document as it is.
+		{"nothing changed", func(*registry.Value) {}, []string{"", "", ""}},
+		{"the agent completed meanwhile", func(root *registry.Value) {
+			root.Get("agents").Index(0).Set("status", registry.NewString("completed"))
+		}, []string{`status is "completed" now, the plan expected "working"`, "", ""}},
+		{"a writer changed the counter meanwhile", func(root *registry.Value) {
+			root.Set("active_count", registry.NewInt(6))
+		}, []string{"", `active_count is 6 now, the plan expected 5`, ""}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cur := build(t)
+			tt.mutate(cur.Registries[0].Root)
+			outs := applyAll(t, cur, plan)[aPath]
+			var got []string
+			for _, o := range outs {
+				got = append(got, o.Skip)
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("got %d outcomes %q, want %d", len(got), got, len(tt.want))
+			}
+			for i := range got {
+				if !strings.HasPrefix(got[i], tt.want[i]) || (tt.want[i] == "" && got[i] != "") {
+					t.Errorf("outcome %d: got skip %q, want %q", i, got[i], tt.want[i])
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,440 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+)
+
+// The names a workspace base is made of, and the text operators leave
+// unexpanded in $CLAUDE_ORCHESTRATOR_WORKSPACE.
+const (
+	workspaceDirName    = ".agent-workspace"
+	globalRegistryDir   = "registry"
+	globalRegistryName  = "GLOBAL_REGISTRY.json"
+	taskRegistryName    = "AGENT_REGISTRY.json"
+	workspaceFolderVar  = "${workspaceFolder}"
+	workspaceEnvSource  = "$CLAUDE_ORCHESTRATOR_WORKSPACE"
+	explicitSource      = "--workspace"
+	maxWorkspaceParents = 5
+)
+
+// Base is one workspace base, with how it was found.
+type Base struct {
+	// Dir is the base directory, absolute and cleaned, as it was found:
+	// symbolic links are not resolved, so it reads as the operator wrote it.
+	Dir string
+	// Source names the rule that found Dir, e.g. "--workspace",
+	// "$CLAUDE_ORCHESTRATOR_WORKSPACE", "./.agent-workspace",
+	// "../.agent-workspace", "./${workspaceFolder}/.agent-workspace",
+	// "~/.claude-orchestrator/workspaces/NAME" or "~/.agent-workspace".
+	Source string
+}
+
+// DiscoverOptions are Discover's inputs. The caller reads the flags and the
+// environment; discovery itself reads neither, so that it can be tested.
+type DiscoverOptions struct {
+	// Explicit holds the --workspace values. When it is non-empty it replaces
+	// discovery: each value must be a base, or a directory whose
+	// .agent-workspace is one.
+	Explicit []string
+	// Env is the value of $CLAUDE_ORCHESTRATOR_WORKSPACE; "" means unset.
+	Env string
+	// Cwd is the directory relative paths start from; "" means os.Getwd.
+	Cwd string
+	// Home is the operator's home directory, for "~/" and the home
+	// locations; "" means those are not tried.
+	Home string
+}
+
+// Discover finds workspace bases in DESIGN §1's order: $CLAUDE_ORCHESTRATOR_WORKSPACE,
+// ./.agent-workspace and the same in up to 5 parent directories,
+// ./${workspaceFolder}/.agent-workspace, ~/.claude-orchestrator/workspaces/*,
+// ~/.agent-workspace. It keeps every one that exists (a directory holding a
+// global registry or at least one task registry), de-duplicated by real path
+// (symbolic links resolved), in order of first finding. Finding none is a
+// *NotFoundError. With opts.Explicit set, only those directories are used,
+// and each that is not a base is an error.
+func Discover(ctx context.Context, opts DiscoverOptions) ([]Base, error) {
+	f, err := newBaseFinder(opts)
+	if err != nil {
+		return nil, fmt.Errorf("discover workspaces: %w", err)
+	}
+	if len(opts.Explicit) > 0 {
+		for _, dir := range opts.Explicit {
+			if err := f.explicit(ctx, dir); err != nil {
+				return nil, fmt.Errorf("discover workspaces: %w", err)
+			}
+		}
+		return f.bases, nil
+	}
+	if err := f.search(ctx, opts.Env); err != nil {
+		return nil, fmt.Errorf("discover workspaces: %w", err)
+	}
+	if len(f.bases) == 0 {
+		return nil, fmt.Errorf("discover workspaces: %w", &NotFoundError{Tried: f.tried})
+	}
+	return f.bases, nil
+}
+
+// NotFoundError says that discovery found no workspace base.
+type NotFoundError struct {
+	// Tried lists every directory that was looked at, absolute, in order.
+	Tried []string
+}
+
+// Error names every directory tried and suggests --workspace or agentwatch demo.
+func (e *NotFoundError) Error() string {
+	var b strings.Builder
+	b.WriteString("no workspace base found (a directory holding registry/GLOBAL_REGISTRY.json or TASK-*/AGENT_REGISTRY.json)")
+	if len(e.Tried) == 0 {
+		b.WriteString("; nothing was tried.")
+	} else {
+		b.WriteString("; tried, in order:")
+		for _, p := range e.Tried {
+			b.WriteString("\n  ")
+			b.WriteString(p)
+		}
+	}
+	b.WriteString("\npass --workspace DIR to name one, or run `agentwatch demo` for a sandbox")
+	return b.String()
+}
+
+// FileKind says which of the two registry formats a File holds.
+type FileKind int
+
+// The registry file kinds. The zero FileKind is neither.
+const (
+	// FileGlobal is a base's registry/GLOBAL_REGISTRY.json.
+	FileGlobal FileKind = iota + 1
+	// FileTask is a task's TASK-…/AGENT_REGISTRY.json.
+	FileTask
+)
+
+// String returns "global" or "task", the words check --json uses.
+func (k FileKind) String() string {
+	switch k {
+	case FileGlobal:
+		return "global"
+	case FileTask:
+		return "task"
+	}
+	return fmt.Sprintf("FileKind(%d)", int(k))
+}
+
+// MarshalText encodes k as its String, so JSON output reads "global" or "task".
+func (k FileKind) MarshalText() ([]byte, error) {
+	if k != FileGlobal && k != FileTask {
+		return nil, fmt.Errorf("marshal file kind: unknown kind %d", int(k))
+	}
+	return []byte(k.String()), nil
+}
+
+// File is one registry file of a workspace base.
+type File struct {
+	// Path is the file's path: Base joined with the file's place in it.
+	Path string
+	// Kind says whether it is the global registry or a task registry.
+	Kind FileKind
+	// TaskID is the task directory's name for a FileTask, "" for a FileGlobal.
+	TaskID string
+	// Base is the workspace base the file belongs to, cleaned.
+	Base string
+}
+
+// Files lists a base's registry files: registry/GLOBAL_REGISTRY.json if
+// present, then TASK-*/AGENT_REGISTRY.json for every directory whose name is
+// exactly TASK-YYYYMMDD-HHMMSS-<8 lower-case hex>, sorted by name. Other
+// directories, and task directories without a registry, are ignored. A
+// registry file that exists but cannot be examined (permission denied) is
+// listed, so that reading it reports the error rather than hiding the file.
+func Files(ctx context.Context, base string) ([]File, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("list registry files: %w", err)
+	}
+	base = filepath.Clean(base)
+	entries, err := os.ReadDir(base) // sorted by name
+	if err != nil {
+		return nil, fmt.Errorf("list registry files: %w", err)
+	}
+	var files []File
+	global := filepath.Join(base, globalRegistryDir, globalRegistryName)
+	if registryFileAt(global) {
+		files = append(files, File{Path: global, Kind: FileGlobal, Base: base})
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if !isTaskDirName(name) {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("list registry files: %w", err)
+		}
+		p := filepath.Join(base, name, taskRegistryName)
+		if registryFileAt(p) {
+			files = append(files, File{Path: p, Kind: FileTask, TaskID: name, Base: base})
+		}
+	}
+	return files, nil
+}
+
+// registryFileAt reports whether path names a registry file: something that
+// is not a directory, or that exists but cannot be examined.
+func registryFileAt(path string) bool {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR)
+	}
+	return !fi.IsDir()
+}
+
+// isTaskDirName reports whether name is exactly TASK-YYYYMMDD-HHMMSS-<8 hex>,
+// the hex in lower case as the orchestrator writes it.
+func isTaskDirName(name string) bool {
+	const layout = "TASK-DDDDDDDD-DDDDDD-hhhhhhhh"
+	if len(name) != len(layout) {
+		return false
+	}
+	for i := 0; i < len(layout); i++ {
+		c := name[i]
+		switch layout[i] {
+		case 'D':
+			if c < '0' || c > '9' {
+				return false
+			}
+		case 'h':
+			if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+				return false
+			}
+		default:
+			if c != layout[i] {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// baseFinder carries one Discover call's state: what was tried and what was kept.
+type baseFinder struct {
+	cwd, home string
+	tried     []string
+	triedSet  map[string]bool
+	bases     []Base
+	realSeen  map[string]bool
+}
+
+func newBaseFinder(opts DiscoverOptions) (*baseFinder, error) {
+	cwd := opts.Cwd
+	if cwd == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			return nil, fmt.Errorf("current directory: %w", err)
+		}
+		cwd = wd
+	}
+	cwd, err := filepath.Abs(cwd)
+	if err != nil {
+		return nil, fmt.Errorf("current directory: %w", err)
+	}
+	home := opts.Home
+	if home != "" {
+		if home, err = filepath.Abs(home); err != nil {
+			return nil, fmt.Errorf("home directory: %w", err)
+		}
+	}
+	return &baseFinder{cwd: cwd, home: home, triedSet: map[string]bool{}, realSeen: map[string]bool{}}, nil
+}
+
+// resolve makes p absolute and clean: "~" and "~/…" start at home, anything
+// else relative starts at cwd. It reports false for "~" without a home.
+func (f *baseFinder) resolve(p string) (string, bool) {
+	if p == "~" || strings.HasPrefix(p, "~/") {
+		if f.home == "" {
+			return "", false
+		}
+		return filepath.Join(f.home, p[1:]), true
+	}
+	if filepath.IsAbs(p) {
+		return filepath.Clean(p), true
+	}
+	return filepath.Join(f.cwd, p), true
+}
+
+// search runs discovery's four rules in order.
+func (f *baseFinder) search(ctx context.Context, env string) error {
+	// 1. $CLAUDE_ORCHESTRATOR_WORKSPACE, literally and with ${workspaceFolder} = cwd.
+	if env != "" {
+		if dir, ok := f.resolve(env); ok {
+			if err := f.try(ctx, dir, workspaceEnvSource); err != nil {
+				return err
+			}
+		}
+		if strings.Contains(env, workspaceFolderVar) {
+			expanded := strings.ReplaceAll(env, workspaceFolderVar, f.cwd)
+			if dir, ok := f.resolve(expanded); ok {
+				if err := f.try(ctx, dir, workspaceEnvSource+" (with "+workspaceFolderVar+" = cwd)"); err != nil {
+					return err
+				}
+			}
+		}
+	}
+
+	// 2. ./.agent-workspace and the same in up to 5 parents.
+	dir := f.cwd
+	for up := 0; up <= maxWorkspaceParents; up++ {
+		if up > 0 {
+			parent := filepath.Dir(dir)
+			if parent == dir {
+				break
+			}
+			dir = parent
+		}
+		source := "./" + workspaceDirName
+		if up > 0 {
+			source = strings.Repeat("../", up) + workspaceDirName
+		}
+		if err := f.try(ctx, filepath.Join(dir, workspaceDirName), source); err != nil {
+			return err
+		}
+	}
+
+	// 3. ./${workspaceFolder}/.agent-workspace, a real directory of that name.
+	if err := f.try(ctx, filepath.Join(f.cwd, workspaceFolderVar, workspaceDirName),
+		"./"+workspaceFolderVar+"/"+workspaceDirName); err != nil {
+		return err
+	}
+
+	// 4. ~/.claude-orchestrator/workspaces/* and ~/.agent-workspace.
+	if f.home == "" {
+		return nil
+	}
+	workspaces := filepath.Join(f.home, ".claude-orchestrator", "workspaces")
+	names := subdirNames(workspaces)
+	if len(names) == 0 {
+		f.noteTried(filepath.Join(workspaces, "*"))
+	}
+	for _, name := range names {
+		if err := f.try(ctx, filepath.Join(workspaces, name), "~/.claude-orchestrator/workspaces/"+name); err != nil {
+			return err
+		}
+	}
+	return f.try(ctx, filepath.Join(f.home, workspaceDirName), "~/"+workspaceDirName)
+}
+
+// subdirNames lists the names of dir's subdirectories (symbolic links to
+// directories included), sorted; an unreadable dir has none.
+func subdirNames(dir string) []string {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var names []string
+	for _, e := range entries {
+		if fi, err := os.Stat(filepath.Join(dir, e.Name())); err == nil && fi.IsDir() {
+			names = append(names, e.Name())
+		}
+	}
+	return names
+}
+
+// noteTried records dir as tried, once; it reports false if it already was.
+func (f *baseFinder) noteTried(dir string) bool {
+	if f.triedSet[dir] {
+		return false
+	}
+	f.triedSet[dir] = true
+	f.tried = append(f.tried, dir)
+	return true
+}
+
+// try keeps dir if it is a base not already kept. Only a done ctx is an error.
+func (f *baseFinder) try(ctx context.Context, dir, source string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if !f.noteTried(dir) {
+		return nil
+	}
+	if isBaseDir(ctx, dir) {
+		f.keep(dir, source)
+	}
+	return ctx.Err()
+}
+
+// keep adds dir unless a base with the same real path is already kept.
+func (f *baseFinder) keep(dir, source string) {
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		real = dir
+	}
+	if f.realSeen[real] {
+		return
+	}
+	f.realSeen[real] = true
+	f.bases = append(f.bases, Base{Dir: dir, Source: source})
+}
+
+// isBaseDir reports whether dir is a directory holding at least one registry file.
+func isBaseDir(ctx context.Context, dir string) bool {
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return false
+	}
+	files, err := Files(ctx, dir)
+	return err == nil && len(files) > 0
+}
+
+// explicit checks one --workspace value and keeps it, or its .agent-workspace.
+func (f *baseFinder) explicit(ctx context.Context, raw string) error {
+	dir, ok := f.resolve(raw)
+	if !ok {
+		return fmt.Errorf("--workspace %s: no home directory to expand ~ with", raw)
+	}
+	shown := dir
+	if raw != dir {
+		shown = raw + " (" + dir + ")"
+	}
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR):
+		return &workspaceArgError{msg: "--workspace " + shown + " does not exist", err: err}
+	case err != nil:
+		return fmt.Errorf("--workspace %s: %w", shown, err)
+	case !fi.IsDir():
+		return fmt.Errorf("--workspace %s is not a directory", shown)
+	}
+	files, err := Files(ctx, dir)
+	if err != nil {
+		return fmt.Errorf("--workspace %s: %w", shown, err)
+	}
+	if len(files) > 0 {
+		f.keep(dir, explicitSource)
+		return nil
+	}
+	inner := filepath.Join(dir, workspaceDirName)
+	if isBaseDir(ctx, inner) {
+		f.keep(inner, explicitSource+" (its "+workspaceDirName+")")
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return fmt.Errorf("%s holds no %s/%s and no TASK-*/%s, nor does its %s; "+
+		"point --workspace at the directory that holds them, or run `agentwatch demo` for a sandbox",
+		shown, globalRegistryDir, globalRegistryName, taskRegistryName, workspaceDirName)
+}
+
+// workspaceArgError is an error with its own wording that still unwraps to
+// the file-system error behind it (so errors.Is(err, fs.ErrNotExist) holds).
+type workspaceArgError struct {
+	msg string
+	err error
+}
+
+func (e *workspaceArgError) Error() string { return e.msg }
+func (e *workspaceArgError) Unwrap() error { return e.err }
