@@ -160,7 +160,7 @@ func (o *options) config() engine.Config {
 	sets.Active, sets.Terminal = o.active, o.terminal
 	state := registry.DefaultStateDir()
 	return engine.Config{
-		Sets:  sets,
+		Sets: sets,
 		// The command line waits for a busy lock as long for a read as for
 		// a write; the TUI, which must never wait, sets its own.
 		Store: &registry.Store{StateDir: state, LockTimeout: o.lockTimeout, ReadTimeout: o.lockTimeout},

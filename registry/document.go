@@ -64,7 +64,14 @@ type Member struct {
 	// added by Set, which are encoded from Key.
 	keyText string
 	keyRaw  bool
+	// lossy is set when the key holds an escaped lone surrogate: Key then
+	// shows it as U+FFFD, and no Go string names the key, so Get, Set and
+	// Delete never match it (Python keeps "\ud800" and "\ufffd" apart).
+	lossy bool
 }
+
+// named reports whether the member's key is key.
+func (m *Member) named(key string) bool { return m.Key == key && !m.lossy }
 
 // NewString returns a JSON string holding s (UTF-8).
 func NewString(s string) *Value {
@@ -114,7 +121,8 @@ func (v *Value) Str() (string, bool) {
 	if !v.raw || v.plain {
 		return v.text, true
 	}
-	return decodeBody(v.text), true
+	s, _ := decodeBody(v.text)
+	return s, true
 }
 
 // StrOr returns the string value of v, or def when v is not a string.
@@ -132,7 +140,10 @@ func (v *Value) Int() (int64, bool) {
 		return 0, false
 	}
 	n, err := strconv.ParseInt(v.text, 10, 64)
-	return n, err == nil
+	if err != nil {
+		return 0, false
+	}
+	return n, true
 }
 
 // NumberText returns the source text of a number.
@@ -186,7 +197,7 @@ func (v *Value) Get(key string) *Value {
 		return nil
 	}
 	for i := range v.members {
-		if v.members[i].Key == key {
+		if v.members[i].named(key) {
 			return v.members[i].Value
 		}
 	}
@@ -206,7 +217,7 @@ func (v *Value) Set(key string, val *Value) {
 		val = NewNull()
 	}
 	for i := range v.members {
-		if v.members[i].Key == key {
+		if v.members[i].named(key) {
 			v.members[i].Value = val
 			return
 		}
@@ -220,7 +231,7 @@ func (v *Value) Delete(key string) bool {
 		return false
 	}
 	for i := range v.members {
-		if v.members[i].Key == key {
+		if v.members[i].named(key) {
 			v.members = append(v.members[:i], v.members[i+1:]...)
 			return true
 		}

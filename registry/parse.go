@@ -42,6 +42,10 @@ func Parse(data []byte) (*Value, error) {
 		return nil, newSyntaxError(data, off, "Invalid UTF-8 byte")
 	}
 	p := parser{src: string(data)}
+	if strings.HasPrefix(p.src, "\ufeff") {
+		// json.loads refuses a str that starts with a byte order mark.
+		return nil, p.fail("Unexpected UTF-8 BOM (decode using utf-8-sig)")
+	}
 	p.skipSpace()
 	v, err := p.value(0)
 	if err != nil {
@@ -165,7 +169,7 @@ func (p *parser) object(depth int) (*Value, error) {
 		if plain {
 			m.Key = body
 		} else {
-			m.Key = decodeBody(body)
+			m.Key, m.lossy = decodeBody(body)
 			canon = string(appendCanonicalBody(nil, body))
 		}
 		// Python builds a dict from the pairs: a repeated key keeps its first
@@ -278,7 +282,10 @@ func (p *parser) str() (body string, plain bool, err error) {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				p.pos += 2
 			case 'u':
-				if p.pos+6 > len(p.src) || !isHex4(p.src[p.pos+2:p.pos+6]) {
+				// Python wants a character after the four digits (>=, not >):
+				// "\u0041 at the end of input is a bad escape, not an
+				// unterminated string.
+				if p.pos+6 >= len(p.src) || !isHex4(p.src[p.pos+2:p.pos+6]) {
 					return "", false, p.failAt(p.pos+1, "Invalid \\uXXXX escape")
 				}
 				p.pos += 6
@@ -412,8 +419,8 @@ func unitsOf(body string, f func(u uint16)) {
 }
 
 // decodeBody returns the text a string body stands for, as UTF-8. A lone
-// surrogate becomes U+FFFD.
-func decodeBody(body string) string {
+// surrogate becomes U+FFFD, and lossy reports that one did.
+func decodeBody(body string) (s string, lossy bool) {
 	var b strings.Builder
 	b.Grow(len(body))
 	var high uint16
@@ -421,6 +428,7 @@ func decodeBody(body string) string {
 		if high != 0 {
 			b.WriteRune(utf8.RuneError)
 			high = 0
+			lossy = true
 		}
 	}
 	unitsOf(body, func(u uint16) {
@@ -434,6 +442,7 @@ func decodeBody(body string) string {
 				high = 0
 			} else {
 				b.WriteRune(utf8.RuneError)
+				lossy = true
 			}
 		default:
 			flush()
@@ -441,5 +450,5 @@ func decodeBody(body string) string {
 		}
 	})
 	flush()
-	return b.String()
+	return b.String(), lossy
 }
