@@ -1,0 +1,161 @@
+package engine
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"agentwatch/reconcile"
+	"agentwatch/registry"
+)
+
+const taskID = "TASK-20251029-225319-45548b6a"
+
+// workspace writes a base with one task registry (two working agents, an
+// inflated active_count) and its global registry.
+func workspace(t *testing.T) (base, task, global string) {
+	t.Helper()
+	base = t.TempDir()
+	task = filepath.Join(base, taskID, "AGENT_REGISTRY.json")
+	global = filepath.Join(base, "registry", "GLOBAL_REGISTRY.json")
+	for _, d := range []string{filepath.Dir(task), filepath.Dir(global)} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(t, task, `{"task_id": "`+taskID+`", "status": "INITIALIZED", "agents": [
+	  {"id": "a-1", "status": "working", "last_update": "2025-10-29T23:00:00.000001"},
+	  {"id": "a-2", "status": "working", "last_update": "2025-10-29T23:00:00.000001"}],
+	  "total_spawned": 2, "active_count": 5, "completed_count": 0}`)
+	write(t, global, `{"total_tasks": 1, "active_tasks": 1, "total_agents_spawned": 2, "active_agents": 2,
+	  "tasks": {"`+taskID+`": {"status": "INITIALIZED"}},
+	  "agents": {"a-1": {"task_id": "`+taskID+`"}, "a-2": {"task_id": "`+taskID+`", "status": "working"}}}`)
+	return base, task, global
+}
+
+// write stores a document as the orchestrator would: json.dumps(indent=2).
+func write(t *testing.T, path, doc string) {
+	t.Helper()
+	v, err := registry.Parse([]byte(doc))
+	if err != nil {
+		t.Fatalf("test document: %v", err)
+	}
+	if err := os.WriteFile(path, registry.Encode(v), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func newEngine(t *testing.T, base string) *Engine {
+	t.Helper()
+	state := t.TempDir()
+	return New(Config{
+		Bases: []registry.Base{{Dir: base, Source: "test"}},
+		Sets:  registry.DefaultStatusSets(),
+		Store: &registry.Store{StateDir: state, LockTimeout: 2 * time.Second},
+		Audit: NewAudit(state),
+	})
+}
+
+// pyEdit changes a registry with python3 under flock, as the orchestrator's
+// careful writers do.
+func pyEdit(t *testing.T, path, stmt string) {
+	t.Helper()
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("python3 is not installed")
+	}
+	script := "import fcntl, json, sys\nwith open(sys.argv[1], 'r+') as f:\n    fcntl.flock(f, fcntl.LOCK_EX)\n    o = json.load(f)\n    " +
+		stmt + "\n    f.seek(0); f.write(json.dumps(o, indent=2)); f.truncate()\n"
+	if out, err := exec.Command("python3", "-c", script, path).CombinedOutput(); err != nil {
+		t.Fatalf("python3: %v\n%s", err, out)
+	}
+}
+
+func TestApplyReDerivesUnderTheLock(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2025, 10, 29, 23, 30, 0, 0, time.Local)
+	base, task, global := workspace(t)
+	eng := newEngine(t, base)
+	snap, err := eng.Gather(ctx, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// a-1 is a ghost: terminate it. The plan also recounts active_count
+	// 5→1 and completed_count 0→1 in the task, active_agents 2→1 globally.
+	plan := reconcile.MakePlan(snap.Input, []reconcile.StatusChange{
+		{Base: base, TaskID: taskID, AgentID: "a-1", Op: reconcile.OpTerminate, Reason: "session_not_found"}})
+	if len(plan.Ops) != 5 {
+		t.Fatalf("got %d planned ops, want 5: %+v", len(plan.Ops), plan.Ops)
+	}
+
+	// Between plan and apply, the orchestrator marks a-1 completed and a-2
+	// terminated, and fixes active_count itself.
+	pyEdit(t, task, "o['agents'][0]['status'] = 'completed'; o['agents'][1]['status'] = 'terminated'; o['active_count'] = 0")
+
+	res, err := eng.Repair(ctx, plan, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, it := range res.Applied {
+		got[string(it.Op.Op)+" "+filepath.Base(filepath.Dir(it.Registry))+" "+it.Field] = "applied " + string(it.New)
+	}
+	for _, it := range res.Skipped {
+		got[string(it.Op.Op)+" "+filepath.Base(filepath.Dir(it.Registry))+" "+it.Field] = "skipped: " + it.Why
+	}
+	want := map[string]string{
+		"terminate " + taskID + " status":     `skipped: status is "completed" now, the plan expected "working"`,
+		"recount " + taskID + " active_count": "skipped: active_count is 0 now, the plan expected 5",
+		// completed_count is re-derived: both agents are terminal now.
+		"recount " + taskID + " completed_count": "applied 2",
+		// The global entry of a-1 had no status; it still has none, so the
+		// terminate applies there (the liveness was judged by the caller).
+		"terminate registry status": `applied "terminated"`,
+		// active_agents counts a-2 by its global status, which says
+		// working (the next plan syncs it).
+		"recount registry active_agents": "applied 1",
+	}
+	if len(got) != len(want) || len(res.Failed) != 0 {
+		t.Errorf("got %d outcomes (%d failed), want %d", len(got), len(res.Failed), len(want))
+	}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("%s: got %q, want %q", k, got[k], w)
+		}
+	}
+	data, _ := os.ReadFile(task)
+	if !strings.Contains(string(data), `"completed_count": 2`) || !strings.Contains(string(data), `"active_count": 0`) {
+		t.Errorf("task registry after apply:\n%s", data)
+	}
+	g, _ := os.ReadFile(global)
+	for _, s := range []string{`"termination_reason": "session_not_found"`, `"terminated_at": "2025-10-29T23:30:00"`, `"active_agents": 1`} {
+		if !strings.Contains(string(g), s) {
+			t.Errorf("global registry lacks %s:\n%s", s, g)
+		}
+	}
+	// One audit line for the repair, naming both files' hashes.
+	entries, err := eng.cfg.Audit.Entries(ctx)
+	if err != nil || len(entries) != 1 || len(entries[0].Files) != 2 || entries[0].Result != "ok" {
+		t.Fatalf("audit entries = %+v, %v", entries, err)
+	}
+	for _, f := range entries[0].Files {
+		if f.Before == "" || f.After == "" || f.Before == f.After {
+			t.Errorf("audit file change %+v lacks hashes", f)
+		}
+	}
+}
+
+func TestDiff(t *testing.T) {
+	a := "{\n  \"a\": 1,\n  \"b\": 2,\n  \"c\": 3\n}"
+	b := "{\n  \"a\": 1,\n  \"b\": 20,\n  \"c\": 3\n}"
+	want := "--- old\n+++ new\n@@ -1,5 +1,5 @@\n {\n   \"a\": 1,\n-  \"b\": 2,\n+  \"b\": 20,\n   \"c\": 3\n }\n\\ No newline at end of file\n"
+	if got := Diff("old", "new", []byte(a), []byte(b)); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+	if got := Diff("old", "new", []byte(a), []byte(a)); got != "" {
+		t.Errorf("diff of equal texts = %q, want empty", got)
+	}
+}
