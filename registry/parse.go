@@ -8,8 +8,9 @@ import (
 )
 
 // maxDepth bounds nesting so that hostile input cannot exhaust the stack.
-// Python's own decoder gives up near 1,000 levels.
-const maxDepth = 10000
+// Python's own decoder gives up near 1,000 levels, so this refuses
+// nothing the orchestrator could read.
+const maxDepth = 2000
 
 // SyntaxError is a document that does not parse, located as Python's json
 // module locates it: line and column are 1-based, the column counted in

@@ -1,0 +1,886 @@
+package registry
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// docFixtureDir finds ../shared/fixtures/orchestrator-2025-10 beside the module
+// root, or skips tb when it is not there.
+func docFixtureDir(tb testing.TB) string {
+	tb.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			tb.Skip("skipping: no go.mod above the test's directory, so no fixtures to find")
+		}
+		dir = parent
+	}
+	fixtures := filepath.Join(dir, "..", "shared", "fixtures", "orchestrator-2025-10")
+	if _, err := os.Stat(fixtures); err != nil {
+		tb.Skipf("skipping: real orchestrator fixtures not found at %s (they live beside the repository, not in it)", fixtures)
+	}
+	return fixtures
+}
+
+// docFixtureFiles returns every *.json under the fixture folder, hidden
+// .agent-workspace included.
+func docFixtureFiles(tb testing.TB) []string {
+	tb.Helper()
+	root := docFixtureDir(tb)
+	var files []string
+	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && strings.HasSuffix(path, ".json") {
+			files = append(files, path)
+		}
+		return nil
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if len(files) == 0 {
+		tb.Skipf("skipping: no *.json under %s", root)
+	}
+	return files
+}
+
+func TestDocumentRoundTripFixtures(t *testing.T) {
+	root := docFixtureDir(t)
+	for _, path := range docFixtureFiles(t) {
+		name, _ := filepath.Rel(root, path)
+		t.Run(name, func(t *testing.T) {
+			src, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, err := Parse(src)
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			if got := Encode(v); !bytes.Equal(got, src) {
+				t.Errorf("Encode(Parse(file)) differs from the file:\n%s", docDiff(got, src))
+			}
+			if got := Encode(v.Clone()); !bytes.Equal(got, src) {
+				t.Errorf("Encode(Clone) differs from the file:\n%s", docDiff(got, src))
+			}
+		})
+	}
+}
+
+// docDiff shows where two encodings part, with some context.
+func docDiff(got, want []byte) string {
+	i := 0
+	for i < len(got) && i < len(want) && got[i] == want[i] {
+		i++
+	}
+	lo := max(0, i-60)
+	clip := func(b []byte) []byte { return b[lo:min(len(b), i+60)] }
+	return fmt.Sprintf("at byte %d (got %d bytes, want %d)\n got: %q\nwant: %q", i, len(got), len(want), clip(got), clip(want))
+}
+
+// docEdit is one edit of a document, applied both by the Go methods and by
+// Python to the object json.loads made.
+type docEdit struct {
+	path  []any // keys (string) and indexes (int) leading to the container
+	op    string
+	key   string
+	index int
+	val   *Value
+}
+
+func editSet(path []any, key string, v *Value) docEdit {
+	return docEdit{path: path, op: "set", key: key, val: v}
+}
+func editDelete(path []any, key string) docEdit { return docEdit{path: path, op: "delete", key: key} }
+func editAppend(path []any, v *Value) docEdit   { return docEdit{path: path, op: "append", val: v} }
+func editRemove(path []any, i int) docEdit      { return docEdit{path: path, op: "remove", index: i} }
+func docAt(path ...any) []any                   { return path }
+
+func (e docEdit) apply(t *testing.T, root *Value) {
+	t.Helper()
+	target := root
+	for _, p := range e.path {
+		switch p := p.(type) {
+		case string:
+			target = target.Get(p)
+		case int:
+			target = target.Index(p)
+		}
+		if target == nil {
+			t.Fatalf("edit %s: path %v does not exist", e.op, e.path)
+		}
+	}
+	switch e.op {
+	case "set":
+		target.Set(e.key, e.val)
+	case "delete":
+		if !target.Delete(e.key) {
+			t.Fatalf("Delete(%q) found no such key", e.key)
+		}
+	case "append":
+		target.Append(e.val)
+	case "remove":
+		if !target.RemoveAt(e.index) {
+			t.Fatalf("RemoveAt(%d) found no such element", e.index)
+		}
+	default:
+		t.Fatalf("unknown edit %q", e.op)
+	}
+}
+
+func (e docEdit) forPython() oracleEdit {
+	oe := oracleEdit{Path: e.path, Op: e.op, Key: e.key, Index: e.index}
+	if e.val != nil {
+		oe.Value = specOf(e.val)
+	}
+	return oe
+}
+
+func mustParseDoc(tb testing.TB, s string) *Value {
+	tb.Helper()
+	v, err := Parse([]byte(s))
+	if err != nil {
+		tb.Fatalf("Parse(%q): %v", s, err)
+	}
+	return v
+}
+
+// allEscapesBody is a string body using every escape JSON has, and a raw DEL.
+var allEscapesBody = func() string {
+	var b strings.Builder
+	b.WriteString(`q\" bs\\ sl\/ \b\f\n\r\t |`)
+	for c := range 0x20 {
+		fmt.Fprintf(&b, `\u%04x`, c)
+	}
+	b.WriteString(`| \u007f \u007F ` + "\x7f" + ` \u0020\u0041\u00e9\u00E9`)
+	return b.String()
+}()
+
+// nestedDoc builds depth levels of alternating objects and arrays around a leaf.
+func nestedDoc(depth int, leaf string) string {
+	var open, close strings.Builder
+	for i := range depth {
+		if i%2 == 0 {
+			open.WriteString(`{"k": `)
+			close.WriteString("}")
+		} else {
+			open.WriteString("[")
+			close.WriteString("]")
+		}
+	}
+	c := []byte(close.String())
+	for i, j := 0, len(c)-1; i < j; i, j = i+1, j-1 {
+		c[i], c[j] = c[j], c[i]
+	}
+	return open.String() + leaf + string(c)
+}
+
+// nestedDocPath is the path to the container at the given depth of nestedDoc().
+func nestedDocPath(depth int) []any {
+	var p []any
+	for i := range depth {
+		if i%2 == 0 {
+			p = append(p, "k")
+		} else {
+			p = append(p, 0)
+		}
+	}
+	return p
+}
+
+const smallTaskDoc = `{
+  "task_id": "TASK-20251017-215604-df6a3cbd",
+  "status": "INITIALIZED",
+  "priority": "P1",
+  "agents": [
+    {"id": "investigator-215637-4722d7", "status": "running", "progress": 50,
+     "last_update": "2025-10-17T21:59:51.549066", "completion_validation": {"confidence": 1.0, "warnings": []}},
+    {"id": "planner-215640-c3f469", "status": "working", "progress": 0}
+  ],
+  "agent_hierarchy": {"orchestrator": ["investigator-215637-4722d7", "planner-215640-c3f469"]},
+  "total_spawned": 2,
+  "active_count": 2,
+  "completed_count": 0
+}`
+
+type editCase struct {
+	name  string
+	doc   string
+	edits []docEdit
+}
+
+// editCases is shared with the fuzz seed corpus.
+func editCases(tb testing.TB) []editCase {
+	constructed := NewObject()
+	constructed.Set("inner", NewString("naïve\x00"))
+	constructed.Set("list", NewArray(NewInt(1), NewBool(false), NewNull(), NewString("😀"), NewArray(), NewObject()))
+	agent := NewObject()
+	agent.Set("id", NewString("fixer-220101-abcdef"))
+	agent.Set("status", NewString("running"))
+	agent.Set("progress", NewInt(0))
+	agent.Set("prompt", NewString("Fix “it”.\n\tThen report — ✓ 完了 🎉"))
+	agent.Set("tracked_files", NewObject())
+
+	return []editCase{
+		{name: "task registry ghost repair", doc: smallTaskDoc, edits: []docEdit{
+			editSet(docAt("agents", 0), "status", NewString("terminated")),
+			editSet(docAt("agents", 0), "termination_reason", NewString("session_not_found")),
+			editSet(docAt("agents", 0), "terminated_at", NewString("2025-10-18T09:00:00.000001")),
+			editSet(docAt(), "active_count", NewInt(1)),
+			editSet(docAt("agents", 0), "progress", NewInt(100)),
+			editSet(docAt("agents", 0, "completion_validation"), "confidence", mustParseDoc(tb, "0.75")),
+			editRemove(docAt("agents"), 1),
+			editRemove(docAt("agent_hierarchy", "orchestrator"), 1),
+			editAppend(docAt("agents"), agent),
+			editAppend(docAt("agent_hierarchy", "orchestrator"), NewString("fixer-220101-abcdef")),
+			editDelete(docAt(), "priority"),
+			editSet(docAt(), "priority", NewString("P0")),
+		}},
+		{name: "non-ASCII text", doc: `{"name": "caf\u00e9", "raw": "café", "cjk": "漢字テスト", "emoji": "😀 \ud83d\ude00", "mixed": "a\u00E9b€", "k€y": 1}`,
+			edits: []docEdit{
+				editSet(docAt(), "name", NewString("naïve — “quotes” 日本 🎉")),
+				editSet(docAt(), "ключ", NewString("значение")),
+				editSet(docAt(), "k€y", NewInt(2)),
+				editSet(docAt(), "😀", NewString("\U0010FFFF\uFFFF\uFFFD\u2028\u2029\u0080\u00ff")),
+				editDelete(docAt(), "cjk"),
+			}},
+		{name: "every escape", doc: `{"s": "` + allEscapesBody + `", "a": ["\/", "\"", "\\\\"]}`,
+			edits: []docEdit{
+				editSet(docAt(), "ctl", NewString("\x00\x01\x07\b\t\n\v\f\r\x0e\x1b\x1f \x7f \"\\/ </script>")),
+				editSet(docAt(), "k\n\t\"\\é\x00", NewString("key with escapes")),
+				editAppend(docAt("a"), NewString("\\u0041")),
+			}},
+		{name: "surrogates", doc: `["\ud800", "\udfff", "\ud800x", "\udc00\ud800", "\ud800\u0041", "\ud83d\ude00", "\uD83D\uDE00", "\ud800\ud800\udc00", "😀\udc00", "\udbff\udfff"]`,
+			edits: []docEdit{
+				editRemove(docAt(), 0),
+				editAppend(docAt(), mustParseDoc(tb, `"\udc00 lone low"`)),
+				editAppend(docAt(), NewString("😀")),
+			}},
+		{name: "surrogate keys", doc: `{"\ud800": 1, "\udc00": 2, "\ud800\udc00": 3, "𐀀": 4, "\ufffd": 5}`,
+			edits: []docEdit{
+				editDelete(docAt(), "𐀀"),
+				editSet(docAt(), "\ufffd", NewInt(6)),
+			}},
+		{name: "empty object", doc: `{}`, edits: []docEdit{editSet(docAt(), "a", NewObject()), editSet(docAt(), "b", NewArray())}},
+		{name: "empty array", doc: `[]`, edits: []docEdit{editAppend(docAt(), NewArray()), editAppend(docAt(), NewObject())}},
+		{name: "empty containers inside", doc: `{"o": {}, "a": [], "n": [{}, [], [[]], {"x": {}}]}`,
+			edits: []docEdit{
+				editAppend(docAt("a"), NewObject()),
+				editSet(docAt("o"), "k", NewArray()),
+				editDelete(docAt("n", 3), "x"),
+			}},
+		{name: "empty key", doc: `{"": 1, "a": {"": []}}`, edits: []docEdit{editSet(docAt(), "", NewString("")), editDelete(docAt("a"), "")}},
+		{name: "deep nesting", doc: nestedDoc(400, `"leaf"`),
+			edits: []docEdit{editSet(nestedDocPath(50), "added", NewArray(NewInt(1)))}},
+		{name: "big integers", doc: `[123456789012345678901234567890, -123456789012345678901234567890, 9223372036854775807, 9223372036854775808, -9223372036854775809, 18446744073709551616, 0, -0, 10000000000000000000000]`,
+			edits: []docEdit{
+				editRemove(docAt(), 1),
+				editAppend(docAt(), NewInt(math.MaxInt64)),
+				editAppend(docAt(), NewInt(math.MinInt64)),
+				editAppend(docAt(), mustParseDoc(tb, "-0")),
+				editAppend(docAt(), mustParseDoc(tb, "99999999999999999999999999999999999999")),
+			}},
+		{name: "floats", doc: `[1.0, 1e-05, -0.0, 1E5, 1.50, 0.1, 1e16, 1e-7, 123456789.123456789, 5e-324, 1e400, -1e400, 1e15, 1e-4, 0.0001, 0.00001, 2.5e-3, 1.7976931348623157e308, 2.2250738585072014e-308, 4.9e-324, 1e22, 1e21, 123e-2, 0e0, -0e-0, 100.0, 1E+2, 1e+0, 3.14159265358979323846, 0.30000000000000004, 9007199254740993, 9007199254740993.0, 1.5e300, 12345678901234567890.0, 1e-400, 2e-324]`,
+			edits: []docEdit{
+				editAppend(docAt(), mustParseDoc(tb, "2.50")),
+				editAppend(docAt(), mustParseDoc(tb, "-0.0")),
+				editRemove(docAt(), 0),
+			}},
+		{name: "change a number", doc: `{"progress": 1.50, "confidence": 1.0, "elapsed_seconds": 191.599808, "count": 3}`,
+			edits: []docEdit{
+				editSet(docAt(), "progress", NewInt(100)),
+				editSet(docAt(), "count", mustParseDoc(tb, "4.0")),
+				editSet(docAt(), "confidence", mustParseDoc(tb, "1e-7")),
+			}},
+		{name: "NaN and infinities", doc: `{"nan": NaN, "inf": Infinity, "ninf": -Infinity, "a": [NaN, -Infinity, Infinity]}`,
+			edits: []docEdit{editSet(docAt(), "x", mustParseDoc(tb, "NaN")), editRemove(docAt("a"), 0)}},
+		{name: "duplicate keys", doc: `{"a": 1, "b": 2, "a": 3, "c": {"d": 1, "d": {"e": 2}}}`,
+			edits: []docEdit{editSet(docAt(), "a", NewInt(9)), editDelete(docAt(), "b"), editSet(docAt(), "b", NewString("back at the end"))}},
+		{name: "duplicate keys by escape", doc: `{"a": 1, "\u0061": 2, "é": 1, "\u00e9": 2, "\u00E9": 3, "😀": 1, "\ud83d\ude00": 2, "\/": 1, "/": 2}`,
+			edits: []docEdit{editSet(docAt(), "é", NewString("set"))}},
+		{name: "duplicate keys many", doc: manyKeysDoc(40, true),
+			edits: []docEdit{editSet(docAt(), "k7", NewInt(-7)), editDelete(docAt(), "k30")}},
+		{name: "whitespace", doc: " \t\r\n{ \"a\" : [ 1 ,2,\n3 ] ,\"b\":{ } ,\r\n\"c\"\t:\"d\" }\r\n ",
+			edits: []docEdit{editAppend(docAt("a"), NewInt(4))}},
+		{name: "compact", doc: `{"a":[1,2,{"b":null}],"c":true,"d":false}`,
+			edits: []docEdit{editSet(docAt("a", 2), "b", NewBool(true)), editSet(docAt(), "c", NewNull())}},
+		{name: "top-level string", doc: `"x"`},
+		{name: "top-level escaped string", doc: `"\u00e9\u0000\ud800"`},
+		{name: "top-level integer", doc: ` 42 `},
+		{name: "top-level minus zero", doc: `-0`},
+		{name: "top-level float", doc: "1.50\n"},
+		{name: "top-level true", doc: `true`},
+		{name: "top-level false", doc: `false`},
+		{name: "top-level null", doc: `null`},
+		{name: "top-level NaN", doc: `NaN`},
+		{name: "top-level -Infinity", doc: `-Infinity`},
+		{name: "constructed values", doc: `{"keep": "\u00e9"}`,
+			edits: []docEdit{
+				editSet(docAt(), "obj", constructed),
+				editSet(docAt(), "ascii", NewString("plain ascii ~")),
+				editSet(docAt(), "controls", NewString(string([]byte{0, 1, 2, 0x1f, 0x7f}))),
+				editSet(docAt(), "bmp", NewString("\u0100\u07ff\u0800\ud7ff\ue000\ufeff")),
+				editSet(docAt(), "astral", NewString("\U00010000\U0001F600\U0010FFFF")),
+			}},
+	}
+}
+
+// manyKeysDoc makes an object long enough for the parser's key index, with
+// every key given twice when dup is set.
+func manyKeysDoc(n int, dup bool) string {
+	var b strings.Builder
+	b.WriteString("{")
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, `"k%d": %d`, i, i)
+	}
+	if dup {
+		for i := n - 1; i >= 0; i-- {
+			fmt.Fprintf(&b, `, "\u006b%d": %d`, i, -i)
+		}
+	}
+	b.WriteString("}")
+	return b.String()
+}
+
+func TestDocumentEditsMatchPython(t *testing.T) {
+	o := newOracle(t)
+	for _, tc := range editCases(t) {
+		t.Run(tc.name, func(t *testing.T) {
+			// The unedited document first, then after each edit in turn.
+			for n := 0; n <= len(tc.edits); n++ {
+				v := mustParseDoc(t, tc.doc)
+				var py []oracleEdit
+				for _, e := range tc.edits[:n] {
+					e.apply(t, v)
+					py = append(py, e.forPython())
+				}
+				want := o.query(t, []byte(tc.doc), py)
+				if !want.OK {
+					t.Fatalf("python failed after %d edits: %s: %s", n, want.Kind, want.Msg)
+				}
+				if got := Encode(v); !bytes.Equal(got, want.Out) {
+					t.Fatalf("after %d edits, got Go != want Python:\n%s", n, docDiff(got, want.Out))
+				}
+			}
+		})
+	}
+	t.Run("fixture ghost repair", func(t *testing.T) {
+		for _, path := range docFixtureFiles(t) {
+			src, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v := mustParseDoc(t, string(src))
+			agents := v.Get("agents")
+			if agents.Kind() != Array || agents.Len() < 2 {
+				continue // the global registry, or a task with one agent
+			}
+			edits := []docEdit{
+				editSet(docAt("agents", 1), "status", NewString("terminated")),
+				editSet(docAt("agents", 1), "termination_reason", NewString("session_not_found")),
+				editSet(docAt(), "active_count", NewInt(0)),
+				editRemove(docAt("agents"), 0),
+				editAppend(docAt("agents"), NewString("é")),
+				editDelete(docAt(), "status"),
+			}
+			var py []oracleEdit
+			for _, e := range edits {
+				e.apply(t, v)
+				py = append(py, e.forPython())
+			}
+			want := o.query(t, src, py)
+			if !want.OK {
+				t.Fatalf("%s: python failed: %s", path, want.Msg)
+			}
+			if got := Encode(v); !bytes.Equal(got, want.Out) {
+				t.Errorf("%s: got Go != want Python:\n%s", filepath.Base(filepath.Dir(path)), docDiff(got, want.Out))
+			}
+		}
+	})
+}
+
+// checkSyntaxError compares Go's error for data with Python's verdict.
+// Python counts pos in characters of the decoded text; Go's Offset counts
+// bytes (what a caller slicing the []byte needs), so Offset is compared with
+// the UTF-8 length of text[:pos]. Line and Column agree exactly.
+func checkSyntaxError(t *testing.T, data []byte, err error, py oracleReply) {
+	t.Helper()
+	var se *SyntaxError
+	if !errors.As(err, &se) {
+		t.Fatalf("Parse(%q) error %T %v, want *SyntaxError", data, err, err)
+	}
+	switch py.Kind {
+	case "syntax":
+		if se.Msg != py.Msg || se.Line != py.Lineno || se.Column != py.Colno || se.Offset != py.BytePos {
+			t.Fatalf("Parse(%q):\n got %q line %d column %d offset %d\nwant %q line %d column %d offset %d (python char %d)",
+				data, se.Msg, se.Line, se.Column, se.Offset, py.Msg, py.Lineno, py.Colno, py.BytePos, py.Pos)
+		}
+	case "unicode":
+		if se.Offset != py.BytePos {
+			t.Fatalf("Parse(%q): got invalid UTF-8 at offset %d, want %d (%s)", data, se.Offset, py.BytePos, py.Msg)
+		}
+	default:
+		t.Fatalf("Parse(%q) = %v, python: %s %s", data, err, py.Kind, py.Msg)
+	}
+}
+
+var syntaxErrorCases = []struct{ name, doc string }{
+	{"empty", ""},
+	{"only whitespace", " \n\t "},
+	{"not JSON", "hello world"},
+	{"not JSON multi-line", "#!/bin/sh\necho hi\n"},
+	{"partial literal", "nul"},
+	{"wrong case literal", "True"},
+	{"open array", "["},
+	{"open object", "{"},
+	{"key without colon", `{"a"`},
+	{"key and colon", `{"a":`},
+	{"missing close", `{"a":1`},
+	{"trailing comma object", `{"a":1,}`},
+	{"trailing comma array", `[1,]`},
+	{"open after comma", `[1,`},
+	{"missing comma", `[1 2]`},
+	{"unquoted key", `{a: 1}`},
+	{"single quotes", `{'a': 1}`},
+	{"numeric key", `{1: 2}`},
+	{"unterminated string", `"abc`},
+	{"unterminated after escape", `"\`},
+	{"short unicode escape", `"\u12`},
+	{"unicode escape at end", `"\u0041`},
+	{"bad unicode escape", `"\u12g4"`},
+	{"bad second surrogate escape", `"\ud800\u12"`},
+	{"bad escape", `"\x"`},
+	{"raw newline in string", "\"a\nb\""},
+	{"raw tab in string", "[\"a\tb\"]"},
+	{"trailing garbage", `{"a": 1}x`},
+	{"two documents", "{\"a\": 1}\n{\"b\": 2}"},
+	{"trailing close", "{\"a\": [1]}\n]}"},
+	{"BOM", "\ufeff{}"},
+	{"lone minus", "-"},
+	{"minus letter", "-x"},
+	{"leading zero", "01"},
+	{"bare dot", "1."},
+	{"leading dot", ".5"},
+	{"plus sign", "+1"},
+	{"exponent only", "1e"},
+	{"NaN garbage", "NaNx"},
+	{"minus NaN", "-NaN"},
+	{"minus Inf", "[-Inf]"},
+	{"non-ASCII before error", `{"é": x}`},
+	{"non-ASCII line", "{\n  \"名前\": \"😀\",\n  \"b\": tru\n}"},
+	{"error on third line", "[\n1,\n2 x]"},
+	{"NUL byte", "\x00"},
+	{"invalid UTF-8", "[\"a\xff\"]"},
+	{"truncated UTF-8", "\"\xe2\x82"},
+	{"encoded surrogate", "\"\xed\xa0\x80\""},
+	{"overlong UTF-8", "\"\xc0\xaf\""},
+}
+
+func TestDocumentErrorsMatchPython(t *testing.T) {
+	o := newOracle(t)
+	for _, tc := range syntaxErrorCases {
+		t.Run(tc.name, func(t *testing.T) {
+			data := []byte(tc.doc)
+			v, err := Parse(data)
+			py := o.query(t, data, nil)
+			if err == nil {
+				t.Fatalf("Parse(%q) = %s, want an error (python: %s %s)", data, Encode(v), py.Kind, py.Msg)
+			}
+			checkSyntaxError(t, data, err, py)
+		})
+	}
+	// Torn and overlong writes of whole registries: every cut of a small
+	// generated registry, and cuts of the real ones.
+	docs := map[string][]byte{"generated": Encode(genTaskDoc(1))}
+	t.Run("fixtures", func(t *testing.T) {
+		for _, path := range docFixtureFiles(t) {
+			src, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			docs[filepath.Base(filepath.Dir(path))] = src
+		}
+	})
+	for name, src := range docs {
+		t.Run("torn "+name, func(t *testing.T) {
+			step := 1
+			if name != "generated" {
+				step = 97
+			}
+			var cuts [][]byte
+			for n := 0; n < len(src); n += step {
+				cuts = append(cuts, src[:n])
+			}
+			cuts = append(cuts,
+				src[:len(src)-1],
+				append(append([]byte{}, src...), "\n}"...),
+				append(append([]byte{}, src...), src[len(src)/2:]...),
+				append(append([]byte{}, src...), "\x00\x00\x00"...),
+			)
+			for _, data := range cuts {
+				_, err := Parse(data)
+				if err == nil {
+					t.Fatalf("Parse of a torn document (%d of %d bytes) succeeded", len(data), len(src))
+				}
+				checkSyntaxError(t, data, err, o.query(t, data, nil))
+			}
+		})
+	}
+}
+
+func TestDocumentAccessors(t *testing.T) {
+	v := mustParseDoc(t, `{"s": "a\n\u00e9\ud83d\ude00", "lone": "\ud800x", "p": "plain", "i": -42, "big": 123456789012345678901234567890, "f": 1.50, "b": true, "n": null, "a": [1, "x"], "a": [2], "\u0062": false}`)
+	tests := []struct {
+		name string
+		got  any
+		want any
+	}{
+		{"Keys keep first position of a duplicate", strings.Join(v.Keys(), ","), "s,lone,p,i,big,f,b,n,a"},
+		{"duplicate takes last value", v.Get("a").Len(), 1},
+		{"escaped duplicate key", v.Get("b").String(), "false"},
+		{"Str decodes escapes", v.Get("s").StrOr("?"), "a\né😀"},
+		{"Str of lone surrogate", v.Get("lone").StrOr("?"), "\ufffdx"},
+		{"Str of plain", v.Get("p").StrOr("?"), "plain"},
+		{"StrOr of non-string", v.Get("i").StrOr("def"), "def"},
+		{"Int", fmt.Sprint(v.Get("i").Int()), "-42 true"},
+		{"Int of big", fmt.Sprint(v.Get("big").Int()), "0 false"},
+		{"Int of float", fmt.Sprint(v.Get("f").Int()), "0 false"},
+		{"NumberText keeps source", v.Get("f").NumberText(), "1.50"},
+		{"BoolValue", fmt.Sprint(v.Get("b").BoolValue()), "false true"},
+		{"IsNull of null", v.Get("n").IsNull(), true},
+		{"IsNull of missing", v.Get("missing").IsNull(), true},
+		{"Has null member", v.Has("n"), true},
+		{"Kind of missing", v.Get("missing").Kind(), Null},
+		{"Index out of range", v.Get("a").Index(5) == nil, true},
+		{"Index of non-array", v.Index(0) == nil, true},
+		{"Get of non-object", v.Get("a").Get("x") == nil, true},
+		{"Len of scalar", v.Get("i").Len(), 0},
+		{"String of number", v.Get("f").String(), "1.5"},
+		{"Kind names", fmt.Sprint(Null, Bool, Number, String, Array, Object, Kind(9)), "null bool number string array object kind(9)"},
+		{"Delete missing", v.Delete("missing"), false},
+		{"RemoveAt out of range", v.Get("a").RemoveAt(1), false},
+		{"Delete on array", v.Get("a").Delete("x"), false},
+		{"Set nil is null", func() string { o := NewObject(); o.Set("x", nil); return string(Encode(o)) }(), "{\n  \"x\": null\n}"},
+		{"Encode nil", string(Encode(nil)), "null"},
+		{"zero Value is null", string(Encode(&Value{})), "null"},
+		{"NewArray of nothing", string(Encode(NewArray())), "[]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.got != tt.want {
+				t.Errorf("got %v, want %v", tt.got, tt.want)
+			}
+		})
+	}
+
+	t.Run("Clone is deep", func(t *testing.T) {
+		c := v.Clone()
+		c.Get("a").Append(NewInt(3))
+		c.Set("s", NewString("changed"))
+		if v.Get("a").Len() != 1 || v.Get("s").StrOr("") != "a\né😀" {
+			t.Errorf("editing a clone changed the original: %s", Encode(v))
+		}
+		if Equal(v, c) {
+			t.Error("Equal(original, edited clone) = true, want false")
+		}
+		if !Equal(v, v.Clone()) {
+			t.Error("Equal(v, v.Clone()) = false, want true")
+		}
+	})
+	t.Run("Set panics on non-object", func(t *testing.T) {
+		defer func() {
+			if recover() == nil {
+				t.Error("Set on an array did not panic")
+			}
+		}()
+		NewArray().Set("x", NewNull())
+	})
+	t.Run("Append panics on non-array", func(t *testing.T) {
+		defer func() {
+			if recover() == nil {
+				t.Error("Append on an object did not panic")
+			}
+		}()
+		NewObject().Append(NewNull())
+	})
+}
+
+func TestDocumentDeepNesting(t *testing.T) {
+	// Python gives up near 1,000 levels (RecursionError); Go goes to
+	// maxDepth and then reports an error rather than exhausting the stack.
+	if _, err := Parse([]byte(nestedDoc(maxDepth, "1"))); err != nil {
+		t.Fatalf("Parse of %d levels: %v", maxDepth, err)
+	}
+	_, err := Parse([]byte(nestedDoc(maxDepth+1, "1")))
+	var se *SyntaxError
+	if !errors.As(err, &se) || se.Msg != "Nesting too deep" {
+		t.Fatalf("Parse of %d levels: got %v, want Nesting too deep", maxDepth+1, err)
+	}
+	// The indented encoding grows with the square of the depth (2 spaces a
+	// level on every line), so the round trip is checked on fewer levels.
+	const depth = 2000
+	v := mustParseDoc(t, nestedDoc(depth, "1"))
+	if v2, err := Parse(Encode(v)); err != nil || !Equal(v, v2) {
+		t.Fatalf("%d levels do not survive Encode and Parse: %v", depth, err)
+	}
+}
+
+// benchPrompt is a prompt as long as the orchestrator stores when it keeps
+// whole prompts: paragraphs, indented lists, quotes and some non-ASCII.
+var benchPrompt = strings.Repeat("You are investigating the current agent deployment and output capture implementation.\n\n"+
+	"YOUR MISSION:\n1. Analyze real_mcp_server.py to understand:\n   - How deploy_headless_agent currently works\n"+
+	"   - How \"tmux capture-pane\" is used — and why it loses output\t(see notes)\n", 6)
+
+// genTaskDoc builds an AGENT_REGISTRY.json shaped like the field's,
+// with n agents.
+func genTaskDoc(n int) *Value {
+	doc := NewObject()
+	doc.Set("task_id", NewString("TASK-20251017-215604-df6a3cbd"))
+	doc.Set("task_description", NewString("Implement persistent JSONL stream logs for each agent"))
+	doc.Set("created_at", NewString("2025-10-17T21:56:04.181365"))
+	doc.Set("workspace", NewString("${workspaceFolder}/.agent-workspace/TASK-20251017-215604-df6a3cbd"))
+	doc.Set("workspace_base", NewString("${workspaceFolder}/.agent-workspace"))
+	doc.Set("client_cwd", NewNull())
+	doc.Set("status", NewString("INITIALIZED"))
+	doc.Set("priority", NewString("P1"))
+	agents := NewArray()
+	children := NewArray()
+	for i := range n {
+		id := fmt.Sprintf("investigator_%d-%02d%02d%02d-%06x", i%5, 21+i/3600%3, i/60%60, i%60, (i*2654435761)&0xffffff)
+		a := NewObject()
+		a.Set("id", NewString(id))
+		a.Set("type", NewString(fmt.Sprintf("investigator_%d", i%5)))
+		a.Set("tmux_session", NewString("agent_"+id))
+		a.Set("parent", NewString("orchestrator"))
+		a.Set("depth", NewInt(1))
+		a.Set("status", NewString([]string{"running", "completed", "terminated", "working"}[i%4]))
+		a.Set("started_at", NewString("2025-10-17T21:56:39.948962"))
+		a.Set("progress", NewInt(int64(i%101)))
+		a.Set("last_update", NewString("2025-10-17T21:59:51.549066"))
+		a.Set("prompt", NewString(benchPrompt))
+		files := NewObject()
+		for _, f := range []string{"prompt_file", "log_file", "progress_file", "findings_file", "deploy_log"} {
+			files.Set(f, NewString("${workspaceFolder}/.agent-workspace/TASK-20251017-215604-df6a3cbd/logs/"+id+"_"+f+".jsonl"))
+		}
+		a.Set("tracked_files", files)
+		if i%4 == 1 {
+			cv := NewObject()
+			cv.Set("confidence", parseNumber("1.0"))
+			cv.Set("warnings", NewArray())
+			cv.Set("elapsed_seconds", parseNumber("191.599808"))
+			cv.Set("validated_at", NewString("2025-10-17T21:59:51.551036"))
+			a.Set("completion_validation", cv)
+			a.Set("completed_at", NewString("2025-10-17T21:59:51.551133"))
+		}
+		agents.Append(a)
+		children.Append(NewString(id))
+	}
+	doc.Set("agents", agents)
+	hier := NewObject()
+	hier.Set("orchestrator", children)
+	doc.Set("agent_hierarchy", hier)
+	doc.Set("max_agents", NewInt(45))
+	doc.Set("total_spawned", NewInt(int64(n)))
+	doc.Set("active_count", NewInt(int64(n/2)))
+	doc.Set("completed_count", NewInt(int64(n/4)))
+	checks := NewObject()
+	checks.Set("enabled", NewBool(true))
+	checks.Set("violations", NewInt(0))
+	doc.Set("spiral_checks", checks)
+	return doc
+}
+
+func parseNumber(s string) *Value {
+	v, err := Parse([]byte(s))
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+func BenchmarkParse(b *testing.B) {
+	src := Encode(genTaskDoc(10000))
+	b.SetBytes(int64(len(src)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Parse(src); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkEncode(b *testing.B) {
+	src := Encode(genTaskDoc(10000))
+	v, err := Parse(src)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(src)))
+	b.ReportAllocs()
+	for b.Loop() {
+		Encode(v)
+	}
+}
+
+// docGen makes random documents that stress the places where Go must agree
+// with Python: float formatting, big integers, escapes, surrogates, and
+// keys that are equal once decoded.
+type docGen struct{ r *rand.Rand }
+
+func (g docGen) number() string {
+	r := g.r
+	switch r.IntN(8) {
+	case 0: // any float64, written in a random form
+		f := math.Float64frombits(r.Uint64())
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return "NaN"
+		}
+		return strconv.FormatFloat(f, "eEfg"[r.IntN(4)], r.IntN(20)-1, 64)
+	case 1: // random digits with a random exponent, near the limits too
+		return strconv.Itoa(1+r.IntN(9)) + g.digits(r.IntN(25)) + "." + g.digits(1+r.IntN(25)) + "e" + strconv.Itoa(r.IntN(700)-350)
+	case 2: // subnormals and the edges of the float range
+		return []string{"5e-324", "2.4703282292062328e-324", "2.4703282292062327e-324", "4.9406564584124654e-324",
+			"2.2250738585072011e-308", "1.7976931348623157e308", "1.7976931348623158e308", "1.7976931348623159e308",
+			"9007199254740993", "9007199254740993.0", "0.1e1", "1e23", "8.41e21", "5e-7", "1e-5", "0.00001"}[r.IntN(16)]
+	case 3: // integers of any length
+		n := g.digits(1 + r.IntN(60))
+		n = strings.TrimLeft(n, "0")
+		if n == "" {
+			n = "0"
+		}
+		if r.IntN(2) == 0 {
+			n = "-" + n
+		}
+		return n
+	case 4: // the exponent boundaries of Python's repr: 1e-5 .. 1e16
+		return fmt.Sprintf("%s%de%d", []string{"", "-"}[r.IntN(2)], 1+r.IntN(9), r.IntN(26)-7)
+	case 5: // decimals with few digits, like progress and confidence
+		return fmt.Sprintf("%d.%s", r.IntN(1000), g.digits(1+r.IntN(8)))
+	case 6:
+		return []string{"-0", "-0.0", "0.0", "0e0", "-0e5", "1E5", "1.50", "1e400", "-1e400", "Infinity", "-Infinity", "NaN"}[r.IntN(12)]
+	}
+	return strconv.FormatFloat(r.Float64()*math.Pow(10, float64(r.IntN(40)-20)), 'g', -1, 64)
+}
+
+func (g docGen) digits(n int) string {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte('0' + g.r.IntN(10))
+	}
+	return string(b)
+}
+
+// body returns a string body with up to n pieces.
+func (g docGen) body(n int) string {
+	r := g.r
+	var b strings.Builder
+	for range r.IntN(n + 1) {
+		switch r.IntN(10) {
+		case 0:
+			b.WriteString([]string{`\"`, `\\`, `\/`, `\b`, `\f`, `\n`, `\r`, `\t`}[r.IntN(8)])
+		case 1: // any code unit, surrogates included, in either case of hex
+			hex := fmt.Sprintf("%04x", r.IntN(0x10000))
+			if r.IntN(2) == 0 {
+				hex = strings.ToUpper(hex)
+			}
+			b.WriteString(`\u` + hex)
+		case 2: // a surrogate pair, maybe broken
+			hi, lo := 0xD800+r.IntN(0x400), 0xDC00+r.IntN(0x400)
+			if r.IntN(4) == 0 {
+				hi, lo = lo, hi
+			}
+			fmt.Fprintf(&b, `\u%04x\u%04X`, hi, lo)
+		case 3: // a raw character outside ASCII
+			b.WriteRune([]rune{'é', 'ß', '€', '漢', '😀', '\u2028', '\u00a0', '\ufeff', '\U0010FFFF', '\u007f'}[r.IntN(10)])
+		case 4:
+			b.WriteString(`\u00e9`)
+		default:
+			b.WriteByte(byte(' ' + r.IntN(95)))
+			if b.Len() > 0 && strings.HasSuffix(b.String(), `\`) {
+				b.WriteByte('\\')
+			} else if strings.HasSuffix(b.String(), `"`) {
+				s := b.String()
+				b.Reset()
+				b.WriteString(s[:len(s)-1] + `\"`)
+			}
+		}
+	}
+	return b.String()
+}
+
+// value returns a random document of at most the given depth.
+func (g docGen) value(depth int) string {
+	r := g.r
+	k := r.IntN(8)
+	if depth <= 0 {
+		k = r.IntN(4)
+	}
+	switch k {
+	case 0:
+		return g.number()
+	case 1:
+		return `"` + g.body(8) + `"`
+	case 2:
+		return []string{"true", "false", "null"}[r.IntN(3)]
+	case 3:
+		return g.number()
+	case 4, 5:
+		var parts []string
+		for range r.IntN(6) {
+			parts = append(parts, g.value(depth-1))
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	}
+	// Keys from a small set written in several ways, so that duplicates,
+	// also ones spelled differently, are common.
+	var parts []string
+	for range r.IntN(7) {
+		key := []string{"a", `\u0061`, "é", `\u00e9`, `\u00E9`, "😀", `\ud83d\ude00`, `\ud800`, `\ufffd`, "\ufffd", "", `\/`, "/", g.body(3)}[r.IntN(14)]
+		parts = append(parts, `"`+key+`": `+g.value(depth-1))
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
+}
+
+func TestDocumentRandomMatchesPython(t *testing.T) {
+	o := newOracle(t)
+	g := docGen{rand.New(rand.NewPCG(1, 2))}
+	for i := range 300 {
+		var parts []string
+		for range 20 {
+			parts = append(parts, g.value(4))
+		}
+		doc := []byte("[" + strings.Join(parts, ",\n") + "]")
+		v, err := Parse(doc)
+		py := o.query(t, doc, nil)
+		if !py.OK {
+			t.Fatalf("document %d: python rejects it: %s (%s)\n%s", i, py.Msg, py.Kind, doc)
+		}
+		if err != nil {
+			t.Fatalf("document %d: Parse: %v\n%s", i, err, doc)
+		}
+		if got := Encode(v); !bytes.Equal(got, py.Out) {
+			t.Fatalf("document %d: got Go != want Python:\n%s", i, docDiff(got, py.Out))
+		}
+	}
+}
