@@ -1,0 +1,231 @@
+package registry
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// JournalSuffix ends the name of the journal a transaction writes beside its
+// registry: GLOBAL_REGISTRY.json.agentwatch-journal.
+const JournalSuffix = ".agentwatch-journal"
+
+// A journal file is a header, the new bytes, and a trailer that checks all
+// of it, so that a journal torn by a crash is told from a whole one:
+//
+//	agentwatch-journal 1
+//	registry "/abs/path/GLOBAL_REGISTRY.json"
+//	old <sha256 hex of the old bytes>
+//	new <sha256 hex of the new bytes>
+//	size <length of the new bytes>
+//	<empty line>
+//	<the new bytes>
+//	<newline>
+//	sum <sha256 hex of everything before this line>
+const (
+	journalMagic   = "agentwatch-journal 1"
+	journalTrailer = len("\nsum \n") + sha256HexLen
+	sha256HexLen   = 64
+)
+
+// What journal recovery did, as Commit.Recovered says it.
+const (
+	recoveredTorn       = "discarded a torn journal: the registry had not been touched"
+	recoveredDone       = "discarded the journal of a write that had completed"
+	recoveredNotStarted = "discarded the journal of a write that had not started"
+	recoveredFinished   = "finished an interrupted write from the journal"
+	recoveredForeign    = "discarded a stale journal: another writer has changed the registry since, and its version is kept"
+)
+
+// errTornJournal is a journal that a crash cut short.
+var errTornJournal = errors.New("torn journal")
+
+// Journal is the intent of a transaction, written beside the registry
+// before the registry is rewritten. Update finishes or discards a leftover
+// one by itself; ReadJournal is for previews (restore).
+type Journal struct {
+	// Path is the journal file; Registry the registry it is for.
+	Path, Registry string
+	// OldHash and NewHash are the hashes of the registry before and after.
+	OldHash, NewHash string
+	// Data are the new bytes.
+	Data []byte
+}
+
+// ReadJournal returns the journal left beside the registry at path by an
+// interrupted transaction. No journal is an error matching fs.ErrNotExist;
+// a torn one is an error that says so.
+func ReadJournal(path string) (*Journal, error) {
+	canon, err := resolve(path)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := os.ReadFile(journalPath(canon))
+	if err != nil {
+		return nil, fmt.Errorf("read journal: %w", err)
+	}
+	j, err := decodeJournal(raw)
+	if err != nil {
+		return nil, fmt.Errorf("read journal %s: %w", journalPath(canon), err)
+	}
+	j.Path = journalPath(canon)
+	return j, nil
+}
+
+func journalPath(registry string) string { return registry + JournalSuffix }
+
+func encodeJournal(j *Journal) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "%s\nregistry %s\nold %s\nnew %s\nsize %d\n\n",
+		journalMagic, strconv.Quote(j.Registry), j.OldHash, j.NewHash, len(j.Data))
+	b.Write(j.Data)
+	sum := HashBytes(b.Bytes())
+	fmt.Fprintf(&b, "\nsum %s\n", sum)
+	return b.Bytes()
+}
+
+func decodeJournal(raw []byte) (*Journal, error) {
+	torn := func(why string) error { return fmt.Errorf("%w: %s", errTornJournal, why) }
+	if len(raw) < journalTrailer {
+		return nil, torn("too short")
+	}
+	body, trailer := raw[:len(raw)-journalTrailer], string(raw[len(raw)-journalTrailer:])
+	if !strings.HasPrefix(trailer, "\nsum ") || !strings.HasSuffix(trailer, "\n") {
+		return nil, torn("no checksum line")
+	}
+	if trailer[len("\nsum "):len(trailer)-1] != HashBytes(body) {
+		return nil, torn("checksum does not match")
+	}
+	header, data, ok := bytes.Cut(body, []byte("\n\n"))
+	if !ok {
+		return nil, torn("no end of header")
+	}
+	lines := strings.Split(string(header), "\n")
+	if len(lines) != 5 || lines[0] != journalMagic {
+		return nil, torn("unknown header")
+	}
+	field := func(line, name string) (string, bool) {
+		return strings.CutPrefix(line, name+" ")
+	}
+	quoted, ok1 := field(lines[1], "registry")
+	oldHash, ok2 := field(lines[2], "old")
+	newHash, ok3 := field(lines[3], "new")
+	size, ok4 := field(lines[4], "size")
+	if !ok1 || !ok2 || !ok3 || !ok4 {
+		return nil, torn("unknown header")
+	}
+	j := &Journal{OldHash: oldHash, NewHash: newHash, Data: data}
+	var err error
+	if j.Registry, err = strconv.Unquote(quoted); err != nil {
+		return nil, torn("bad registry path")
+	}
+	if n, err := strconv.Atoi(size); err != nil || n != len(data) {
+		return nil, torn("size does not match")
+	}
+	if len(j.OldHash) != sha256HexLen || HashBytes(data) != j.NewHash {
+		return nil, torn("hash does not match")
+	}
+	return j, nil
+}
+
+// writeJournal creates the journal, writes it, and makes it and its
+// directory entry durable before the registry is touched.
+func writeJournal(j *Journal, perm fs.FileMode) error {
+	raw := encodeJournal(j)
+	f, err := os.OpenFile(j.Path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
+	if err != nil {
+		return err
+	}
+	half := len(raw) / 2
+	_, err = f.Write(raw[:half])
+	if err == nil {
+		pause("journal-partial")
+		_, err = f.Write(raw[half:])
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = syncDir(filepath.Dir(j.Path))
+	}
+	if err != nil {
+		return err
+	}
+	pause("journal-written")
+	return nil
+}
+
+func removeJournal(path string) error {
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+// recoverJournal finishes or discards the journal an interrupted transaction
+// left beside the registry; the caller holds the exclusive lock and f is the
+// registry's second descriptor. The rules (DESIGN §4):
+//   - a torn journal was never complete, so the registry was never touched:
+//     delete it;
+//   - the registry's hash is the journal's new one (the write completed) or
+//     its old one (it had not begun): delete it;
+//   - the registry does not parse (the write was cut short): write the
+//     journal's bytes in place, then delete it;
+//   - the registry parses and is neither (a Python writer changed it after
+//     the crash): delete the journal and keep the file, never rolling the
+//     other writer back.
+//
+// It returns what it did, "" when there was no journal.
+func (s *Store) recoverJournal(f *os.File, canon string) (string, error) {
+	jpath := journalPath(canon)
+	raw, err := os.ReadFile(jpath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	what := recoveredTorn
+	if j, err := decodeJournal(raw); err == nil {
+		cur, err := readAll(f)
+		if err != nil {
+			return "", err
+		}
+		switch HashBytes(cur) {
+		case j.NewHash:
+			what = recoveredDone
+			// The crash may have come before the fsync.
+			if err := f.Sync(); err != nil {
+				return "", err
+			}
+		case j.OldHash:
+			what = recoveredNotStarted
+		default:
+			if _, perr := Parse(cur); perr == nil {
+				what = recoveredForeign
+				break
+			}
+			// Keep even half-written bytes: nothing is ever lost.
+			if _, err := s.saveBackup(canon, cur, time.Now()); err != nil {
+				return "", fmt.Errorf("back up torn registry: %w", err)
+			}
+			if err := writeInPlace(f, j.Data, func(string) {}); err != nil {
+				return "", fmt.Errorf("finish write: %w", err)
+			}
+			what = recoveredFinished
+		}
+	}
+	if err := removeJournal(jpath); err != nil {
+		return "", err
+	}
+	return what, nil
+}

@@ -1,0 +1,912 @@
+package registry
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gofrs/flock"
+)
+
+// sampleRegistry is a small global registry as the orchestrator writes it.
+const sampleRegistry = `{
+  "created_at": "2025-10-17T21:35:12.210818",
+  "total_tasks": 1,
+  "active_tasks": 1,
+  "total_agents_spawned": 2,
+  "active_agents": 2,
+  "tasks": {
+    "TASK-20251017-215604-df6a3cbd": {
+      "description": "Implement persistent JSONL stream logs",
+      "created_at": "2025-10-17T21:56:04.181762",
+      "status": "INITIALIZED"
+    }
+  },
+  "agents": {
+    "planner-215642-c3f469": {
+      "task_id": "TASK-20251017-215604-df6a3cbd",
+      "type": "planner",
+      "parent": "orchestrator",
+      "started_at": "2025-10-17T21:56:42.112319",
+      "tmux_session": "agent_planner-215642-c3f469"
+    },
+    "builder-215700-0a1b2c": {
+      "task_id": "TASK-20251017-215604-df6a3cbd",
+      "type": "builder",
+      "parent": "planner-215642-c3f469",
+      "started_at": "2025-10-17T21:57:00.000001",
+      "tmux_session": "agent_builder-215700-0a1b2c",
+      "status": "running",
+      "note": "caf\u00e9 \ud83d\ude00"
+    }
+  }
+}`
+
+// oldTime is set as a registry's mtime so that any write shows.
+var oldTime = time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)
+
+// newRegistry writes content as GLOBAL_REGISTRY.json in a fresh directory,
+// with an old mtime, and returns its path.
+func newRegistry(t *testing.T, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "GLOBAL_REGISTRY.json")
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(path, oldTime, oldTime); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func newStore(t *testing.T) *Store {
+	return &Store{StateDir: t.TempDir()}
+}
+
+// setKey is a change that sets one top-level key to an integer.
+func setKey(key string, n int64) ChangeFunc {
+	return func(cur *Snapshot) ([]byte, error) {
+		cur.Root.Set(key, NewInt(n))
+		return Encode(cur.Root), nil
+	}
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func mtime(t *testing.T, path string) time.Time {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.ModTime()
+}
+
+func assertNoJournal(t *testing.T, registry string) {
+	t.Helper()
+	if _, err := os.Stat(registry + JournalSuffix); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("journal %s: got stat error %v, want it gone", registry+JournalSuffix, err)
+	}
+}
+
+func TestUpdateWithoutChangeWritesNothing(t *testing.T) {
+	cases := []struct {
+		name   string
+		change ChangeFunc
+	}{
+		{"nil", func(*Snapshot) ([]byte, error) { return nil, nil }},
+		{"same bytes", func(cur *Snapshot) ([]byte, error) { return bytes.Clone(cur.Data), nil }},
+		{"re-encoded", func(cur *Snapshot) ([]byte, error) { return Encode(cur.Root), nil }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			path := newRegistry(t, sampleRegistry)
+			s := newStore(t)
+			c, err := s.Update(context.Background(), path, UpdateOptions{}, tc.change)
+			if err != nil {
+				t.Fatalf("Update: %v", err)
+			}
+			if c.Changed || c.Backup != "" || c.OldHash != c.NewHash {
+				t.Errorf("got Commit{Changed: %v, Backup: %q, OldHash == NewHash: %v}, want no change",
+					c.Changed, c.Backup, c.OldHash == c.NewHash)
+			}
+			if got := readFile(t, path); string(got) != sampleRegistry {
+				t.Errorf("got bytes %q, want them untouched", got)
+			}
+			if got := mtime(t, path); !got.Equal(oldTime) {
+				t.Errorf("got mtime %v, want it untouched at %v", got, oldTime)
+			}
+			if b, _ := s.Backups(path); len(b) != 0 {
+				t.Errorf("got %d backups, want none", len(b))
+			}
+			assertNoJournal(t, path)
+		})
+	}
+}
+
+func TestUpdateRewritesInPlace(t *testing.T) {
+	path := newRegistry(t, sampleRegistry)
+	link := path + ".hardlink"
+	if err := os.Link(path, link); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A descriptor opened before the update, as a Python writer holds one.
+	early, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer early.Close()
+
+	s := newStore(t)
+	c, err := s.Update(context.Background(), path, UpdateOptions{}, setKey("repaired", 1))
+	if err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+	after, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !os.SameFile(before, after) {
+		t.Errorf("got a new inode after Update, want the same file rewritten in place")
+	}
+	want, _ := Parse([]byte(sampleRegistry))
+	want.Set("repaired", NewInt(1))
+	wantBytes := Encode(want)
+	for name, got := range map[string][]byte{
+		"path":             readFile(t, path),
+		"hard link":        readFile(t, link),
+		"early descriptor": must(io.ReadAll(early)),
+	} {
+		if !bytes.Equal(got, wantBytes) {
+			t.Errorf("%s: got %q, want %q", name, got, wantBytes)
+		}
+	}
+	if !c.Changed || c.OldHash != HashBytes([]byte(sampleRegistry)) || c.NewHash != HashBytes(wantBytes) {
+		t.Errorf("got Commit{Changed: %v, OldHash: %s, NewHash: %s}, want a change from %s to %s",
+			c.Changed, c.OldHash, c.NewHash, HashBytes([]byte(sampleRegistry)), HashBytes(wantBytes))
+	}
+	if got := readFile(t, c.Backup); string(got) != sampleRegistry {
+		t.Errorf("backup %s: got %q, want the old bytes", c.Backup, got)
+	}
+	if c.LockHeld <= 0 {
+		t.Errorf("got LockHeld %v, want > 0", c.LockHeld)
+	}
+	assertNoJournal(t, path)
+	entries, _ := os.ReadDir(filepath.Dir(path))
+	if len(entries) != 2 {
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		t.Errorf("got %v beside the registry, want only the registry and its hard link", names)
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+func TestUpdateThroughSymlinkKeepsLinkAndJournalsBesideTarget(t *testing.T) {
+	path := newRegistry(t, sampleRegistry)
+	link := filepath.Join(t.TempDir(), "via-link.json")
+	if err := os.Symlink(path, link); err != nil {
+		t.Fatal(err)
+	}
+	s := newStore(t)
+	if _, err := s.Update(context.Background(), link, UpdateOptions{}, setKey("x", 1)); err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+		t.Errorf("got %v, %v for the link, want it still a symlink", fi, err)
+	}
+	viaLink, _ := s.Backups(link)
+	viaTarget, _ := s.Backups(path)
+	if len(viaLink) != 1 || len(viaTarget) != 1 || viaLink[0] != viaTarget[0] {
+		t.Errorf("got backups %v via the link and %v via the target, want the same one", viaLink, viaTarget)
+	}
+}
+
+func TestUpdateKeepsLast20Backups(t *testing.T) {
+	path := newRegistry(t, sampleRegistry)
+	s := newStore(t)
+	var before []string // hash of the bytes before each update
+	for i := range 25 {
+		c, err := s.Update(context.Background(), path, UpdateOptions{}, setKey("round", int64(i)))
+		if err != nil {
+			t.Fatalf("Update %d: %v", i, err)
+		}
+		before = append(before, c.OldHash)
+	}
+	backups, err := s.Backups(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(backups) != keepBackups {
+		t.Fatalf("got %d backups, want %d", len(backups), keepBackups)
+	}
+	for i, b := range backups {
+		want := before[len(before)-1-i] // newest first
+		if b.Hash != want {
+			t.Errorf("backup %d: got hash %s, want %s", i, b.Hash, want)
+		}
+		if got := HashBytes(readFile(t, b.Path)); got != b.Hash {
+			t.Errorf("backup %d: got content hash %s, want %s", i, got, b.Hash)
+		}
+		if b.Registry != path {
+			t.Errorf("backup %d: got registry %s, want %s", i, b.Registry, path)
+		}
+		if i > 0 && !b.Time.Before(backups[i-1].Time) {
+			t.Errorf("backup %d: got time %v not before %v, want newest first", i, b.Time, backups[i-1].Time)
+		}
+	}
+	dir := filepath.Dir(backups[0].Path)
+	if got := string(readFile(t, filepath.Join(dir, backupRecordName))); got != path+"\n" {
+		t.Errorf("got record %q, want %q", got, path+"\n")
+	}
+	if !strings.HasPrefix(filepath.Base(dir), filepath.Base(filepath.Dir(path))+"_GLOBAL_REGISTRY.json-") {
+		t.Errorf("got backup directory %s, want it named after the registry", dir)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != keepBackups+1 {
+		t.Errorf("got %d files in %s, want %d backups and the record", len(entries), dir, keepBackups)
+	}
+}
+
+func TestMissingRegistryIsAnErrorAndNotCreated(t *testing.T) {
+	cases := []struct {
+		name string
+		call func(s *Store, path string) error
+	}{
+		{"Read", func(s *Store, path string) error {
+			_, err := s.Read(context.Background(), path)
+			return err
+		}},
+		{"Update", func(s *Store, path string) error {
+			_, err := s.Update(context.Background(), path, UpdateOptions{}, func(*Snapshot) ([]byte, error) {
+				return nil, errors.New("change called for a missing registry")
+			})
+			return err
+		}},
+		{"Update AllowCorrupt", func(s *Store, path string) error {
+			_, err := s.Update(context.Background(), path, UpdateOptions{AllowCorrupt: true}, func(*Snapshot) ([]byte, error) {
+				return []byte("{}"), nil
+			})
+			return err
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "AGENT_REGISTRY.json")
+			err := tc.call(newStore(t), path)
+			if !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("got error %v, want one matching fs.ErrNotExist", err)
+			}
+			if err != nil && !strings.Contains(err.Error(), path) {
+				t.Errorf("got error %q, want it to name %s", err, path)
+			}
+			if _, serr := os.Stat(path); !errors.Is(serr, fs.ErrNotExist) {
+				t.Errorf("got %v statting the registry, want it still missing", serr)
+			}
+			assertNoJournal(t, path)
+		})
+	}
+}
+
+func TestCorruptRegistryIsNotWritten(t *testing.T) {
+	const corrupt = "{\n  \"agents\": {\n    \"a\": 1,,\n  }\n}"
+	path := newRegistry(t, corrupt)
+	s := newStore(t)
+	called := false
+	c, err := s.Update(context.Background(), path, UpdateOptions{}, func(*Snapshot) ([]byte, error) {
+		called = true
+		return []byte("{}"), nil
+	})
+	if !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("got error %v, want ErrCorrupt", err)
+	}
+	var ce *CorruptError
+	var se *SyntaxError
+	if !errors.As(err, &ce) || !errors.As(err, &se) {
+		t.Fatalf("got %T, want a *CorruptError wrapping a *SyntaxError", err)
+	}
+	if ce.Path != path || se.Line != 3 || se.Column != 12 {
+		t.Errorf("got path %s line %d column %d, want %s line 3 column 12", ce.Path, se.Line, se.Column, path)
+	}
+	if called {
+		t.Errorf("change was called for a corrupt registry, want it not called")
+	}
+	if c == nil || c.Changed {
+		t.Errorf("got Commit %+v, want one that changed nothing", c)
+	}
+	if got := readFile(t, path); string(got) != corrupt {
+		t.Errorf("got %q, want the corrupt bytes untouched", got)
+	}
+	if got := mtime(t, path); !got.Equal(oldTime) {
+		t.Errorf("got mtime %v, want it untouched", got)
+	}
+	if b, _ := s.Backups(path); len(b) != 0 {
+		t.Errorf("got %d backups, want none", len(b))
+	}
+
+	snap, err := s.Read(context.Background(), path)
+	if !errors.As(err, &ce) || snap == nil || snap.ParseErr == nil || snap.Root != nil || string(snap.Data) != corrupt {
+		t.Fatalf("Read: got %+v, %v; want the snapshot with ParseErr and a *CorruptError", snap, err)
+	}
+
+	// restore's way: AllowCorrupt lets the change see and replace the bytes,
+	// and the corrupt bytes are kept as a backup.
+	var seen *Snapshot
+	c, err = s.Update(context.Background(), path, UpdateOptions{AllowCorrupt: true}, func(cur *Snapshot) ([]byte, error) {
+		seen = cur
+		return []byte(sampleRegistry), nil
+	})
+	if err != nil {
+		t.Fatalf("Update AllowCorrupt: %v", err)
+	}
+	if seen == nil || seen.Root != nil || seen.ParseErr == nil {
+		t.Errorf("change saw %+v, want Root nil and ParseErr set", seen)
+	}
+	if got := readFile(t, path); string(got) != sampleRegistry {
+		t.Errorf("got %q, want the restored bytes", got)
+	}
+	if got := readFile(t, c.Backup); string(got) != corrupt {
+		t.Errorf("got backup %q, want the corrupt bytes", got)
+	}
+}
+
+func TestUpdateRefusesNewBytesThatDoNotParse(t *testing.T) {
+	path := newRegistry(t, sampleRegistry)
+	_, err := newStore(t).Update(context.Background(), path, UpdateOptions{}, func(*Snapshot) ([]byte, error) {
+		return []byte(`{"a": `), nil
+	})
+	var se *SyntaxError
+	if !errors.As(err, &se) {
+		t.Errorf("got %v, want a *SyntaxError", err)
+	}
+	if got := readFile(t, path); string(got) != sampleRegistry {
+		t.Errorf("got %q, want the registry untouched", got)
+	}
+}
+
+func TestReadRetriesATornRead(t *testing.T) {
+	const torn = `{"agents": {"a"`
+	cases := []struct {
+		name        string
+		fixMeantime bool // an unlocked writer finishes between the two reads
+		wantCorrupt bool
+	}{
+		{"writer finishes", true, false},
+		{"stays corrupt", false, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			path := newRegistry(t, torn)
+			retried := false
+			start := time.Now()
+			snap, err := newStore(t).read(context.Background(), path, func() {
+				retried = true
+				if tc.fixMeantime {
+					if err := os.WriteFile(path, []byte(sampleRegistry), 0o644); err != nil {
+						t.Error(err)
+					}
+				}
+			})
+			if !retried {
+				t.Errorf("got no retry, want one")
+			}
+			if d := time.Since(start); d < tornReadRetry {
+				t.Errorf("got the retry after %v, want it after %v", d, tornReadRetry)
+			}
+			if got := errors.Is(err, ErrCorrupt); got != tc.wantCorrupt {
+				t.Errorf("got corrupt %v (%v), want %v", got, err, tc.wantCorrupt)
+			}
+			if !tc.wantCorrupt && (snap == nil || snap.Root == nil || string(snap.Data) != sampleRegistry) {
+				t.Errorf("got snapshot %+v, want the finished bytes parsed", snap)
+			}
+		})
+	}
+}
+
+func TestReadSnapshot(t *testing.T) {
+	path := newRegistry(t, sampleRegistry)
+	snap, err := newStore(t).Read(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap.Path != path || string(snap.Data) != sampleRegistry || snap.Hash != HashBytes([]byte(sampleRegistry)) ||
+		!snap.ModTime.Equal(oldTime) || snap.Root.Get("agents").Len() != 2 {
+		t.Errorf("got %+v, want the registry's path, bytes, hash, mtime and document", snap)
+	}
+}
+
+// TestJournalRecovery drives each rule of DESIGN §4's recovery with a
+// journal as a crash would leave it.
+func TestJournalRecovery(t *testing.T) {
+	// The change is near the front, so that half written it does not parse.
+	oldBytes, newBytes := crashContent(t, "grow")
+	other, _ := Parse(oldBytes)
+	other.Set("python_wrote_this", NewInt(7))
+	otherBytes := Encode(other)
+	half := append(bytes.Clone(newBytes[:len(newBytes)/2]), oldBytes[len(newBytes)/2:]...)
+
+	whole := encodeJournal(&Journal{Registry: "r", OldHash: HashBytes(oldBytes), NewHash: HashBytes(newBytes), Data: newBytes})
+	cases := []struct {
+		name      string
+		registry  []byte
+		journal   []byte
+		want      []byte
+		recovered string
+	}{
+		{"torn journal", oldBytes, whole[:len(whole)-10], oldBytes, recoveredTorn},
+		{"torn journal, header only", oldBytes, whole[:60], oldBytes, recoveredTorn},
+		{"empty journal", oldBytes, nil, oldBytes, recoveredTorn},
+		{"registry is the new bytes", newBytes, whole, newBytes, recoveredDone},
+		{"registry is the old bytes", oldBytes, whole, oldBytes, recoveredNotStarted},
+		{"registry torn mid-write", half, whole, newBytes, recoveredFinished},
+		{"registry empty", nil, whole, newBytes, recoveredFinished},
+		{"registry changed by another writer", otherBytes, whole, otherBytes, recoveredForeign},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			path := newRegistry(t, string(tc.registry))
+			if err := os.WriteFile(path+JournalSuffix, tc.journal, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			s := newStore(t)
+			called := false
+			c, err := s.Update(context.Background(), path, UpdateOptions{}, func(cur *Snapshot) ([]byte, error) {
+				called = true
+				if !bytes.Equal(cur.Data, tc.want) {
+					t.Errorf("change saw %q, want the recovered bytes", cur.Data)
+				}
+				return nil, nil
+			})
+			if err != nil {
+				t.Fatalf("Update: %v", err)
+			}
+			if !called {
+				t.Errorf("change not called, want it called after recovery")
+			}
+			if c.Recovered != tc.recovered {
+				t.Errorf("got Recovered %q, want %q", c.Recovered, tc.recovered)
+			}
+			if got := readFile(t, path); !bytes.Equal(got, tc.want) {
+				t.Errorf("got registry %q, want %q", got, tc.want)
+			}
+			assertNoJournal(t, path)
+			backups, _ := s.Backups(path)
+			if tc.recovered == recoveredFinished {
+				// The torn bytes are kept too.
+				if len(backups) != 1 || backups[0].Hash != HashBytes(tc.registry) {
+					t.Errorf("got backups %v, want one of the torn bytes", backups)
+				}
+			} else if len(backups) != 0 {
+				t.Errorf("got backups %v, want none", backups)
+			}
+		})
+	}
+}
+
+func TestJournalDetectsEveryTear(t *testing.T) {
+	data := []byte(sampleRegistry)
+	j := &Journal{Registry: "/w/GLOBAL_REGISTRY.json", OldHash: HashBytes([]byte("{}")), NewHash: HashBytes(data), Data: data}
+	raw := encodeJournal(j)
+	got, err := decodeJournal(raw)
+	if err != nil {
+		t.Fatalf("whole journal: %v", err)
+	}
+	if got.Registry != j.Registry || got.OldHash != j.OldHash || got.NewHash != j.NewHash || !bytes.Equal(got.Data, data) {
+		t.Errorf("got %+v, want %+v", got, j)
+	}
+	for n := range len(raw) {
+		if _, err := decodeJournal(raw[:n]); !errors.Is(err, errTornJournal) {
+			t.Fatalf("journal cut at %d of %d bytes: got %v, want errTornJournal", n, len(raw), err)
+		}
+	}
+	for _, at := range []int{0, 30, len(raw) / 2, len(raw) - 20} {
+		bad := bytes.Clone(raw)
+		bad[at] ^= 0x20
+		if _, err := decodeJournal(bad); !errors.Is(err, errTornJournal) {
+			t.Errorf("journal with byte %d flipped: got %v, want errTornJournal", at, err)
+		}
+	}
+}
+
+func TestLockBusyErrorMessage(t *testing.T) {
+	cases := []struct {
+		err  LockBusyError
+		want string
+	}{
+		{LockBusyError{Path: "/x/y.json", PID: 1234, Command: "python3", Waited: 10*time.Second + 3*time.Millisecond},
+			"registry /x/y.json is locked by PID 1234 (python3): waited 10s; try again, or raise --lock-timeout"},
+		{LockBusyError{Path: "/x/y.json", PID: 1234, Waited: 503 * time.Millisecond},
+			"registry /x/y.json is locked by PID 1234: waited 500ms; try again, or raise --lock-timeout"},
+		{LockBusyError{Path: "/x/y.json", Waited: 2 * time.Second},
+			"registry /x/y.json is locked (holder unknown): waited 2s; try again, or raise --lock-timeout"},
+		{LockBusyError{Path: "/x/y.json", PID: 9, Command: "python3", Waited: 250 * time.Millisecond, shared: true},
+			"registry /x/y.json is locked by PID 9 (python3): waited 250ms; try again"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.want, func(t *testing.T) {
+			if got := tc.err.Error(); got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+			if !errors.Is(fmt.Errorf("lock registry: %w", &tc.err), ErrLockBusy) {
+				t.Errorf("got errors.Is false, want a wrapped *LockBusyError to be ErrLockBusy")
+			}
+		})
+	}
+}
+
+func TestUpdateGivesUpWhenContextEnds(t *testing.T) {
+	path := newRegistry(t, sampleRegistry)
+	holder := flock.New(path, flock.SetFlag(os.O_RDWR))
+	if err := holder.Lock(); err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := (&Store{StateDir: t.TempDir(), LockTimeout: time.Minute}).Update(ctx, path, UpdateOptions{}, setKey("x", 1))
+	if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrLockBusy) {
+		t.Errorf("got %v, want the context's error", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("got a wait of %v, want it to end with the context", d)
+	}
+}
+
+func TestDefaultStateDir(t *testing.T) {
+	cases := []struct {
+		name, xdg, home, want string
+	}{
+		{"XDG_STATE_HOME", "/xdg/state", "/home/u", "/xdg/state/agentwatch"},
+		{"unset", "", "/home/u", "/home/u/.local/state/agentwatch"},
+		{"relative is ignored", "rel/state", "/home/u", "/home/u/.local/state/agentwatch"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("XDG_STATE_HOME", tc.xdg)
+			t.Setenv("HOME", tc.home)
+			if got := DefaultStateDir(); got != filepath.FromSlash(tc.want) {
+				t.Errorf("got %s, want %s", got, tc.want)
+			}
+		})
+	}
+}
+
+// --- Against real Python writers ---------------------------------------
+
+// python is a python3 process running a script from testdata. It is killed
+// by its PID when the test ends, however it ends.
+type python struct {
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	lines  chan string
+	done   chan struct{}
+	err    error // from Wait, once done is closed
+	stderr bytes.Buffer
+}
+
+// requirePython skips the test when there is no python3 to play the
+// orchestrator's writers.
+func requirePython(t *testing.T) string {
+	t.Helper()
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("python3 not found on PATH: the tests against the orchestrator's Python writers need it")
+	}
+	return py
+}
+
+func startPython(t *testing.T, script string, args ...string) *python {
+	t.Helper()
+	py := requirePython(t)
+	p := &python{lines: make(chan string, 16), done: make(chan struct{})}
+	p.cmd = exec.Command(py, append([]string{filepath.Join("testdata", script)}, args...)...)
+	p.cmd.Stderr = &p.stderr
+	var err error
+	if p.stdin, err = p.cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	// Our own pipe, read to EOF by our own goroutine, so that Wait never
+	// races the reader.
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.cmd.Stdout = w
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	pid := p.cmd.Process.Pid
+	t.Cleanup(func() {
+		if err := p.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
+			t.Logf("kill python PID %d: %v", pid, err)
+		}
+		<-p.done
+	})
+	go func() {
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			p.lines <- sc.Text()
+		}
+		r.Close()
+	}()
+	go func() {
+		p.err = p.cmd.Wait()
+		close(p.done)
+	}()
+	return p
+}
+
+// expect waits for the line want on the script's stdout.
+func (p *python) expect(t *testing.T, want string) {
+	t.Helper()
+	select {
+	case got := <-p.lines:
+		if got != want {
+			t.Fatalf("python PID %d: got line %q, want %q", p.cmd.Process.Pid, got, want)
+		}
+	case <-p.done:
+		t.Fatalf("python PID %d exited (%v) before printing %q: %s", p.cmd.Process.Pid, p.err, want, p.stderr.String())
+	case <-time.After(20 * time.Second):
+		t.Fatalf("python PID %d: no %q after 20s", p.cmd.Process.Pid, want)
+	}
+}
+
+// wait waits for the script to exit and fails the test unless it succeeded.
+func (p *python) wait(t *testing.T) {
+	t.Helper()
+	<-p.done
+	if p.err != nil {
+		t.Errorf("python PID %d: %v: %s", p.cmd.Process.Pid, p.err, p.stderr.String())
+	}
+}
+
+func TestUpdateLockBusyNamesPythonHolder(t *testing.T) {
+	path := newRegistry(t, sampleRegistry)
+	holder := startPython(t, "hold.py", path, "ex")
+	holder.expect(t, "locked")
+
+	const timeout = 500 * time.Millisecond
+	s := &Store{StateDir: t.TempDir(), LockTimeout: timeout}
+	called := false
+	start := time.Now()
+	_, err := s.Update(context.Background(), path, UpdateOptions{}, func(*Snapshot) ([]byte, error) {
+		called = true
+		return nil, nil
+	})
+	elapsed := time.Since(start)
+
+	if elapsed < timeout || elapsed > timeout+2*time.Second {
+		t.Errorf("got a wait of %v, want about %v", elapsed, timeout)
+	}
+	var busy *LockBusyError
+	if !errors.Is(err, ErrLockBusy) || !errors.As(err, &busy) {
+		t.Fatalf("got %v, want a *LockBusyError", err)
+	}
+	if busy.Waited < timeout || busy.Path != path {
+		t.Errorf("got Waited %v Path %s, want >= %v and %s", busy.Waited, busy.Path, timeout, path)
+	}
+	if runtime.GOOS == "linux" {
+		pid := holder.cmd.Process.Pid
+		if busy.PID != pid {
+			t.Errorf("got holder PID %d, want python's %d", busy.PID, pid)
+		}
+		if !strings.HasPrefix(busy.Command, "python") {
+			t.Errorf("got holder command %q, want python…", busy.Command)
+		}
+		if want := fmt.Sprintf("is locked by PID %d (%s): waited", pid, busy.Command); !strings.Contains(err.Error(), want) {
+			t.Errorf("got message %q, want it to contain %q", err, want)
+		}
+	}
+	if called {
+		t.Errorf("change was called without the lock")
+	}
+	if got := readFile(t, path); string(got) != sampleRegistry {
+		t.Errorf("got %q, want the registry untouched", got)
+	}
+
+	// Read waits only ReadTimeout for its shared lock.
+	s.ReadTimeout = 100 * time.Millisecond
+	start = time.Now()
+	_, err = s.Read(context.Background(), path)
+	if !errors.As(err, &busy) || !strings.HasSuffix(err.Error(), "; try again") {
+		t.Errorf("Read: got %v, want a *LockBusyError", err)
+	}
+	if d := time.Since(start); d < 100*time.Millisecond || d > 2*time.Second {
+		t.Errorf("Read: got a wait of %v, want about 100ms", d)
+	}
+}
+
+func TestLockHolderIsNotAWaiter(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("only Linux lists lock holders")
+	}
+	path := newRegistry(t, sampleRegistry)
+	holder := startPython(t, "hold.py", path, "ex")
+	holder.expect(t, "locked")
+	waiter := startPython(t, "hold.py", path, "ex")
+	// Wait until the kernel lists the waiter ("->") behind the holder.
+	waiting := func() bool {
+		locks, _ := os.ReadFile("/proc/locks")
+		for _, line := range strings.Split(string(locks), "\n") {
+			f := strings.Fields(line)
+			if len(f) > 5 && f[1] == "->" && f[5] == strconv.Itoa(waiter.cmd.Process.Pid) {
+				return true
+			}
+		}
+		return false
+	}
+	for deadline := time.Now().Add(10 * time.Second); !waiting(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("python PID %d not listed as a waiter in /proc/locks after 10s", waiter.cmd.Process.Pid)
+		}
+	}
+	_, err := (&Store{StateDir: t.TempDir(), LockTimeout: 100 * time.Millisecond}).Update(
+		context.Background(), path, UpdateOptions{}, setKey("x", 1))
+	var busy *LockBusyError
+	if !errors.As(err, &busy) || busy.PID != holder.cmd.Process.Pid {
+		t.Errorf("got %v, want the holder's PID %d, not the waiter's %d", err, holder.cmd.Process.Pid, waiter.cmd.Process.Pid)
+	}
+}
+
+func TestUpdateWaitsForPythonHolder(t *testing.T) {
+	path := newRegistry(t, sampleRegistry)
+	holder := startPython(t, "hold.py", path, "ex")
+	holder.expect(t, "locked")
+
+	type result struct {
+		c        *Commit
+		err      error
+		calledAt time.Time
+	}
+	out := make(chan result, 1)
+	s := &Store{StateDir: t.TempDir(), LockTimeout: 10 * time.Second}
+	go func() {
+		var r result
+		r.c, r.err = s.Update(context.Background(), path, UpdateOptions{}, func(cur *Snapshot) ([]byte, error) {
+			r.calledAt = time.Now()
+			return setKey("after_python", 1)(cur)
+		})
+		out <- r
+	}()
+
+	const hold = 300 * time.Millisecond
+	time.Sleep(hold)
+	releasedAt := time.Now()
+	if _, err := io.WriteString(holder.stdin, "\n"); err != nil {
+		t.Fatal(err)
+	}
+	holder.expect(t, "released")
+	r := <-out
+	if r.err != nil {
+		t.Fatalf("got %v, want Update to wait for the lock and succeed", r.err)
+	}
+	if r.calledAt.Before(releasedAt) {
+		t.Errorf("change ran %v before python let go, want it after", releasedAt.Sub(r.calledAt))
+	}
+	if r.c.LockWait < hold-50*time.Millisecond || r.c.LockWait > 5*time.Second {
+		t.Errorf("got LockWait %v, want about %v", r.c.LockWait, hold)
+	}
+	if root, err := Parse(readFile(t, path)); err != nil || !root.Has("after_python") {
+		t.Errorf("got %v, want the change written", err)
+	}
+}
+
+func TestReadSharesTheLockWithPythonReaders(t *testing.T) {
+	path := newRegistry(t, sampleRegistry)
+	reader := startPython(t, "hold.py", path, "sh")
+	reader.expect(t, "locked")
+	s := &Store{ReadTimeout: 100 * time.Millisecond}
+	if _, err := s.Read(context.Background(), path); err != nil {
+		t.Errorf("got %v, want Read to share the lock with a LOCK_SH holder", err)
+	}
+}
+
+// TestNoLostUpdateAgainstPythonWriters is the field report's race, run for
+// real: python3 writers each add 1 to a counter many times under flock, the
+// careful orchestrator way, while agentwatch commits its own changes to the
+// same file. Nothing may be lost on either side.
+func TestNoLostUpdateAgainstPythonWriters(t *testing.T) {
+	const (
+		writers    = 8
+		increments = 200
+		goWorkers  = 2
+		minGoEach  = 25
+	)
+	path := newRegistry(t, sampleRegistry)
+	var procs []*python
+	for range writers {
+		procs = append(procs, startPython(t, "increment.py", path, strconv.Itoa(increments), "counter"))
+	}
+	allDone := make(chan struct{})
+	go func() {
+		for _, p := range procs {
+			<-p.done
+		}
+		close(allDone)
+	}()
+
+	s := &Store{StateDir: t.TempDir(), LockTimeout: 20 * time.Second}
+	var (
+		mu      sync.Mutex
+		written []string // keys agentwatch committed
+		maxWait time.Duration
+	)
+	var wg sync.WaitGroup
+	for w := range goWorkers {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-allDone:
+					if i >= minGoEach {
+						return
+					}
+				default:
+				}
+				key := fmt.Sprintf("aw_%d_%d", w, i)
+				c, err := s.Update(context.Background(), path, UpdateOptions{}, setKey(key, int64(i)))
+				if err != nil {
+					t.Errorf("Update %s: %v", key, err)
+					return
+				}
+				mu.Lock()
+				written = append(written, key)
+				maxWait = max(maxWait, c.LockWait)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	for _, p := range procs {
+		p.wait(t)
+	}
+
+	snap, err := s.Read(context.Background(), path)
+	if err != nil {
+		t.Fatalf("final Read: %v", err)
+	}
+	if got, _ := snap.Root.Get("counter").Int(); got != writers*increments {
+		t.Errorf("got counter %d, want %d: python increments were lost", got, writers*increments)
+	}
+	for _, key := range written {
+		if !snap.Root.Has(key) {
+			t.Errorf("got no %s, want every agentwatch change kept", key)
+		}
+	}
+	if !snap.Root.Get("agents").Has("builder-215700-0a1b2c") {
+		t.Errorf("got the agents lost, want them kept")
+	}
+	t.Logf("%d agentwatch transactions among %d python ones; longest lock wait %v", len(written), writers*increments, maxWait)
+}
