@@ -26,16 +26,15 @@ func newCheckCmd(opts *options) *cobra.Command {
 			if err != nil {
 				return &exitErr{code: exitError, err: err}
 			}
-			snap, err := eng.Gather(cmd.Context(), time.Now())
+			snap, rep, err := eng.Check(cmd.Context())
 			if err != nil {
 				return &exitErr{code: exitError, err: err}
 			}
 			if err := lockedError(snap); err != nil {
 				return &exitErr{code: exitError, err: err}
 			}
-			rep := reconcile.Analyze(snap.Input)
 			if asJSON {
-				err = writeCheckJSON(opts.stdout, eng, rep)
+				err = writeCheckJSON(opts.stdout, eng, snap, rep)
 			} else {
 				writeCheckText(opts.stdout, eng, snap, rep)
 			}
@@ -76,20 +75,85 @@ type checkJSON struct {
 	Healthy    bool                        `json:"healthy"`
 	Summary    map[string]int              `json:"summary"`
 	Workspaces []workspaceJSON             `json:"workspaces"`
+	Servers    []serverJSON                `json:"servers"`
 	Registries []reconcile.RegistrySummary `json:"registries"`
-	Sessions   []any                       `json:"sessions"`
-	Processes  []any                       `json:"processes"`
+	Sessions   []sessionJSON               `json:"sessions"`
+	Processes  []processJSON               `json:"processes"`
 	Findings   []reconcile.Finding         `json:"findings"`
 }
 
-func writeCheckJSON(w io.Writer, eng *engine.Engine, rep reconcile.Report) error {
+type serverJSON struct {
+	Socket   string `json:"socket"`
+	Why      string `json:"why"`
+	Running  bool   `json:"running"`
+	Sessions int    `json:"sessions"`
+	Error    string `json:"error,omitempty"`
+}
+
+type sessionJSON struct {
+	Name    string  `json:"name"`
+	Server  string  `json:"server"`
+	AgentID string  `json:"agent_id"`
+	Verdict string  `json:"verdict"`
+	Cause   string  `json:"cause,omitempty"`
+	Reason  string  `json:"reason"`
+	PIDs    []int32 `json:"pids"`
+}
+
+type processJSON struct {
+	PID     int32  `json:"pid"`
+	PPID    int32  `json:"ppid"`
+	Comm    string `json:"comm"`
+	Cmdline string `json:"cmdline"`
+	Session string `json:"session"`
+	SID     int32  `json:"sid"`
+	Claude  bool   `json:"claude"`
+	AgentID string `json:"agent_id"`
+	Verdict string `json:"verdict"`
+	Cause   string `json:"cause,omitempty"`
+	Reason  string `json:"reason"`
+}
+
+func serversOf(snap *engine.Snapshot) []serverJSON {
+	out := []serverJSON{}
+	if snap.Input.Live == nil {
+		return out
+	}
+	for _, s := range snap.Input.Live.Servers {
+		j := serverJSON{Socket: s.Socket.String(), Why: s.Why}
+		if s.Err != nil {
+			j.Error = s.Err.Error()
+		}
+		if s.Snapshot != nil {
+			j.Running = s.Snapshot.Running
+			j.Sessions = len(s.Snapshot.Sessions())
+		}
+		out = append(out, j)
+	}
+	return out
+}
+
+func writeCheckJSON(w io.Writer, eng *engine.Engine, snap *engine.Snapshot, rep reconcile.Report) error {
 	out := checkJSON{
 		Healthy:    rep.Healthy(),
 		Summary:    rep.Summary(),
+		Servers:    serversOf(snap),
 		Registries: rep.Registries,
-		Sessions:   []any{},
-		Processes:  []any{},
+		Sessions:   []sessionJSON{},
+		Processes:  []processJSON{},
 		Findings:   rep.Findings,
+	}
+	for _, s := range rep.Sessions {
+		pids := s.PIDs
+		if pids == nil {
+			pids = []int32{}
+		}
+		out.Sessions = append(out.Sessions, sessionJSON{Name: s.Name, Server: s.Server, AgentID: s.AgentID,
+			Verdict: s.Verdict, Cause: s.Cause, Reason: s.Reason, PIDs: pids})
+	}
+	for _, p := range rep.Processes {
+		out.Processes = append(out.Processes, processJSON{PID: p.PID, PPID: p.PPID, Comm: p.Comm, Cmdline: p.Cmdline,
+			Session: p.Session, SID: p.SID, Claude: p.Claude, AgentID: p.AgentID, Verdict: p.Verdict, Cause: p.Cause, Reason: p.Reason})
 	}
 	for _, b := range eng.Bases() {
 		out.Workspaces = append(out.Workspaces, workspaceJSON{Path: b.Dir, Source: b.Source})
@@ -126,8 +190,24 @@ func writeCheckText(w io.Writer, eng *engine.Engine, snap *engine.Snapshot, rep 
 	for _, b := range eng.Bases() {
 		fmt.Fprintf(w, "workspace %s  (%s)\n", b.Dir, b.Source)
 	}
-	fmt.Fprintf(w, "%d registries, %d agents in task registries (%d active); scanned in %s\n",
-		len(rep.Registries), agents, active, snap.Duration.Round(time.Millisecond))
+	for _, s := range serversOf(snap) {
+		state := fmt.Sprintf("%d sessions", s.Sessions)
+		switch {
+		case s.Error != "":
+			state = "error: " + s.Error
+		case !s.Running:
+			state = "no server running"
+		}
+		fmt.Fprintf(w, "tmux %s  (%s): %s\n", s.Socket, s.Why, state)
+	}
+	claude := 0
+	for _, p := range rep.Processes {
+		if p.Claude {
+			claude++
+		}
+	}
+	fmt.Fprintf(w, "%d registries, %d agents in task registries (%d active), %d claude processes; scanned in %s\n",
+		len(rep.Registries), agents, active, claude, snap.Duration.Round(time.Millisecond))
 	if len(rep.Findings) == 0 {
 		fmt.Fprintln(w, "healthy: no findings")
 		return
@@ -152,6 +232,9 @@ func writeCheckText(w io.Writer, eng *engine.Engine, snap *engine.Snapshot, rep 
 	if !rep.Healthy() {
 		fmt.Fprintln(w, "Next: `agentwatch repair --dry-run` shows the fixes; `agentwatch repair` applies them.")
 	}
+	if rep.Summary()[reconcile.FindLeak] > 0 {
+		fmt.Fprintln(w, "Leaks are killed by `agentwatch repair --kill-leaks`, or one by one with `agentwatch kill TARGET`.")
+	}
 }
 
 // describe gives a finding's place and a one-line detail.
@@ -167,7 +250,19 @@ func describe(f reconcile.Finding) (where, detail string) {
 		g, t := orDash(f.GlobalStatus), orDash(f.TaskStatus)
 		return f.AgentID, fmt.Sprintf("global %s, task %s", g, t)
 	case reconcile.FindStale:
-		return f.AgentID, "last update " + f.LastUpdate
+		return f.AgentID, "alive, last update " + f.LastUpdate
+	case reconcile.FindGhost:
+		d := fmt.Sprintf("%s, %s (%s)", f.Status, f.Cause, f.TmuxSession)
+		if f.CompletedEvidence {
+			d += "; its log shows it completed"
+		}
+		return f.AgentID, d
+	case reconcile.FindLeak:
+		where := f.TmuxSession
+		if where == "" || f.Cause == reconcile.CauseOrphanProcess {
+			where = "PID " + joinInts(f.PIDs)
+		}
+		return where, fmt.Sprintf("%s; PIDs %s", f.Cause, joinInts(f.PIDs))
 	}
 	return f.AgentID, f.Cause
 }
@@ -186,4 +281,12 @@ func clip(s string, n int) string {
 		return s
 	}
 	return string(r[:n-1]) + "…"
+}
+
+func joinInts(xs []int) string {
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		parts[i] = fmt.Sprint(x)
+	}
+	return strings.Join(parts, " ")
 }

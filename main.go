@@ -17,8 +17,11 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
+	"agentwatch/demo"
 	"agentwatch/engine"
+	"agentwatch/procscan"
 	"agentwatch/registry"
+	"agentwatch/tmux"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -50,6 +53,11 @@ func (e *exitErr) Unwrap() error { return e.err }
 // options are the flags every command takes.
 type options struct {
 	workspaces  []string
+	socketNames []string
+	socketPaths []string
+	grace       time.Duration
+	stale       time.Duration
+	match       string
 	lockTimeout time.Duration
 	readonly    bool
 	noColor     bool
@@ -62,6 +70,10 @@ type options struct {
 }
 
 func main() {
+	// The demo runs agentwatch's own binary as its fake claude.
+	if demo.IsFake(os.Args[0]) {
+		os.Exit(demo.RunFake(os.Args))
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
@@ -123,12 +135,17 @@ repairs it under the same flock the orchestrator uses, journaled and undoable.`,
 	})
 	pf := root.PersistentFlags()
 	pf.StringArrayVar(&opts.workspaces, "workspace", nil, "workspace base `DIR` (repeatable); replaces discovery")
+	pf.StringArrayVar(&opts.socketNames, "tmux-socket", nil, "tmux server socket `NAME` (tmux -L; repeatable); default: the default server")
+	pf.StringArrayVar(&opts.socketPaths, "tmux-socket-path", nil, "tmux server socket `PATH` (tmux -S; repeatable)")
+	pf.DurationVar(&opts.grace, "grace", 30*time.Second, "an active agent younger than this is starting, never a ghost")
+	pf.DurationVar(&opts.stale, "stale", 30*time.Minute, "an alive agent without an update for this long is stale (a warning)")
+	pf.StringVar(&opts.match, "match", "", "`REGEX` on the command line that picks claude processes, instead of the built-in matcher")
 	pf.DurationVar(&opts.lockTimeout, "lock-timeout", 10*time.Second, "how long to wait for a registry's lock before giving up (exit 75)")
 	pf.BoolVar(&opts.readonly, "readonly", false, "never write: refuse every repair, undo and restore")
 	pf.BoolVar(&opts.noColor, "no-color", os.Getenv("NO_COLOR") != "", "no colour (also NO_COLOR)")
 	pf.StringSliceVar(&opts.active, "active-statuses", defaults.Active, "agent statuses that count as active")
 	pf.StringSliceVar(&opts.terminal, "terminal-statuses", defaults.Terminal, "agent statuses that count as terminal")
-	root.AddCommand(newCheckCmd(opts), newRepairCmd(opts), newUndoCmd(opts), newRestoreCmd(opts))
+	root.AddCommand(newCheckCmd(opts), newRepairCmd(opts), newKillCmd(opts), newUndoCmd(opts), newRestoreCmd(opts), newDemoCmd(opts))
 	return root
 }
 
@@ -150,6 +167,22 @@ func (o *options) newEngine(ctx context.Context) (*engine.Engine, error) {
 	}
 	cfg := o.config()
 	cfg.Bases = bases
+	cfg.Live = true
+	cfg.Grace, cfg.Stale = o.grace, o.stale
+	for _, n := range o.socketNames {
+		cfg.Sockets = append(cfg.Sockets, tmux.Socket{Name: n})
+	}
+	for _, p := range o.socketPaths {
+		cfg.Sockets = append(cfg.Sockets, tmux.Socket{Path: p})
+	}
+	cfg.Matcher = procscan.DefaultMatcher()
+	if o.match != "" {
+		m, err := procscan.NewMatcher(o.match)
+		if err != nil {
+			return nil, fmt.Errorf("--match: %w", err)
+		}
+		cfg.Matcher = m
+	}
 	return engine.New(cfg), nil
 }
 

@@ -14,9 +14,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"sync"
 	"time"
 
+	"agentwatch/procscan"
 	"agentwatch/reconcile"
+	"agentwatch/tmux"
 )
 
 const fixtureDir = "../shared/fixtures/orchestrator-2025-10/.agent-workspace"
@@ -36,7 +39,99 @@ func sandbox(t *testing.T) string {
 	t.Setenv("HOME", t.TempDir())
 	t.Setenv("CLAUDE_ORCHESTRATOR_WORKSPACE", "")
 	t.Setenv("NO_COLOR", "")
+	// The default tmux server is the operator's: point it somewhere empty.
+	t.Setenv("TMUX_TMPDIR", t.TempDir())
+	t.Setenv("TMUX", "")
+	t.Setenv("TMUX_PANE", "")
 	return filepath.Join(state, "agentwatch")
+}
+
+// liveFlags starts a private tmux server on which the fixtures' one working
+// agent runs (a fake claude: this test binary), so that it is alive rather
+// than a ghost, and returns the flags that point agentwatch at it. The
+// server and its processes end with the test.
+func liveFlags(t *testing.T, base string) []string {
+	t.Helper()
+	live.Lock()
+	defer live.Unlock()
+	if f, ok := live.flags[base]; ok {
+		return f
+	}
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Skip("tmux is not installed")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := os.MkdirTemp("/tmp", "awtest-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock := tmux.Socket{Path: filepath.Join(dir, "sock")}
+	remember(dir, sock)
+	if err := os.Symlink(exe, filepath.Join(dir, "claude")); err != nil {
+		t.Fatal(err)
+	}
+	c := tmux.NewClient(sock)
+	c.Config = "/dev/null"
+	const id = "jsonl_architecture_planner-215640-c3f469"
+	ctx := context.Background()
+	err = c.NewSession(ctx, tmux.NewSessionRequest{Name: "agent_" + id, Dir: dir,
+		Command: []string{filepath.Join(dir, "claude"), "--scene", dir, "--role", "agent:" + id, "--agent-id", id}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		live.Lock()
+		delete(live.flags, base)
+		live.Unlock()
+		c.KillServer(context.Background())
+		s := &demoDir{dir}
+		s.killAll(t)
+		os.RemoveAll(dir)
+	})
+	// Wait for the fake claude to run, so that the scan finds it.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if entries, _ := os.ReadDir(filepath.Join(dir, "pids")); len(entries) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the fixture's working agent did not start")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	f := []string{"--tmux-socket-path", sock.Path}
+	live.flags[base] = f
+	return f
+}
+
+var live = struct {
+	sync.Mutex
+	flags map[string][]string
+}{flags: map[string][]string{}}
+
+// demoDir kills what a test started that names its directory.
+type demoDir struct{ dir string }
+
+func (d *demoDir) killAll(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	table, err := procscan.NewScanner().Scan(ctx)
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	var ids []procscan.Identity
+	for _, p := range table.Procs {
+		if p.PID != int32(os.Getpid()) && strings.Contains(p.Cmdline(), d.dir) {
+			ids = append(ids, p.Identity())
+		}
+	}
+	if _, err := procscan.Kill(ctx, procscan.KillRequest{Targets: ids, TermTimeout: time.Second}); err != nil {
+		t.Error(err)
+	}
 }
 
 // copyFixtures copies the real registries into a fresh workspace base.
@@ -132,10 +227,10 @@ func TestFixturesAreHealthyAndRepairWritesNothing(t *testing.T) {
 	// Let an mtime change be visible even on coarse file systems.
 	time.Sleep(20 * time.Millisecond)
 
-	if r := agentwatch(t, "check", "--workspace", base); r.code != 0 {
+	if r := agentwatch(t, append([]string{"check", "--workspace", base}, liveFlags(t, base)...)...); r.code != 0 {
 		t.Fatalf("check exit %d, want 0\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	r := agentwatch(t, "repair", "--workspace", base, "--yes", "--json")
+	r := agentwatch(t, append([]string{"repair", "--workspace", base, "--yes", "--json"}, liveFlags(t, base)...)...)
 	if r.code != 0 {
 		t.Fatalf("repair exit %d, want 0\n%s%s", r.code, r.stdout, r.stderr)
 	}
@@ -170,7 +265,12 @@ type checkOut struct {
 
 func checkJSONOf(t *testing.T, base string) (checkOut, int) {
 	t.Helper()
-	r := agentwatch(t, "check", "--json", "--workspace", base)
+	return checkJSONArgs(t, append([]string{"check", "--json", "--workspace", base}, liveFlags(t, base)...)...)
+}
+
+func checkJSONArgs(t *testing.T, args ...string) (checkOut, int) {
+	t.Helper()
+	r := agentwatch(t, args...)
 	var out checkOut
 	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
 		t.Fatalf("check --json (exit %d): %v\n%s%s", r.code, err, r.stdout, r.stderr)
@@ -227,6 +327,8 @@ func TestRepairCountersOnDamagedFixtures(t *testing.T) {
 		fmt.Sprintf(`{"agent_id":%q,"count":2,"kind":"duplicate","registry":%q}`, dupID, td),
 		fmt.Sprintf(`{"agent_id":"code_auditor-213536-71587d","global_registry":%q,"global_status":"working","kind":"divergent","task_registry":%q,"task_status":"completed"}`,
 			g, filepath.Join(base, taskDone, "AGENT_REGISTRY.json")),
+		// Alive (liveFlags runs it) but silent since 2025: a warning.
+		`{"agent_id":"jsonl_architecture_planner-215640-c3f469","kind":"stale","last_update":"2025-10-17T21:57:50.252741"}`,
 	}
 	slices.Sort(want)
 	if got := findingLines(out.Findings); !slices.Equal(got, want) {
@@ -246,7 +348,7 @@ func TestRepairCountersOnDamagedFixtures(t *testing.T) {
 		fmt.Sprintf("recount %s  total_agents_spawned 95→27", g),
 	}
 	before := snapshotFiles(t, base)
-	r := agentwatch(t, "repair", "--dry-run", "--json", "--workspace", base)
+	r := agentwatch(t, append([]string{"repair", "--dry-run", "--json", "--workspace", base}, liveFlags(t, base)...)...)
 	if r.code != 0 {
 		t.Fatalf("repair --dry-run exit %d\n%s", r.code, r.stderr)
 	}
@@ -263,7 +365,7 @@ func TestRepairCountersOnDamagedFixtures(t *testing.T) {
 		}
 	}
 
-	r = agentwatch(t, "repair", "--yes", "--json", "--workspace", base)
+	r = agentwatch(t, append([]string{"repair", "--yes", "--json", "--workspace", base}, liveFlags(t, base)...)...)
 	if r.code != 0 {
 		t.Fatalf("repair --yes exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
@@ -333,7 +435,7 @@ func TestUndoRefusesWhatChangedSince(t *testing.T) {
 	python(t, `o = load(sys.argv[1]); o['active_count'] = 9; save(sys.argv[1], o)`, tw)
 	damaged, _ := os.ReadFile(tw)
 
-	if r := agentwatch(t, "repair", "--yes", "--workspace", base); r.code != 0 {
+	if r := agentwatch(t, append([]string{"repair", "--yes", "--workspace", base}, liveFlags(t, base)...)...); r.code != 0 {
 		t.Fatalf("repair exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	// An orchestrator writer changes the file after the repair.
@@ -428,7 +530,7 @@ func TestCorruptRegistries(t *testing.T) {
 				t.Errorf("corrupt finding = %v, want registry %s and an error with %q", f, path, tt.wantPos)
 			}
 
-			if r := agentwatch(t, "repair", "--yes", "--workspace", base); r.code != 0 {
+			if r := agentwatch(t, append([]string{"repair", "--yes", "--workspace", base}, liveFlags(t, base)...)...); r.code != 0 {
 				t.Errorf("repair exit %d, want 0 (nothing it may touch)\n%s%s", r.code, r.stdout, r.stderr)
 			}
 			if got, _ := os.ReadFile(path); !bytes.Equal(got, bad) {
@@ -474,7 +576,7 @@ func TestRestoreFromBackup(t *testing.T) {
 	path := filepath.Join(base, taskWorking, "AGENT_REGISTRY.json")
 	python(t, `o = load(sys.argv[1]); o['active_count'] = 4; save(sys.argv[1], o)`, path)
 	damaged, _ := os.ReadFile(path)
-	if r := agentwatch(t, "repair", "--yes", "--workspace", base); r.code != 0 {
+	if r := agentwatch(t, append([]string{"repair", "--yes", "--workspace", base}, liveFlags(t, base)...)...); r.code != 0 {
 		t.Fatalf("repair exit %d\n%s", r.code, r.stderr)
 	}
 	// An unlocked writer dies mid-write: half a file.
@@ -498,11 +600,12 @@ func TestLockHeldByPython(t *testing.T) {
 	base := copyFixtures(t)
 	path := filepath.Join(base, taskWorking, "AGENT_REGISTRY.json")
 	python(t, `o = load(sys.argv[1]); o['active_count'] = 4; save(sys.argv[1], o)`, path)
+	liveFlags(t, base) // started for the whole test, not a subtest
 
 	t.Run("past --lock-timeout: exit 75 naming the holder", func(t *testing.T) {
 		holder := holdLock(t, path)
 		start := time.Now()
-		r := agentwatch(t, "repair", "--yes", "--lock-timeout", "700ms", "--workspace", base)
+		r := agentwatch(t, append([]string{"repair", "--yes", "--lock-timeout", "700ms", "--workspace", base}, liveFlags(t, base)...)...)
 		waited := time.Since(start)
 		if r.code != 75 {
 			t.Fatalf("exit %d, want 75\n%s%s", r.code, r.stdout, r.stderr)
@@ -524,7 +627,7 @@ func TestLockHeldByPython(t *testing.T) {
 			holder.release()
 		}()
 		start := time.Now()
-		r := agentwatch(t, "repair", "--yes", "--lock-timeout", "10s", "--workspace", base)
+		r := agentwatch(t, append([]string{"repair", "--yes", "--lock-timeout", "10s", "--workspace", base}, liveFlags(t, base)...)...)
 		if r.code != 0 {
 			t.Fatalf("exit %d, want 0\n%s%s", r.code, r.stdout, r.stderr)
 		}
@@ -590,7 +693,7 @@ func TestCommandLineErrors(t *testing.T) {
 		{"unknown flag", []string{"check", "--bogus"}, 2, "unknown flag: --bogus"},
 		{"no workspace anywhere", []string{"check"}, 2, "agentwatch demo"},
 		{"missing --workspace", []string{"check", "--workspace", filepath.Join(empty, "nope")}, 2, "does not exist"},
-		{"repair without a terminal or --yes", []string{"repair", "--workspace", base}, 0, ""},
+		{"repair without a terminal or --yes", append([]string{"repair", "--workspace", base}, liveFlags(t, base)...), 0, ""},
 		{"readonly refuses repair", []string{"repair", "--readonly", "--yes", "--workspace", base}, 2, "--readonly"},
 		{"readonly refuses undo", []string{"undo", "--readonly"}, 2, "--readonly"},
 		{"restore needs --registry", []string{"restore"}, 2, `"registry" not set`},
@@ -609,7 +712,7 @@ func TestCommandLineErrors(t *testing.T) {
 		tw := filepath.Join(base, taskWorking, "AGENT_REGISTRY.json")
 		python(t, `o = load(sys.argv[1]); o['active_count'] = 4; save(sys.argv[1], o)`, tw)
 		before, _ := os.ReadFile(tw)
-		r := agentwatch(t, "repair", "--workspace", base)
+		r := agentwatch(t, append([]string{"repair", "--workspace", base}, liveFlags(t, base)...)...)
 		if r.code != 2 || !strings.Contains(r.stderr, "--yes") {
 			t.Errorf("exit %d, stderr %q; want 2 and a hint to use --yes", r.code, r.stderr)
 		}

@@ -14,7 +14,8 @@ import (
 )
 
 func newRepairCmd(opts *options) *cobra.Command {
-	var dryRun, yes, asJSON bool
+	var dryRun, yes, asJSON, killLeaks, force bool
+	var termTimeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "repair",
 		Short: "Plan the repairs, show them, ask, apply (exit 0 done, 1 partly failed, 2 error, 75 lock busy)",
@@ -36,7 +37,7 @@ repair can be put back with undo.`,
 			if err != nil {
 				return &exitErr{code: exitError, err: err}
 			}
-			snap, err := eng.Gather(ctx, time.Now())
+			snap, rep, err := eng.Check(ctx)
 			if err != nil {
 				return &exitErr{code: exitError, err: err}
 			}
@@ -48,7 +49,7 @@ repair can be put back with undo.`,
 					fmt.Fprintf(opts.stderr, "agentwatch: leaving %s alone: %v (see `agentwatch restore --registry %s`)\n", r.Path, r.Err, r.Path)
 				}
 			}
-			plan := reconcile.MakePlan(snap.Input, nil)
+			plan := reconcile.PlanRepair(snap.Input, rep, killLeaks)
 			if len(plan.Ops) == 0 || dryRun {
 				if asJSON {
 					return writeRepairJSON(opts.stdout, plan.Ops, &engine.Result{})
@@ -74,7 +75,7 @@ repair can be put back with undo.`,
 					return nil
 				}
 			}
-			res, auditErr := eng.Repair(ctx, plan, time.Now())
+			res, auditErr := eng.Repair(ctx, snap, plan, time.Now(), engine.KillOptions{TermTimeout: termTimeout, Force: force})
 			if asJSON {
 				if err := writeRepairJSON(opts.stdout, nil, res); err != nil {
 					return &exitErr{code: exitError, err: err}
@@ -91,6 +92,9 @@ repair can be put back with undo.`,
 	f := cmd.Flags()
 	f.BoolVar(&dryRun, "dry-run", false, "show the plan, write nothing")
 	f.BoolVarP(&yes, "yes", "y", false, "apply without asking (required without a terminal)")
+	f.BoolVar(&killLeaks, "kill-leaks", false, "also kill leaked sessions and processes (each tree: TERM, wait, KILL, verify)")
+	f.DurationVar(&termTimeout, "term-timeout", 5*time.Second, "how long a leaked process gets after SIGTERM before SIGKILL")
+	f.BoolVar(&force, "force", false, "with --kill-leaks: also other users' processes (as root)")
 	f.BoolVar(&asJSON, "json", false, `print {"applied": [...], "skipped": [...], "failed": [...]}`)
 	return cmd
 }
@@ -127,6 +131,17 @@ func writeRepairJSON(w io.Writer, planned []reconcile.Op, res *engine.Result) er
 // opLine is one operation in a line: what, where, old → new.
 func opLine(op reconcile.Op) string {
 	var b strings.Builder
+	switch op.Op {
+	case reconcile.OpKillProcess:
+		fmt.Fprintf(&b, "%-12s PID %d %s", op.Op, op.PID, op.Comm)
+		if op.Session != "" {
+			fmt.Fprintf(&b, " (session %s)", op.Session)
+		}
+		return b.String()
+	case reconcile.OpKillSession:
+		fmt.Fprintf(&b, "%-12s %s on tmux %s", op.Op, op.Session, op.Server)
+		return b.String()
+	}
 	fmt.Fprintf(&b, "%-9s %s", op.Op, shortPath(op.Registry))
 	if op.AgentID != "" {
 		fmt.Fprintf(&b, " %s", op.AgentID)

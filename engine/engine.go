@@ -11,8 +11,10 @@ import (
 	"path/filepath"
 	"time"
 
+	"agentwatch/procscan"
 	"agentwatch/reconcile"
 	"agentwatch/registry"
+	"agentwatch/tmux"
 )
 
 // Config is what an Engine works on.
@@ -21,15 +23,25 @@ type Config struct {
 	Sets  registry.StatusSets
 	Store *registry.Store
 	Audit *Audit
+
+	// Live turns on the scan of tmux and the process table; without it
+	// the engine sees the registries alone.
+	Live bool
+	// Sockets are the tmux servers to scan; none means the default server.
+	Sockets []tmux.Socket
+	Matcher procscan.Matcher
+	// Grace, Stale and Settle: see reconcile.Live and Check.
+	Grace, Stale, Settle time.Duration
 }
 
 // Engine gathers snapshots and applies plans.
 type Engine struct {
-	cfg Config
+	cfg     Config
+	scanner *procscan.Scanner
 }
 
 // New returns an Engine for cfg.
-func New(cfg Config) *Engine { return &Engine{cfg: cfg} }
+func New(cfg Config) *Engine { return &Engine{cfg: cfg, scanner: procscan.NewScanner()} }
 
 // Store returns the registry store the engine writes through.
 func (e *Engine) Store() *registry.Store { return e.cfg.Store }
@@ -73,6 +85,11 @@ func (e *Engine) Gather(ctx context.Context, now time.Time) (*Snapshot, error) {
 				snap.Hashes[f.Path] = s.Hash
 			}
 			snap.Input.Registries = append(snap.Input.Registries, r)
+		}
+	}
+	if e.cfg.Live {
+		if err := e.gatherLive(ctx, &snap.Input); err != nil {
+			return nil, err
 		}
 	}
 	snap.Duration = time.Since(start)
@@ -130,9 +147,10 @@ func (r *Result) Changed() []*registry.Commit {
 
 // Apply runs the plan's registry operations, one locked transaction per
 // registry, task registries first. Each operation is re-derived from the
-// bytes read under the lock; one that no longer fits is skipped with the
-// reason. Plans without registry operations apply nothing.
-func (e *Engine) Apply(ctx context.Context, plan reconcile.Plan, now time.Time) *Result {
+// bytes read under the lock, and a ghost's session is asked for again while
+// the lock is held; an operation that no longer fits is skipped with the
+// reason. Kill operations are left to Kill.
+func (e *Engine) Apply(ctx context.Context, snap *Snapshot, plan reconcile.Plan, now time.Time) *Result {
 	res := &Result{}
 	for _, path := range plan.Registries() {
 		ops := plan.OpsFor(path)
@@ -145,6 +163,16 @@ func (e *Engine) Apply(ctx context.Context, plan reconcile.Plan, now time.Time) 
 			outcomes = outcomes[:0]
 			changed := false
 			for _, op := range ops {
+				if (op.Op == reconcile.OpTerminate || op.Op == reconcile.OpComplete) && op.Session != "" {
+					alive, err := e.SessionAlive(ctx, snap, op.Session)
+					if err != nil {
+						return nil, err
+					}
+					if alive {
+						outcomes = append(outcomes, reconcile.Outcome{Skip: "its session " + op.Session + " is alive again"})
+						continue
+					}
+				}
 				out, err := op.Apply(cur.Root, env)
 				if err != nil {
 					return nil, err

@@ -95,7 +95,7 @@ func TestApplyReDerivesUnderTheLock(t *testing.T) {
 	// terminated, and fixes active_count itself.
 	pyEdit(t, task, "o['agents'][0]['status'] = 'completed'; o['agents'][1]['status'] = 'terminated'; o['active_count'] = 0")
 
-	res, err := eng.Repair(ctx, plan, now)
+	res, err := eng.Repair(ctx, snap, plan, now, KillOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

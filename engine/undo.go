@@ -21,11 +21,27 @@ var ErrNothingToUndo = errors.New("nothing to undo: the audit log holds no repai
 // putting back the older bytes would roll someone else's change back.
 var ErrChangedSince = errors.New("changed since by someone else")
 
-// Repair applies a plan and appends it to the audit log.
-func (e *Engine) Repair(ctx context.Context, plan reconcile.Plan, now time.Time) (*Result, error) {
-	res := e.Apply(ctx, plan, now)
+// Repair applies a plan — registry operations, then kills — and appends it
+// to the audit log.
+func (e *Engine) Repair(ctx context.Context, snap *Snapshot, plan reconcile.Plan, now time.Time, kill KillOptions) (*Result, error) {
+	res := e.Apply(ctx, snap, plan, now)
+	var kills []reconcile.Op
+	for _, op := range plan.Ops {
+		if op.Op == reconcile.OpKillProcess || op.Op == reconcile.OpKillSession {
+			kills = append(kills, op)
+		}
+	}
+	if len(kills) > 0 {
+		k := e.Kill(ctx, snap, kills, kill)
+		res.Applied = append(res.Applied, k.Applied...)
+		res.Skipped = append(res.Skipped, k.Skipped...)
+		res.Failed = append(res.Failed, k.Failed...)
+	}
 	entry := Entry{Action: "repair", Result: resultWord(res), Files: changesOf(res.Commits)}
 	for _, it := range res.Applied {
+		entry.Targets = appendTarget(entry.Targets, it.Op)
+	}
+	for _, it := range res.Failed {
 		entry.Targets = appendTarget(entry.Targets, it.Op)
 	}
 	entry.Ops = append(append(entry.Ops, res.Applied...), res.Failed...)
@@ -37,7 +53,12 @@ func (e *Engine) Repair(ctx context.Context, plan reconcile.Plan, now time.Time)
 
 func appendTarget(ts []string, op reconcile.Op) []string {
 	t := op.Registry
-	if op.AgentID != "" {
+	switch {
+	case op.Op == reconcile.OpKillProcess:
+		t = fmt.Sprintf("PID %d (%s)", op.PID, op.Comm)
+	case op.Op == reconcile.OpKillSession:
+		t = "session " + op.Session + " on " + op.Server
+	case op.AgentID != "":
 		t = op.AgentID + " in " + op.Registry
 	}
 	for _, x := range ts {

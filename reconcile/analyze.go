@@ -20,7 +20,12 @@ type RegistrySummary struct {
 // Report is the outcome of one analysis.
 type Report struct {
 	Registries []RegistrySummary
-	Findings   []Finding
+	// Agents, Sessions and Processes are the three panes' rows; empty when
+	// the input holds no live data.
+	Agents    []AgentRow
+	Sessions  []SessionRow
+	Processes []ProcRow
+	Findings  []Finding
 }
 
 // Healthy reports whether nothing but warnings was found.
@@ -138,10 +143,20 @@ func (b *base) lookup(agentID, taskID string) (string, bool, bool) {
 	return a.Status, ok, true
 }
 
-// Analyze finds what is wrong in the registries themselves: corrupt files,
-// drifted counters, duplicated agents, and global and task registries that
-// disagree.
+// Analyze is Observe without a previous analysis: ghosts are at most
+// suspects, since a ghost is only called one on a second look.
 func Analyze(in Input) Report {
+	rep, _ := Observe(in, nil)
+	return rep
+}
+
+// Observe finds what is wrong: in the registries themselves (corrupt files,
+// drifted counters, duplicated agents, global and task registries that
+// disagree) and, when the input holds live data, between the registries and
+// what runs (ghosts, leaks, stale agents), with a verdict for every agent,
+// session and process. prev is the previous analysis's memory: an agent
+// missing on two looks in a row is a ghost, on the first only a suspect.
+func Observe(in Input, prev *Memory) (Report, *Memory) {
 	w := newWorld(in)
 	var rep Report
 	for _, f := range w.files {
@@ -155,7 +170,11 @@ func Analyze(in Input) Report {
 		rep.Findings = append(rep.Findings, w.fileFindings(f)...)
 	}
 	rep.Findings = append(rep.Findings, w.divergent()...)
-	return rep
+	mem := &Memory{}
+	if in.Live != nil {
+		mem = analyzeLive(w, in, prev, &rep)
+	}
+	return rep, mem
 }
 
 func (w *world) summary(f *file) RegistrySummary {

@@ -34,6 +34,8 @@ type Finding struct {
 	CompletedEvidence bool
 	// leak
 	PIDs []int
+	// Server is the tmux server of a leaked session (not in the JSON).
+	Server string
 	// drift
 	Field    string
 	Recorded json.RawMessage

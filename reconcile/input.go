@@ -39,4 +39,6 @@ type Input struct {
 	Now        time.Time
 	Sets       registry.StatusSets
 	Registries []Registry
+	// Live is what runs; nil for an analysis of the registries alone.
+	Live *Live
 }

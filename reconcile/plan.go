@@ -33,6 +33,13 @@ type Op struct {
 	Old      json.RawMessage `json:"old,omitempty"`
 	New      json.RawMessage `json:"new,omitempty"`
 	Why      string          `json:"why,omitempty"`
+	// A kill names its process by PID and start time, and its session by
+	// name on a tmux server.
+	PID     int    `json:"pid,omitempty"`
+	Start   int64  `json:"-"`
+	Comm    string `json:"comm,omitempty"`
+	Session string `json:"tmux_session,omitempty"`
+	Server  string `json:"server,omitempty"`
 
 	// Expect is the status (JSON text, "" for none) a status change was
 	// planned against; for a recount it is Old.

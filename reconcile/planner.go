@@ -14,6 +14,9 @@ type StatusChange struct {
 	Base    string
 	TaskID  string
 	AgentID string
+	// Session is the agent's tmux session, whose liveness the engine checks
+	// again under the lock.
+	Session string
 	// Op is OpTerminate or OpComplete.
 	Op OpKind
 	// Reason is the termination_reason of a terminate.
@@ -61,7 +64,7 @@ func (w *world) statusOps(changes []StatusChange) []Op {
 		if tf := b.tasks[c.TaskID]; tf != nil && tf.task != nil {
 			if a, ok := TaskEntry(tf.task, c.AgentID); ok && w.sets.Classify(a.Status) == registry.StatusActive {
 				ops = append(ops, Op{Op: c.Op, Registry: tf.Path, Kind: KindTask, AgentID: c.AgentID, Field: "status",
-					Old: jsonString(a.Status), New: jsonString(to), Expect: jsonText(a.Entry.Get("status")), Reason: c.Reason, Why: c.Why})
+					Old: jsonString(a.Status), New: jsonString(to), Expect: jsonText(a.Entry.Get("status")), Reason: c.Reason, Why: c.Why, Session: c.Session})
 			}
 		}
 		if g := b.global; g != nil && g.global != nil {
@@ -69,7 +72,7 @@ func (w *world) statusOps(changes []StatusChange) []Op {
 				st := e.Get("status")
 				if st == nil || w.sets.Classify(st.StrOr("")) == registry.StatusActive {
 					ops = append(ops, Op{Op: c.Op, Registry: g.Path, Kind: KindGlobal, AgentID: c.AgentID, Field: "status",
-						Old: jsonText(st), New: jsonString(to), Expect: jsonText(st), Reason: c.Reason, Why: c.Why})
+						Old: jsonText(st), New: jsonString(to), Expect: jsonText(st), Reason: c.Reason, Why: c.Why, Session: c.Session})
 				}
 			}
 		}

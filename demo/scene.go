@@ -1,0 +1,429 @@
+// Package demo builds a live sandbox: a workspace in the orchestrator's real
+// format on a private tmux server, with a cast of fake claude processes —
+// agentwatch's own binary under the name claude — that plays every case
+// agentwatch must tell apart: healthy agents, ghosts, leaked sessions, an
+// orphan that escaped with setsid, a foreign claude, drifting counters. The
+// demo command and the integration tests use the same builder.
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"agentwatch/procscan"
+	"agentwatch/registry"
+	"agentwatch/tmux"
+)
+
+// The scene's tasks and agents. Ids follow the orchestrator's forms.
+const (
+	TaskMain   = "TASK-20251029-225319-45548b6a"
+	TaskDocs   = "TASK-20251029-231002-9c1f3e7a"
+	TaskOld    = "TASK-20251028-090000-0a1b2c3d"
+	Healthy1   = "code_auditor-101500-a1b2c3"
+	Healthy2   = "test_runner-101502-d4e5f6"
+	Healthy3   = "integration_tester-101600-c0ffee"
+	Ghost      = "api_designer-101010-0badf0"
+	GhostDone  = "doc_writer-100500-5ca1ab"
+	Finished   = "bug_fixer-100900-fee1de"
+	Escaped    = "cleanup_daemon-100700-0dd5ed"
+	DoneAgent  = "planner-100100-d0d0d0"
+	Untracked  = "rogue_agent-101700-badbad"
+	OpsSession = "ops"
+)
+
+// Scene is a built sandbox. Close removes everything it made.
+type Scene struct {
+	// Dir holds everything: the socket, the fake binaries, the workspace,
+	// the registered PIDs.
+	Dir    string
+	Base   string
+	Socket tmux.Socket
+	Bin    string
+	tmux   *tmux.Client
+	now    time.Time
+}
+
+// Options tune a scene.
+type Options struct {
+	// Exe is the binary to run as claude: agentwatch itself, or a test
+	// binary whose TestMain dispatches the same way.
+	Exe string
+	// Now is the scene's present; zero means time.Now().
+	Now time.Time
+}
+
+// Build makes the scene: directories, registries, the private tmux server
+// and every process of the cast. On failure it removes what it made.
+func Build(ctx context.Context, opts Options) (s *Scene, err error) {
+	if opts.Now.IsZero() {
+		opts.Now = time.Now()
+	}
+	exe := opts.Exe
+	if exe == "" {
+		if exe, err = os.Executable(); err != nil {
+			return nil, fmt.Errorf("demo: %w", err)
+		}
+	}
+	// A short path: a socket's path must fit in 104 bytes.
+	dir, err := os.MkdirTemp("/tmp", "agentwatch-demo-")
+	if err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
+	s = &Scene{Dir: dir, Base: filepath.Join(dir, "ws", ".agent-workspace"), Socket: tmux.Socket{Path: filepath.Join(dir, "sock")},
+		Bin: filepath.Join(dir, "bin"), now: opts.Now}
+	s.tmux = tmux.NewClient(s.Socket)
+	s.tmux.Config = "/dev/null"
+	defer func() {
+		if err != nil {
+			s.Close(context.Background())
+			s = nil
+		}
+	}()
+	for _, d := range []string{s.Bin, filepath.Join(dir, "pids")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, fmt.Errorf("demo: %w", err)
+		}
+	}
+	for _, name := range []string{ClaudeName, MCPName} {
+		if err := os.Symlink(exe, filepath.Join(s.Bin, name)); err != nil {
+			return nil, fmt.Errorf("demo: %w", err)
+		}
+	}
+	if err := s.writeRegistries(); err != nil {
+		return nil, err
+	}
+	if err := s.startCast(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Flags are the command-line flags that point agentwatch at the scene.
+func (s *Scene) Flags() []string {
+	return []string{"--workspace", s.Base, "--tmux-socket-path", s.Socket.Path}
+}
+
+// Tmux returns a client of the scene's private tmux server.
+func (s *Scene) Tmux() *tmux.Client { return s.tmux }
+
+func (s *Scene) stamp(ago time.Duration) *registry.Value {
+	return registry.NewString(registry.FormatTimestamp(s.now.Add(-ago)))
+}
+
+type castAgent struct {
+	id, task, status string
+	started, updated time.Duration // ago
+	globalStatus     bool          // whether the global entry carries the status
+}
+
+var cast = []castAgent{
+	{Healthy1, TaskMain, "working", 5 * time.Minute, 30 * time.Second, true},
+	{Healthy2, TaskMain, "working", 5 * time.Minute, 40 * time.Second, false},
+	{Ghost, TaskMain, "working", 10 * time.Minute, 8 * time.Minute, true},
+	{Finished, TaskMain, "completed", 12 * time.Minute, 6 * time.Minute, true},
+	{Healthy3, TaskDocs, "reviewing", 4 * time.Minute, 20 * time.Second, true},
+	{GhostDone, TaskDocs, "working", 15 * time.Minute, 9 * time.Minute, false},
+	{Escaped, TaskDocs, "terminated", 14 * time.Minute, 7 * time.Minute, true},
+	{DoneAgent, TaskOld, "completed", 50 * time.Hour, 49 * time.Hour, true},
+}
+
+func agentType(id string) string { return id[:strings.Index(id, "-")] }
+
+// writeRegistries writes a global and three task registries in the
+// orchestrator's real format, with drifted counters: the task's
+// active_count and the global active_agents and total_agents_spawned.
+func (s *Scene) writeRegistries() error {
+	tasks := map[string]*registry.Value{}
+	for _, t := range []struct{ id, desc string }{
+		{TaskMain, "Fix the registry race in deploy_headless_agent"},
+		{TaskDocs, "Document the spawn protocol"},
+		{TaskOld, "Plan the cleanup daemon"},
+	} {
+		doc := registry.NewObject()
+		doc.Set("task_id", registry.NewString(t.id))
+		doc.Set("task_description", registry.NewString(t.desc))
+		doc.Set("created_at", s.stamp(time.Hour))
+		doc.Set("workspace", registry.NewString(filepath.Join(s.Base, t.id)))
+		doc.Set("workspace_base", registry.NewString(s.Base))
+		doc.Set("client_cwd", registry.NewNull())
+		doc.Set("status", registry.NewString("INITIALIZED"))
+		doc.Set("priority", registry.NewString("P1"))
+		doc.Set("agents", registry.NewArray())
+		hier := registry.NewObject()
+		hier.Set("orchestrator", registry.NewArray())
+		doc.Set("agent_hierarchy", hier)
+		doc.Set("max_agents", registry.NewInt(45))
+		doc.Set("max_depth", registry.NewInt(5))
+		doc.Set("max_concurrent", registry.NewInt(20))
+		tasks[t.id] = doc
+	}
+	global := registry.NewObject()
+	global.Set("created_at", s.stamp(60*time.Hour))
+	gt := registry.NewObject()
+	for _, id := range []string{TaskMain, TaskDocs, TaskOld} {
+		e := registry.NewObject()
+		e.Set("description", tasks[id].Get("task_description").Clone())
+		e.Set("created_at", tasks[id].Get("created_at").Clone())
+		e.Set("status", registry.NewString("INITIALIZED"))
+		gt.Set(id, e)
+	}
+	ga := registry.NewObject()
+	counts := map[string][3]int64{} // active, spawned, completed
+	for _, a := range cast {
+		e := registry.NewObject()
+		e.Set("id", registry.NewString(a.id))
+		e.Set("type", registry.NewString(agentType(a.id)))
+		e.Set("tmux_session", registry.NewString("agent_"+a.id))
+		e.Set("parent", registry.NewString("orchestrator"))
+		e.Set("depth", registry.NewInt(1))
+		e.Set("status", registry.NewString(a.status))
+		e.Set("started_at", s.stamp(a.started))
+		e.Set("progress", registry.NewInt(40))
+		e.Set("last_update", s.stamp(a.updated))
+		e.Set("prompt", registry.NewString("You are "+a.id+", a "+agentType(a.id)+" agent.\n\nYOUR MISSION: …"))
+		logs := filepath.Join(s.Base, a.task, "logs")
+		tracked := registry.NewObject()
+		tracked.Set("log_file", registry.NewString(filepath.Join(logs, a.id+"_stream.jsonl")))
+		e.Set("tracked_files", tracked)
+		if a.status == "completed" {
+			e.Set("completed_at", s.stamp(a.updated))
+		}
+		if a.status == "terminated" {
+			e.Set("terminated_at", s.stamp(a.updated))
+			e.Set("termination_reason", registry.NewString("manual"))
+		}
+		tasks[a.task].Get("agents").Append(e)
+		tasks[a.task].Get("agent_hierarchy").Get("orchestrator").Append(registry.NewString(a.id))
+		c := counts[a.task]
+		c[1]++
+		switch a.status {
+		case "completed", "terminated":
+			c[2]++
+		default:
+			c[0]++
+		}
+		counts[a.task] = c
+
+		g := registry.NewObject()
+		g.Set("task_id", registry.NewString(a.task))
+		g.Set("type", registry.NewString(agentType(a.id)))
+		g.Set("parent", registry.NewString("orchestrator"))
+		g.Set("started_at", s.stamp(a.started))
+		g.Set("tmux_session", registry.NewString("agent_"+a.id))
+		if a.globalStatus {
+			g.Set("status", registry.NewString(a.status))
+			g.Set("last_update", s.stamp(a.updated))
+		}
+		ga.Set(a.id, g)
+	}
+	for id, doc := range tasks {
+		c := counts[id]
+		if id == TaskMain {
+			c[0] += 2 // lost updates: two spawns counted, their exits not
+		}
+		doc.Set("total_spawned", registry.NewInt(c[1]))
+		doc.Set("active_count", registry.NewInt(c[0]))
+		doc.Set("completed_count", registry.NewInt(c[2]))
+		guide := registry.NewObject()
+		guide.Set("min_specialization_depth", registry.NewInt(2))
+		guide.Set("specialization_domains", registry.NewArray())
+		doc.Set("orchestration_guidance", guide)
+		if err := writeDoc(filepath.Join(s.Base, id, "AGENT_REGISTRY.json"), doc); err != nil {
+			return err
+		}
+		if err := os.MkdirAll(filepath.Join(s.Base, id, "logs"), 0o755); err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+	}
+	global.Set("total_tasks", registry.NewInt(3))
+	global.Set("active_tasks", registry.NewInt(3))
+	global.Set("total_agents_spawned", registry.NewInt(int64(len(cast)+4))) // counted retries
+	global.Set("active_agents", registry.NewInt(9))
+	global.Set("max_concurrent_agents", registry.NewInt(20))
+	global.Set("tasks", gt)
+	global.Set("agents", ga)
+	if err := writeDoc(filepath.Join(s.Base, "registry", "GLOBAL_REGISTRY.json"), global); err != nil {
+		return err
+	}
+	// The completed ghost's stream log ends with claude's result line.
+	log := `{"type": "system", "subtype": "init"}` + "\n" + `{"type": "assistant", "message": {"content": "writing docs"}}` + "\n" +
+		`{"type": "result", "subtype": "success", "is_error": false, "num_turns": 12}` + "\n"
+	return os.WriteFile(registry.StreamLogPath(filepath.Join(s.Base, TaskDocs, "AGENT_REGISTRY.json"), GhostDone), []byte(log), 0o644)
+}
+
+func writeDoc(path string, doc *registry.Value) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	if err := os.WriteFile(path, registry.Encode(doc), 0o644); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	return nil
+}
+
+// claudeCommand is the orchestrator's pane command: claude piped into tee,
+// which writes the agent's stream log.
+func (s *Scene) claudeCommand(task, id string, extra ...string) []string {
+	args := []string{filepath.Join(s.Bin, ClaudeName), "--print", "--output-format", "stream-json",
+		"--scene", s.Dir, "--role", "agent:" + id, "--agent-id", id}
+	args = append(args, extra...)
+	quoted := make([]string, len(args))
+	for i, a := range args {
+		quoted[i] = shellQuote(a)
+	}
+	logPath := registry.StreamLogPath(filepath.Join(s.Base, task, "AGENT_REGISTRY.json"), id)
+	return []string{"sh", "-c", fmt.Sprintf("cd %s && %s | tee -a %s", shellQuote(filepath.Join(s.Base, task)),
+		strings.Join(quoted, " "), shellQuote(logPath))}
+}
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+// StartAgent starts an agent's session as the orchestrator does.
+func (s *Scene) StartAgent(ctx context.Context, task, id string, extra ...string) error {
+	if err := os.MkdirAll(filepath.Join(s.Base, task, "logs"), 0o755); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	return s.tmux.NewSession(ctx, tmux.NewSessionRequest{Name: "agent_" + id, Dir: s.Dir, Width: 200, Height: 50,
+		Command: s.claudeCommand(task, id, extra...)})
+}
+
+func (s *Scene) startCast(ctx context.Context) error {
+	for _, a := range []struct {
+		task, id string
+		extra    []string
+	}{
+		{TaskMain, Healthy1, []string{"--mcp-child"}},
+		{TaskMain, Healthy2, nil},
+		{TaskDocs, Healthy3, nil},
+		{TaskMain, Finished, []string{"--ignore-hup"}},
+		{TaskMain, Untracked, nil},
+		{TaskDocs, Escaped, []string{"--setsid-child"}},
+	} {
+		if err := s.StartAgent(ctx, a.task, a.id, a.extra...); err != nil {
+			return err
+		}
+	}
+	if err := s.tmux.NewSession(ctx, tmux.NewSessionRequest{Name: OpsSession, Dir: s.Dir, Command: []string{"sleep", "86400"}}); err != nil {
+		return err
+	}
+	// The operator's own claude, outside any agent's session.
+	foreign := exec.Command(filepath.Join(s.Bin, ClaudeName), "--scene", s.Dir, "--role", "foreign")
+	foreign.Env = cleanEnv()
+	foreign.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := foreign.Start(); err != nil {
+		return fmt.Errorf("demo: start foreign claude: %w", err)
+	}
+	go foreign.Wait() // reap it when it ends
+	// Every role in place, then the escaped agent's session ends: its
+	// setsid child lives on as an orphan.
+	if err := s.waitRoles(ctx, "agent:"+Healthy1, "mcp:"+Healthy1, "agent:"+Healthy2, "agent:"+Healthy3, "agent:"+Finished,
+		"agent:"+Untracked, "agent:"+Escaped, "escaped:"+Escaped, "foreign"); err != nil {
+		return err
+	}
+	return s.tmux.KillSession(ctx, "agent_"+Escaped)
+}
+
+// cleanEnv is the environment without tmux's variables, so that a process
+// started outside tmux does not claim a pane.
+func cleanEnv() []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "TMUX=") && !strings.HasPrefix(kv, "TMUX_PANE=") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+// Roles returns the registered PIDs by role.
+func (s *Scene) Roles() map[string][]int {
+	out := map[string][]int{}
+	entries, _ := os.ReadDir(filepath.Join(s.Dir, "pids"))
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		role, _ := os.ReadFile(filepath.Join(s.Dir, "pids", e.Name()))
+		out[string(role)] = append(out[string(role)], pid)
+	}
+	return out
+}
+
+func (s *Scene) waitRoles(ctx context.Context, roles ...string) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		have := s.Roles()
+		var missing []string
+		for _, r := range roles {
+			if len(have[r]) == 0 {
+				missing = append(missing, r)
+			}
+		}
+		if len(missing) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("demo: the cast did not start: no %s", strings.Join(missing, ", "))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// Processes returns every live process the scene started: the registered
+// ones and every process whose command line names the scene's directory,
+// wherever it was reparented to.
+func (s *Scene) Processes(ctx context.Context) ([]procscan.Identity, error) {
+	table, err := procscan.NewScanner().Scan(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []procscan.Identity
+	for _, p := range table.Procs {
+		if p.PID != int32(os.Getpid()) && strings.Contains(p.Cmdline(), s.Dir) {
+			out = append(out, p.Identity())
+		}
+	}
+	return out, nil
+}
+
+// Close ends every process the scene started, by PID and start time, kills
+// its tmux server by socket and removes its directory.
+func (s *Scene) Close(ctx context.Context) error {
+	var errs []error
+	if err := s.tmux.KillServer(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	ids, err := s.Processes(ctx)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if len(ids) > 0 {
+		outs, err := procscan.Kill(ctx, procscan.KillRequest{Targets: ids, TermTimeout: 2 * time.Second})
+		if err != nil {
+			errs = append(errs, err)
+		}
+		for _, o := range outs {
+			if o.Result == "survived" || o.Result == "refused" {
+				errs = append(errs, fmt.Errorf("demo: PID %d %s: %s", o.PID, o.Result, o.Reason))
+			}
+		}
+	}
+	if err := os.RemoveAll(s.Dir); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,346 @@
+package engine
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"time"
+
+	"agentwatch/procscan"
+	"agentwatch/reconcile"
+	"agentwatch/registry"
+	"agentwatch/tmux"
+)
+
+// defaultSettle is how long a check waits before it looks at its ghost
+// suspects again: longer than an orchestrator takes to record a completion
+// after the agent's session ends.
+const defaultSettle = 1500 * time.Millisecond
+
+// scanTimeout bounds one source's part of a scan.
+const scanTimeout = 5 * time.Second
+
+// gatherLive scans the tmux servers and the process table, follows TMUX
+// variables of claude processes to servers not yet scanned, and reads the
+// stream logs of active agents whose session is not on any server.
+func (e *Engine) gatherLive(ctx context.Context, in *reconcile.Input) error {
+	ctx, cancel := context.WithTimeout(ctx, scanTimeout)
+	defer cancel()
+	lv := &reconcile.Live{Claude: map[int32]bool{}, Evidence: map[string]bool{}, Confirm: map[string]bool{},
+		Grace: e.cfg.Grace, Stale: e.cfg.Stale}
+	sockets := e.cfg.Sockets
+	if len(sockets) == 0 {
+		sockets = []tmux.Socket{{}}
+	}
+	for _, s := range sockets {
+		lv.Servers = append(lv.Servers, e.scanServer(ctx, s, "given"))
+	}
+	table, err := e.scanner.Scan(ctx)
+	if err != nil {
+		return fmt.Errorf("gather: %w", err)
+	}
+	lv.Procs = table
+	pids := make([]int32, 0, len(table.Procs))
+	for pid, p := range table.Procs {
+		if e.cfg.Matcher.Match(p) {
+			lv.Claude[pid] = true
+			pids = append(pids, pid)
+		}
+	}
+	slices.Sort(pids)
+	// A claude in a pane of a server nobody named: watch that server too,
+	// rather than call its agents ghosts.
+	for _, pid := range pids {
+		p := table.Procs[pid]
+		sock, _, ok := tmux.SocketFromEnv(p.TMUX)
+		if !ok || knownServer(lv.Servers, sock) {
+			continue
+		}
+		lv.Servers = append(lv.Servers, e.scanServer(ctx, sock, fmt.Sprintf("named by TMUX of claude PID %d", pid)))
+	}
+	in.Live = lv
+	e.readEvidence(in)
+	return nil
+}
+
+func knownServer(servers []reconcile.Server, s tmux.Socket) bool {
+	for _, x := range servers {
+		if x.Socket == s || (x.Snapshot != nil && s.Path != "" && socketPath(x.Socket) == s.Path) {
+			return true
+		}
+	}
+	return false
+}
+
+// socketPath is where tmux puts a server's socket: -S as given, -L and the
+// default in $TMUX_TMPDIR (or /tmp)/tmux-UID/.
+func socketPath(s tmux.Socket) string {
+	if s.Path != "" {
+		return s.Path
+	}
+	dir := os.Getenv("TMUX_TMPDIR")
+	if dir == "" {
+		dir = "/tmp"
+	}
+	name := s.Name
+	if name == "" {
+		name = "default"
+	}
+	return fmt.Sprintf("%s/tmux-%d/%s", dir, os.Getuid(), name)
+}
+
+func (e *Engine) scanServer(ctx context.Context, s tmux.Socket, why string) reconcile.Server {
+	snap, err := tmux.NewClient(s).Snapshot(ctx)
+	return reconcile.Server{Socket: s, Snapshot: snap, Err: err, Why: why}
+}
+
+// readEvidence reads, for every active agent whose session is on no
+// scanned server, whether its stream log ends with a result line.
+func (e *Engine) readEvidence(in *reconcile.Input) {
+	live := map[string]bool{}
+	for _, s := range in.Live.Servers {
+		if s.Snapshot == nil {
+			continue
+		}
+		for _, p := range s.Snapshot.Panes {
+			live[p.Session] = true
+		}
+	}
+	for _, r := range in.Registries {
+		if r.Kind != reconcile.KindTask || r.Root == nil {
+			continue
+		}
+		tf, err := registry.NewTaskFile(r.Root)
+		if err != nil {
+			continue
+		}
+		for _, a := range tf.Agents() {
+			if e.cfg.Sets.Classify(a.Status) != registry.StatusActive || live[a.Session()] {
+				continue
+			}
+			if endsWithResult(registry.StreamLogPath(r.Path, a.ID)) {
+				in.Live.Evidence[a.ID] = true
+			}
+		}
+	}
+}
+
+// endsWithResult reports whether a stream log's last line is a JSON object
+// whose type is "result": claude finished its work.
+func endsWithResult(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	const tail = 256 << 10
+	if st, err := f.Stat(); err == nil && st.Size() > tail {
+		f.Seek(st.Size()-tail, io.SeekStart)
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return false
+	}
+	data = bytes.TrimRight(data, "\r\n\t ")
+	if i := bytes.LastIndexByte(data, '\n'); i >= 0 {
+		data = data[i+1:]
+	}
+	var line struct {
+		Type string `json:"type"`
+	}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 0, len(data)+1), len(data)+1)
+	return sc.Scan() && json.Unmarshal(sc.Bytes(), &line) == nil && line.Type == "result"
+}
+
+// Observe gathers a snapshot and analyzes it against the previous memory.
+func (e *Engine) Observe(ctx context.Context, now time.Time, prev *reconcile.Memory) (*Snapshot, reconcile.Report, *reconcile.Memory, error) {
+	snap, err := e.Gather(ctx, now)
+	if err != nil {
+		return nil, reconcile.Report{}, nil, err
+	}
+	rep, mem := reconcile.Observe(snap.Input, prev)
+	return snap, rep, mem, nil
+}
+
+// Check is one certain scan, as `check` and `repair` need it: when the
+// first look finds ghost suspects, it waits for in-flight updates to land,
+// asks tmux for each suspect's exact session, and looks again; only an
+// agent missing on both looks is a ghost.
+func (e *Engine) Check(ctx context.Context) (*Snapshot, reconcile.Report, error) {
+	snap, rep, mem, err := e.Observe(ctx, time.Now(), nil)
+	if err != nil || !e.cfg.Live {
+		return snap, rep, err
+	}
+	var suspects []reconcile.AgentRow
+	for _, a := range rep.Agents {
+		if a.Verdict == reconcile.VerdictSuspect {
+			suspects = append(suspects, a)
+		}
+	}
+	if len(suspects) == 0 {
+		return snap, rep, nil
+	}
+	settle := e.cfg.Settle
+	if settle == 0 {
+		settle = defaultSettle
+	}
+	select {
+	case <-time.After(settle):
+	case <-ctx.Done():
+		return nil, reconcile.Report{}, ctx.Err()
+	}
+	snap2, err := e.Gather(ctx, time.Now())
+	if err != nil {
+		return nil, reconcile.Report{}, err
+	}
+	for _, a := range suspects {
+		alive, err := e.SessionAlive(ctx, snap2, a.Session)
+		if err != nil {
+			return nil, reconcile.Report{}, err
+		}
+		snap2.Input.Live.Confirm[a.Session] = alive
+	}
+	rep2, _ := reconcile.Observe(snap2.Input, mem)
+	return snap2, rep2, nil
+}
+
+// SessionAlive asks every server of a snapshot for a session by its exact
+// name (has-session -t =NAME).
+func (e *Engine) SessionAlive(ctx context.Context, snap *Snapshot, name string) (bool, error) {
+	if snap.Input.Live == nil {
+		return false, nil
+	}
+	for _, s := range snap.Input.Live.Servers {
+		ok, err := tmux.NewClient(s.Socket).HasSession(ctx, name)
+		if err != nil {
+			return false, fmt.Errorf("confirm session %s: %w", name, err)
+		}
+		if ok {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// serverSocket finds the socket of a server by its name in a snapshot.
+func serverSocket(snap *Snapshot, name string) (tmux.Socket, bool) {
+	if snap == nil || snap.Input.Live == nil {
+		return tmux.Socket{}, false
+	}
+	for _, s := range snap.Input.Live.Servers {
+		if s.Socket.String() == name {
+			return s.Socket, true
+		}
+	}
+	return tmux.Socket{}, false
+}
+
+// serverPIDs are the tmux servers' PIDs: never to be signaled.
+func serverPIDs(snap *Snapshot) []int32 {
+	var out []int32
+	if snap == nil || snap.Input.Live == nil {
+		return nil
+	}
+	for _, s := range snap.Input.Live.Servers {
+		if s.Snapshot != nil && s.Snapshot.ServerPID > 0 {
+			out = append(out, int32(s.Snapshot.ServerPID))
+		}
+	}
+	return out
+}
+
+// KillOptions tune how leaked processes are killed.
+type KillOptions struct {
+	TermTimeout time.Duration
+	Force       bool
+}
+
+// Kill runs the plan's kill operations: each group of processes (one leak)
+// gets SIGTERM, a wait, SIGKILL for what remains, a check that each is
+// gone, and then its session is killed by exact name. Identities are
+// checked before every signal, so a reused PID is never hit.
+func (e *Engine) Kill(ctx context.Context, snap *Snapshot, ops []reconcile.Op, opts KillOptions) *Result {
+	res := &Result{}
+	var ids []procscan.Identity
+	var procOps []reconcile.Op
+	for _, op := range ops {
+		if op.Op == reconcile.OpKillProcess {
+			ids = append(ids, procscan.Identity{PID: int32(op.PID), Start: op.Start})
+			procOps = append(procOps, op)
+		}
+	}
+	survivors := map[string]bool{} // sessions with a process that survived
+	if len(ids) > 0 {
+		outs, err := procscan.Kill(ctx, procscan.KillRequest{Targets: ids, TermTimeout: opts.TermTimeout,
+			Protect: serverPIDs(snap), Force: opts.Force})
+		if err != nil {
+			for _, op := range procOps {
+				op.Why = err.Error()
+				res.Failed = append(res.Failed, Item{Op: op})
+			}
+		}
+		for i, o := range outs {
+			op := procOps[i]
+			switch o.Result {
+			case "gone", "killed":
+				op.New = json.RawMessage(`"` + o.Result + `"`)
+				res.Applied = append(res.Applied, Item{Op: op})
+			case "already_gone", "reused":
+				op.Why = o.Result + ": " + o.Reason
+				res.Skipped = append(res.Skipped, Item{Op: op})
+			default:
+				op.Why = o.Result + ": " + o.Reason
+				res.Failed = append(res.Failed, Item{Op: op})
+				survivors[op.Server+"|"+op.Session] = true
+			}
+		}
+	}
+	for _, op := range ops {
+		if op.Op != reconcile.OpKillSession {
+			continue
+		}
+		if survivors[op.Server+"|"+op.Session] {
+			op.Why = "not killed: a process of it survived; the session is left so that it can be seen"
+			res.Failed = append(res.Failed, Item{Op: op})
+			continue
+		}
+		sock, ok := serverSocket(snap, op.Server)
+		if !ok {
+			op.Why = "its tmux server " + op.Server + " was not scanned"
+			res.Failed = append(res.Failed, Item{Op: op})
+			continue
+		}
+		c := tmux.NewClient(sock)
+		alive, err := c.HasSession(ctx, op.Session)
+		switch {
+		case err != nil:
+			op.Why = err.Error()
+			res.Failed = append(res.Failed, Item{Op: op})
+		case !alive:
+			op.Why = "the session ended with its processes"
+			res.Applied = append(res.Applied, Item{Op: op})
+		default:
+			if err := c.KillSession(ctx, op.Session); err != nil {
+				op.Why = err.Error()
+				res.Failed = append(res.Failed, Item{Op: op})
+			} else {
+				res.Applied = append(res.Applied, Item{Op: op})
+			}
+		}
+	}
+	return res
+}
+
+// KillAudited kills like Kill and appends the kill to the audit log.
+func (e *Engine) KillAudited(ctx context.Context, snap *Snapshot, ops []reconcile.Op, opts KillOptions, targets []string) (*Result, error) {
+	res := e.Kill(ctx, snap, ops, opts)
+	entry := Entry{Action: "kill", Targets: targets, Result: resultWord(res)}
+	entry.Ops = append(append(entry.Ops, res.Applied...), res.Failed...)
+	return res, e.cfg.Audit.Append(ctx, entry)
+}

@@ -1,0 +1,322 @@
+package procscan
+
+import (
+	"context"
+	"errors"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+func scan(t *testing.T, s *Scanner) *Table {
+	t.Helper()
+	tab, err := s.Scan(context.Background())
+	if err != nil {
+		t.Fatalf("Scan: %v", err)
+	}
+	return tab
+}
+
+func TestScanFindsFakeClaude(t *testing.T) {
+	before := time.Now()
+	f := startFake(t, fakeSpec{
+		role: "sleep",
+		args: []string{"--print", "--output-format", "stream-json"},
+		env:  []string{"TMUX=/tmp/x,1,0", "TMUX_PANE=%7"},
+	})
+	after := time.Now()
+	tab := scan(t, NewScanner())
+
+	p := tab.Procs[f.pid()]
+	if p == nil {
+		t.Fatalf("fake claude %d not in the table", f.pid())
+	}
+	self := int32(os.Getpid())
+	pgid, _ := unix.Getpgid(int(self))
+	sid, _ := unix.Getsid(int(self))
+	wantArgv := []string{fakeClaude, "--print", "--output-format", "stream-json"}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"PPID", p.PPID, self},
+		{"Comm", p.Comm, "claude"},
+		{"Argv", strings.Join(p.Argv, "\x00"), strings.Join(wantArgv, "\x00")},
+		{"Cmdline", p.Cmdline(), strings.Join(wantArgv, " ")},
+		{"PGID", p.PGID, int32(pgid)},
+		{"SID", p.SID, int32(sid)},
+		{"UID", p.UID, uint32(os.Geteuid())},
+		{"TMUX", p.TMUX, "/tmp/x,1,0"},
+		{"TMUXPane", p.TMUXPane, "%7"},
+		{"EnvReadable", p.EnvReadable, true},
+		{"Identity", p.Identity(), f.id()},
+		{"Zombie", p.Zombie(), false},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s: got %v, want %v", c.name, c.got, c.want)
+		}
+	}
+	// gopsutil's start time comes from the boot time in whole seconds.
+	if lo, hi := before.Add(-1500*time.Millisecond).UnixMilli(), after.Add(1500*time.Millisecond).UnixMilli(); p.Start < lo || p.Start > hi {
+		t.Errorf("Start: got %d, want within [%d, %d]", p.Start, lo, hi)
+	}
+	if p.State != "S" && p.State != "R" {
+		t.Errorf("State: got %q, want S or R", p.State)
+	}
+	if p.RSS == 0 {
+		t.Errorf("RSS: got 0, want the fake's resident size")
+	}
+	if p.CPU != 0 {
+		t.Errorf("CPU on a first scan: got %v, want 0", p.CPU)
+	}
+	if !DefaultMatcher().Match(p) {
+		t.Errorf("the default matcher does not match the fake claude %q (comm %q)", p.Cmdline(), p.Comm)
+	}
+	if !slices.Contains(tab.Children[self], f.pid()) {
+		t.Errorf("Children[%d] = %v, want it to hold %d", self, tab.Children[self], f.pid())
+	}
+}
+
+func TestScanTree(t *testing.T) {
+	// The test process → a → b → c, each a fake claude.
+	f := startFake(t, fakeSpec{role: "tree", env: []string{"PROCSCAN_TEST_DEPTH=2"}})
+	c, b, a := f.ids[0].PID, f.ids[1].PID, f.ids[2].PID
+	self := int32(os.Getpid())
+	tab := scan(t, NewScanner())
+
+	if got, want := tab.Descendants(a), []int32{b, c}; !slices.Equal(got, want) {
+		t.Errorf("Descendants(a): got %v, want %v", got, want)
+	}
+	if got := tab.Descendants(c); len(got) != 0 {
+		t.Errorf("Descendants(c): got %v, want none", got)
+	}
+	anc := tab.Ancestors(c)
+	if len(anc) < 3 || !slices.Equal(anc[:3], []int32{b, a, self}) {
+		t.Errorf("Ancestors(c): got %v, want it to start with %v", anc, []int32{b, a, self})
+	}
+	if slices.Contains(anc, 0) || slices.Contains(anc, c) {
+		t.Errorf("Ancestors(c) = %v holds 0 or c itself", anc)
+	}
+	if want := tab.Ancestors(self); !slices.Equal(anc[3:], want) {
+		t.Errorf("Ancestors(c) beyond the test: got %v, want the test's own %v", anc[3:], want)
+	}
+	sid, _ := unix.Getsid(0)
+	in := tab.InSession(int32(sid))
+	for _, pid := range []int32{self, a, b, c} {
+		if !slices.Contains(in, pid) {
+			t.Errorf("InSession(%d) = %v, want it to hold %d", sid, in, pid)
+		}
+	}
+	if !slices.IsSorted(in) {
+		t.Errorf("InSession not sorted: %v", in)
+	}
+}
+
+func TestScanSetsidChild(t *testing.T) {
+	f := startFake(t, fakeSpec{role: "setsid-child"})
+	child, parent := f.ids[0].PID, f.pid()
+	tab := scan(t, NewScanner())
+	p := tab.Procs[child]
+	if p == nil {
+		t.Fatalf("setsid child %d not in the table", child)
+	}
+	if p.PPID != parent || p.SID != child || p.PGID != child {
+		t.Errorf("setsid child: got PPID %d SID %d PGID %d, want %d %d %d", p.PPID, p.SID, p.PGID, parent, child, child)
+	}
+	if got := tab.InSession(child); !slices.Equal(got, []int32{child}) {
+		t.Errorf("InSession(child): got %v, want only the child", got)
+	}
+	if tab.Procs[parent].SID == child {
+		t.Errorf("the parent moved to the child's session")
+	}
+}
+
+// TestScanIncremental proves, on the real process table, that a second
+// scan serves the fixed fields from the cache and re-reads PPID.
+func TestScanIncremental(t *testing.T) {
+	f := startFake(t, fakeSpec{role: "tree", env: []string{"PROCSCAN_TEST_DEPTH=2"}})
+	c, b := f.ids[0], f.ids[1]
+	s := NewScanner()
+	t1 := scan(t, s)
+	first := s.detailReads
+	if first < len(t1.Procs) {
+		t.Fatalf("first scan read details %d times for %d processes", first, len(t1.Procs))
+	}
+	t2 := scan(t, s)
+	misses := s.detailReads - first
+	if misses > len(t2.Procs)/4 {
+		t.Errorf("second scan read details %d times for %d processes: the cache is not used", misses, len(t2.Procs))
+	}
+	p1, p2 := t1.Procs[c.PID], t2.Procs[c.PID]
+	if p1 == nil || p2 == nil {
+		t.Fatalf("process %d missing from a scan", c.PID)
+	}
+	if &p1.Argv[0] != &p2.Argv[0] {
+		t.Errorf("the second scan read argv again instead of serving it from the cache")
+	}
+
+	// Kill c's parent: c is reparented, and the next scan says so while it
+	// keeps c's cached argv.
+	if err := unix.Kill(int(b.PID), unix.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the reparenting of c", func() bool {
+		st, err := probe(context.Background(), c.PID)
+		return err == nil && st.PPID != b.PID
+	})
+	t3 := scan(t, s)
+	p3 := t3.Procs[c.PID]
+	if p3 == nil {
+		t.Fatalf("process %d missing after its parent died", c.PID)
+	}
+	if p3.PPID == b.PID {
+		t.Errorf("PPID after reparenting: still %d", b.PID)
+	}
+	if &p3.Argv[0] != &p1.Argv[0] {
+		t.Errorf("reparenting made the scanner read argv again")
+	}
+	if slices.Contains(t3.Descendants(f.pid()), c.PID) && p3.PPID != f.pid() {
+		t.Errorf("c is still under a after it was reparented to %d", p3.PPID)
+	}
+}
+
+func TestScanCanceled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := NewScanner().Scan(ctx)
+	if !errors.Is(err, context.Canceled) || !strings.HasPrefix(err.Error(), "scan processes: ") {
+		t.Errorf("got %v, want a wrapped context.Canceled", err)
+	}
+}
+
+// fakeSource is a process table in memory, for the cache's unit test.
+type fakeSource struct {
+	procs map[int32]fakeProc
+	read  []int32 // PIDs whose details were read, in order
+}
+
+type fakeProc struct {
+	sample
+	d      details
+	vanish bool // gone by the time its details are read
+}
+
+func (f *fakeSource) samples(context.Context) ([]sample, error) {
+	var out []sample
+	for _, p := range f.procs {
+		out = append(out, p.sample)
+	}
+	slices.SortFunc(out, func(a, b sample) int { return int(a.PID - b.PID) })
+	return out, nil
+}
+
+func (f *fakeSource) details(_ context.Context, pid int32, start int64) (details, error) {
+	f.read = append(f.read, pid)
+	p, ok := f.procs[pid]
+	if !ok || p.vanish || p.Start != start {
+		return details{}, errVanished
+	}
+	return p.d, nil
+}
+
+// TestScanCache checks which scans read a process's fixed fields again.
+func TestScanCache(t *testing.T) {
+	src := &fakeSource{procs: map[int32]fakeProc{
+		10: {sample{PID: 10, PPID: 1, Comm: "claude", Start: 1000, CPUSeconds: 10}, details{Argv: []string{"claude", "a"}, UID: 7}, false},
+		11: {sample{PID: 11, PPID: 10, Comm: "node", Start: 1001}, details{Argv: []string{"node", "b"}, TMUX: "/t,1,0", EnvReadable: true}, false},
+	}}
+	s := newScanner(src)
+	now := time.Unix(1_700_000_000, 0)
+	s.now = func() time.Time { return now }
+
+	type step struct {
+		name        string
+		change      func()
+		wantDetails []int32
+		check       func(t *testing.T, tab *Table)
+	}
+	steps := []step{
+		{"first scan reads everything", func() {}, []int32{10, 11}, func(t *testing.T, tab *Table) {
+			if p := tab.Procs[10]; p.UID != 7 || p.Cmdline() != "claude a" || p.CPU != 0 {
+				t.Errorf("got %+v", p)
+			}
+			if p := tab.Procs[11]; p.TMUX != "/t,1,0" || !p.EnvReadable {
+				t.Errorf("got %+v", p)
+			}
+		}},
+		{"unchanged: nothing read, CPU and PPID fresh", func() {
+			now = now.Add(2 * time.Second)
+			p := src.procs[10]
+			p.CPUSeconds = 11 // 1 s of CPU in 2 s
+			src.procs[10] = p
+			q := src.procs[11]
+			q.PPID, q.State, q.RSS = 1, "Z", 4096
+			src.procs[11] = q
+		}, nil, func(t *testing.T, tab *Table) {
+			if got := tab.Procs[10].CPU; got != 50 {
+				t.Errorf("CPU: got %v, want 50", got)
+			}
+			if p := tab.Procs[11]; p.PPID != 1 || p.State != "Z" || p.RSS != 4096 || p.Cmdline() != "node b" {
+				t.Errorf("got %+v, want PPID 1, state Z, RSS 4096, cached argv", p)
+			}
+			if got := tab.Children[10]; len(got) != 0 {
+				t.Errorf("Children[10]: got %v after 11 was reparented", got)
+			}
+		}},
+		{"PID reused with another start: read again, no stale argv", func() {
+			now = now.Add(time.Second)
+			src.procs[10] = fakeProc{sample{PID: 10, PPID: 1, Comm: "claude", Start: 5000, CPUSeconds: 3}, details{Argv: []string{"claude", "new"}}, false}
+		}, []int32{10}, func(t *testing.T, tab *Table) {
+			if p := tab.Procs[10]; p.Cmdline() != "claude new" || p.UID != 0 || p.Start != 5000 || p.CPU != 0 {
+				t.Errorf("got %+v, want the new process's fields and CPU 0", p)
+			}
+		}},
+		{"comm changed (exec): read again", func() {
+			p := src.procs[11]
+			p.Comm = "claude"
+			p.d.Argv = []string{"claude", "--print"}
+			src.procs[11] = p
+		}, []int32{11}, func(t *testing.T, tab *Table) {
+			if p := tab.Procs[11]; p.Cmdline() != "claude --print" {
+				t.Errorf("got %q, want the argv after exec", p.Cmdline())
+			}
+		}},
+		{"vanished while read: skipped, and not cached", func() {
+			src.procs[12] = fakeProc{sample{PID: 12, PPID: 10, Comm: "sh", Start: 6000}, details{}, true}
+		}, []int32{12}, func(t *testing.T, tab *Table) {
+			if _, ok := tab.Procs[12]; ok {
+				t.Errorf("a process that vanished is in the table")
+			}
+			if _, ok := s.cache[12]; ok {
+				t.Errorf("a process that vanished is in the cache")
+			}
+		}},
+		{"exited: dropped from the cache", func() {
+			delete(src.procs, 12)
+			delete(src.procs, 11)
+		}, nil, func(t *testing.T, tab *Table) {
+			if _, ok := s.cache[11]; ok || len(tab.Procs) != 1 {
+				t.Errorf("cache %v, table %v: want only 10", s.cache, tab.Procs)
+			}
+		}},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			st.change()
+			src.read = nil
+			tab, err := s.Scan(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(src.read, st.wantDetails) {
+				t.Errorf("details read for %v, want %v", src.read, st.wantDetails)
+			}
+			st.check(t, tab)
+		})
+	}
+}

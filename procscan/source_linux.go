@@ -1,0 +1,421 @@
+//go:build linux
+
+package procscan
+
+// On Linux the table is read from /proc directly rather than through
+// gopsutil's Process. gopsutil re-reads and re-parses /proc/PID/stat in each
+// getter (Ppid, CreateTime, Times, Terminal), its Terminal also globs /dev
+// on every call, Status reads /proc/PID/status, and NewProcess checks the
+// PID exists first: some eight file reads per process per scan, where one
+// read of /proc/PID/stat carries every field that changes during a
+// process's life. gopsutil still provides the boot time (cached, see
+// bootTime), and start times are computed with its formula, so Proc.Start
+// equals what gopsutil's CreateTime returns.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/shirou/gopsutil/v4/host"
+	"golang.org/x/sys/unix"
+)
+
+// procSource reads /proc.
+type procSource struct {
+	buf      []byte // reused for every read; scans are serialised
+	pageSize uint64
+}
+
+func newSystemSource() source {
+	return &procSource{buf: make([]byte, 4096), pageSize: uint64(os.Getpagesize())}
+}
+
+var enableBootTimeCache sync.Once
+
+// bootTime returns the boot time in seconds since the epoch. gopsutil
+// caches it once asked to: uncached, inside a container it derives the boot
+// time from /proc/uptime and the clock, so it can move by a second between
+// two calls, and with it every process's start time.
+func bootTime(ctx context.Context) (uint64, error) {
+	enableBootTimeCache.Do(func() { host.EnableBootTimeCache(true) })
+	bt, err := host.BootTimeWithContext(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("read boot time: %w", err)
+	}
+	return bt, nil
+}
+
+// clockTicks is the unit of the times in /proc/PID/stat (USER_HZ), which the
+// kernel passes to every program in its auxiliary vector.
+var clockTicks = sync.OnceValue(func() uint64 {
+	const atClkTck = 17 // AT_CLKTCK in <elf.h>
+	if auxv, err := unix.Auxv(); err == nil {
+		for _, kv := range auxv {
+			if kv[0] == atClkTck && kv[1] > 0 {
+				return uint64(kv[1])
+			}
+		}
+	}
+	return 100
+})
+
+// startMillis converts a start time in clock ticks since boot to
+// milliseconds since the epoch, exactly as gopsutil v4 does.
+func startMillis(ticks, boot uint64) int64 {
+	return int64(ticks*1000/clockTicks() + boot*1000)
+}
+
+func (s *procSource) samples(ctx context.Context) ([]sample, error) {
+	boot, err := bootTime(ctx)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.Open("/proc")
+	if err != nil {
+		return nil, err
+	}
+	names, err := dir.Readdirnames(-1)
+	dir.Close()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]sample, 0, len(names))
+	path := make([]byte, 0, 32)
+	for _, name := range names {
+		if name[0] < '0' || name[0] > '9' {
+			continue
+		}
+		path = append(append(append(path[:0], "/proc/"...), name...), "/stat"...)
+		b, err := readFile(-1, string(path), &s.buf)
+		if err != nil {
+			continue // exited since the directory was listed
+		}
+		st, err := parseStat(b)
+		if err != nil {
+			continue
+		}
+		out = append(out, sample{
+			PID: st.pid, PPID: st.ppid, PGID: st.pgrp, SID: st.session,
+			Comm:       st.comm,
+			Start:      startMillis(st.start, boot),
+			TTY:        ttyName(st.ttyNr),
+			State:      string(st.state),
+			RSS:        st.rssPages * s.pageSize,
+			CPUSeconds: float64(st.utime+st.stime) / float64(clockTicks()),
+		})
+	}
+	return out, nil
+}
+
+// details reads the fixed fields through a descriptor of the /proc/PID
+// directory. That descriptor stays bound to the process it was opened for:
+// once that process is gone, reads through it fail even if the PID has
+// been reused. So checking the start time through it once proves that
+// everything else read through it belongs to the same process.
+func (s *procSource) details(ctx context.Context, pid int32, start int64) (details, error) {
+	boot, err := bootTime(ctx)
+	if err != nil {
+		return details{}, err
+	}
+	dfd, err := unix.Open("/proc/"+strconv.Itoa(int(pid)), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return details{}, vanishedOr(err)
+	}
+	defer unix.Close(dfd)
+
+	b, err := readFile(dfd, "stat", &s.buf)
+	if err != nil {
+		return details{}, vanishedOr(err)
+	}
+	st, err := parseStat(b)
+	if err != nil || startMillis(st.start, boot) != start {
+		return details{}, errVanished
+	}
+
+	var d details
+	if b, err := readFile(dfd, "status", &s.buf); err == nil {
+		d.UID = parseUID(b)
+	} else if gone(err) {
+		return details{}, errVanished
+	}
+	if b, err := readFile(dfd, "cmdline", &s.buf); err == nil {
+		d.Argv = splitNUL(b)
+	} else if gone(err) {
+		return details{}, errVanished
+	}
+	// environ is readable only by the process's owner (and root); it is the
+	// environment the process was started with, fixed until it execs.
+	if b, err := readFile(dfd, "environ", &s.buf); err == nil {
+		d.EnvReadable = true
+		d.TMUX, d.TMUXPane = tmuxVars(splitNUL(b))
+	} else if gone(err) {
+		return details{}, errVanished
+	}
+	return d, nil
+}
+
+// gone tells whether a /proc read failed because the process is gone.
+func gone(err error) bool { return errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ESRCH) }
+
+// vanishedOr maps "the process is gone" to errVanished and wraps anything
+// else (running out of descriptors must not silently empty the table).
+func vanishedOr(err error) error {
+	if gone(err) {
+		return errVanished
+	}
+	return fmt.Errorf("read /proc: %w", err)
+}
+
+// readFile reads a whole /proc file into *buf, growing it as needed, and
+// returns the bytes read. With dirfd -1 the name is a full path; otherwise
+// it is opened relative to the directory dirfd.
+func readFile(dirfd int, name string, buf *[]byte) ([]byte, error) {
+	if dirfd < 0 {
+		dirfd = unix.AT_FDCWD
+	}
+	fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(fd)
+	b := *buf
+	n := 0
+	for {
+		if n == len(b) {
+			b = append(b, make([]byte, len(b))...)
+			*buf = b
+		}
+		m, err := unix.Read(fd, b[n:])
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if m == 0 {
+			return b[:n], nil
+		}
+		n += m
+	}
+}
+
+// procStat is what the package uses of /proc/PID/stat.
+type procStat struct {
+	pid, ppid, pgrp, session int32
+	comm                     string
+	state                    byte
+	ttyNr                    uint64
+	utime, stime             uint64 // clock ticks
+	start                    uint64 // clock ticks since boot
+	rssPages                 uint64
+}
+
+// parseStat parses /proc/PID/stat (proc(5)). comm is between the first '('
+// and the last ')': it may itself hold spaces and parentheses.
+func parseStat(b []byte) (procStat, error) {
+	var st procStat
+	open := bytes.IndexByte(b, '(')
+	closing := bytes.LastIndexByte(b, ')')
+	if open < 1 || closing < open || closing+2 >= len(b) {
+		return st, errors.New("malformed stat")
+	}
+	pid, err := strconv.ParseInt(string(bytes.TrimSpace(b[:open])), 10, 32)
+	if err != nil {
+		return st, err
+	}
+	st.pid = int32(pid)
+	st.comm = string(b[open+1 : closing])
+
+	// Fields after the comm, numbered as in proc(5): 3 is the state.
+	rest := b[closing+2:]
+	field := 3
+	for len(rest) > 0 && field <= 24 {
+		end := bytes.IndexByte(rest, ' ')
+		if end < 0 {
+			end = len(rest)
+		}
+		f := bytes.TrimRight(rest[:end], "\n")
+		rest = rest[min(end+1, len(rest)):]
+		switch field {
+		case 3:
+			if len(f) == 0 {
+				return st, errors.New("malformed stat")
+			}
+			st.state = f[0]
+		case 4, 5, 6:
+			v, err := strconv.ParseInt(string(f), 10, 32)
+			if err != nil {
+				return st, err
+			}
+			switch field {
+			case 4:
+				st.ppid = int32(v)
+			case 5:
+				st.pgrp = int32(v)
+			case 6:
+				st.session = int32(v)
+			}
+		case 7:
+			v, err := strconv.ParseInt(string(f), 10, 64)
+			if err != nil {
+				return st, err
+			}
+			st.ttyNr = uint64(uint32(v))
+		case 14, 15, 22, 24:
+			v, err := strconv.ParseUint(string(f), 10, 64)
+			if err != nil {
+				return st, err
+			}
+			switch field {
+			case 14:
+				st.utime = v
+			case 15:
+				st.stime = v
+			case 22:
+				st.start = v
+			case 24:
+				st.rssPages = v
+			}
+		}
+		field++
+	}
+	if field <= 24 {
+		return st, errors.New("malformed stat: too few fields")
+	}
+	return st, nil
+}
+
+// parseUID returns the effective uid from /proc/PID/status ("Uid:" real,
+// effective, saved, filesystem).
+func parseUID(b []byte) uint32 {
+	i := bytes.Index(b, []byte("\nUid:"))
+	if i < 0 {
+		return 0
+	}
+	line := b[i+5:]
+	if j := bytes.IndexByte(line, '\n'); j >= 0 {
+		line = line[:j]
+	}
+	f := bytes.Fields(line)
+	if len(f) < 2 {
+		return 0
+	}
+	v, err := strconv.ParseUint(string(f[1]), 10, 32)
+	if err != nil {
+		return 0
+	}
+	return uint32(v)
+}
+
+// splitNUL splits NUL-terminated strings (cmdline, environ). A process
+// that rewrote its arguments (setproctitle) may leave one string with
+// spaces in it; that is kept as it is.
+func splitNUL(b []byte) []string {
+	b = bytes.TrimRight(b, "\x00")
+	if len(b) == 0 {
+		return nil
+	}
+	return strings.Split(string(b), "\x00")
+}
+
+// ttyName names a terminal from its device number: pseudo-terminals
+// (majors 136-143) and the virtual consoles and serial lines (major 4)
+// by name, anything else as "major:minor".
+func ttyName(dev uint64) string {
+	if dev == 0 {
+		return ""
+	}
+	maj, mnr := unix.Major(dev), unix.Minor(dev)
+	switch {
+	case maj >= 136 && maj <= 143:
+		return "pts/" + strconv.FormatUint(uint64((maj-136)*256+mnr), 10)
+	case maj == 4 && mnr < 64:
+		return "tty" + strconv.FormatUint(uint64(mnr), 10)
+	case maj == 4:
+		return "ttyS" + strconv.FormatUint(uint64(mnr-64), 10)
+	case maj == 5 && mnr == 1:
+		return "console"
+	}
+	return fmt.Sprintf("%d:%d", maj, mnr)
+}
+
+// probe reads the state of the process pid now has, for Kill and Alive. It
+// returns errNoProcess when there is none.
+func probe(ctx context.Context, pid int32) (procState, error) {
+	boot, err := bootTime(ctx)
+	if err != nil {
+		return procState{}, err
+	}
+	buf := make([]byte, 512)
+	b, err := readFile(-1, "/proc/"+strconv.Itoa(int(pid))+"/stat", &buf)
+	if err != nil {
+		if gone(err) {
+			return procState{}, errNoProcess
+		}
+		return procState{}, err
+	}
+	st, err := parseStat(b)
+	if err != nil {
+		return procState{}, err
+	}
+	return procState{PPID: st.ppid, Start: startMillis(st.start, boot), State: string(st.state)}, nil
+}
+
+// owner returns the effective uid of the process pid now has.
+func owner(pid int32) (uint32, error) {
+	buf := make([]byte, 2048)
+	b, err := readFile(-1, "/proc/"+strconv.Itoa(int(pid))+"/status", &buf)
+	if err != nil {
+		if gone(err) {
+			return 0, errNoProcess
+		}
+		return 0, err
+	}
+	return parseUID(b), nil
+}
+
+// handle is a target of Kill. On Linux it holds a pidfd, which stays bound
+// to the process that had the PID when it was opened: a signal sent
+// through it can never reach a process that reused the PID later, even in
+// the instant between the identity check and the signal.
+type handle struct {
+	pid int32
+	fd  int // -1 where pidfd_open is not available (before Linux 5.3, or filtered)
+}
+
+// openHandle opens a handle on the process pid has now. Kill opens it
+// before it checks the identity, so a check that passes proves the handle
+// is bound to the target. It returns errNoProcess when there is none.
+func openHandle(pid int32) (*handle, error) {
+	fd, err := unix.PidfdOpen(int(pid), 0)
+	switch {
+	case err == nil:
+		return &handle{pid: pid, fd: fd}, nil
+	case errors.Is(err, unix.ESRCH):
+		return nil, errNoProcess
+	default:
+		return &handle{pid: pid, fd: -1}, nil
+	}
+}
+
+// signal sends sig to the handle's process.
+func (h *handle) signal(sig unix.Signal) error {
+	if h.fd >= 0 {
+		return unix.PidfdSendSignal(h.fd, sig, nil, 0)
+	}
+	return unix.Kill(int(h.pid), sig)
+}
+
+// close releases the handle.
+func (h *handle) close() {
+	if h.fd >= 0 {
+		unix.Close(h.fd)
+		h.fd = -1
+	}
+}

@@ -1,0 +1,770 @@
+package reconcile
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"agentwatch/procscan"
+	"agentwatch/registry"
+	"agentwatch/tmux"
+)
+
+// Verdict words, as the JSON output and the screen show them.
+const (
+	VerdictOK       = "ok"
+	VerdictStarting = "starting"
+	VerdictSuspect  = "suspect"
+	VerdictGhost    = "ghost"
+	VerdictStale    = "stale"
+	VerdictDone     = "done"
+	VerdictLeak     = "leak"
+	VerdictUnknown  = "unknown"
+	VerdictOther    = "other"
+	VerdictForeign  = "foreign"
+)
+
+// Causes of ghosts and leaks.
+const (
+	CauseSessionNotFound   = "session_not_found"
+	CauseNoAgentProcess    = "no_agent_process"
+	CauseUntrackedSession  = "untracked_session"
+	CauseFinishedAgent     = "finished_agent"
+	CauseOrphanProcess     = "orphan_process"
+	sessionPrefix          = "agent_"
+	defaultStale           = 30 * time.Minute
+	maxAttributionAncestry = 64
+)
+
+// Server is one tmux server as scanned.
+type Server struct {
+	Socket   tmux.Socket
+	Snapshot *tmux.Snapshot
+	Err      error
+	// Why says why this server was scanned: the flag that named it, or the
+	// claude process whose TMUX variable did.
+	Why string
+}
+
+// Live is what runs: the tmux servers, the process table, and what the
+// engine read for the agents whose liveness is in doubt.
+type Live struct {
+	Servers []Server
+	Procs   *procscan.Table
+	// Claude holds the PIDs the claude matcher accepted.
+	Claude map[int32]bool
+	// Evidence holds the agents whose stream log ends with a result line.
+	Evidence map[string]bool
+	// Confirm holds the answer of has-session -t =NAME for sessions asked
+	// about again before a ghost is reported: true means it exists.
+	Confirm map[string]bool
+	// Grace: an active agent started this recently is starting, and an
+	// agent session this new that no registry records yet is not a leak
+	// (the orchestrator creates the session before it writes the entry).
+	Grace time.Duration
+	// Stale: an alive agent without an update for this long is stale;
+	// zero means 30 minutes.
+	Stale time.Duration
+}
+
+// Memory is what one analysis hands to the next: the agents that looked
+// like ghosts (a first miss is only suspect) and every row's verdict, so
+// that rows that just turned bad can stand out.
+type Memory struct {
+	Suspects map[string]bool
+	Verdicts map[string]string
+}
+
+// AgentRow is one agent as the registries and reality together show it.
+type AgentRow struct {
+	Key      string // base + "|" + id
+	ID       string
+	TaskID   string
+	Base     string
+	Registry string // the task registry, else the global one
+	Status   string
+	Type     string
+	Session  string
+	Started  string
+	Updated  string
+	Verdict  string
+	Cause    string
+	Reason   string
+	// CompletedEvidence: the stream log ends with a result line.
+	CompletedEvidence bool
+	PIDs              []int32
+	// New marks a row that turned ghost or leak since the last analysis.
+	New bool
+}
+
+// SessionRow is one tmux session.
+type SessionRow struct {
+	Key      string
+	Server   string
+	Name     string
+	AgentID  string
+	Created  time.Time
+	Attached bool
+	Verdict  string
+	Cause    string
+	Reason   string
+	PIDs     []int32
+	New      bool
+}
+
+// ProcRow is one process: a claude, its ancestors up to the pane, its
+// descendants.
+type ProcRow struct {
+	Key     string
+	PID     int32
+	PPID    int32
+	SID     int32
+	Start   int64
+	Comm    string
+	Cmdline string
+	Claude  bool
+	// Depth is the row's depth in the tree as shown: 0 for a root.
+	Depth   int
+	Session string // tmux session it belongs to, if any
+	Server  string
+	AgentID string
+	Verdict string
+	Cause   string
+	Reason  string
+	New     bool
+}
+
+// attribution is what a process belongs to.
+type attribution struct {
+	server  int // index into servers, -1 when unknown
+	session string
+	agentID string
+	how     string
+	// deadPane: the process names a pane of a live server that no longer
+	// exists: it escaped a session that is gone.
+	deadPane bool
+}
+
+// live is the state of one live analysis.
+type live struct {
+	w        *world
+	in       Input
+	lv       *Live
+	grace    time.Duration
+	stale    time.Duration
+	paneOf   map[int32]paneRef   // pane pid → pane
+	paneByID []map[string]string // per server: pane id → session name
+	sessions map[string][]int    // session name → servers holding it
+	attr     map[int32]attribution
+	agents   map[string]*agentState // by id (all bases)
+	order    []*agentState
+}
+
+type paneRef struct {
+	server  int
+	session string
+	pane    tmux.Pane
+}
+
+type agentState struct {
+	row      AgentRow
+	class    registry.StatusClass
+	startedT time.Time
+	started  bool
+	updatedT time.Time
+	updated  bool
+}
+
+func (l *live) serverName(i int) string {
+	if i < 0 || i >= len(l.lv.Servers) {
+		return ""
+	}
+	return l.lv.Servers[i].Socket.String()
+}
+
+// analyzeLive adds the verdicts of DESIGN §2 to a registry-level report.
+func analyzeLive(w *world, in Input, prev *Memory, rep *Report) *Memory {
+	l := &live{w: w, in: in, lv: in.Live, grace: in.Live.Grace, stale: in.Live.Stale,
+		paneOf: map[int32]paneRef{}, sessions: map[string][]int{}, attr: map[int32]attribution{}, agents: map[string]*agentState{}}
+	if l.stale <= 0 {
+		l.stale = defaultStale
+	}
+	l.indexPanes()
+	l.collectAgents()
+	l.attribute()
+	sessionRows := l.sessionRows()
+	l.agentVerdicts(prev)
+	procRows := l.procRows(sessionRows)
+
+	mem := &Memory{Suspects: map[string]bool{}, Verdicts: map[string]string{}}
+	for _, a := range l.order {
+		rep.Agents = append(rep.Agents, a.row)
+	}
+	rep.Sessions = sessionRows
+	rep.Processes = procRows
+	markNew(rep, prev, mem)
+	rep.Findings = append(rep.Findings, l.findings(rep)...)
+	for _, a := range rep.Agents {
+		if a.Verdict == VerdictSuspect || a.Verdict == VerdictGhost {
+			mem.Suspects[a.Key] = true
+		}
+	}
+	return mem
+}
+
+func (l *live) indexPanes() {
+	l.paneByID = make([]map[string]string, len(l.lv.Servers))
+	for i, s := range l.lv.Servers {
+		l.paneByID[i] = map[string]string{}
+		if s.Snapshot == nil {
+			continue
+		}
+		for _, p := range s.Snapshot.Panes {
+			l.paneOf[int32(p.PanePID)] = paneRef{server: i, session: p.Session, pane: p}
+			l.paneByID[i][p.PaneID] = p.Session
+			if !slices.Contains(l.sessions[p.Session], i) {
+				l.sessions[p.Session] = append(l.sessions[p.Session], i)
+			}
+		}
+	}
+}
+
+// collectAgents merges each agent's global and task entries: the task
+// entry's status wins, the global one fills in.
+func (l *live) collectAgents() {
+	for _, f := range l.w.files {
+		var agents []registry.Agent
+		switch {
+		case f.task != nil:
+			agents = f.task.Agents()
+		case f.global != nil:
+			agents = f.global.Agents()
+		default:
+			continue
+		}
+		for _, a := range agents {
+			if a.ID == "" {
+				continue
+			}
+			key := f.Base + "|" + a.ID
+			st := l.agents[key]
+			if st == nil {
+				st = &agentState{row: AgentRow{Key: key, ID: a.ID, Base: f.Base}}
+				l.agents[key] = st
+				l.order = append(l.order, st)
+			}
+			fromTask := f.Kind == KindTask
+			if fromTask || st.row.Registry == "" {
+				st.row.Registry = f.Path
+			}
+			if fromTask || (st.row.Status == "" && a.HasStatus) {
+				if a.HasStatus || fromTask {
+					st.row.Status = a.Status
+				}
+			}
+			fill := func(dst *string, v string) {
+				if v != "" && (fromTask || *dst == "") {
+					*dst = v
+				}
+			}
+			fill(&st.row.TaskID, a.TaskID)
+			if fromTask && f.TaskID != "" {
+				st.row.TaskID = f.TaskID
+			}
+			fill(&st.row.Type, a.Type)
+			fill(&st.row.Session, a.TmuxSession)
+			fill(&st.row.Started, a.StartedAt)
+			fill(&st.row.Updated, a.LastUpdate)
+		}
+	}
+	for _, st := range l.order {
+		if st.row.Session == "" {
+			st.row.Session = sessionPrefix + st.row.ID
+		}
+		st.class = l.w.sets.Classify(st.row.Status)
+		st.startedT, st.started = parseTime(st.row.Started)
+		st.updatedT, st.updated = parseTime(st.row.Updated)
+	}
+	sort.SliceStable(l.order, func(i, j int) bool {
+		a, b := l.order[i].row, l.order[j].row
+		if a.TaskID != b.TaskID {
+			return a.TaskID < b.TaskID
+		}
+		return a.Started < b.Started
+	})
+}
+
+func parseTime(s string) (time.Time, bool) {
+	t, err := registry.ParseTimestamp(s)
+	return t, err == nil
+}
+
+// agentByID finds an agent by id in any base.
+func (l *live) agentByID(id string) *agentState {
+	for _, a := range l.order {
+		if a.row.ID == id {
+			return a
+		}
+	}
+	return nil
+}
+
+// attribute decides, for every process, which pane, session or agent it
+// belongs to: by pane ancestry, by the pane's session id, by TMUX_PANE, or
+// by its command line naming an agent.
+func (l *live) attribute() {
+	t := l.lv.Procs
+	if t == nil {
+		return
+	}
+	pids := make([]int32, 0, len(t.Procs))
+	for pid := range t.Procs {
+		pids = append(pids, pid)
+	}
+	slices.Sort(pids)
+	for _, pid := range pids {
+		if a, ok := l.attributeOne(t.Procs[pid]); ok {
+			l.attr[pid] = a
+		}
+	}
+	// A child of an attributed process (an escaped claude's MCP server)
+	// belongs where its parent does.
+	for _, pid := range pids {
+		if _, ok := l.attr[pid]; ok {
+			continue
+		}
+		for _, anc := range t.Ancestors(pid) {
+			if a, ok := l.attr[anc]; ok && anc > 1 {
+				a.how = fmt.Sprintf("child of PID %d, which is %s", anc, a.how)
+				l.attr[pid] = a
+				break
+			}
+		}
+	}
+}
+
+func (l *live) attributeOne(p *procscan.Proc) (attribution, bool) {
+	t := l.lv.Procs
+	// The pane itself or an ancestor of it.
+	cur := p
+	for i := 0; cur != nil && i < maxAttributionAncestry; i++ {
+		if ref, ok := l.paneOf[cur.PID]; ok {
+			how := "pane " + ref.pane.PaneID
+			if cur.PID != p.PID {
+				how = fmt.Sprintf("descends from pane %s (PID %d)", ref.pane.PaneID, cur.PID)
+			}
+			return attribution{server: ref.server, session: ref.session, agentID: agentOfSession(ref.session), how: how}, true
+		}
+		if cur.PPID <= 1 {
+			break
+		}
+		cur = t.Procs[cur.PPID]
+	}
+	// The pane shell is its session's leader: a child reparented to init
+	// keeps the session id unless it called setsid.
+	if ref, ok := l.paneOf[p.SID]; ok {
+		return attribution{server: ref.server, session: ref.session, agentID: agentOfSession(ref.session),
+			how: fmt.Sprintf("in the session of pane %s (SID %d)", ref.pane.PaneID, p.SID)}, true
+	}
+	if p.TMUXPane != "" && p.TMUX != "" {
+		sock, _, ok := tmux.SocketFromEnv(p.TMUX)
+		if ok {
+			for i, s := range l.lv.Servers {
+				if s.Snapshot == nil || !sameSocket(s.Socket, sock.Path) {
+					continue
+				}
+				if name, ok := l.paneByID[i][p.TMUXPane]; ok {
+					return attribution{server: i, session: name, agentID: agentOfSession(name), how: "TMUX_PANE=" + p.TMUXPane}, true
+				}
+				a := attribution{server: i, deadPane: true, how: fmt.Sprintf("TMUX_PANE=%s names a pane that is gone", p.TMUXPane)}
+				if id := l.agentInCmdline(p); id != "" {
+					a.agentID = id
+				}
+				return a, true
+			}
+		}
+	}
+	if id := l.agentInCmdline(p); id != "" {
+		return attribution{server: -1, agentID: id, how: "its command line names agent " + id}, true
+	}
+	return attribution{}, false
+}
+
+// agentInCmdline finds a known agent id in a claude's command line (its
+// prompt or its stream log path), for claude processes only.
+func (l *live) agentInCmdline(p *procscan.Proc) string {
+	if !l.lv.Claude[p.PID] {
+		return ""
+	}
+	cmd := p.Cmdline()
+	best := ""
+	for _, a := range l.order {
+		if len(a.row.ID) > len(best) && strings.Contains(cmd, a.row.ID) {
+			best = a.row.ID
+		}
+	}
+	return best
+}
+
+func agentOfSession(name string) string {
+	if id, ok := strings.CutPrefix(name, sessionPrefix); ok {
+		return id
+	}
+	return ""
+}
+
+// sameSocket reports whether a socket path from a TMUX variable is the
+// server the client talks to.
+func sameSocket(s tmux.Socket, path string) bool {
+	switch {
+	case s.Path != "":
+		return filepath.Clean(s.Path) == filepath.Clean(path)
+	case s.Name != "":
+		return filepath.Base(path) == s.Name && strings.HasPrefix(filepath.Base(filepath.Dir(path)), "tmux-")
+	}
+	return filepath.Base(path) == "default" && strings.HasPrefix(filepath.Base(filepath.Dir(path)), "tmux-")
+}
+
+// claudeIn lists the live claude processes attributed to a session on a
+// server, or to an agent id.
+func (l *live) claudeOf(server int, session, agentID string) []int32 {
+	var out []int32
+	for pid, a := range l.attr {
+		if !l.lv.Claude[pid] {
+			continue
+		}
+		if (session != "" && a.session == session && a.server == server) || (agentID != "" && a.agentID == agentID) {
+			out = append(out, pid)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// treeOfSession is every process of a session's panes: the panes, their
+// descendants, and every process in the panes' session ids.
+func (l *live) treeOfSession(server int, name string) []int32 {
+	t := l.lv.Procs
+	seen := map[int32]bool{}
+	var out []int32
+	add := func(pid int32) {
+		if !seen[pid] {
+			seen[pid] = true
+			out = append(out, pid)
+		}
+	}
+	for pid, ref := range l.paneOf {
+		if ref.server != server || ref.session != name {
+			continue
+		}
+		add(pid)
+		if t != nil {
+			for _, d := range t.Descendants(pid) {
+				add(d)
+			}
+			for _, s := range t.InSession(pid) {
+				add(s)
+				for _, d := range t.Descendants(s) {
+					add(d)
+				}
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (l *live) sessionRows() []SessionRow {
+	var rows []SessionRow
+	for i, s := range l.lv.Servers {
+		if s.Snapshot == nil {
+			continue
+		}
+		for _, sess := range s.Snapshot.Sessions() {
+			r := SessionRow{Key: "s|" + s.Socket.String() + "|" + sess.Name, Server: s.Socket.String(), Name: sess.Name,
+				Created: sess.Created, Attached: sess.Attached, PIDs: l.treeOfSession(i, sess.Name)}
+			id := agentOfSession(sess.Name)
+			switch a := l.agentByID(id); {
+			case id == "":
+				r.Verdict, r.Reason = VerdictOther, "not an agent session"
+			case a == nil && l.in.Now.Sub(sess.Created) < l.grace:
+				r.AgentID = id
+				r.Verdict, r.Reason = VerdictOK, fmt.Sprintf("created %s ago, not in a registry yet", age(l.in.Now.Sub(sess.Created)))
+			case a == nil:
+				r.AgentID = id
+				r.Verdict, r.Cause, r.Reason = VerdictLeak, CauseUntrackedSession, "no registry records agent "+id
+			case a.class == registry.StatusTerminal:
+				r.AgentID = id
+				r.Verdict, r.Cause, r.Reason = VerdictLeak, CauseFinishedAgent, fmt.Sprintf("agent is %s, its session still runs", a.row.Status)
+			case a.class == registry.StatusActive:
+				r.AgentID = id
+				r.Verdict, r.Reason = VerdictOK, "agent is "+a.row.Status
+			default:
+				r.AgentID = id
+				r.Verdict, r.Reason = VerdictOK, fmt.Sprintf("agent status %q is unknown", a.row.Status)
+			}
+			rows = append(rows, r)
+		}
+	}
+	return rows
+}
+
+func age(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return d.Round(time.Second).String()
+	case d < time.Hour:
+		return d.Round(time.Minute).String()
+	}
+	return d.Round(time.Hour).String()
+}
+
+func (l *live) agentVerdicts(prev *Memory) {
+	for _, a := range l.order {
+		r := &a.row
+		servers := l.sessions[r.Session]
+		sessionAlive := len(servers) > 0 || l.lv.Confirm[r.Session]
+		var claude []int32
+		for _, s := range servers {
+			claude = append(claude, l.claudeOf(s, r.Session, "")...)
+		}
+		for _, pid := range l.claudeOf(-2, "", r.ID) {
+			if !slices.Contains(claude, pid) {
+				claude = append(claude, pid)
+			}
+		}
+		slices.Sort(claude)
+		r.PIDs = claude
+		switch a.class {
+		case registry.StatusActive:
+			switch {
+			case a.started && l.in.Now.Sub(a.startedT) < l.grace:
+				r.Verdict, r.Reason = VerdictStarting, fmt.Sprintf("started %s ago (grace %s)", age(l.in.Now.Sub(a.startedT)), l.grace)
+			case len(claude) > 0:
+				r.Verdict = VerdictOK
+				if sessionAlive {
+					r.Reason = fmt.Sprintf("session %s runs claude PID %d", r.Session, claude[0])
+				} else {
+					r.Reason = fmt.Sprintf("session %s is gone, but claude PID %d still runs", r.Session, claude[0])
+				}
+				if a.updated && l.in.Now.Sub(a.updatedT) > l.stale {
+					r.Verdict, r.Reason = VerdictStale, fmt.Sprintf("alive, but no update for %s", age(l.in.Now.Sub(a.updatedT)))
+				}
+			default:
+				r.Cause, r.Reason = CauseSessionNotFound, fmt.Sprintf("%s, session %s is not on any server", r.Status, r.Session)
+				if sessionAlive {
+					r.Cause, r.Reason = CauseNoAgentProcess, fmt.Sprintf("%s, session %s runs no claude", r.Status, r.Session)
+				}
+				r.CompletedEvidence = l.lv.Evidence[r.ID]
+				if r.CompletedEvidence {
+					r.Reason += "; its stream log ends with a result"
+				}
+				r.Verdict = VerdictSuspect
+				if prev != nil && prev.Suspects[r.Key] {
+					r.Verdict = VerdictGhost
+				}
+			}
+		case registry.StatusTerminal:
+			if sessionAlive || len(claude) > 0 {
+				r.Verdict, r.Cause = VerdictLeak, CauseFinishedAgent
+				r.Reason = fmt.Sprintf("%s, but its session still runs", r.Status)
+				if !sessionAlive {
+					r.Reason = fmt.Sprintf("%s, but claude PID %d still runs", r.Status, claude[0])
+				}
+			} else {
+				r.Verdict, r.Reason = VerdictDone, r.Status
+			}
+		default:
+			r.Verdict, r.Reason = VerdictUnknown, fmt.Sprintf("status %q is neither active nor terminal", r.Status)
+		}
+	}
+}
+
+// procRows lists every claude process with its ancestors up to the pane and
+// its descendants, as a forest in tree order.
+func (l *live) procRows(sessions []SessionRow) []ProcRow {
+	t := l.lv.Procs
+	if t == nil {
+		return nil
+	}
+	show := map[int32]bool{}
+	for pid := range l.lv.Claude {
+		if t.Procs[pid] == nil {
+			continue
+		}
+		show[pid] = true
+		for _, d := range t.Descendants(pid) {
+			show[d] = true
+		}
+		for _, anc := range t.Ancestors(pid) {
+			if _, isPane := l.paneOf[anc]; isPane {
+				show[anc] = true
+				break
+			}
+			if anc <= 1 || l.isServer(anc) {
+				break
+			}
+			show[anc] = true
+		}
+	}
+	sessionVerdict := map[string]SessionRow{}
+	for _, s := range sessions {
+		sessionVerdict[s.Server+"|"+s.Name] = s
+	}
+	var roots []int32
+	for pid := range show {
+		if !show[t.Procs[pid].PPID] {
+			roots = append(roots, pid)
+		}
+	}
+	slices.Sort(roots)
+	var rows []ProcRow
+	var walk func(pid int32, depth int)
+	walk = func(pid int32, depth int) {
+		p := t.Procs[pid]
+		rows = append(rows, l.procRow(p, depth, sessionVerdict))
+		for _, c := range t.Children[pid] {
+			if show[c] {
+				walk(c, depth+1)
+			}
+		}
+	}
+	for _, r := range roots {
+		walk(r, 0)
+	}
+	return rows
+}
+
+func (l *live) isServer(pid int32) bool {
+	for _, s := range l.lv.Servers {
+		if s.Snapshot != nil && int32(s.Snapshot.ServerPID) == pid {
+			return true
+		}
+	}
+	return false
+}
+
+func (l *live) procRow(p *procscan.Proc, depth int, sessions map[string]SessionRow) ProcRow {
+	r := ProcRow{Key: fmt.Sprintf("p|%d|%d", p.PID, p.Start), PID: p.PID, PPID: p.PPID, SID: p.SID, Start: p.Start,
+		Comm: p.Comm, Cmdline: p.Cmdline(), Claude: l.lv.Claude[p.PID], Depth: depth}
+	a, ok := l.attr[p.PID]
+	if !ok {
+		r.Verdict, r.Reason = VerdictForeign, "not in any tmux pane and names no agent"
+		return r
+	}
+	r.AgentID, r.Session, r.Server = a.agentID, a.session, l.serverName(a.server)
+	switch {
+	case a.session != "":
+		s := sessions[r.Server+"|"+a.session]
+		switch s.Verdict {
+		case VerdictOther:
+			r.Verdict, r.Reason = VerdictForeign, fmt.Sprintf("in tmux session %s, not an agent session (%s)", a.session, a.how)
+		case VerdictLeak:
+			r.Verdict, r.Cause, r.Reason = VerdictLeak, s.Cause, fmt.Sprintf("in leaked session %s: %s", a.session, s.Reason)
+		default:
+			r.Verdict, r.Reason = VerdictOK, fmt.Sprintf("in session %s (%s)", a.session, a.how)
+			if ag := l.agentByID(a.agentID); ag != nil && ag.row.Verdict != VerdictOK && ag.row.Verdict != VerdictStarting && ag.row.Verdict != VerdictStale {
+				r.Reason += "; agent is " + ag.row.Verdict
+			}
+		}
+	case a.agentID != "":
+		ag := l.agentByID(a.agentID)
+		switch {
+		case ag != nil && (ag.row.Verdict == VerdictOK || ag.row.Verdict == VerdictStarting || ag.row.Verdict == VerdictStale):
+			r.Verdict, r.Reason = VerdictOK, fmt.Sprintf("agent %s is %s (%s)", a.agentID, ag.row.Status, a.how)
+		case ag == nil:
+			r.Verdict, r.Cause, r.Reason = VerdictLeak, CauseOrphanProcess, fmt.Sprintf("%s, which no registry records", a.how)
+		default:
+			r.Verdict, r.Cause, r.Reason = VerdictLeak, CauseOrphanProcess, fmt.Sprintf("%s, whose session %s is gone (agent %s)", a.how, ag.row.Session, ag.row.Status)
+		}
+	default: // a dead pane, agent unknown
+		r.Verdict, r.Cause, r.Reason = VerdictLeak, CauseOrphanProcess, a.how
+	}
+	return r
+}
+
+// markNew flags rows that turned ghost or leak since the previous analysis
+// and records every verdict for the next.
+func markNew(rep *Report, prev *Memory, mem *Memory) {
+	bad := func(v string) bool { return v == VerdictGhost || v == VerdictLeak }
+	was := func(key string) string {
+		if prev == nil {
+			return ""
+		}
+		return prev.Verdicts[key]
+	}
+	for i := range rep.Agents {
+		r := &rep.Agents[i]
+		r.New = prev != nil && bad(r.Verdict) && was(r.Key) != r.Verdict
+		mem.Verdicts[r.Key] = r.Verdict
+	}
+	for i := range rep.Sessions {
+		r := &rep.Sessions[i]
+		r.New = prev != nil && bad(r.Verdict) && was(r.Key) != r.Verdict
+		mem.Verdicts[r.Key] = r.Verdict
+	}
+	for i := range rep.Processes {
+		r := &rep.Processes[i]
+		r.New = prev != nil && bad(r.Verdict) && was(r.Key) != r.Verdict
+		mem.Verdicts[r.Key] = r.Verdict
+	}
+}
+
+func (l *live) findings(rep *Report) []Finding {
+	var out []Finding
+	for _, a := range rep.Agents {
+		switch a.Verdict {
+		case VerdictGhost:
+			out = append(out, Finding{Kind: FindGhost, AgentID: a.ID, TaskID: a.TaskID, Registry: a.Registry, Status: a.Status,
+				TmuxSession: a.Session, Cause: a.Cause, CompletedEvidence: a.CompletedEvidence})
+		case VerdictStale:
+			out = append(out, Finding{Kind: FindStale, AgentID: a.ID, TaskID: a.TaskID, LastUpdate: a.Updated})
+		}
+	}
+	for _, s := range rep.Sessions {
+		if s.Verdict == VerdictLeak {
+			out = append(out, Finding{Kind: FindLeak, Cause: s.Cause, AgentID: s.AgentID, TmuxSession: s.Name, PIDs: ints(s.PIDs), Server: s.Server})
+		}
+	}
+	// Orphans: leaked processes outside any live session, one finding per
+	// agent (or per gone pane), each listing its whole tree.
+	groups := map[string][]int32{}
+	var keys []string
+	for _, p := range rep.Processes {
+		if p.Verdict != VerdictLeak || p.Cause != CauseOrphanProcess {
+			continue
+		}
+		k := p.AgentID
+		if k == "" {
+			k = "#" + p.Server
+		}
+		if _, ok := groups[k]; !ok {
+			keys = append(keys, k)
+		}
+		groups[k] = append(groups[k], p.PID)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		f := Finding{Kind: FindLeak, Cause: CauseOrphanProcess, PIDs: ints(groups[k])}
+		if !strings.HasPrefix(k, "#") {
+			f.AgentID = k
+			if a := l.agentByID(k); a != nil {
+				f.TmuxSession = a.row.Session
+			}
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+func ints(pids []int32) []int {
+	out := make([]int, len(pids))
+	for i, p := range pids {
+		out[i] = int(p)
+	}
+	slices.Sort(out)
+	return out
+}

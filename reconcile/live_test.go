@@ -1,0 +1,348 @@
+package reconcile
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"agentwatch/procscan"
+	"agentwatch/registry"
+	"agentwatch/tmux"
+)
+
+// liveWorld is a constructed snapshot: registries, one tmux server, a
+// process table.
+type liveWorld struct {
+	agents   []agent
+	started  map[string]time.Duration // agent id → started ago (default 10m)
+	sessions []pane
+	procs    []*procscan.Proc
+	evidence map[string]bool
+	confirm  map[string]bool
+}
+
+type pane struct {
+	session string
+	id      string
+	pid     int32
+	created time.Duration // ago
+}
+
+const sock = "/tmp/aw/sock"
+
+func proc(pid, ppid, sid int32, argv ...string) *procscan.Proc {
+	return &procscan.Proc{PID: pid, PPID: ppid, SID: sid, PGID: sid, Comm: argv[0][strings.LastIndex(argv[0], "/")+1:], Argv: argv, Start: int64(pid) * 1000}
+}
+
+func (lw liveWorld) input(t *testing.T) Input {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString(`{"task_id": "` + taskA + `", "agents": [`)
+	for i, a := range lw.agents {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		ago := 10 * time.Minute
+		if d, ok := lw.started[a.id]; ok {
+			ago = d
+		}
+		upd := a.lastUpdate
+		if upd == "" {
+			upd = registry.FormatTimestamp(now.Add(-time.Minute))
+		}
+		fmt.Fprintf(&b, `{"id": %q, "tmux_session": "agent_%s", "status": %q, "started_at": %q, "last_update": %q}`,
+			a.id, a.id, a.status, registry.FormatTimestamp(now.Add(-ago)), upd)
+	}
+	b.WriteString("]}")
+	in := input(Registry{Path: aPath, Kind: KindTask, TaskID: taskA, Root: mustParse(t, b.String())})
+
+	snap := &tmux.Snapshot{Socket: tmux.Socket{Path: sock}, Running: true, ServerPID: 50}
+	for _, p := range lw.sessions {
+		snap.Panes = append(snap.Panes, tmux.Pane{Session: p.session, SessionID: "$" + p.session, SessionCreated: now.Add(-p.created - time.Hour),
+			PaneID: p.id, PanePID: int(p.pid), Command: "sh"})
+	}
+	procs := map[int32]*procscan.Proc{1: proc(1, 0, 1, "/sbin/init"), 50: proc(50, 1, 50, "tmux")}
+	for _, p := range lw.procs {
+		procs[p.PID] = p
+	}
+	children := map[int32][]int32{}
+	for _, p := range procs {
+		children[p.PPID] = append(children[p.PPID], p.PID)
+	}
+	for _, c := range children {
+		slices.Sort(c)
+	}
+	claude := map[int32]bool{}
+	m := procscan.DefaultMatcher()
+	for pid, p := range procs {
+		if m.Match(p) {
+			claude[pid] = true
+		}
+	}
+	in.Live = &Live{Servers: []Server{{Socket: tmux.Socket{Path: sock}, Snapshot: snap, Why: "given"}},
+		Procs: &procscan.Table{Time: now, Procs: procs, Children: children}, Claude: claude,
+		Evidence: lw.evidence, Confirm: lw.confirm, Grace: 30 * time.Second, Stale: 30 * time.Minute}
+	if in.Live.Evidence == nil {
+		in.Live.Evidence = map[string]bool{}
+	}
+	if in.Live.Confirm == nil {
+		in.Live.Confirm = map[string]bool{}
+	}
+	return in
+}
+
+// agentPane is an agent's session: pane shell, claude, tee.
+func agentPane(id string, base int32, claudeExtra ...string) (pane, []*procscan.Proc) {
+	argv := append([]string{"/usr/local/bin/claude", "--print", "--output-format", "stream-json"}, claudeExtra...)
+	return pane{session: "agent_" + id, id: fmt.Sprintf("%%%d", base), pid: base}, []*procscan.Proc{
+		proc(base, 50, base, "sh", "-c", "cd /x && claude ... | tee log"),
+		proc(base+1, base, base, argv...),
+		proc(base+2, base, base, "tee", "/ws/"+taskA+"/logs/"+id+"_stream.jsonl"),
+	}
+}
+
+func verdictsOf(rep Report) map[string]string {
+	out := map[string]string{}
+	for _, a := range rep.Agents {
+		out["agent "+a.ID] = strings.TrimSuffix(a.Verdict+" "+a.Cause, " ")
+	}
+	for _, s := range rep.Sessions {
+		out["session "+s.Name] = strings.TrimSuffix(s.Verdict+" "+s.Cause, " ")
+	}
+	for _, p := range rep.Processes {
+		out[fmt.Sprintf("pid %d", p.PID)] = strings.TrimSuffix(p.Verdict+" "+p.Cause, " ")
+	}
+	return out
+}
+
+func TestLiveVerdicts(t *testing.T) {
+	okPane, okProcs := agentPane("a-ok", 100)
+	finPane, finProcs := agentPane("a-fin", 200)
+	untrPane, untrProcs := agentPane("a-untracked", 300)
+	emptyPane := pane{session: "agent_a-empty", id: "%4", pid: 400}
+	otherPane := pane{session: "main", id: "%5", pid: 500}
+	tests := []struct {
+		name string
+		lw   liveWorld
+		prev func(Report) *Memory
+		want map[string]string
+	}{
+		{
+			name: "healthy agent, its session and its tree",
+			lw: liveWorld{agents: []agent{{id: "a-ok", status: "working"}}, sessions: []pane{okPane},
+				procs: append(okProcs, proc(103, 101, 100, "python3", "real_mcp_server.py"))},
+			want: map[string]string{"agent a-ok": "ok", "session agent_a-ok": "ok",
+				"pid 100": "ok", "pid 101": "ok", "pid 103": "ok"},
+		},
+		{
+			name: "inside grace an agent without a session is starting",
+			lw:   liveWorld{agents: []agent{{id: "a-new", status: "running"}}, started: map[string]time.Duration{"a-new": 10 * time.Second}},
+			want: map[string]string{"agent a-new": "starting"},
+		},
+		{
+			name: "a first miss is only suspect",
+			lw:   liveWorld{agents: []agent{{id: "a-gone", status: "working"}}},
+			want: map[string]string{"agent a-gone": "suspect session_not_found"},
+		},
+		{
+			name: "a second miss is a ghost",
+			lw:   liveWorld{agents: []agent{{id: "a-gone", status: "working"}}},
+			prev: func(Report) *Memory { return &Memory{Suspects: map[string]bool{"/ws|a-gone": true}} },
+			want: map[string]string{"agent a-gone": "ghost session_not_found"},
+		},
+		{
+			name: "a session without claude makes a ghost with no_agent_process",
+			lw: liveWorld{agents: []agent{{id: "a-empty", status: "working"}}, sessions: []pane{emptyPane},
+				procs: []*procscan.Proc{proc(400, 50, 400, "sh")}},
+			prev: func(Report) *Memory { return &Memory{Suspects: map[string]bool{"/ws|a-empty": true}} },
+			want: map[string]string{"agent a-empty": "ghost no_agent_process", "session agent_a-empty": "ok"},
+		},
+		{
+			name: "has-session finding the session on re-check clears a suspect's session_not_found",
+			lw:   liveWorld{agents: []agent{{id: "a-gone", status: "working"}}, confirm: map[string]bool{"agent_a-gone": true}},
+			prev: func(Report) *Memory { return &Memory{Suspects: map[string]bool{"/ws|a-gone": true}} },
+			want: map[string]string{"agent a-gone": "ghost no_agent_process"},
+		},
+		{
+			name: "stale: alive but silent",
+			lw: liveWorld{agents: []agent{{id: "a-ok", status: "working", lastUpdate: registry.FormatTimestamp(now.Add(-2 * time.Hour))}},
+				sessions: []pane{okPane}, procs: okProcs},
+			want: map[string]string{"agent a-ok": "stale", "session agent_a-ok": "ok", "pid 101": "ok"},
+		},
+		{
+			name: "finished agent whose session runs is a leak, tree and all",
+			lw:   liveWorld{agents: []agent{{id: "a-fin", status: "completed"}}, sessions: []pane{finPane}, procs: finProcs},
+			want: map[string]string{"agent a-fin": "leak finished_agent", "session agent_a-fin": "leak finished_agent",
+				"pid 200": "leak finished_agent", "pid 201": "leak finished_agent"},
+		},
+		{
+			name: "finished and gone is done; unknown status is unknown",
+			lw:   liveWorld{agents: []agent{{id: "a-done", status: "completed"}, {id: "a-odd", status: "paused"}}},
+			want: map[string]string{"agent a-done": "done", "agent a-odd": "unknown"},
+		},
+		{
+			name: "an agent session in no registry is untracked; a non-agent session is other and its claude foreign",
+			lw: liveWorld{sessions: []pane{untrPane, otherPane},
+				procs: append(untrProcs, proc(500, 50, 500, "bash"), proc(501, 500, 500, "claude"))},
+			want: map[string]string{"session agent_a-untracked": "leak untracked_session", "pid 301": "leak untracked_session",
+				"session main": "other", "pid 501": "foreign", "pid 500": "foreign"},
+		},
+		{
+			name: "an untracked session inside grace is not a leak yet",
+			lw: liveWorld{sessions: []pane{{session: "agent_a-fresh", id: "%9", pid: 900, created: -time.Hour + 5*time.Second}},
+				procs: []*procscan.Proc{proc(900, 50, 900, "sh")}},
+			want: map[string]string{"session agent_a-fresh": "ok"},
+		},
+		{
+			name: "orphans: reparented but in the pane's session id; setsid'd with a dead TMUX_PANE; naming an agent",
+			lw: liveWorld{agents: []agent{{id: "a-fin", status: "completed"}, {id: "a-esc", status: "terminated"}},
+				sessions: []pane{finPane}, procs: append(finProcs,
+					// reparented to init, same SID as the live pane: still the leaked session's
+					proc(210, 1, 200, "python3", "real_mcp_server.py"),
+					// escaped with setsid; its pane is gone
+					func() *procscan.Proc {
+						p := proc(220, 1, 220, "claude", "--print")
+						p.TMUX, p.TMUXPane = sock+",50,0", "%77"
+						return p
+					}(),
+					// names an agent whose session is gone
+					proc(230, 1, 230, "node", "/usr/lib/node_modules/@anthropic-ai/claude-code/cli.js", "You are a-esc"),
+					// the operator's own claude
+					proc(240, 1, 240, "claude"))},
+			want: map[string]string{"pid 220": "leak orphan_process",
+				"pid 230": "leak orphan_process", "pid 240": "foreign", "agent a-esc": "leak finished_agent"},
+		},
+		{
+			name: "an active agent whose session is gone but whose claude runs is ok, and so is the claude",
+			lw: liveWorld{agents: []agent{{id: "a-live", status: "working"}}, procs: []*procscan.Proc{
+				func() *procscan.Proc {
+					p := proc(600, 1, 600, "claude", "--agent", "a-live")
+					p.TMUX, p.TMUXPane = sock+",50,0", "%66"
+					return p
+				}()}},
+			want: map[string]string{"agent a-live": "ok", "pid 600": "ok"},
+		},
+		{
+			name: "TMUX_PANE of a live pane attributes a process that left the tree and the session",
+			lw: liveWorld{agents: []agent{{id: "a-ok", status: "working"}}, sessions: []pane{okPane}, procs: append(okProcs,
+				func() *procscan.Proc {
+					p := proc(150, 1, 150, "claude", "--print")
+					p.TMUX, p.TMUXPane = sock+",50,0", "%100"
+					return p
+				}())},
+			want: map[string]string{"pid 150": "ok", "agent a-ok": "ok"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := tt.lw.input(t)
+			var prev *Memory
+			if tt.prev != nil {
+				prev = tt.prev(Report{})
+			}
+			rep, _ := Observe(in, prev)
+			got := verdictsOf(rep)
+			for k, want := range tt.want {
+				if got[k] != want {
+					t.Errorf("%s: got %q, want %q", k, got[k], want)
+				}
+			}
+			for _, r := range rep.Agents {
+				if r.Reason == "" {
+					t.Errorf("agent %s has no reason", r.ID)
+				}
+			}
+			for _, r := range rep.Processes {
+				if r.Reason == "" {
+					t.Errorf("PID %d has no reason", r.PID)
+				}
+			}
+		})
+	}
+}
+
+func TestLiveFindingsAndPlan(t *testing.T) {
+	okPane, okProcs := agentPane("a-ok", 100)
+	finPane, finProcs := agentPane("a-fin", 200)
+	lw := liveWorld{
+		agents: []agent{{id: "a-ok", status: "working"}, {id: "a-fin", status: "completed"},
+			{id: "a-ghost", status: "working"}, {id: "a-done-ghost", status: "working"}, {id: "a-esc", status: "terminated"}},
+		sessions: []pane{okPane, finPane},
+		procs: append(append(okProcs, finProcs...),
+			func() *procscan.Proc {
+				p := proc(220, 1, 220, "claude", "--print")
+				p.TMUX, p.TMUXPane = sock+",50,0", "%77"
+				return p
+			}(),
+			proc(221, 220, 220, "python3", "real_mcp_server.py"),
+			proc(230, 1, 230, "claude", "--prompt", "You are a-esc"),
+			proc(240, 1, 240, "claude")),
+		evidence: map[string]bool{"a-done-ghost": true},
+	}
+	in := lw.input(t)
+	rep1, mem := Observe(in, nil)
+	if !slices.ContainsFunc(rep1.Agents, func(a AgentRow) bool { return a.Verdict == VerdictSuspect }) {
+		t.Fatal("first look: no suspects")
+	}
+	for _, f := range rep1.Findings {
+		if f.Kind == FindGhost {
+			t.Fatalf("first look reported a ghost: %+v", f)
+		}
+	}
+	rep, _ := Observe(in, mem)
+	got := findingKeys(rep.Findings)
+	want := []string{
+		`{"kind":"ghost","agent_id":"a-done-ghost","task_id":"` + taskA + `","registry":"` + aPath + `","status":"working","tmux_session":"agent_a-done-ghost","cause":"session_not_found","completed_evidence":true}`,
+		`{"kind":"ghost","agent_id":"a-ghost","task_id":"` + taskA + `","registry":"` + aPath + `","status":"working","tmux_session":"agent_a-ghost","cause":"session_not_found","completed_evidence":false}`,
+		`{"kind":"leak","cause":"finished_agent","agent_id":"a-fin","tmux_session":"agent_a-fin","pids":[200,201,202]}`,
+		`{"kind":"leak","cause":"orphan_process","agent_id":"","tmux_session":"","pids":[220,221]}`,
+		`{"kind":"leak","cause":"orphan_process","agent_id":"a-esc","tmux_session":"agent_a-esc","pids":[230]}`,
+	}
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("findings:\ngot  %s\nwant %s", strings.Join(got, "\n     "), strings.Join(want, "\n     "))
+	}
+	for _, r := range rep.Agents {
+		if r.ID == "a-ghost" && !r.New {
+			t.Error("a row that just turned ghost is not marked new")
+		}
+		if r.ID == "a-fin" && r.New {
+			t.Error("a leak that was a leak on the last look is marked new")
+		}
+	}
+
+	plan := PlanRepair(in, rep, true)
+	var ops []string
+	for _, op := range plan.Ops {
+		switch op.Op {
+		case OpKillProcess:
+			ops = append(ops, fmt.Sprintf("kill_process %d", op.PID))
+		case OpKillSession:
+			ops = append(ops, "kill_session "+op.Session)
+		case OpTerminate, OpComplete:
+			ops = append(ops, fmt.Sprintf("%s %s reason=%q", op.Op, op.AgentID, op.Reason))
+		default:
+			ops = append(ops, fmt.Sprintf("%s %s %s→%s", op.Op, op.Field, op.Old, op.New))
+		}
+	}
+	wantOps := []string{
+		`terminate a-ghost reason="session_not_found"`,
+		`complete a-done-ghost reason="session_not_found"`,
+		"recount completed_count <nil>",
+		"kill_process 200", "kill_process 201", "kill_process 202", "kill_session agent_a-fin",
+		"kill_process 220", "kill_process 221",
+		"kill_process 230",
+	}
+	// The test registry has no counters, so no recount is planned.
+	wantOps = slices.DeleteFunc(wantOps, func(s string) bool { return strings.HasPrefix(s, "recount") })
+	if !slices.Equal(ops, wantOps) {
+		t.Errorf("plan:\ngot  %s\nwant %s", strings.Join(ops, "\n     "), strings.Join(wantOps, "\n     "))
+	}
+	for _, op := range plan.Ops {
+		if op.Op == OpKillProcess && (op.PID == 50 || op.PID == 240 || op.PID == 100 || op.PID == 1) {
+			t.Errorf("the plan kills PID %d, which is not a leak", op.PID)
+		}
+	}
+}

@@ -1,0 +1,364 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"agentwatch/demo"
+	"agentwatch/procscan"
+	"agentwatch/registry"
+	"agentwatch/tmux"
+)
+
+// TestMain runs the test binary as the demo's fake claude when it is
+// started under that name, and checks at the end that nothing a test
+// started is still running.
+func TestMain(m *testing.M) {
+	if demo.IsFake(os.Args[0]) {
+		os.Exit(demo.RunFake(os.Args))
+	}
+	code := m.Run()
+	if left := leftovers(); left != "" {
+		fmt.Fprintln(os.Stderr, "FAIL: the tests left these running:\n"+left)
+		if code == 0 {
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+var (
+	startedMu sync.Mutex
+	// startedDirs are the scene directories and sockets the tests made.
+	startedDirs    []string
+	startedSockets []tmux.Socket
+)
+
+func remember(dir string, sock tmux.Socket) {
+	startedMu.Lock()
+	defer startedMu.Unlock()
+	startedDirs = append(startedDirs, dir)
+	startedSockets = append(startedSockets, sock)
+}
+
+// leftovers lists processes whose command line names a directory a test
+// made, and tmux servers a test started that still answer.
+func leftovers() string {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var out []string
+	table, err := procscan.NewScanner().Scan(ctx)
+	if err != nil {
+		return "cannot scan processes: " + err.Error()
+	}
+	for _, p := range table.Procs {
+		for _, d := range startedDirs {
+			if p.PID != int32(os.Getpid()) && strings.Contains(p.Cmdline(), d) && !p.Zombie() {
+				out = append(out, fmt.Sprintf("PID %d: %s", p.PID, p.Cmdline()))
+			}
+		}
+	}
+	for _, s := range startedSockets {
+		if snap, err := tmux.NewClient(s).Snapshot(ctx); err == nil && snap.Running {
+			out = append(out, "tmux server "+s.String())
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// buildScene builds the demo scene with this test binary as its claude and
+// removes it when the test ends, pass or fail.
+func buildScene(t *testing.T) *demo.Scene {
+	t.Helper()
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Skip("tmux is not installed")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := demo.Build(ctx, demo.Options{Exe: exe})
+	if err != nil {
+		t.Fatalf("build the scene: %v", err)
+	}
+	remember(s.Dir, s.Socket)
+	// The tests run with --grace 1s: let the new untracked session age past
+	// it, so that it is a leak rather than an agent still being registered.
+	time.Sleep(1100 * time.Millisecond)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := s.Close(ctx); err != nil {
+			t.Errorf("close the scene: %v", err)
+		}
+	})
+	return s
+}
+
+func alive(pid int) bool {
+	if err := syscall.Kill(pid, 0); err != nil {
+		return false
+	}
+	st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true // not Linux: signal 0 is the answer
+	}
+	// A zombie has exited.
+	f := strings.Fields(string(st[strings.LastIndexByte(string(st), ')')+1:]))
+	return len(f) > 0 && f[0] != "Z"
+}
+
+func rolePIDs(t *testing.T, s *demo.Scene, roles ...string) []int {
+	t.Helper()
+	have := s.Roles()
+	var out []int
+	for _, r := range roles {
+		if len(have[r]) == 0 {
+			t.Fatalf("the scene has no %s", r)
+		}
+		out = append(out, have[r]...)
+	}
+	return out
+}
+
+// sceneFlags point agentwatch at a scene, with a grace of one second.
+func sceneFlags(s *demo.Scene) []string { return append(s.Flags(), "--grace", "1s") }
+
+func TestSceneCastIsFoundExactlyAndRepaired(t *testing.T) {
+	sandbox(t)
+	s := buildScene(t)
+	flags := sceneFlags(s)
+
+	out, code := checkJSONArgs(t, append([]string{"check", "--json"}, flags...)...)
+	if code != 1 {
+		t.Fatalf("check exit %d, want 1", code)
+	}
+	taskMain := filepath.Join(s.Base, demo.TaskMain, "AGENT_REGISTRY.json")
+	taskDocs := filepath.Join(s.Base, demo.TaskDocs, "AGENT_REGISTRY.json")
+	global := filepath.Join(s.Base, "registry", "GLOBAL_REGISTRY.json")
+	roles := s.Roles()
+	var got []string
+	orphanPIDs := "none"
+	for _, f := range out.Findings {
+		if f["cause"] == "orphan_process" {
+			b, _ := json.Marshal(f["pids"])
+			orphanPIDs = string(b)
+		}
+		delete(f, "pids") // checked below, against the processes
+		b, _ := json.Marshal(f)
+		got = append(got, string(b))
+	}
+	slices.Sort(got)
+	want := []string{
+		fmt.Sprintf(`{"agent_id":%q,"cause":"session_not_found","completed_evidence":false,"kind":"ghost","registry":%q,"status":"working","task_id":%q,"tmux_session":"agent_%s"}`, demo.Ghost, taskMain, demo.TaskMain, demo.Ghost),
+		fmt.Sprintf(`{"agent_id":%q,"cause":"session_not_found","completed_evidence":true,"kind":"ghost","registry":%q,"status":"working","task_id":%q,"tmux_session":"agent_%s"}`, demo.GhostDone, taskDocs, demo.TaskDocs, demo.GhostDone),
+		fmt.Sprintf(`{"agent_id":%q,"cause":"untracked_session","kind":"leak","tmux_session":"agent_%s"}`, demo.Untracked, demo.Untracked),
+		fmt.Sprintf(`{"agent_id":%q,"cause":"finished_agent","kind":"leak","tmux_session":"agent_%s"}`, demo.Finished, demo.Finished),
+		fmt.Sprintf(`{"agent_id":%q,"cause":"orphan_process","kind":"leak","tmux_session":"agent_%s"}`, demo.Escaped, demo.Escaped),
+		fmt.Sprintf(`{"actual":3,"field":"active_count","kind":"drift","recorded":5,"registry":%q}`, taskMain),
+		fmt.Sprintf(`{"actual":5,"field":"active_agents","kind":"drift","recorded":9,"registry":%q}`, global),
+		fmt.Sprintf(`{"actual":8,"field":"total_agents_spawned","kind":"drift","recorded":12,"registry":%q}`, global),
+	}
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("findings:\ngot  %s\nwant %s", strings.Join(got, "\n     "), strings.Join(want, "\n     "))
+	}
+	// Leaks list their whole trees: the orphan is the escaped claude.
+	if w, _ := json.Marshal(roles["escaped:"+demo.Escaped]); orphanPIDs != string(w) {
+		t.Errorf("orphan pids = %s, want %s", orphanPIDs, w)
+	}
+	verdict := map[int]string{}
+	for _, p := range out.Processes {
+		m := p.(map[string]any)
+		verdict[int(m["pid"].(float64))] = m["verdict"].(string)
+	}
+	for role, want := range map[string]string{"foreign": "foreign", "agent:" + demo.Healthy1: "ok", "mcp:" + demo.Healthy1: "ok",
+		"agent:" + demo.Healthy2: "ok", "agent:" + demo.Healthy3: "ok", "agent:" + demo.Finished: "leak", "agent:" + demo.Untracked: "leak"} {
+		for _, pid := range roles[role] {
+			if verdict[pid] != want {
+				t.Errorf("%s (PID %d) is %q, want %q", role, pid, verdict[pid], want)
+			}
+		}
+	}
+
+	leaked := rolePIDs(t, s, "agent:"+demo.Finished, "agent:"+demo.Untracked, "escaped:"+demo.Escaped)
+	kept := rolePIDs(t, s, "foreign", "agent:"+demo.Healthy1, "mcp:"+demo.Healthy1, "agent:"+demo.Healthy2, "agent:"+demo.Healthy3)
+	r := agentwatch(t, append([]string{"repair", "--yes", "--kill-leaks", "--term-timeout", "2s"}, flags...)...)
+	if r.code != 0 {
+		t.Fatalf("repair exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, pid := range leaked {
+		if alive(pid) {
+			t.Errorf("leaked PID %d still runs after repair --kill-leaks", pid)
+		}
+	}
+	for _, pid := range kept {
+		if !alive(pid) {
+			t.Errorf("PID %d (healthy or foreign) was killed", pid)
+		}
+	}
+	if out, code := checkJSONArgs(t, append([]string{"check", "--json"}, flags...)...); code != 0 {
+		t.Errorf("check after repair: exit %d, findings %v", code, findingLines(out.Findings))
+	}
+
+	// The ghosts hold exactly the fields a ghost repair writes.
+	doc := func(path string) *registry.Value {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := registry.Parse(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	entry := func(path, id string) *registry.Value {
+		for _, e := range doc(path).Get("agents").Elems() {
+			if e.Get("id").StrOr("") == id {
+				return e
+			}
+		}
+		t.Fatalf("%s not in %s", id, path)
+		return nil
+	}
+	ghost := entry(taskMain, demo.Ghost)
+	if ghost.Get("status").StrOr("") != "terminated" || ghost.Get("termination_reason").StrOr("") != "session_not_found" ||
+		ghost.Get("terminated_at").StrOr("") == "" || ghost.Get("last_update").StrOr("") != ghost.Get("terminated_at").StrOr("") ||
+		ghost.Has("completed_at") {
+		t.Errorf("terminated ghost entry: %s", ghost)
+	}
+	done := entry(taskDocs, demo.GhostDone)
+	if done.Get("status").StrOr("") != "completed" || done.Get("completed_at").StrOr("") == "" || done.Has("termination_reason") {
+		t.Errorf("completed ghost entry: %s", done)
+	}
+	g := doc(global).Get("agents")
+	if g.Get(demo.Ghost).Get("status").StrOr("") != "terminated" || g.Get(demo.GhostDone).Get("status").StrOr("") != "completed" {
+		t.Errorf("global entries of the ghosts: %s / %s", g.Get(demo.Ghost), g.Get(demo.GhostDone))
+	}
+}
+
+// startLeak starts an untracked agent session on the scene's server.
+func startLeak(t *testing.T, s *demo.Scene, id string, extra ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.StartAgent(ctx, demo.TaskMain, id, extra...); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"agent:" + id}
+	if slices.Contains(extra, "--setsid-child") {
+		want = append(want, "escaped:"+id)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		have := s.Roles()
+		ok := true
+		for _, r := range want {
+			ok = ok && len(have[r]) > 0
+		}
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%v did not start", want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestKillLeavesNoSurvivors(t *testing.T) {
+	sandbox(t)
+	s := buildScene(t)
+	ctx := context.Background()
+
+	// tmux kill-session alone: the claude that ignores SIGHUP and its setsid
+	// child both survive.
+	startLeak(t, s, "stubborn-111111-aaaaaa", "--ignore-hup", "--setsid-child")
+	survivors := rolePIDs(t, s, "agent:stubborn-111111-aaaaaa", "escaped:stubborn-111111-aaaaaa")
+	if err := s.Tmux().KillSession(ctx, "agent_stubborn-111111-aaaaaa"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	for _, pid := range survivors {
+		if !alive(pid) {
+			t.Errorf("PID %d died of kill-session; the test needs a survivor", pid)
+		}
+	}
+
+	// agentwatch kill: the whole tree, with the session.
+	startLeak(t, s, "stubborn-222222-bbbbbb", "--ignore-hup", "--setsid-child")
+	tree := rolePIDs(t, s, "agent:stubborn-222222-bbbbbb", "escaped:stubborn-222222-bbbbbb")
+	r := agentwatch(t, append([]string{"kill", "--yes", "--term-timeout", "1s", "agent_stubborn-222222-bbbbbb", "--grace", "0s"}, s.Flags()...)...)
+	if r.code != 0 {
+		t.Fatalf("kill exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, pid := range tree {
+		if alive(pid) {
+			t.Errorf("PID %d survived agentwatch kill", pid)
+		}
+	}
+	if ok, _ := s.Tmux().HasSession(ctx, "agent_stubborn-222222-bbbbbb"); ok {
+		t.Error("the session survived agentwatch kill")
+	}
+	// The survivors of kill-session are now orphans: kill them by PID.
+	for _, pid := range survivors {
+		if !alive(pid) {
+			continue // killed with its parent's tree
+		}
+		r := agentwatch(t, append([]string{"kill", "--yes", "--term-timeout", "1s", fmt.Sprint(pid), "--grace", "0s"}, s.Flags()...)...)
+		if r.code != 0 || alive(pid) {
+			t.Errorf("kill %d: exit %d, alive %v\n%s%s", pid, r.code, alive(pid), r.stdout, r.stderr)
+		}
+	}
+}
+
+func TestKillMatchesExactSessionNames(t *testing.T) {
+	sandbox(t)
+	s := buildScene(t)
+	startLeak(t, s, "twin-333333-cccccc")
+	startLeak(t, s, "twin-333333-cccccc-2")
+	twin := rolePIDs(t, s, "agent:twin-333333-cccccc-2")
+	r := agentwatch(t, append([]string{"kill", "--yes", "--term-timeout", "1s", "agent_twin-333333-cccccc", "--grace", "0s"}, s.Flags()...)...)
+	if r.code != 0 {
+		t.Fatalf("kill exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if ok, _ := s.Tmux().HasSession(context.Background(), "agent_twin-333333-cccccc-2"); !ok {
+		t.Error("killing agent_twin-333333-cccccc killed agent_twin-333333-cccccc-2 too")
+	}
+	for _, pid := range twin {
+		if !alive(pid) {
+			t.Errorf("PID %d of the other session was killed", pid)
+		}
+	}
+}
+
+func TestKillRefusesWhatIsNotALeak(t *testing.T) {
+	sandbox(t)
+	s := buildScene(t)
+	healthy := rolePIDs(t, s, "agent:"+demo.Healthy1)
+	foreign := rolePIDs(t, s, "foreign")
+	for _, target := range []string{fmt.Sprint(healthy[0]), fmt.Sprint(foreign[0]), "agent_" + demo.Healthy2, demo.OpsSession, "1", fmt.Sprint(os.Getpid())} {
+		r := agentwatch(t, append([]string{"kill", "--yes", target}, s.Flags()...)...)
+		if r.code != 2 {
+			t.Errorf("kill %s: exit %d, want 2 (refused)\n%s%s", target, r.code, r.stdout, r.stderr)
+		}
+	}
+	for _, pid := range append(healthy, foreign...) {
+		if !alive(pid) {
+			t.Errorf("PID %d was killed without --force", pid)
+		}
+	}
+}
