@@ -77,6 +77,7 @@ type checkJSON struct {
 	Workspaces []workspaceJSON             `json:"workspaces"`
 	Servers    []serverJSON                `json:"servers"`
 	Registries []reconcile.RegistrySummary `json:"registries"`
+	Agents     []agentJSON                 `json:"agents"`
 	Sessions   []sessionJSON               `json:"sessions"`
 	Processes  []processJSON               `json:"processes"`
 	Findings   []reconcile.Finding         `json:"findings"`
@@ -88,6 +89,18 @@ type serverJSON struct {
 	Running  bool   `json:"running"`
 	Sessions int    `json:"sessions"`
 	Error    string `json:"error,omitempty"`
+}
+
+type agentJSON struct {
+	AgentID     string `json:"agent_id"`
+	TaskID      string `json:"task_id"`
+	Registry    string `json:"registry"`
+	Status      string `json:"status"`
+	TmuxSession string `json:"tmux_session"`
+	Verdict     string `json:"verdict"`
+	Cause       string `json:"cause,omitempty"`
+	Reason      string `json:"reason"`
+	PIDs        []int  `json:"pids"`
 }
 
 type sessionJSON struct {
@@ -139,9 +152,14 @@ func writeCheckJSON(w io.Writer, eng *engine.Engine, snap *engine.Snapshot, rep 
 		Summary:    rep.Summary(),
 		Servers:    serversOf(snap),
 		Registries: rep.Registries,
+		Agents:     []agentJSON{},
 		Sessions:   []sessionJSON{},
 		Processes:  []processJSON{},
 		Findings:   rep.Findings,
+	}
+	for _, a := range rep.Agents {
+		out.Agents = append(out.Agents, agentJSON{AgentID: a.ID, TaskID: a.TaskID, Registry: a.Registry, Status: a.Status,
+			TmuxSession: a.Session, Verdict: a.Verdict, Cause: a.Cause, Reason: a.Reason, PIDs: ints(a.PIDs)})
 	}
 	for _, s := range rep.Sessions {
 		pids := s.PIDs

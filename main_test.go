@@ -13,8 +13,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"testing"
 	"sync"
+	"testing"
 	"time"
 
 	"agentwatch/procscan"
@@ -257,6 +257,8 @@ type checkOut struct {
 	Healthy    bool                `json:"healthy"`
 	Summary    map[string]int      `json:"summary"`
 	Workspaces []map[string]string `json:"workspaces"`
+	Servers    []map[string]any    `json:"servers"`
+	Agents     []map[string]any    `json:"agents"`
 	Registries []map[string]any    `json:"registries"`
 	Sessions   []any               `json:"sessions"`
 	Processes  []any               `json:"processes"`

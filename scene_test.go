@@ -362,3 +362,127 @@ func TestKillRefusesWhatIsNotALeak(t *testing.T) {
 		}
 	}
 }
+
+func TestNoServerMeansGhostsUnlessClaudeNamesAnother(t *testing.T) {
+	sandbox(t)
+	base := copyFixtures(t)
+	const planner = "jsonl_architecture_planner-215640-c3f469"
+	ghostOf := func(out checkOut) bool {
+		for _, f := range out.Findings {
+			if f["kind"] == "ghost" && f["agent_id"] == planner {
+				return true
+			}
+		}
+		return false
+	}
+	// No tmux server anywhere: the working agent, past grace, is a ghost.
+	out, code := checkJSONArgs(t, "check", "--json", "--workspace", base)
+	if code != 1 || !ghostOf(out) {
+		t.Fatalf("without any server: exit %d, findings %v; want the planner a ghost", code, findingLines(out.Findings))
+	}
+	if len(out.Servers) != 1 || out.Servers[0]["running"] != false {
+		t.Errorf("servers = %v, want the default server, not running", out.Servers)
+	}
+
+	// Its claude runs on a server nobody named; its TMUX variable names it.
+	flags := liveFlags(t, base)
+	out, code = checkJSONArgs(t, "check", "--json", "--workspace", base)
+	if ghostOf(out) {
+		t.Fatalf("the planner's claude runs on %s, yet it is a ghost: %v", flags[1], findingLines(out.Findings))
+	}
+	if code != 0 {
+		t.Errorf("exit %d, want 0; findings %v", code, findingLines(out.Findings))
+	}
+	found := false
+	for _, s := range out.Servers {
+		if s["socket"] == "-S "+flags[1] && strings.HasPrefix(s["why"].(string), "named by TMUX of claude PID") && s["running"] == true {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("servers = %v, want %s scanned because a claude's TMUX names it", out.Servers, flags[1])
+	}
+}
+
+func TestCertainGhosts(t *testing.T) {
+	sandbox(t)
+	s := buildScene(t)
+	task := filepath.Join(s.Base, demo.TaskMain, "AGENT_REGISTRY.json")
+	// register appends an agent entry under flock, as the orchestrator's
+	// careful writer does.
+	register := func(id string, startedAgo time.Duration) {
+		python(t, `
+import fcntl, datetime
+p, id, ago = sys.argv[1], sys.argv[2], float(sys.argv[3])
+with open(p, 'r+') as f:
+    fcntl.flock(f, fcntl.LOCK_EX)
+    o = json.load(f)
+    t = (datetime.datetime.now() - datetime.timedelta(seconds=ago)).isoformat()
+    o['agents'].append({'id': id, 'type': 'late', 'tmux_session': 'agent_' + id, 'status': 'working', 'started_at': t, 'last_update': t})
+    o['active_count'] += 1; o['total_spawned'] += 1
+    f.seek(0); f.write(json.dumps(o, indent=2)); f.truncate()
+`, task, id, fmt.Sprint(startedAgo.Seconds()))
+	}
+	complete := func(id string) {
+		python(t, `
+import fcntl, datetime
+p, id = sys.argv[1], sys.argv[2]
+with open(p, 'r+') as f:
+    fcntl.flock(f, fcntl.LOCK_EX)
+    o = json.load(f)
+    for a in o['agents']:
+        if a['id'] == id:
+            a['status'] = 'completed'; a['completed_at'] = a['last_update'] = datetime.datetime.now().isoformat()
+    o['active_count'] -= 1; o['completed_count'] += 1
+    f.seek(0); f.write(json.dumps(o, indent=2)); f.truncate()
+`, task, id)
+	}
+	ghostsIn := func(out checkOut) []string {
+		var ids []string
+		for _, f := range out.Findings {
+			if f["kind"] == "ghost" {
+				ids = append(ids, f["agent_id"].(string))
+			}
+		}
+		return ids
+	}
+
+	for i, delay := range []time.Duration{100 * time.Millisecond, 500 * time.Millisecond, 900 * time.Millisecond} {
+		t.Run(fmt.Sprintf("completion lands %v after the session ends", delay), func(t *testing.T) {
+			id := fmt.Sprintf("finisher-12000%d-abcdef", i)
+			register(id, 10*time.Minute)
+			startLeak(t, s, id)
+			if err := s.Tmux().KillSession(context.Background(), "agent_"+id); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				time.Sleep(delay)
+				complete(id)
+			}()
+			out, _ := checkJSONArgs(t, append([]string{"check", "--json"}, sceneFlags(s)...)...)
+			<-done
+			if slices.Contains(ghostsIn(out), id) {
+				t.Errorf("%s was reported a ghost though its completion landed %v after its session ended", id, delay)
+			}
+		})
+	}
+	t.Run("inside --grace an agent is starting, not a ghost", func(t *testing.T) {
+		id := "newcomer-120100-abcdef"
+		register(id, 0)
+		out, _ := checkJSONArgs(t, append([]string{"check", "--json", "--grace", "1m"}, s.Flags()...)...)
+		if slices.Contains(ghostsIn(out), id) {
+			t.Errorf("%s, inside grace, was reported a ghost", id)
+		}
+		verdict := ""
+		for _, a := range out.Agents {
+			if a["agent_id"] == id {
+				verdict = a["verdict"].(string)
+			}
+		}
+		if verdict != "starting" {
+			t.Errorf("%s verdict %q, want starting", id, verdict)
+		}
+	})
+}

@@ -138,24 +138,33 @@ func (s *procSource) details(ctx context.Context, pid int32, start int64) (detai
 		return details{}, errVanished
 	}
 
+	// A read that fails with ENOENT or ESRCH may mean the process is gone,
+	// or only that it has no memory to read (a kernel thread, a zombie):
+	// stat, read again through the same descriptor, tells which.
 	var d details
+	failed := false
 	if b, err := readFile(dfd, "status", &s.buf); err == nil {
 		d.UID = parseUID(b)
-	} else if gone(err) {
-		return details{}, errVanished
+	} else {
+		failed = failed || gone(err)
 	}
 	if b, err := readFile(dfd, "cmdline", &s.buf); err == nil {
 		d.Argv = splitNUL(b)
-	} else if gone(err) {
-		return details{}, errVanished
+	} else {
+		failed = failed || gone(err)
 	}
 	// environ is readable only by the process's owner (and root); it is the
 	// environment the process was started with, fixed until it execs.
 	if b, err := readFile(dfd, "environ", &s.buf); err == nil {
 		d.EnvReadable = true
 		d.TMUX, d.TMUXPane = tmuxVars(splitNUL(b))
-	} else if gone(err) {
-		return details{}, errVanished
+	} else {
+		failed = failed || gone(err)
+	}
+	if failed {
+		if _, err := readFile(dfd, "stat", &s.buf); err != nil {
+			return details{}, vanishedOr(err)
+		}
 	}
 	return d, nil
 }

@@ -284,6 +284,9 @@ func (l *live) collectAgents() {
 		if st.row.Session == "" {
 			st.row.Session = sessionPrefix + st.row.ID
 		}
+		// tmux stores '.' and ':' in a new session's name as '_': the
+		// session is found under the name tmux gave it.
+		st.row.Session = TmuxName(st.row.Session)
 		st.class = l.w.sets.Classify(st.row.Status)
 		st.startedT, st.started = parseTime(st.row.Started)
 		st.updatedT, st.updated = parseTime(st.row.Updated)
@@ -302,14 +305,26 @@ func parseTime(s string) (time.Time, bool) {
 	return t, err == nil
 }
 
-// agentByID finds an agent by id in any base.
+// agentByID finds an agent by id in any base; an id taken from a session
+// name matches in the form tmux gave it.
 func (l *live) agentByID(id string) *agentState {
 	for _, a := range l.order {
 		if a.row.ID == id {
 			return a
 		}
 	}
+	for _, a := range l.order {
+		if TmuxName(a.row.ID) == id {
+			return a
+		}
+	}
 	return nil
+}
+
+// TmuxName is the name tmux gives a new session asked for by name: it
+// replaces '.' and ':', which its target syntax reserves, with '_'.
+func TmuxName(name string) string {
+	return strings.NewReplacer(".", "_", ":", "_").Replace(name)
 }
 
 // attribute decides, for every process, which pane, session or agent it

@@ -346,3 +346,14 @@ func TestLiveFindingsAndPlan(t *testing.T) {
 		}
 	}
 }
+
+func TestSessionNamesAsTmuxStoresThem(t *testing.T) {
+	// An agent type with a dot: tmux names the session agent_v1_2-…
+	p, procs := agentPane("v1_2-101500-a1b2c3", 100)
+	lw := liveWorld{agents: []agent{{id: "v1.2-101500-a1b2c3", status: "working"}}, sessions: []pane{p}, procs: procs}
+	rep, _ := Observe(lw.input(t), nil)
+	got := verdictsOf(rep)
+	if got["agent v1.2-101500-a1b2c3"] != "ok" || got["session agent_v1_2-101500-a1b2c3"] != "ok" {
+		t.Errorf("got %v; want the agent and its session ok", got)
+	}
+}

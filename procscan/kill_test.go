@@ -1,0 +1,224 @@
+package procscan
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// kill runs Kill and checks there is one outcome per target, in order.
+func kill(t *testing.T, req KillRequest) []KillOutcome {
+	t.Helper()
+	out, err := Kill(context.Background(), req)
+	if err != nil {
+		t.Fatalf("Kill: %v", err)
+	}
+	if len(out) != len(req.Targets) {
+		t.Fatalf("Kill returned %d outcomes for %d targets", len(out), len(req.Targets))
+	}
+	for i, o := range out {
+		if o.Identity != req.Targets[i] {
+			t.Errorf("outcome %d is for %v, want %v", i, o.Identity, req.Targets[i])
+		}
+	}
+	return out
+}
+
+func wantResult(t *testing.T, o KillOutcome, want string) {
+	t.Helper()
+	if o.Result != want {
+		t.Errorf("PID %d: got %s (%s), want %s", o.PID, o.Result, o.Reason, want)
+	}
+	if o.Reason == "" {
+		t.Errorf("PID %d: %s without a reason", o.PID, o.Result)
+	}
+}
+
+func TestKillTermSuffices(t *testing.T) {
+	f := startFake(t, fakeSpec{role: "sleep"})
+	start := time.Now()
+	out := kill(t, KillRequest{Targets: []Identity{f.id()}, TermTimeout: 5 * time.Second})
+	wantResult(t, out[0], KillGone)
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("took %v; SIGTERM should end it at once", d)
+	}
+	if Alive(f.id()) {
+		t.Errorf("still alive")
+	}
+	// It was our child: Kill reaped it.
+	if st, err := probe(context.Background(), f.pid()); err == nil && st.Start == f.id().Start {
+		t.Errorf("not reaped: state %s", st.State)
+	}
+}
+
+func TestKillNeedsKill(t *testing.T) {
+	f := startFake(t, fakeSpec{role: "ignore-hup-and-term"})
+	const timeout = 500 * time.Millisecond
+	start := time.Now()
+	out := kill(t, KillRequest{Targets: []Identity{f.id()}, TermTimeout: timeout})
+	d := time.Since(start)
+	wantResult(t, out[0], KillKilled)
+	if d < timeout || d > timeout+time.Second {
+		t.Errorf("took %v, want about the TermTimeout %v", d, timeout)
+	}
+	if Alive(f.id()) {
+		t.Errorf("still alive")
+	}
+}
+
+func TestKillSetsidChild(t *testing.T) {
+	f := startFake(t, fakeSpec{role: "setsid-child"})
+	child, parent := f.ids[0], f.id()
+	if sid, _ := unix.Getsid(int(child.PID)); int32(sid) != child.PID {
+		t.Fatalf("the child's session is %d, want its own %d", sid, child.PID)
+	}
+	out := kill(t, KillRequest{Targets: []Identity{parent, child}, TermTimeout: 2 * time.Second})
+	wantResult(t, out[0], KillGone)
+	wantResult(t, out[1], KillGone)
+	if Alive(child) || Alive(parent) {
+		t.Errorf("alive after Kill: child %v, parent %v", Alive(child), Alive(parent))
+	}
+}
+
+func TestKillMixed(t *testing.T) {
+	calm := startFake(t, fakeSpec{role: "sleep"})
+	stubborn := startFake(t, fakeSpec{role: "ignore-hup-and-term"})
+	gone := startFake(t, fakeSpec{role: "sleep"})
+	gone.stop(t)
+	out := kill(t, KillRequest{
+		Targets:     []Identity{stubborn.id(), calm.id(), gone.id(), calm.id()},
+		TermTimeout: 300 * time.Millisecond,
+	})
+	wantResult(t, out[0], KillKilled)
+	wantResult(t, out[1], KillGone)
+	wantResult(t, out[2], KillAlreadyGone)
+	wantResult(t, out[3], KillGone) // the same target twice: one signal, the same outcome
+}
+
+func TestKillRefuses(t *testing.T) {
+	protected := startFake(t, fakeSpec{role: "sleep"})
+	identity := func(pid int32) Identity {
+		st, err := probe(context.Background(), pid)
+		if err != nil {
+			t.Fatalf("probe %d: %v", pid, err)
+		}
+		return Identity{PID: pid, Start: st.Start}
+	}
+	cases := []struct {
+		name   string
+		target Identity
+		reason string
+	}{
+		{"PID 0", Identity{PID: 0}, "PID 1"},
+		{"negative PID", Identity{PID: -5}, "PID 1"},
+		{"PID 1", identity(1), "PID 1"},
+		{"itself", identity(int32(os.Getpid())), "agentwatch itself"},
+		{"its parent", identity(int32(os.Getppid())), "ancestor"},
+		{"protected", protected.id(), "protected"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out := kill(t, KillRequest{Targets: []Identity{c.target}, Protect: []int32{protected.pid()}, TermTimeout: time.Second})
+			wantResult(t, out[0], KillRefused)
+			if !strings.Contains(out[0].Reason, c.reason) {
+				t.Errorf("reason %q, want it to say %q", out[0].Reason, c.reason)
+			}
+		})
+	}
+	if !Alive(protected.id()) {
+		t.Errorf("the protected process was killed")
+	}
+}
+
+// TestKillReusedPID: an identity whose PID is alive but names a process
+// with another start time is not signaled.
+func TestKillReusedPID(t *testing.T) {
+	f := startFake(t, fakeSpec{role: "sleep"}) // dies of the first SIGTERM
+	stale := Identity{PID: f.pid(), Start: f.id().Start - 1000}
+	out := kill(t, KillRequest{Targets: []Identity{stale}, TermTimeout: time.Second})
+	wantResult(t, out[0], KillReused)
+	time.Sleep(100 * time.Millisecond)
+	if !Alive(f.id()) {
+		t.Fatalf("the process that now has the PID was signaled")
+	}
+	if Alive(stale) {
+		t.Errorf("Alive(%v) with a wrong start time: got true", stale)
+	}
+}
+
+func TestKillAlreadyGone(t *testing.T) {
+	f := startFake(t, fakeSpec{role: "sleep"})
+	id := f.id()
+	f.stop(t)
+	out := kill(t, KillRequest{Targets: []Identity{id}})
+	wantResult(t, out[0], KillAlreadyGone)
+}
+
+// TestKillOwnZombie: a child that exited and was not reaped is not alive;
+// Kill reaps it and reports it already gone.
+func TestKillOwnZombie(t *testing.T) {
+	f := startFake(t, fakeSpec{role: "sleep"})
+	id := f.id()
+	if err := unix.Kill(int(id.PID), unix.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the zombie", func() bool {
+		st, err := probe(context.Background(), id.PID)
+		return err == nil && st.zombie()
+	})
+	if Alive(id) {
+		t.Errorf("Alive(zombie): got true")
+	}
+	tab := scan(t, NewScanner())
+	if p := tab.Procs[id.PID]; p == nil || !p.Zombie() {
+		t.Errorf("the scan does not show the zombie: %+v", p)
+	}
+	out := kill(t, KillRequest{Targets: []Identity{id}})
+	wantResult(t, out[0], KillAlreadyGone)
+	if st, err := probe(context.Background(), id.PID); err == nil && st.Start == id.Start {
+		t.Errorf("the zombie was not reaped: state %s", st.State)
+	}
+}
+
+// TestKillOtherUser: another user's process needs root and Force.
+func TestKillOtherUser(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to start a process as another user")
+	}
+	const nobody = 65534
+	f := startFake(t, fakeSpec{role: "sleep", uid: nobody})
+	out := kill(t, KillRequest{Targets: []Identity{f.id()}, TermTimeout: time.Second})
+	wantResult(t, out[0], KillRefused)
+	if !strings.Contains(out[0].Reason, "uid 65534") {
+		t.Errorf("reason %q, want it to name the owner", out[0].Reason)
+	}
+	if !Alive(f.id()) {
+		t.Fatalf("refused, yet killed")
+	}
+	out = kill(t, KillRequest{Targets: []Identity{f.id()}, TermTimeout: time.Second, Force: true})
+	wantResult(t, out[0], KillGone)
+}
+
+// TestKillCanceled: when ctx ends during the wait, Kill says which targets
+// it could not verify and returns ctx's error.
+func TestKillCanceled(t *testing.T) {
+	f := startFake(t, fakeSpec{role: "ignore-hup-and-term"})
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	out, err := Kill(ctx, KillRequest{Targets: []Identity{f.id()}, TermTimeout: 10 * time.Second})
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.HasPrefix(err.Error(), "kill processes: ") {
+		t.Errorf("got %v, want a wrapped deadline error", err)
+	}
+	if len(out) != 1 {
+		t.Fatalf("got %d outcomes, want 1", len(out))
+	}
+	wantResult(t, out[0], KillSurvived)
+	if !Alive(f.id()) {
+		t.Errorf("a process that ignores SIGTERM died without SIGKILL")
+	}
+}
