@@ -71,12 +71,17 @@ func runTests(m *testing.M) int {
 
 	started.Lock()
 	defer started.Unlock()
+	var leaked []Identity
 	for _, id := range started.ids {
 		if Alive(id) {
 			fmt.Fprintf(os.Stderr, "leak check: process %d (started %d) is still alive\n", id.PID, id.Start)
 			_ = unix.Kill(int(id.PID), unix.SIGKILL)
+			leaked = append(leaked, id)
 			code = 1
 		}
+	}
+	for _, id := range reap(leaked, time.Now().Add(3*time.Second)) {
+		fmt.Fprintf(os.Stderr, "leak check: process %d could not be reaped\n", id.PID)
 	}
 	return code
 }
@@ -269,30 +274,40 @@ func (f *fake) stop(t *testing.T) {
 		}
 	}
 	_ = f.cmd.Wait() // an error when Kill or a test reaped it first
+	for _, id := range reap(f.ids, time.Now().Add(3*time.Second)) {
+		st, _ := probe(context.Background(), id.PID)
+		t.Errorf("cleanup: process %d still there (state %s, parent %d)", id.PID, st.State, st.PPID)
+	}
+}
+
+// reap waits until each of ids is gone, reaping it when it is a zombie
+// child of the test (orphans are reparented to the test, a subreaper), and
+// returns those still there at the deadline.
+func reap(ids []Identity, deadline time.Time) []Identity {
 	self := int32(os.Getpid())
-	deadline := time.Now().Add(3 * time.Second)
-	for _, id := range f.ids {
+	var left []Identity
+	for _, id := range ids {
 		for {
 			st, err := probe(context.Background(), id.PID)
 			if err != nil || st.Start != id.Start {
 				break
 			}
 			if st.zombie() && st.PPID == self {
-				// An orphan reparented to the test (a subreaper).
 				var ws unix.WaitStatus
 				_, _ = unix.Wait4(int(id.PID), &ws, 0, nil)
 				break
 			}
-			if st.zombie() && st.PPID != self && !orphansComeHere {
-				break // its parent or init reaps it; it is not alive
+			if st.zombie() && !orphansComeHere {
+				break // launchd reaps it; it is not alive
 			}
 			if time.Now().After(deadline) {
-				t.Errorf("cleanup: process %d still there (state %s, parent %d)", id.PID, st.State, st.PPID)
+				left = append(left, id)
 				break
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
 	}
+	return left
 }
 
 // waitFor polls cond every 5 ms until it holds or 5 s pass.

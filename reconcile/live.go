@@ -614,15 +614,25 @@ func (l *live) procRows(sessions []SessionRow) []ProcRow {
 		for _, d := range t.Descendants(pid) {
 			show[d] = true
 		}
+		// Its ancestors up to its pane; none when no pane is above it
+		// (the chain up to init is the operator's own shell).
+		var chain []int32
 		for _, anc := range t.Ancestors(pid) {
-			if _, isPane := l.paneOf[anc]; isPane {
-				show[anc] = true
-				break
-			}
 			if anc <= 1 || l.isServer(anc) {
+				chain = nil
 				break
 			}
-			show[anc] = true
+			chain = append(chain, anc)
+			if _, isPane := l.paneOf[anc]; isPane {
+				break
+			}
+		}
+		if len(chain) > 0 {
+			if _, isPane := l.paneOf[chain[len(chain)-1]]; isPane {
+				for _, anc := range chain {
+					show[anc] = true
+				}
+			}
 		}
 	}
 	sessionVerdict := map[string]SessionRow{}

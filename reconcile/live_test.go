@@ -235,6 +235,16 @@ func TestLiveVerdicts(t *testing.T) {
 			want: map[string]string{"pid 150": "ok", "agent a-ok": "ok"},
 		},
 	}
+	tests = append(tests, struct {
+		name string
+		lw   liveWorld
+		prev func(Report) *Memory
+		want map[string]string
+	}{
+		name: "a claude outside tmux is shown without the shell chain above it",
+		lw:   liveWorld{procs: []*procscan.Proc{proc(700, 1, 700, "bash"), proc(701, 700, 700, "claude"), proc(702, 701, 700, "node", "mcp.js")}},
+		want: map[string]string{"pid 701": "foreign", "pid 702": "foreign", "pid 700": ""},
+	})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			in := tt.lw.input(t)
