@@ -88,8 +88,9 @@ type target struct {
 // PIDs in req.Protect, and another user's process (unless it runs as root
 // and req.Force is set). Every other target is checked to still be the
 // process it names — same PID, same start time — immediately before each
-// signal: it gets SIGTERM; whatever is left after req.TermTimeout gets
-// SIGKILL; then each is verified gone. A zombie counts as gone: one that is
+// signal: it gets SIGTERM (and SIGCONT when it is stopped, so that it can
+// act on the SIGTERM); whatever is left after req.TermTimeout gets SIGKILL;
+// then each is verified gone. A zombie counts as gone: one that is
 // a child of the calling process is reaped first; one of another parent
 // holds nothing but its table entry. On Linux the signals go through a
 // pidfd opened before the check, so not even a PID reused in the instant
@@ -148,34 +149,16 @@ func Kill(ctx context.Context, req KillRequest) ([]KillOutcome, error) {
 
 	err := awaitGone(ctx, &pending, out, time.Now().Add(timeout), self, KillGone, "exited after SIGTERM")
 	if err == nil && len(pending) > 0 {
-		live := pending[:0]
-		for _, t := range pending {
-			id := out[t.i].Identity
-			st, ok := settled(ctx, id, self)
-			if ok {
-				out[t.i].Result, out[t.i].Reason = KillGone, "exited after SIGTERM"
-				t.h.close()
-				continue
-			}
-			if err := t.h.signal(unix.SIGKILL); err != nil {
-				if errors.Is(err, unix.ESRCH) {
-					out[t.i].Result, out[t.i].Reason = KillGone, "exited after SIGTERM"
-				} else {
-					out[t.i].Result, out[t.i].Reason = KillSurvived, fmt.Sprintf("SIGKILL failed: %v (state %s)", err, st.State)
-				}
-				t.h.close()
-				continue
-			}
-			live = append(live, t)
-		}
-		pending = live
+		pending = sigkill(ctx, pending, out, self)
 		err = awaitGone(ctx, &pending, out, time.Now().Add(killWait), self, KillKilled, "exited after SIGKILL")
-		for _, t := range pending {
-			id := out[t.i].Identity
-			out[t.i].Result = KillSurvived
-			out[t.i].Reason = fmt.Sprintf("still running %s after SIGKILL", killWait)
-			if st, perr := probe(ctx, id.PID); perr == nil && st.Start == id.Start {
-				out[t.i].Reason += fmt.Sprintf(" (state %s)", st.State)
+		if err == nil {
+			for _, t := range pending {
+				id := out[t.i].Identity
+				out[t.i].Result = KillSurvived
+				out[t.i].Reason = fmt.Sprintf("still running %s after SIGKILL", killWait)
+				if st, perr := probe(ctx, id.PID); perr == nil && st.Start == id.Start {
+					out[t.i].Reason += fmt.Sprintf(" (state %s)", st.State)
+				}
 			}
 		}
 	}
@@ -240,6 +223,12 @@ func term(ctx context.Context, o *KillOutcome, self int32, euid uint32, force bo
 			err := h.signal(unix.SIGTERM)
 			switch {
 			case err == nil:
+				// A stopped process acts on SIGTERM only once continued.
+				if st.State == "T" || st.State == "t" {
+					if _, ok := settled(ctx, id, self); !ok {
+						_ = h.signal(unix.SIGCONT)
+					}
+				}
 				return h
 			case errors.Is(err, unix.ESRCH):
 				o.Result, o.Reason = KillAlreadyGone, "exited before SIGTERM"
@@ -250,6 +239,32 @@ func term(ctx context.Context, o *KillOutcome, self int32, euid uint32, force bo
 	}
 	h.close()
 	return nil
+}
+
+// sigkill sends SIGKILL to each pending target that is still the process
+// it names, and returns those it went to. The others get their outcome,
+// and their handles are closed.
+func sigkill(ctx context.Context, pending []target, out []KillOutcome, self int32) []target {
+	live := pending[:0]
+	for _, t := range pending {
+		o := &out[t.i]
+		st, ok := settled(ctx, o.Identity, self)
+		if !ok {
+			err := t.h.signal(unix.SIGKILL)
+			if err == nil {
+				live = append(live, t)
+				continue
+			}
+			if !errors.Is(err, unix.ESRCH) {
+				o.Result, o.Reason = KillSurvived, fmt.Sprintf("SIGKILL failed: %v (state %s)", err, st.State)
+				t.h.close()
+				continue
+			}
+		}
+		o.Result, o.Reason = KillGone, "exited after SIGTERM"
+		t.h.close()
+	}
+	return live
 }
 
 // awaitGone polls the pending targets until each is gone, the deadline

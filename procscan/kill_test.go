@@ -71,6 +71,21 @@ func TestKillNeedsKill(t *testing.T) {
 	}
 }
 
+// TestKillStopped: a stopped process is continued after SIGTERM, so the
+// SIGTERM suffices.
+func TestKillStopped(t *testing.T) {
+	f := startFake(t, fakeSpec{role: "sleep"})
+	if err := unix.Kill(int(f.pid()), unix.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the fake to stop", func() bool {
+		st, err := probe(context.Background(), f.pid())
+		return err == nil && st.State == "T"
+	})
+	out := kill(t, KillRequest{Targets: []Identity{f.id()}, TermTimeout: 5 * time.Second})
+	wantResult(t, out[0], KillGone)
+}
+
 func TestKillSetsidChild(t *testing.T) {
 	f := startFake(t, fakeSpec{role: "setsid-child"})
 	child, parent := f.ids[0], f.id()

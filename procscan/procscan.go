@@ -29,8 +29,8 @@ type Proc struct {
 	// Comm is the kernel's short command name (at most 15 characters on
 	// Linux, 16 on macOS).
 	Comm string
-	// Argv is the command line; empty for kernel threads, zombies, and
-	// processes whose arguments this user may not read.
+	// Argv is the command line; empty for kernel threads, for a process
+	// first seen as a zombie, and where this user may not read it.
 	Argv []string
 	// Start is the process's creation time in milliseconds since the
 	// epoch, computed as gopsutil v4 computes it (10 ms resolution on

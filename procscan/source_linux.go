@@ -93,8 +93,14 @@ func (s *procSource) samples(ctx context.Context) ([]sample, error) {
 		}
 		path = append(append(append(path[:0], "/proc/"...), name...), "/stat"...)
 		b, err := readFile(-1, string(path), &s.buf)
-		if err != nil {
-			continue // exited since the directory was listed
+		switch {
+		case err == nil:
+		case gone(err), errors.Is(err, unix.EACCES), errors.Is(err, unix.EPERM):
+			// Exited since the directory was listed, or hidden from this
+			// user (/proc mounted with hidepid).
+			continue
+		default:
+			return nil, fmt.Errorf("read /proc: %w", err)
 		}
 		st, err := parseStat(b)
 		if err != nil {
@@ -193,6 +199,11 @@ func readFile(dirfd int, name string, buf *[]byte) ([]byte, error) {
 		return nil, err
 	}
 	defer unix.Close(fd)
+	// The kernel writes all of stat or status in one read when the buffer
+	// has room (they are single seq_files): a short read is the end, which
+	// saves the read that would return 0.
+	base := name[strings.LastIndexByte(name, '/')+1:]
+	oneShot := base == "stat" || base == "status"
 	b := *buf
 	n := 0
 	for {
@@ -211,6 +222,9 @@ func readFile(dirfd int, name string, buf *[]byte) ([]byte, error) {
 			return b[:n], nil
 		}
 		n += m
+		if oneShot && n < len(b) {
+			return b[:n], nil
+		}
 	}
 }
 
