@@ -6,9 +6,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"agentwatch/procscan"
 	"agentwatch/reconcile"
 	"agentwatch/registry"
 )
@@ -157,5 +159,41 @@ func TestDiff(t *testing.T) {
 	}
 	if got := Diff("old", "new", []byte(a), []byte(a)); got != "" {
 		t.Errorf("diff of equal texts = %q, want empty", got)
+	}
+}
+
+func TestKillNeverHitsAReusedPID(t *testing.T) {
+	// A live process stands in for a PID the kernel handed out again: the
+	// plan knew a process with that PID but another start time.
+	cmd := exec.Command("sleep", "60")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	table, err := procscan.NewScanner().Scan(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := table.Procs[int32(cmd.Process.Pid)]
+	if p == nil {
+		t.Fatal("the process is not in the table")
+	}
+	eng := newEngine(t, t.TempDir())
+	ops := []reconcile.Op{{Op: reconcile.OpKillProcess, PID: int(p.PID), Start: p.Start - 5000, Comm: "sleep", Why: "planned for an earlier process"}}
+	res, err := eng.KillAudited(context.Background(), &Snapshot{}, ops, KillOptions{TermTimeout: time.Second}, []string{"test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Applied) != 0 || len(res.Skipped) != 1 || !strings.HasPrefix(res.Skipped[0].Why, "reused") {
+		t.Errorf("got applied %v skipped %v failed %v; want one skip for a reused PID", res.Applied, res.Skipped, res.Failed)
+	}
+	if err := cmd.Process.Signal(syscall.Signal(0)); err != nil {
+		t.Errorf("the process with the reused PID was signaled: %v", err)
+	}
+	// With the right start time the same operation kills it.
+	ops[0].Start = p.Start
+	res = eng.Kill(context.Background(), &Snapshot{}, ops, KillOptions{TermTimeout: time.Second})
+	if len(res.Applied) != 1 {
+		t.Errorf("with the right identity: applied %v failed %v", res.Applied, res.Failed)
 	}
 }
