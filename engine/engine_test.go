@@ -197,3 +197,82 @@ func TestKillNeverHitsAReusedPID(t *testing.T) {
 		t.Errorf("with the right identity: applied %v failed %v", res.Applied, res.Failed)
 	}
 }
+
+func TestWatchSignalsRegistryChanges(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	base, task, _ := workspace(t)
+	eng := newEngine(t, base)
+	ch, err := eng.Watch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect := func(what string) {
+		t.Helper()
+		select {
+		case <-ch:
+		case <-time.After(3 * time.Second):
+			t.Fatalf("no signal after %s", what)
+		}
+	}
+	quiet := func() {
+		t.Helper()
+		select {
+		case <-ch:
+			t.Fatal("a signal without a change")
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+	quiet()
+	pyEdit(t, task, "o['active_count'] = 7")
+	expect("an in-place rewrite of a task registry")
+	quiet()
+	newTask := filepath.Join(base, "TASK-20251030-101010-0123abcd")
+	if err := os.Mkdir(newTask, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	expect("a new task directory")
+	time.Sleep(200 * time.Millisecond)
+	write(t, filepath.Join(newTask, "AGENT_REGISTRY.json"), `{"task_id": "TASK-20251030-101010-0123abcd", "agents": []}`)
+	expect("a registry written in the new task directory")
+	if err := os.WriteFile(filepath.Join(base, "notes.txt"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	quiet()
+	cancel()
+	for range ch {
+	}
+}
+
+func TestCarryKeepsTheLastGoodDocumentOfALockedRegistry(t *testing.T) {
+	base, task, _ := workspace(t)
+	eng := newEngine(t, base)
+	ctx := context.Background()
+	prev, err := eng.Gather(ctx, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur, err := eng.Gather(ctx, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range cur.Input.Registries {
+		if r.Path == task {
+			cur.Input.Registries[i].Root = nil
+			cur.Input.Registries[i].Err = &registry.LockBusyError{Path: task, PID: 4242, Command: "python3"}
+			cur.Input.Registries[i].Locked = true
+		}
+	}
+	carried := cur.Carry(prev)
+	if len(carried) != 1 || carried[0].Path != task {
+		t.Fatalf("carried %v, want the task registry", carried)
+	}
+	if pid, cmd, ok := LockHolder(carried[0].Err); !ok || pid != 4242 || cmd != "python3" {
+		t.Errorf("LockHolder = %d %q %v", pid, cmd, ok)
+	}
+	for _, r := range cur.Input.Registries {
+		if r.Path == task && (r.Root == nil || r.Locked || r.Err != nil) {
+			t.Errorf("after carrying, the locked registry is still unread: %+v", r)
+		}
+	}
+}

@@ -438,3 +438,7 @@ type workspaceArgError struct {
 
 func (e *workspaceArgError) Error() string { return e.msg }
 func (e *workspaceArgError) Unwrap() error { return e.err }
+
+// IsTaskDir reports whether a path's last element is a task directory's
+// name: TASK-YYYYMMDD-HHMMSS-<8 hex>.
+func IsTaskDir(path string) bool { return isTaskDirName(filepath.Base(path)) }
