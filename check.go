@@ -308,3 +308,11 @@ func joinInts(xs []int) string {
 	}
 	return strings.Join(parts, " ")
 }
+
+func ints(xs []int32) []int {
+	out := make([]int, len(xs))
+	for i, x := range xs {
+		out[i] = int(x)
+	}
+	return out
+}

@@ -2,14 +2,11 @@ package main
 
 import (
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"agentwatch/engine"
-	"agentwatch/reconcile"
 )
 
 func newKillCmd(opts *options) *cobra.Command {
@@ -41,13 +38,9 @@ server, another user's process (unless root and --force).`,
 			if err != nil {
 				return &exitErr{code: exitError, err: err}
 			}
-			var ops []reconcile.Op
-			for _, target := range args {
-				t, err := killTarget(snap, rep, target, force)
-				if err != nil {
-					return &exitErr{code: exitError, err: err}
-				}
-				ops = append(ops, t...)
+			ops, err := engine.KillPlan(snap, rep, args, force)
+			if err != nil {
+				return &exitErr{code: exitError, err: err}
 			}
 			fmt.Fprintf(opts.stdout, "Kill (SIGTERM, then SIGKILL after %s):\n", termTimeout)
 			for _, op := range ops {
@@ -81,69 +74,3 @@ server, another user's process (unless root and --force).`,
 	return cmd
 }
 
-// killTarget resolves one TARGET against a fresh report: a PID, or an exact
-// session name. Only leaks are killed without force.
-func killTarget(snap *engine.Snapshot, rep reconcile.Report, target string, force bool) ([]reconcile.Op, error) {
-	if pid, err := strconv.Atoi(target); err == nil {
-		for _, p := range rep.Processes {
-			if int(p.PID) != pid {
-				continue
-			}
-			if p.Verdict != reconcile.VerdictLeak && !force {
-				return nil, fmt.Errorf("PID %d is %s (%s): only leaks are killed; --force kills it anyway", pid, p.Verdict, p.Reason)
-			}
-			why := fmt.Sprintf("%s: %s", p.Verdict, p.Reason)
-			return killOps(snap, []int{pid}, "", "", why), nil
-		}
-		if p := snap.Input.Live.Procs.Procs[int32(pid)]; p != nil && force {
-			return killOps(snap, []int{pid}, "", "", "named on the command line, with --force"), nil
-		}
-		return nil, fmt.Errorf("PID %d is not a claude process or part of an agent's tree; --force kills any process by PID", pid)
-	}
-	var found []reconcile.SessionRow
-	for _, s := range rep.Sessions {
-		if s.Name == target {
-			found = append(found, s)
-		}
-	}
-	switch {
-	case len(found) == 0:
-		return nil, fmt.Errorf("no tmux session is named exactly %q on the servers scanned (%s)", target, serverList(snap))
-	case len(found) > 1:
-		return nil, fmt.Errorf("session %q exists on several servers; choose one with --tmux-socket or --tmux-socket-path", target)
-	}
-	s := found[0]
-	if s.Verdict != reconcile.VerdictLeak && !force {
-		return nil, fmt.Errorf("session %s is %s (%s): only leaks are killed; --force kills it anyway", s.Name, s.Verdict, s.Reason)
-	}
-	why := fmt.Sprintf("%s: %s", s.Verdict, s.Reason)
-	ops := killOps(snap, ints(s.PIDs), s.Name, s.Server, why)
-	return append(ops, reconcile.Op{Op: reconcile.OpKillSession, AgentID: s.AgentID, Session: s.Name, Server: s.Server, Why: why}), nil
-}
-
-func killOps(snap *engine.Snapshot, pids []int, session, server, why string) []reconcile.Op {
-	table := snap.Input.Live.Procs
-	var ops []reconcile.Op
-	for _, pid := range reconcile.KillSet(table, pids) {
-		p := table.Procs[pid]
-		ops = append(ops, reconcile.Op{Op: reconcile.OpKillProcess, PID: int(pid), Start: p.Start, Comm: p.Comm,
-			Session: session, Server: server, Why: why})
-	}
-	return ops
-}
-
-func ints(xs []int32) []int {
-	out := make([]int, len(xs))
-	for i, x := range xs {
-		out[i] = int(x)
-	}
-	return out
-}
-
-func serverList(snap *engine.Snapshot) string {
-	var names []string
-	for _, s := range serversOf(snap) {
-		names = append(names, s.Socket)
-	}
-	return strings.Join(names, ", ")
-}

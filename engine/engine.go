@@ -46,6 +46,9 @@ func New(cfg Config) *Engine { return &Engine{cfg: cfg, scanner: procscan.NewSca
 // Store returns the registry store the engine writes through.
 func (e *Engine) Store() *registry.Store { return e.cfg.Store }
 
+// Audit returns the audit log the engine appends to.
+func (e *Engine) Audit() *Audit { return e.cfg.Audit }
+
 // Bases returns the workspace bases the engine watches.
 func (e *Engine) Bases() []registry.Base { return e.cfg.Bases }
 

@@ -1,0 +1,92 @@
+package engine
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"agentwatch/reconcile"
+)
+
+// KillPlan resolves kill targets against a report — a PID, or a tmux
+// session's exact name — into kill operations: each process as a tree (its
+// descendants and the session it leads), then the session. Only leaks are
+// planned; a foreign or healthy target needs force. The command line and
+// the TUI both kill through this.
+func KillPlan(snap *Snapshot, rep reconcile.Report, targets []string, force bool) ([]reconcile.Op, error) {
+	var ops []reconcile.Op
+	seen := map[string]bool{}
+	for _, target := range targets {
+		t, err := killTarget(snap, rep, target, force)
+		if err != nil {
+			return nil, err
+		}
+		for _, op := range t {
+			key := fmt.Sprintf("%s|%d|%s|%s", op.Op, op.PID, op.Server, op.Session)
+			if !seen[key] {
+				seen[key] = true
+				ops = append(ops, op)
+			}
+		}
+	}
+	return ops, nil
+}
+
+func killTarget(snap *Snapshot, rep reconcile.Report, target string, force bool) ([]reconcile.Op, error) {
+	if snap == nil || snap.Input.Live == nil || snap.Input.Live.Procs == nil {
+		return nil, fmt.Errorf("kill %s: no process table was scanned", target)
+	}
+	if pid, err := strconv.Atoi(target); err == nil {
+		for _, p := range rep.Processes {
+			if int(p.PID) != pid {
+				continue
+			}
+			if p.Verdict != reconcile.VerdictLeak && !force {
+				return nil, fmt.Errorf("PID %d is %s (%s): only leaks are killed; --force kills it anyway", pid, p.Verdict, p.Reason)
+			}
+			return killOps(snap, []int{pid}, p.AgentID, p.Session, p.Server, fmt.Sprintf("%s: %s", p.Verdict, p.Reason)), nil
+		}
+		if p := snap.Input.Live.Procs.Procs[int32(pid)]; p != nil && force {
+			return killOps(snap, []int{pid}, "", "", "", "named as a target, with --force"), nil
+		}
+		return nil, fmt.Errorf("PID %d is not a claude process or part of an agent's tree; --force kills any process by PID", pid)
+	}
+	var found []reconcile.SessionRow
+	for _, s := range rep.Sessions {
+		if s.Name == target {
+			found = append(found, s)
+		}
+	}
+	switch {
+	case len(found) == 0:
+		var names []string
+		for _, s := range snap.Input.Live.Servers {
+			names = append(names, s.Socket.String())
+		}
+		return nil, fmt.Errorf("no tmux session is named exactly %q on the servers scanned (%s)", target, strings.Join(names, ", "))
+	case len(found) > 1:
+		return nil, fmt.Errorf("session %q exists on several servers; choose one with --tmux-socket or --tmux-socket-path", target)
+	}
+	s := found[0]
+	if s.Verdict != reconcile.VerdictLeak && !force {
+		return nil, fmt.Errorf("session %s is %s (%s): only leaks are killed; --force kills it anyway", s.Name, s.Verdict, s.Reason)
+	}
+	why := fmt.Sprintf("%s: %s", s.Verdict, s.Reason)
+	pids := make([]int, len(s.PIDs))
+	for i, p := range s.PIDs {
+		pids[i] = int(p)
+	}
+	ops := killOps(snap, pids, s.AgentID, s.Name, s.Server, why)
+	return append(ops, reconcile.Op{Op: reconcile.OpKillSession, AgentID: s.AgentID, Session: s.Name, Server: s.Server, Why: why}), nil
+}
+
+func killOps(snap *Snapshot, pids []int, agentID, session, server, why string) []reconcile.Op {
+	table := snap.Input.Live.Procs
+	var ops []reconcile.Op
+	for _, pid := range reconcile.KillSet(table, pids) {
+		p := table.Procs[pid]
+		ops = append(ops, reconcile.Op{Op: reconcile.OpKillProcess, AgentID: agentID, PID: int(pid), Start: p.Start, Comm: p.Comm,
+			Session: session, Server: server, Why: why})
+	}
+	return ops
+}
