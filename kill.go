@@ -73,4 +73,3 @@ server, another user's process (unless root and --force).`,
 	f.DurationVar(&termTimeout, "term-timeout", 5*time.Second, "how long to wait after SIGTERM before SIGKILL")
 	return cmd
 }
-
