@@ -486,3 +486,39 @@ with open(p, 'r+') as f:
 		}
 	})
 }
+
+func TestSceneMoves(t *testing.T) {
+	sandbox(t)
+	s := buildScene(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	events := make(chan demo.Event, 8)
+	done := make(chan error, 1)
+	go func() { done <- s.Move(ctx, 300*time.Millisecond, events) }()
+	got := map[string]string{}
+	for len(got) < 3 {
+		select {
+		case ev := <-events:
+			got[ev.What] = ev.AgentID
+		case <-time.After(10 * time.Second):
+			t.Fatalf("the scene did not move: %v", got)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	out, _ := checkJSONArgs(t, append([]string{"check", "--json"}, sceneFlags(s)...)...)
+	verdict := map[string]string{}
+	for _, a := range out.Agents {
+		verdict[a["agent_id"].(string)] = a["verdict"].(string)
+	}
+	if v := verdict[got["start"]]; v != "starting" && v != "ok" {
+		t.Errorf("started agent %s is %q, want starting or ok", got["start"], v)
+	}
+	if v := verdict[got["finish"]]; v != "done" {
+		t.Errorf("finished agent %s is %q, want done", got["finish"], v)
+	}
+	if v := verdict[got["die"]]; v != "ghost" {
+		t.Errorf("agent %s that died without a word is %q, want ghost", got["die"], v)
+	}
+}
