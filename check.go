@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -12,7 +13,6 @@ import (
 
 	"agentwatch/engine"
 	"agentwatch/reconcile"
-	"agentwatch/registry"
 )
 
 func newCheckCmd(opts *options) *cobra.Command {
@@ -30,7 +30,7 @@ func newCheckCmd(opts *options) *cobra.Command {
 			if err != nil {
 				return &exitErr{code: exitError, err: err}
 			}
-			if err := lockedError(snap); err != nil {
+			if err, _ := unreadError(snap); err != nil {
 				return &exitErr{code: exitError, err: err}
 			}
 			if asJSON {
@@ -51,18 +51,22 @@ func newCheckCmd(opts *options) *cobra.Command {
 	return cmd
 }
 
-// lockedError reports the registries whose lock stayed busy past
-// --lock-timeout: their state is unknown, so no verdict can be given.
-func lockedError(snap *engine.Snapshot) error {
-	locked := snap.Locked()
-	if len(locked) == 0 {
-		return nil
-	}
+// unreadError reports the registries that could not be read at all: their
+// lock stayed busy past --lock-timeout (lock says so), or the file could
+// not be opened. Their state is unknown, so no verdict can be given.
+func unreadError(snap *engine.Snapshot) (err error, lock bool) {
 	var msgs []string
-	for _, r := range locked {
+	for _, r := range snap.Locked() {
 		msgs = append(msgs, r.Err.Error())
+		lock = true
 	}
-	return fmt.Errorf("%w: %s", registry.ErrLockBusy, strings.Join(msgs, "; "))
+	for _, r := range snap.Unreadable() {
+		msgs = append(msgs, r.Err.Error()+" (run agentwatch as a user who can read it)")
+	}
+	if len(msgs) == 0 {
+		return nil, false
+	}
+	return errors.New(strings.Join(msgs, "\n")), lock
 }
 
 type workspaceJSON struct {
@@ -245,9 +249,10 @@ func writeCheckText(w io.Writer, eng *engine.Engine, snap *engine.Snapshot, rep 
 	}
 	fmt.Fprintf(w, "%s.\n", strings.Join(counts, ", "))
 	if rep.Summary()[reconcile.FindCorrupt] > 0 {
-		fmt.Fprintln(w, "A corrupt registry is never repaired: see `agentwatch restore --registry PATH`.")
+		fmt.Fprintln(w, "A corrupt registry is never repaired: one that does not parse is mended by `agentwatch restore --registry PATH`;")
+		fmt.Fprintln(w, "one that parses but is not in the orchestrator's shape needs a hand edit (or `agentwatch undo`, if agentwatch wrote it).")
 	}
-	if !rep.Healthy() {
+	if rep.Summary()[reconcile.FindCorrupt] < countBlocking(rep) {
 		fmt.Fprintln(w, "Next: `agentwatch repair --dry-run` shows the fixes; `agentwatch repair` applies them.")
 	}
 	if rep.Summary()[reconcile.FindLeak] > 0 {
@@ -315,4 +320,14 @@ func ints(xs []int32) []int {
 		out[i] = int(x)
 	}
 	return out
+}
+
+func countBlocking(rep reconcile.Report) int {
+	n := 0
+	for _, f := range rep.Findings {
+		if f.Blocking() {
+			n++
+		}
+	}
+	return n
 }

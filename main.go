@@ -213,7 +213,7 @@ func (o *options) refuseReadonly(what string) error {
 // refuses: scripts must say --yes.
 func (o *options) confirm(question string) (bool, error) {
 	if !o.stdinTTY {
-		return false, &exitErr{code: exitError, err: errors.New("no terminal to confirm on: run with --yes to apply without asking, or --dry-run to only look")}
+		return false, &exitErr{code: exitError, err: errors.New("no terminal to confirm on: run with --yes to go ahead without asking")}
 	}
 	fmt.Fprintf(o.stderr, "%s [y/N] ", question)
 	var answer string

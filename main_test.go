@@ -723,3 +723,41 @@ func TestCommandLineErrors(t *testing.T) {
 		}
 	})
 }
+
+func TestUndoIsAllOrNothing(t *testing.T) {
+	sandbox(t)
+	base := copyFixtures(t)
+	tw := filepath.Join(base, taskWorking, "AGENT_REGISTRY.json")
+	g := filepath.Join(base, "registry", "GLOBAL_REGISTRY.json")
+	python(t, `o = load(sys.argv[1]); o['active_count'] = 9; save(sys.argv[1], o)`, tw)
+	python(t, `o = load(sys.argv[1]); o['total_tasks'] = 9; save(sys.argv[1], o)`, g)
+	damagedT, _ := os.ReadFile(tw)
+	damagedG, _ := os.ReadFile(g)
+	if r := agentwatch(t, append([]string{"repair", "--yes", "--workspace", base}, liveFlags(t, base)...)...); r.code != 0 {
+		t.Fatalf("repair exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	repairedT, _ := os.ReadFile(tw)
+	python(t, `o = load(sys.argv[1]); o['max_concurrent_agents'] = 21; save(sys.argv[1], o)`, g)
+	changedG, _ := os.ReadFile(g)
+
+	r := agentwatch(t, "undo", "--yes")
+	if r.code != 1 {
+		t.Fatalf("undo with one file changed since: exit %d, want 1\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if got, _ := os.ReadFile(tw); !bytes.Equal(got, repairedT) {
+		t.Error("a refused undo put back the other file anyway")
+	}
+	if got, _ := os.ReadFile(g); !bytes.Equal(got, changedG) {
+		t.Error("a refused undo wrote the file that changed since")
+	}
+	// The advice it gives does what it says: --force puts both back.
+	if r := agentwatch(t, "undo", "--yes", "--force"); r.code != 0 {
+		t.Fatalf("undo --force exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if got, _ := os.ReadFile(tw); !bytes.Equal(got, damagedT) {
+		t.Error("undo --force did not put back the task registry")
+	}
+	if got, _ := os.ReadFile(g); !bytes.Equal(got, damagedG) {
+		t.Error("undo --force did not put back the global registry")
+	}
+}

@@ -41,8 +41,12 @@ repair can be put back with undo.`,
 			if err != nil {
 				return &exitErr{code: exitError, err: err}
 			}
-			if err := lockedError(snap); err != nil {
-				return &exitErr{code: exitLockBusy, err: fmt.Errorf("%w; nothing written", err)}
+			if err, lock := unreadError(snap); err != nil {
+				code := exitError
+				if lock {
+					code = exitLockBusy
+				}
+				return &exitErr{code: code, err: fmt.Errorf("%w\nnothing written", err)}
 			}
 			for _, r := range snap.Input.Registries {
 				if r.Err != nil {
@@ -62,7 +66,11 @@ repair can be put back with undo.`,
 				}
 				return nil
 			}
-			if !asJSON {
+			if asJSON {
+				if !yes {
+					writePlan(opts.stderr, plan.Ops) // the question needs the plan beside it
+				}
+			} else {
 				writePlan(opts.stdout, plan.Ops)
 			}
 			if !yes {

@@ -62,10 +62,9 @@ func currentUser() string {
 }
 
 // Append writes one entry. The time, user and PID are filled in when zero.
-func (a *Audit) Append(ctx context.Context, e Entry) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
+// It writes even when ctx is already cancelled (an interrupted repair): an
+// action that was done must be recorded, or undo cannot reach it.
+func (a *Audit) Append(_ context.Context, e Entry) error {
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"time"
 
@@ -77,9 +78,14 @@ func (e *Engine) Gather(ctx context.Context, now time.Time) (*Snapshot, error) {
 			r := reconcile.Registry{Path: f.Path, Kind: f.Kind.String(), Base: b.Dir, TaskID: f.TaskID}
 			s, err := e.cfg.Store.Read(ctx, f.Path)
 			switch {
+			case ctx.Err() != nil:
+				return nil, fmt.Errorf("gather: %w", ctx.Err())
+			case err != nil && s == nil && errors.Is(err, fs.ErrNotExist):
+				continue // removed since it was listed
 			case err != nil && s == nil:
 				r.Err = err
 				r.Locked = errors.Is(err, registry.ErrLockBusy)
+				r.Unreadable = !r.Locked
 			case s.ParseErr != nil:
 				r.Err = s.ParseErr
 				snap.Hashes[f.Path] = s.Hash
@@ -97,6 +103,18 @@ func (e *Engine) Gather(ctx context.Context, now time.Time) (*Snapshot, error) {
 	}
 	snap.Duration = time.Since(start)
 	return snap, nil
+}
+
+// Unreadable returns the registries that could not be read, for a reason
+// other than their lock or their content (permissions, I/O).
+func (s *Snapshot) Unreadable() []reconcile.Registry {
+	var out []reconcile.Registry
+	for _, r := range s.Input.Registries {
+		if r.Unreadable {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // Locked returns the registries whose lock stayed busy during the scan.

@@ -121,6 +121,9 @@ func latest(entries []registry.Agent) registry.Agent {
 // TaskEntry returns an agent's entry in a task registry (the one a dedupe
 // would keep) and whether the registry holds it.
 func TaskEntry(tf *registry.TaskFile, id string) (registry.Agent, bool) {
+	if id == "" {
+		return registry.Agent{}, false
+	}
 	var found []registry.Agent
 	for _, a := range tf.Agents() {
 		if a.ID == id {
@@ -134,9 +137,14 @@ func TaskEntry(tf *registry.TaskFile, id string) (registry.Agent, bool) {
 }
 
 // lookup answers an agent's task-registry status within one base.
+// A task without a registry file holds no status: known, not found. A
+// registry that cannot be read leaves the status unknown.
 func (b *base) lookup(agentID, taskID string) (string, bool, bool) {
 	f := b.tasks[taskID]
-	if f == nil || f.task == nil {
+	if f == nil {
+		return "", false, true
+	}
+	if f.task == nil {
 		return "", false, false
 	}
 	a, ok := TaskEntry(f.task, agentID)
@@ -162,7 +170,7 @@ func Observe(in Input, prev *Memory) (Report, *Memory) {
 	for _, f := range w.files {
 		rep.Registries = append(rep.Registries, w.summary(f))
 		if f.err != nil {
-			if !f.Locked {
+			if !f.Locked && !f.Unreadable {
 				rep.Findings = append(rep.Findings, Finding{Kind: FindCorrupt, Registry: f.Path, TaskID: f.TaskID, Error: f.err.Error()})
 			}
 			continue
@@ -223,6 +231,9 @@ func (w *world) fileFindings(f *file) []Finding {
 		counts := map[string]int{}
 		var order []string
 		for _, a := range f.task.Agents() {
+			if a.ID == "" {
+				continue // no id: nothing to tell it apart by, never merged
+			}
 			if counts[a.ID] == 0 {
 				order = append(order, a.ID)
 			}
@@ -246,7 +257,7 @@ func (w *world) fileFindings(f *file) []Finding {
 			continue
 		}
 		out = append(out, Finding{Kind: FindDrift, Registry: f.Path, TaskID: f.TaskID, Field: field,
-			Recorded: registry.Encode(rec), Actual: want})
+			Recorded: jsonText(rec), Actual: want})
 	}
 	return out
 }
@@ -268,7 +279,14 @@ func (w *world) divergent() []Finding {
 		for _, a := range b.global.global.Agents() {
 			inGlobal[a.ID] = true
 			tf := b.tasks[a.TaskID]
-			if tf == nil || tf.task == nil {
+			if tf == nil {
+				if a.TaskID != "" {
+					out = append(out, Finding{Kind: FindDivergent, AgentID: a.ID, TaskID: a.TaskID,
+						GlobalRegistry: b.global.Path, GlobalStatus: a.Status})
+				}
+				continue // its task has no registry file
+			}
+			if tf.task == nil {
 				continue // no readable task registry to compare with
 			}
 			te, ok := TaskEntry(tf.task, a.ID)

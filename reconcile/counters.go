@@ -11,12 +11,17 @@ var (
 )
 
 // taskActual is what a task registry's counters should hold: entries with an
-// active status, distinct agent ids, entries with a terminal status.
+// active status, distinct agent ids, entries with a terminal status. An
+// entry without an id is an agent of its own.
 func taskActual(tf *registry.TaskFile, sets registry.StatusSets) map[string]int64 {
-	var active, done int64
+	var active, done, anonymous int64
 	ids := map[string]bool{}
 	for _, a := range tf.Agents() {
-		ids[a.ID] = true
+		if a.ID == "" {
+			anonymous++
+		} else {
+			ids[a.ID] = true
+		}
 		switch sets.Classify(a.Status) {
 		case registry.StatusActive:
 			active++
@@ -26,7 +31,7 @@ func taskActual(tf *registry.TaskFile, sets registry.StatusSets) map[string]int6
 	}
 	return map[string]int64{
 		"active_count":    active,
-		"total_spawned":   int64(len(ids)),
+		"total_spawned":   int64(len(ids)) + anonymous,
 		"completed_count": done,
 	}
 }

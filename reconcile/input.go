@@ -32,6 +32,9 @@ type Registry struct {
 	// Locked says Err is a lock that stayed busy: the file is not known to
 	// be corrupt, only unread.
 	Locked bool
+	// Unreadable says Err kept the file from being read at all
+	// (permissions, I/O): not known to be corrupt either.
+	Unreadable bool
 }
 
 // Input is everything one analysis looks at.

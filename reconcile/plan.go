@@ -48,6 +48,9 @@ type Op struct {
 	Reason string `json:"-"`
 	// Kind is the kind of Registry: KindGlobal or KindTask.
 	Kind string `json:"-"`
+	// TaskID is the agent's task, for a global status change to consult
+	// the task registry as it is when the change is applied.
+	TaskID string `json:"-"`
 }
 
 // Env is what applying an operation needs besides the document: the time it
@@ -70,11 +73,17 @@ type Outcome struct {
 	New json.RawMessage
 }
 
+// jsonText is a value as JSON for reports. NaN and Infinity, which Python
+// writes and reads but JSON does not allow, become strings.
 func jsonText(v *registry.Value) json.RawMessage {
 	if v == nil {
 		return nil
 	}
-	return json.RawMessage(registry.Encode(v))
+	b := registry.Encode(v)
+	if !json.Valid(b) {
+		b, _ = json.Marshal(string(b))
+	}
+	return json.RawMessage(b)
 }
 
 func jsonString(s string) json.RawMessage {
@@ -83,6 +92,9 @@ func jsonString(s string) json.RawMessage {
 
 // entries returns the agent's entries in a document of the given kind.
 func entries(root *registry.Value, kind, agentID string) []*registry.Value {
+	if agentID == "" {
+		return nil
+	}
 	if kind == KindGlobal {
 		if e := root.Get("agents").Get(agentID); e != nil {
 			return []*registry.Value{e}
@@ -123,6 +135,9 @@ func (op Op) applyStatus(root *registry.Value, kind string, env Env) (Outcome, e
 		return Outcome{Skip: fmt.Sprintf("the agent has %d entries here; dedupe it first", len(es))}, nil
 	}
 	e := es[0]
+	if skip := op.taskSaysOtherwise(kind, env); skip != "" {
+		return Outcome{Skip: skip}, nil
+	}
 	if cur := jsonText(e.Get("status")); string(cur) != string(op.Expect) {
 		return Outcome{Skip: fmt.Sprintf("status is %s now, the plan expected %s", orNone(cur), orNone(op.Expect))}, nil
 	}
@@ -145,6 +160,32 @@ func (op Op) applyStatus(root *registry.Value, kind string, env Env) (Outcome, e
 		e.Set("status", registry.NewString(status))
 	}
 	return Outcome{Applied: true, New: jsonText(e.Get("status"))}, nil
+}
+
+// taskSaysOtherwise re-derives a global status change from the task
+// registry as it is now (after this plan's own task transaction): a task
+// entry that another writer made terminal, with another status than this
+// change sets, wins over a terminate or complete; a sync follows the task's
+// status only while it is still the one planned.
+func (op Op) taskSaysOtherwise(kind string, env Env) string {
+	if kind != KindGlobal || env.TaskStatus == nil {
+		return ""
+	}
+	status, found, known := env.TaskStatus(op.AgentID, op.TaskID)
+	if !known || !found {
+		return ""
+	}
+	switch op.Op {
+	case OpTerminate, OpComplete:
+		if env.Sets.Classify(status) == registry.StatusTerminal && string(jsonString(status)) != string(op.New) {
+			return fmt.Sprintf("the task registry says %q now; the next plan syncs the global entry", status)
+		}
+	case OpSync:
+		if string(jsonString(status)) != string(op.New) {
+			return fmt.Sprintf("the task registry says %q now, the plan followed %s", status, op.New)
+		}
+	}
+	return ""
 }
 
 func orNone(s json.RawMessage) string {
@@ -198,6 +239,9 @@ func (op Op) applyRecount(root *registry.Value, kind string, env Env) (Outcome, 
 func (op Op) applyDedupe(root *registry.Value, kind string) (Outcome, error) {
 	if kind != KindTask {
 		return Outcome{Skip: "only a task registry's agents array can hold duplicates"}, nil
+	}
+	if op.AgentID == "" {
+		return Outcome{Skip: "entries without an id are never merged"}, nil
 	}
 	tf, err := registry.NewTaskFile(root)
 	if err != nil {

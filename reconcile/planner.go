@@ -64,7 +64,7 @@ func (w *world) statusOps(changes []StatusChange) []Op {
 		if tf := b.tasks[c.TaskID]; tf != nil && tf.task != nil {
 			if a, ok := TaskEntry(tf.task, c.AgentID); ok && w.sets.Classify(a.Status) == registry.StatusActive {
 				ops = append(ops, Op{Op: c.Op, Registry: tf.Path, Kind: KindTask, AgentID: c.AgentID, Field: "status",
-					Old: jsonString(a.Status), New: jsonString(to), Expect: jsonText(a.Entry.Get("status")), Reason: c.Reason, Why: c.Why, Session: c.Session})
+					Old: jsonString(a.Status), New: jsonString(to), Expect: jsonText(a.Entry.Get("status")), Reason: c.Reason, Why: c.Why, Session: c.Session, TaskID: c.TaskID})
 			}
 		}
 		if g := b.global; g != nil && g.global != nil {
@@ -72,7 +72,7 @@ func (w *world) statusOps(changes []StatusChange) []Op {
 				st := e.Get("status")
 				if st == nil || w.sets.Classify(st.StrOr("")) == registry.StatusActive {
 					ops = append(ops, Op{Op: c.Op, Registry: g.Path, Kind: KindGlobal, AgentID: c.AgentID, Field: "status",
-						Old: jsonText(st), New: jsonString(to), Expect: jsonText(st), Reason: c.Reason, Why: c.Why, Session: c.Session})
+						Old: jsonText(st), New: jsonString(to), Expect: jsonText(st), Reason: c.Reason, Why: c.Why, Session: c.Session, TaskID: c.TaskID})
 				}
 			}
 		}
@@ -110,7 +110,7 @@ func (w *world) syncOps() []Op {
 			globalWins = gok && (!tok || gt.After(tt))
 			why = "the later last_update wins"
 		}
-		op := Op{Op: OpSync, AgentID: fd.AgentID, Field: "status"}
+		op := Op{Op: OpSync, AgentID: fd.AgentID, TaskID: fd.TaskID, Field: "status"}
 		if globalWins {
 			op.Registry, op.Kind = fd.TaskRegistry, KindTask
 			op.Old, op.New = jsonString(fd.TaskStatus), jsonString(fd.GlobalStatus)

@@ -446,3 +446,39 @@ func TestApplySkipsWhatChangedSincePlanned(t *testing.T) {
 		})
 	}
 }
+
+func TestEdgeCasesFromReview(t *testing.T) {
+	t.Run("entries without an id are never merged and each counts as spawned", func(t *testing.T) {
+		task := mustParse(t, `{"task_id": "`+taskA+`", "agents": [{"status": "working"}, {"status": "working"}, {"id": "a-1", "status": "completed"}],
+		  "total_spawned": 3, "active_count": 2, "completed_count": 1}`)
+		in := input(Registry{Path: aPath, Kind: KindTask, TaskID: taskA, Root: task})
+		if rep := Analyze(in); len(rep.Findings) != 0 {
+			t.Errorf("findings %s, want none", findingKeys(rep.Findings))
+		}
+		if plan := MakePlan(in, nil); len(plan.Ops) != 0 {
+			t.Errorf("plan %s, want nothing", opKeys(plan.Ops))
+		}
+	})
+	t.Run("a NaN counter is reported as a JSON string", func(t *testing.T) {
+		task := mustParse(t, `{"task_id": "`+taskA+`", "agents": [], "active_count": NaN}`)
+		rep := Analyze(input(Registry{Path: aPath, Kind: KindTask, TaskID: taskA, Root: task}))
+		got := findingKeys(rep.Findings)
+		want := `{"kind":"drift","registry":"` + aPath + `","field":"active_count","recorded":"NaN","actual":0}`
+		if len(got) != 1 || got[0] != want {
+			t.Errorf("got %v, want %s", got, want)
+		}
+	})
+	t.Run("a global agent whose task has no registry is divergent, and active_agents is still counted", func(t *testing.T) {
+		g := globalDoc(t, map[string]int{"active_agents": 7, "total_agents_spawned": 1, "total_tasks": 1, "active_tasks": 1},
+			map[string]string{taskB: "INITIALIZED"}, gagent{id: "b-1", task: taskB})
+		rep := Analyze(input(Registry{Path: gPath, Kind: KindGlobal, Root: g}))
+		got := findingKeys(rep.Findings)
+		want := []string{
+			`{"kind":"divergent","agent_id":"b-1","global_registry":"` + gPath + `","task_registry":"","global_status":"","task_status":""}`,
+			`{"kind":"drift","registry":"` + gPath + `","field":"active_agents","recorded":7,"actual":0}`,
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("got  %s\nwant %s", strings.Join(got, "\n     "), strings.Join(want, "\n     "))
+		}
+	})
+}

@@ -190,7 +190,9 @@ func registryFileAt(path string) bool {
 	if err != nil {
 		return !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR)
 	}
-	return !fi.IsDir()
+	// A FIFO or a device would hang or mislead a read: only regular files
+	// are registries.
+	return fi.Mode().IsRegular()
 }
 
 // isTaskDirName reports whether name is exactly TASK-YYYYMMDD-HHMMSS-<8 hex>,

@@ -292,15 +292,3 @@ func (g *GlobalFile) Counter(field string) (Counter, bool) { return counterOf(g.
 
 // AgentEntry returns the global entry of an agent, or nil.
 func (g *GlobalFile) AgentEntry(id string) *Value { return g.Root.Get("agents").Get(id) }
-
-// TaskEntries returns the task registry's entries for an agent id, in array
-// order: more than one is a duplicate.
-func (t *TaskFile) TaskEntries(id string) []*Value {
-	var out []*Value
-	for _, e := range t.Root.Get("agents").Elems() {
-		if e.Get("id").StrOr("") == id {
-			out = append(out, e)
-		}
-	}
-	return out
-}
