@@ -52,7 +52,7 @@ type Entry struct {
 }
 
 // Actions whose file changes `undo` can put back.
-var undoable = map[string]bool{"repair": true, "undo": true, "restore": true, "mark": true}
+var undoable = map[string]bool{"repair": true, "undo": true, "restore": true}
 
 func currentUser() string {
 	if u, err := user.Current(); err == nil {

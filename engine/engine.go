@@ -44,9 +44,6 @@ type Engine struct {
 // New returns an Engine for cfg.
 func New(cfg Config) *Engine { return &Engine{cfg: cfg, scanner: procscan.NewScanner()} }
 
-// Store returns the registry store the engine writes through.
-func (e *Engine) Store() *registry.Store { return e.cfg.Store }
-
 // Audit returns the audit log the engine appends to.
 func (e *Engine) Audit() *Audit { return e.cfg.Audit }
 
@@ -153,17 +150,6 @@ func (r *Result) LockBusy() bool {
 		}
 	}
 	return false
-}
-
-// Changed returns the commits that changed a file.
-func (r *Result) Changed() []*registry.Commit {
-	var out []*registry.Commit
-	for _, c := range r.Commits {
-		if c.Changed {
-			out = append(out, c)
-		}
-	}
-	return out
 }
 
 // Apply runs the plan's registry operations, one locked transaction per

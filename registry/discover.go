@@ -127,14 +127,6 @@ func (k FileKind) String() string {
 	return fmt.Sprintf("FileKind(%d)", int(k))
 }
 
-// MarshalText encodes k as its String, so JSON output reads "global" or "task".
-func (k FileKind) MarshalText() ([]byte, error) {
-	if k != FileGlobal && k != FileTask {
-		return nil, fmt.Errorf("marshal file kind: unknown kind %d", int(k))
-	}
-	return []byte(k.String()), nil
-}
-
 // File is one registry file of a workspace base.
 type File struct {
 	// Path is the file's path: Base joined with the file's place in it.
