@@ -145,7 +145,7 @@ repairs it under the same flock the orchestrator uses, journaled and undoable.`,
 	pf.BoolVar(&opts.noColor, "no-color", os.Getenv("NO_COLOR") != "", "no colour (also NO_COLOR)")
 	pf.StringSliceVar(&opts.active, "active-statuses", defaults.Active, "agent statuses that count as active")
 	pf.StringSliceVar(&opts.terminal, "terminal-statuses", defaults.Terminal, "agent statuses that count as terminal")
-	root.AddCommand(newCheckCmd(opts), newRepairCmd(opts), newKillCmd(opts), newUndoCmd(opts), newRestoreCmd(opts), newDemoCmd(opts))
+	root.AddCommand(newCheckCmd(opts), newRepairCmd(opts), newKillCmd(opts), newUndoCmd(opts), newRestoreCmd(opts), newDemoCmd(opts), newLogCmd(opts))
 	return root
 }
 
