@@ -145,12 +145,17 @@ repairs it under the same flock the orchestrator uses, journaled and undoable.`,
 	pf.BoolVar(&opts.noColor, "no-color", os.Getenv("NO_COLOR") != "", "no colour (also NO_COLOR)")
 	pf.StringSliceVar(&opts.active, "active-statuses", defaults.Active, "agent statuses that count as active")
 	pf.StringSliceVar(&opts.terminal, "terminal-statuses", defaults.Terminal, "agent statuses that count as terminal")
-	root.AddCommand(newCheckCmd(opts), newRepairCmd(opts), newKillCmd(opts), newUndoCmd(opts), newRestoreCmd(opts), newDemoCmd(opts), newLogCmd(opts))
+	root.AddCommand(newCheckCmd(opts), newRepairCmd(opts), newKillCmd(opts), newUndoCmd(opts), newRestoreCmd(opts), newDemoCmd(opts), newLogCmd(opts), newMetricsCmd(opts))
 	return root
 }
 
 // newEngine discovers the workspaces and builds the engine the commands use.
 func (o *options) newEngine(ctx context.Context) (*engine.Engine, error) {
+	return o.newEngineWith(ctx, nil)
+}
+
+// newEngineWith is newEngine with a last word on the configuration.
+func (o *options) newEngineWith(ctx context.Context, tune func(*engine.Config)) (*engine.Engine, error) {
 	cwd, err := os.Getwd()
 	if err != nil {
 		return nil, fmt.Errorf("discover workspaces: %w", err)
@@ -182,6 +187,9 @@ func (o *options) newEngine(ctx context.Context) (*engine.Engine, error) {
 			return nil, fmt.Errorf("--match: %w", err)
 		}
 		cfg.Matcher = m
+	}
+	if tune != nil {
+		tune(&cfg)
 	}
 	return engine.New(cfg), nil
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -521,4 +523,101 @@ func TestSceneMoves(t *testing.T) {
 	if v := verdict[got["die"]]; v != "ghost" {
 		t.Errorf("agent %s that died without a word is %q, want ghost", got["die"], v)
 	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a command writing while the test
+// reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestMetricsExportTheScene(t *testing.T) {
+	sandbox(t)
+	s := buildScene(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errb syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, append([]string{"metrics", "--listen", "127.0.0.1:0", "--interval", "200ms"}, sceneFlags(s)...), strings.NewReader(""), &out, &errb)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Error("metrics did not stop")
+		}
+	})
+	var url string
+	deadline := time.Now().Add(10 * time.Second)
+	for url == "" {
+		if f := strings.Fields(out.String()); len(f) > 3 && strings.HasPrefix(f[3], "http://") {
+			url = f[3]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no address printed: %q %q", out.String(), errb.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	want := map[string]string{
+		"agentwatch_ghosts":                                  "2",
+		`agentwatch_leaks{cause="finished_agent"}`:           "1",
+		`agentwatch_leaks{cause="orphan_process"}`:           "1",
+		`agentwatch_leaks{cause="untracked_session"}`:        "1",
+		"agentwatch_foreign_claude_processes":                "1",
+		`agentwatch_tmux_sessions{verdict="other"}`:          "1",
+		`agentwatch_tmux_sessions{verdict="ok"}`:             "3",
+		`agentwatch_tmux_sessions{verdict="leak"}`:           "2",
+		"agentwatch_scan_duration_seconds_count":             "",
+		`agentwatch_counter_drift{field="active_count",registry="` + filepath.Join(s.Base, demo.TaskMain, "AGENT_REGISTRY.json") + `"}`: "2",
+	}
+	var body string
+	for {
+		resp, err := http.Get(url)
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			body = string(b)
+		}
+		ok := true
+		for k, v := range want {
+			line := metricLine(body, k)
+			ok = ok && line != "" && (v == "" || line == v)
+		}
+		if ok {
+			break
+		}
+		if time.Now().After(deadline.Add(10 * time.Second)) {
+			for k, v := range want {
+				if got := metricLine(body, k); got != v && !(v == "" && got != "") {
+					t.Errorf("%s = %q, want %q", k, got, v)
+				}
+			}
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// metricLine returns the value of one series in a Prometheus text body.
+func metricLine(body, series string) string {
+	for _, l := range strings.Split(body, "\n") {
+		if v, ok := strings.CutPrefix(l, series+" "); ok {
+			return v
+		}
+	}
+	return ""
 }

@@ -33,6 +33,8 @@ type Config struct {
 	Matcher procscan.Matcher
 	// Grace, Stale and Settle: see reconcile.Live and Check.
 	Grace, Stale, Settle time.Duration
+	// Metrics, when set, receives every scan, repair and kill.
+	Metrics *Metrics
 }
 
 // Engine gathers snapshots and applies plans.

@@ -162,9 +162,11 @@ func endsWithResult(path string) bool {
 func (e *Engine) Observe(ctx context.Context, now time.Time, prev *reconcile.Memory) (*Snapshot, reconcile.Report, *reconcile.Memory, error) {
 	snap, err := e.Gather(ctx, now)
 	if err != nil {
+		e.cfg.Metrics.observeScan(nil, reconcile.Report{}, err)
 		return nil, reconcile.Report{}, nil, err
 	}
 	rep, mem := reconcile.Observe(snap.Input, prev)
+	e.cfg.Metrics.observeScan(snap, rep, nil)
 	return snap, rep, mem, nil
 }
 
@@ -340,6 +342,7 @@ func (e *Engine) Kill(ctx context.Context, snap *Snapshot, ops []reconcile.Op, o
 // KillAudited kills like Kill and appends the kill to the audit log.
 func (e *Engine) KillAudited(ctx context.Context, snap *Snapshot, ops []reconcile.Op, opts KillOptions, targets []string) (*Result, error) {
 	res := e.Kill(ctx, snap, ops, opts)
+	e.cfg.Metrics.observeResult(res)
 	entry := Entry{Action: "kill", Targets: targets, Result: resultWord(res)}
 	entry.Ops = append(append(entry.Ops, res.Applied...), res.Failed...)
 	return res, e.cfg.Audit.Append(ctx, entry)

@@ -37,6 +37,7 @@ func (e *Engine) Repair(ctx context.Context, snap *Snapshot, plan reconcile.Plan
 		res.Skipped = append(res.Skipped, k.Skipped...)
 		res.Failed = append(res.Failed, k.Failed...)
 	}
+	e.cfg.Metrics.observeResult(res)
 	entry := Entry{Action: "repair", Result: resultWord(res), Files: changesOf(res.Commits)}
 	for _, it := range res.Applied {
 		entry.Targets = appendTarget(entry.Targets, it.Op)
@@ -145,12 +146,33 @@ type UndoOutcome struct {
 }
 
 // Undo puts back the files of an undo plan, each in its own transaction.
-// A file that changed since is refused unless force is set; a file whose
-// backup is gone is refused always. The undo is journaled and audited like
-// a repair, so it can itself be undone.
+// It is all or nothing: a file that changed since is refused unless force is
+// set, a file whose backup is gone is refused always, and then no file is
+// put back — so a half undo never becomes the next thing undo undoes. The
+// undo is journaled and audited like a repair, so it can itself be undone.
 func (e *Engine) Undo(ctx context.Context, up *UndoPlan, force bool) ([]UndoOutcome, error) {
 	var outs []UndoOutcome
 	var commits []*registry.Commit
+	var blocked []string
+	for _, f := range up.Files {
+		if f.Restore == nil || (f.Conflict != "" && !force) {
+			blocked = append(blocked, f.Path)
+		}
+	}
+	if len(blocked) > 0 {
+		for _, f := range up.Files {
+			out := UndoOutcome{Path: f.Path, Reason: f.Conflict}
+			switch {
+			case f.Restore != nil && f.Conflict != "":
+				out.Reason += "; `undo --force` puts it back anyway"
+			case f.Conflict == "":
+				out.Reason = "not put back: undo is all or nothing, and " + strings.Join(blocked, ", ") + " was refused"
+			}
+			outs = append(outs, out)
+		}
+		entry := Entry{Action: "undo", Targets: blocked, Result: "failed", Error: "refused: " + strings.Join(blocked, ", ")}
+		return outs, e.cfg.Audit.Append(ctx, entry)
+	}
 	for _, f := range up.Files {
 		out := UndoOutcome{Path: f.Path}
 		if f.Restore == nil {
@@ -222,7 +244,7 @@ func (e *Engine) PlanRestore(ctx context.Context, path, from string) (cur []byte
 	}
 	var tried []string
 	if from == "" || from == "journal" {
-		j, jerr := registry.ReadJournal(path)
+		j, jerr := registry.ReadJournal(ctx, path)
 		switch {
 		case jerr == nil && parses(j.Data):
 			return s.Data, &RestoreCandidate{Source: "journal", Detail: "the new bytes of agentwatch's unfinished write", Data: j.Data}, nil
@@ -240,7 +262,7 @@ func (e *Engine) PlanRestore(ctx context.Context, path, from string) (cur []byte
 		tried = append(tried, serr.Error())
 	}
 	if from == "" || from == "backup" {
-		backups, berr := e.cfg.Store.Backups(path)
+		backups, berr := e.cfg.Store.Backups(ctx, path)
 		if berr != nil {
 			tried = append(tried, "backups: "+berr.Error())
 		}
