@@ -573,15 +573,15 @@ func TestMetricsExportTheScene(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	want := map[string]string{
-		"agentwatch_ghosts":                                  "2",
-		`agentwatch_leaks{cause="finished_agent"}`:           "1",
-		`agentwatch_leaks{cause="orphan_process"}`:           "1",
-		`agentwatch_leaks{cause="untracked_session"}`:        "1",
-		"agentwatch_foreign_claude_processes":                "1",
-		`agentwatch_tmux_sessions{verdict="other"}`:          "1",
-		`agentwatch_tmux_sessions{verdict="ok"}`:             "3",
-		`agentwatch_tmux_sessions{verdict="leak"}`:           "2",
-		"agentwatch_scan_duration_seconds_count":             "",
+		"agentwatch_ghosts":                           "2",
+		`agentwatch_leaks{cause="finished_agent"}`:    "1",
+		`agentwatch_leaks{cause="orphan_process"}`:    "1",
+		`agentwatch_leaks{cause="untracked_session"}`: "1",
+		"agentwatch_foreign_claude_processes":         "1",
+		`agentwatch_tmux_sessions{verdict="other"}`:   "1",
+		`agentwatch_tmux_sessions{verdict="ok"}`:      "3",
+		`agentwatch_tmux_sessions{verdict="leak"}`:    "2",
+		"agentwatch_scan_duration_seconds_count":      "",
 		`agentwatch_counter_drift{field="active_count",registry="` + filepath.Join(s.Base, demo.TaskMain, "AGENT_REGISTRY.json") + `"}`: "2",
 	}
 	var body string
