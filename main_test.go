@@ -794,3 +794,21 @@ func TestLogShowsTheAuditLog(t *testing.T) {
 		t.Errorf("log: exit %d\n%s", r.code, r.stdout)
 	}
 }
+
+func TestRestoreNeverSalvagesANonRegistry(t *testing.T) {
+	sandbox(t)
+	base := copyFixtures(t)
+	path := filepath.Join(base, taskEmpty, "AGENT_REGISTRY.json")
+	orig, _ := os.ReadFile(path)
+	bad := append([]byte("0"), orig[1:]...) // a lone 0 where the object began
+	if err := os.WriteFile(path, bad, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := agentwatch(t, "restore", "--registry", path, "--yes")
+	if r.code != 2 || !strings.Contains(r.stderr, "not a registry") {
+		t.Errorf("restore: exit %d, want 2 saying the salvage is not a registry\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if got, _ := os.ReadFile(path); !bytes.Equal(got, bad) {
+		t.Error("restore wrote the file")
+	}
+}

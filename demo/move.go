@@ -53,6 +53,9 @@ func (s *Scene) Move(ctx context.Context, interval time.Duration, events chan<- 
 			ev = Event{What: "die", AgentID: id}
 		}
 		if err != nil {
+			if ctx.Err() != nil {
+				return nil // stopped in the middle of an event
+			}
 			return fmt.Errorf("demo: %s: %w", ev.What, err)
 		}
 		step++

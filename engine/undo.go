@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -257,6 +258,9 @@ func (e *Engine) PlanRestore(ctx context.Context, path, from string) (cur []byte
 	if from == "" || from == "salvage" {
 		kept, dropped, serr := registry.Salvage(s.Data)
 		if serr == nil {
+			serr = inShape(path, kept)
+		}
+		if serr == nil {
 			return s.Data, &RestoreCandidate{Source: "salvage", Detail: fmt.Sprintf("the complete document at the front, dropping %d trailing bytes", dropped), Data: kept}, nil
 		}
 		tried = append(tried, serr.Error())
@@ -277,6 +281,28 @@ func (e *Engine) PlanRestore(ctx context.Context, path, from string) (cur []byte
 		}
 	}
 	return s.Data, nil, fmt.Errorf("restore %s: it cannot be mended automatically (%s); edit it by hand — its bytes are untouched", path, strings.Join(tried, "; "))
+}
+
+// inShape checks that salvaged bytes are a registry of the file's kind, not
+// merely some JSON value (a lone "0" at the front of a torn file parses).
+func inShape(path string, data []byte) error {
+	v, err := registry.Parse(data)
+	if err != nil {
+		return err
+	}
+	switch filepath.Base(path) {
+	case "GLOBAL_REGISTRY.json":
+		_, err = registry.NewGlobalFile(v)
+	default:
+		_, err = registry.NewTaskFile(v)
+	}
+	if err == nil && v.Len() == 0 {
+		err = errors.New("an empty object")
+	}
+	if err != nil {
+		return fmt.Errorf("salvage: the complete value at the front is not a registry (%v)", err)
+	}
+	return nil
 }
 
 func parses(data []byte) bool {

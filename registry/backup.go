@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -39,7 +40,10 @@ type Backup struct {
 // Backups lists the backups of the registry at path, newest first. A
 // registry without backups has none, which is not an error; neither is a
 // registry that no longer exists.
-func (s *Store) Backups(path string) ([]Backup, error) {
+func (s *Store) Backups(ctx context.Context, path string) ([]Backup, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("list backups: %w", err)
+	}
 	canon, err := resolve(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		canon, err = filepath.Abs(path)
@@ -62,6 +66,33 @@ func (s *Store) Backups(path string) ([]Backup, error) {
 		out = append(out, Backup{Path: filepath.Join(dir, name), Registry: canon, Time: t, Hash: hash})
 	}
 	return out, nil
+}
+
+// backupOf returns the bytes of a backup of the registry whose hash is hash;
+// ok is false when there is none (never taken, pruned, or taken under another
+// state directory). A backup whose bytes do not match its name is no backup.
+func (s *Store) backupOf(canon, hash string) (data []byte, ok bool, err error) {
+	dir := s.backupDir(canon)
+	names, err := backupNames(dir)
+	if err != nil {
+		return nil, false, err
+	}
+	for _, name := range names {
+		if !strings.HasSuffix(name, "-"+hash+".json") {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // gone since the listing
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		if HashBytes(data) == hash {
+			return data, true, nil
+		}
+	}
+	return nil, false, nil
 }
 
 // backupDir is the directory of one registry's backups: a readable name (the

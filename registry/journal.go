@@ -2,6 +2,7 @@ package registry
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -39,8 +40,9 @@ const (
 	recoveredTorn       = "discarded a torn journal: the registry had not been touched"
 	recoveredDone       = "discarded the journal of a write that had completed"
 	recoveredNotStarted = "discarded the journal of a write that had not started"
-	recoveredFinished   = "finished an interrupted write from the journal"
+	recoveredFinished   = "finished agentwatch's interrupted write from the journal; the torn bytes are kept as a backup"
 	recoveredForeign    = "discarded a stale journal: another writer has changed the registry since, and its version is kept"
+	recoveredKept       = "kept the journal and wrote nothing: another writer tore the registry after agentwatch's interrupted write"
 )
 
 // errTornJournal is a journal that a crash cut short.
@@ -59,9 +61,13 @@ type Journal struct {
 }
 
 // ReadJournal returns the journal left beside the registry at path by an
-// interrupted transaction. No journal is an error matching fs.ErrNotExist;
-// a torn one is an error that says so.
-func ReadJournal(path string) (*Journal, error) {
+// interrupted transaction, or kept there because another writer tore the
+// registry afterwards (see CorruptError.Journal). No journal is an error
+// matching fs.ErrNotExist; a torn one is an error that says so.
+func ReadJournal(ctx context.Context, path string) (*Journal, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("read journal: %w", err)
+	}
 	canon, err := resolve(path)
 	if err != nil {
 		return nil, err
@@ -173,19 +179,33 @@ func removeJournal(path string) error {
 
 // recoverJournal finishes or discards the journal an interrupted transaction
 // left beside the registry; the caller holds the exclusive lock and f is the
-// registry's second descriptor. The rules (DESIGN §4):
+// registry's second descriptor. It decides from what our own write can leave
+// behind: writeInPlace puts the new bytes at offset 0 and then truncates, so
+// cut short it leaves the new bytes' first k followed by the old bytes from
+// k on (ourTornWrite). The rules, in order:
 //   - a torn journal was never complete, so the registry was never touched:
 //     delete it;
 //   - the registry's hash is the journal's new one (the write completed) or
 //     its old one (it had not begun): delete it;
-//   - the registry does not parse (the write was cut short): write the
-//     journal's bytes in place, then delete it;
-//   - the registry parses and is neither (a Python writer changed it after
-//     the crash): delete the journal and keep the file, never rolling the
-//     other writer back.
+//   - the registry is provably our interrupted write, judged against the new
+//     bytes and the old ones as backed up before the journal was written:
+//     keep the torn bytes as a backup, write the new bytes in place, delete
+//     the journal. This holds even when the torn bytes happen to parse;
+//   - anything else was written by another writer after the crash. If it
+//     parses, delete the journal and keep the file, never rolling the other
+//     writer back. If it does not parse, write nothing and keep the journal:
+//     neither the journal's bytes nor the torn ones are known to be right,
+//     and restore lets a person choose (Update reports a *CorruptError).
 //
-// It returns what it did, "" when there was no journal.
-func (s *Store) recoverJournal(f *os.File, canon string) (string, error) {
+// Without a backup of the old bytes (pruned, or taken under another state
+// directory) the third rule cannot be proven, and the fourth applies. A
+// registry that does not parse is read again once after tornReadRetry
+// before the last two rules are weighed, in case an unlocked writer was
+// caught mid-write; beforeRetry, if set, runs just before that wait.
+//
+// It returns what it did (one of the recovered* texts), "" when there was
+// no journal.
+func (s *Store) recoverJournal(ctx context.Context, f *os.File, canon string, beforeRetry func()) (string, error) {
 	jpath := journalPath(canon)
 	raw, err := os.ReadFile(jpath)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -194,38 +214,94 @@ func (s *Store) recoverJournal(f *os.File, canon string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	what := recoveredTorn
-	if j, err := decodeJournal(raw); err == nil {
-		cur, err := readAll(f)
-		if err != nil {
+	// discard deletes the journal; what is only said once it is gone.
+	discard := func(what string) (string, error) {
+		if err := removeJournal(jpath); err != nil {
 			return "", err
 		}
+		return what, nil
+	}
+	j, err := decodeJournal(raw)
+	if err != nil {
+		return discard(recoveredTorn)
+	}
+	cur, err := readAll(f)
+	if err != nil {
+		return "", err
+	}
+	parses := false
+	for retried := false; ; retried = true {
 		switch HashBytes(cur) {
 		case j.NewHash:
-			what = recoveredDone
 			// The crash may have come before the fsync.
 			if err := f.Sync(); err != nil {
 				return "", err
 			}
+			return discard(recoveredDone)
 		case j.OldHash:
-			what = recoveredNotStarted
-		default:
-			if _, perr := Parse(cur); perr == nil {
-				what = recoveredForeign
-				break
-			}
-			// Keep even half-written bytes: nothing is ever lost.
-			if _, err := s.saveBackup(canon, cur, time.Now()); err != nil {
-				return "", fmt.Errorf("back up torn registry: %w", err)
-			}
-			if err := writeInPlace(f, j.Data, func(string) {}); err != nil {
-				return "", fmt.Errorf("finish write: %w", err)
-			}
-			what = recoveredFinished
+			return discard(recoveredNotStarted)
+		}
+		_, perr := Parse(cur)
+		if parses = perr == nil; parses || retried {
+			break
+		}
+		if beforeRetry != nil {
+			beforeRetry()
+		}
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(tornReadRetry):
+		}
+		if cur, err = readAll(f); err != nil {
+			return "", err
 		}
 	}
-	if err := removeJournal(jpath); err != nil {
-		return "", err
+
+	old, haveOld, err := s.backupOf(canon, j.OldHash)
+	if err != nil {
+		return "", fmt.Errorf("read backup of the old bytes: %w", err)
 	}
-	return what, nil
+	switch {
+	case haveOld && ourTornWrite(cur, old, j.Data):
+		// Keep even half-written bytes: nothing is ever lost.
+		if _, err := s.saveBackup(canon, cur, time.Now()); err != nil {
+			return "", fmt.Errorf("back up torn registry: %w", err)
+		}
+		if err := writeInPlace(f, j.Data, func(string) {}); err != nil {
+			return "", fmt.Errorf("finish write: %w", err)
+		}
+		// The write is done even if the journal cannot be removed (the
+		// next transaction then finds the new hash), so say so either way.
+		return recoveredFinished, removeJournal(jpath)
+	case parses:
+		return discard(recoveredForeign)
+	default:
+		return recoveredKept, nil
+	}
+}
+
+// ourTornWrite reports whether cur is what writeInPlace, writing next over
+// old and cut short, can leave: next[:k] followed by old[k:] for some
+// k <= len(next), where old[k:] is empty once k >= len(old). (k = len(next)
+// is the write done but not yet truncated.)
+func ourTornWrite(cur, old, next []byte) bool {
+	if len(cur) < len(old) || len(cur) > max(len(old), len(next)) {
+		return false
+	}
+	// k can be no more than the length of the prefix cur shares with next.
+	k := 0
+	for k < len(cur) && k < len(next) && cur[k] == next[k] {
+		k++
+	}
+	if len(cur) > len(old) {
+		// Past the old end: all of cur is new bytes.
+		return k == len(cur)
+	}
+	// Same length as old: cur must be old's from some point at or before k.
+	from := len(cur)
+	for from > 0 && cur[from-1] == old[from-1] {
+		from--
+	}
+	return from <= k
 }

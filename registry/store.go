@@ -87,9 +87,21 @@ func roundWait(d time.Duration) time.Duration {
 type CorruptError struct {
 	Path string
 	Err  error
+	// Journal is set when agentwatch's own write to the registry was
+	// interrupted and another writer then tore the file: neither the
+	// journal's bytes nor the torn ones are known to be right, so nothing
+	// was written and the journal is kept, at this path, for restore to
+	// offer. "" otherwise.
+	Journal string
 }
 
 func (e *CorruptError) Error() string {
+	if e.Journal != "" {
+		return fmt.Sprintf("registry %s does not parse: %v; another writer tore it after agentwatch's interrupted write, "+
+			"so agentwatch wrote nothing and kept its journal %s: run `agentwatch restore --registry %s` "+
+			"to preview the journal's bytes, a salvage or a backup, and choose one (--from journal|salvage|backup)",
+			e.Path, e.Err, e.Journal, e.Path)
+	}
 	return fmt.Sprintf("registry %s does not parse: %v", e.Path, e.Err)
 }
 
@@ -242,7 +254,12 @@ func (s *Store) read(ctx context.Context, path string, beforeRetry func()) (*Sna
 // Update runs one transaction on the registry at path (DESIGN §4):
 //  1. take LOCK_EX on the registry itself, polling for up to LockTimeout
 //     (then a *LockBusyError naming the holder);
-//  2. finish or discard a journal left by an interrupted transaction;
+//  2. finish or discard a journal left by an interrupted transaction, or
+//     keep it when another writer tore the registry after that crash (see
+//     recoverJournal): the registry then does not parse, and step 3's
+//     *CorruptError names the kept journal. With AllowCorrupt (restore) the
+//     change sees the torn bytes, and a change it writes journals over the
+//     kept journal;
 //  3. read and parse the bytes under the lock (a registry that does not
 //     parse is a *CorruptError, unless opts.AllowCorrupt) and call change;
 //  4. no change: write nothing;
@@ -256,6 +273,12 @@ func (s *Store) read(ctx context.Context, path string, beforeRetry func()) (*Sna
 // is taken the Commit is returned even with an error, so that what journal
 // recovery did is never lost; before that it is nil.
 func (s *Store) Update(ctx context.Context, path string, opts UpdateOptions, change ChangeFunc) (*Commit, error) {
+	return s.update(ctx, path, opts, change, nil)
+}
+
+// update is Update with a seam for tests: beforeRetry runs when journal
+// recovery found a registry that does not parse, before it reads it again.
+func (s *Store) update(ctx context.Context, path string, opts UpdateOptions, change ChangeFunc, beforeRetry func()) (*Commit, error) {
 	canon, err := resolve(path)
 	if err != nil {
 		return nil, err
@@ -272,7 +295,7 @@ func (s *Store) Update(ctx context.Context, path string, opts UpdateOptions, cha
 	}()
 	pause("locked")
 
-	if c.Recovered, err = s.recoverJournal(h.file, canon); err != nil {
+	if c.Recovered, err = s.recoverJournal(ctx, h.file, canon, beforeRetry); err != nil {
 		return c, fmt.Errorf("recover journal: %w", err)
 	}
 	cur, err := h.snapshot(path)
@@ -281,7 +304,11 @@ func (s *Store) Update(ctx context.Context, path string, opts UpdateOptions, cha
 	}
 	c.OldHash, c.NewHash = cur.Hash, cur.Hash
 	if cur.ParseErr != nil && !opts.AllowCorrupt {
-		return c, fmt.Errorf("update registry: %w", &CorruptError{Path: path, Err: cur.ParseErr})
+		ce := &CorruptError{Path: path, Err: cur.ParseErr}
+		if c.Recovered == recoveredKept {
+			ce.Journal = journalPath(canon)
+		}
+		return c, fmt.Errorf("update registry: %w", ce)
 	}
 	if err := ctx.Err(); err != nil {
 		return c, fmt.Errorf("update registry: %w", err)

@@ -3,10 +3,12 @@ package registry
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -103,10 +105,12 @@ func crashAt(t *testing.T, step, registry, stateDir string, next []byte) {
 	killed = true
 }
 
-// crashContent returns a registry and a change of it whose new bytes differ
-// from the old ones near the start, so that a half-written file is a splice
-// that does not parse: grow adds a member at the front, shrink removes the
-// "tasks" object near the front.
+// crashContent returns a registry and a change of it. For grow and shrink
+// the new bytes differ from the old ones near the start, so that a
+// half-written file is a splice that does not parse: grow adds a member at
+// the front, shrink removes the "tasks" object near the front. same makes
+// same-length edits at the top and at the bottom, so that the half-written
+// file is the top edit alone, and parses.
 func crashContent(t *testing.T, variant string) (old, next []byte) {
 	t.Helper()
 	old = []byte(sampleRegistry)
@@ -125,16 +129,27 @@ func crashContent(t *testing.T, variant string) (old, next []byte) {
 	case "shrink":
 		root.Delete("tasks")
 		next = Encode(root)
+	case "same":
+		root.Set("created_at", NewString("2025-10-17T21:35:12.999999"))
+		root.Get("agents").Get("builder-215700-0a1b2c").Set("status", NewString("stopped"))
+		next = Encode(root)
+	default:
+		t.Fatalf("test data: no variant %q", variant)
 	}
-	if variant == "grow" && len(next) <= len(old) || variant == "shrink" && len(next) >= len(old) {
+	if variant == "grow" && len(next) <= len(old) || variant == "shrink" && len(next) >= len(old) ||
+		variant == "same" && len(next) != len(old) {
 		t.Fatalf("test data: %s gives %d bytes from %d", variant, len(next), len(old))
 	}
-	// The states a crash leaves mid-write must not parse, or the expected
-	// outcomes below would be wrong.
+	// The states a crash leaves mid-write must parse, or not, as the
+	// variant says, or the expected outcomes below would test nothing.
 	half := len(next) / 2
 	partial := append(bytes.Clone(next[:half]), old[min(half, len(old)):]...)
-	if _, err := Parse(partial); err == nil {
-		t.Fatalf("test data: the %s registry half written parses; pick other content", variant)
+	_, err = Parse(partial)
+	if parses := err == nil; parses != (variant == "same") {
+		t.Fatalf("test data: the %s registry half written parses %v, want %v; pick other content", variant, parses, variant == "same")
+	}
+	if variant == "same" && (bytes.Equal(partial, old) || bytes.Equal(partial, next)) {
+		t.Fatalf("test data: the same-length edits are not one in each half")
 	}
 	if variant == "shrink" {
 		untruncated := append(bytes.Clone(next), old[len(next):]...)
@@ -148,34 +163,44 @@ func crashContent(t *testing.T, variant string) (old, next []byte) {
 // TestCrashAtEveryStep kills a writer at each step of a transaction and
 // checks that the next transaction finds the registry parsing, holding
 // either the old bytes or the new ones as the step demands, and no journal.
+// The same variant is the case of a half-written file that parses: it must
+// be finished, not kept as if another writer had made it.
 func TestCrashAtEveryStep(t *testing.T) {
 	type outcome struct {
 		wantNew   bool
 		recovered string
 	}
+	var (
+		oldBytes    = outcome{false, ""}
+		torn        = outcome{false, recoveredTorn}
+		notStarted  = outcome{false, recoveredNotStarted}
+		finished    = outcome{true, recoveredFinished}
+		done        = outcome{true, recoveredDone}
+		newBytes    = outcome{true, ""}
+		allVariants = func(o outcome) map[string]outcome {
+			return map[string]outcome{"grow": o, "shrink": o, "same": o}
+		}
+	)
 	cases := []struct {
 		step          string
-		grow, shrink  outcome
+		want          map[string]outcome // by crashContent variant
 		wantOldBackup bool
 	}{
-		{"locked", outcome{false, ""}, outcome{false, ""}, false},
-		{"backup-written", outcome{false, ""}, outcome{false, ""}, true},
-		{"journal-partial", outcome{false, recoveredTorn}, outcome{false, recoveredTorn}, true},
-		{"journal-written", outcome{false, recoveredNotStarted}, outcome{false, recoveredNotStarted}, true},
-		{"registry-partial", outcome{true, recoveredFinished}, outcome{true, recoveredFinished}, true},
-		// Not yet truncated: a longer file is whole, a shorter one has the
-		// old tail after it.
-		{"registry-written", outcome{true, recoveredDone}, outcome{true, recoveredFinished}, true},
-		{"truncated", outcome{true, recoveredDone}, outcome{true, recoveredDone}, true},
-		{"synced", outcome{true, recoveredDone}, outcome{true, recoveredDone}, true},
-		{"journal-removed", outcome{true, ""}, outcome{true, ""}, true},
+		{"locked", allVariants(oldBytes), false},
+		{"backup-written", allVariants(oldBytes), true},
+		{"journal-partial", allVariants(torn), true},
+		{"journal-written", allVariants(notStarted), true},
+		{"registry-partial", allVariants(finished), true},
+		// Not yet truncated: a longer or same-length file is whole, a
+		// shorter one has the old tail after it.
+		{"registry-written", map[string]outcome{"grow": done, "shrink": finished, "same": done}, true},
+		{"truncated", allVariants(done), true},
+		{"synced", allVariants(done), true},
+		{"journal-removed", allVariants(newBytes), true},
 	}
 	for _, tc := range cases {
-		for _, variant := range []string{"grow", "shrink"} {
-			want := tc.grow
-			if variant == "shrink" {
-				want = tc.shrink
-			}
+		for _, variant := range []string{"grow", "shrink", "same"} {
+			want := tc.want[variant]
 			t.Run(tc.step+"/"+variant, func(t *testing.T) {
 				t.Parallel()
 				old, next := crashContent(t, variant)
@@ -209,7 +234,7 @@ func TestCrashAtEveryStep(t *testing.T) {
 					t.Errorf("got registry %q, want %q", got, wantBytes)
 				}
 				assertNoJournal(t, path)
-				backups, err := s.Backups(path)
+				backups, err := s.Backups(context.Background(), path)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -274,6 +299,144 @@ func TestCrashThenPythonWriterIsKept(t *testing.T) {
 				t.Errorf("got the crashed change present %v, want %v", got, tc.wantNew)
 			}
 			assertNoJournal(t, path)
+		})
+	}
+}
+
+// TestCrashThenTornByAnotherWriterKeepsJournal crashes a writer after its
+// journal is written, lets a Python writer change the registry under flock,
+// and then an unlocked writer tear it. The journal is stale: writing its
+// bytes would lose the Python change, and the torn bytes are no one's
+// document either. So the next transaction writes nothing, keeps the
+// journal for restore to offer, and fails with a *CorruptError that says so.
+func TestCrashThenTornByAnotherWriterKeepsJournal(t *testing.T) {
+	requirePython(t)
+	ctx := context.Background()
+	old, next := crashContent(t, "grow")
+	path := newRegistry(t, string(old))
+	s := newStore(t)
+	crashAt(t, "journal-written", path, s.StateDir, next)
+	startPython(t, "increment.py", path, "1", "python_edits").wait(t)
+	startPython(t, "tear.py", path, "careless_edits").wait(t)
+	torn := readFile(t, path)
+	if _, err := Parse(torn); err == nil {
+		t.Fatalf("test setup: the torn registry parses: %q", torn)
+	}
+
+	called := false
+	c, err := s.Update(ctx, path, UpdateOptions{}, func(*Snapshot) ([]byte, error) {
+		called = true
+		return nil, nil
+	})
+	var ce *CorruptError
+	if !errors.As(err, &ce) {
+		t.Fatalf("got error %v, want a *CorruptError", err)
+	}
+	if ce.Journal != path+JournalSuffix {
+		t.Errorf("got CorruptError.Journal %q, want %q", ce.Journal, path+JournalSuffix)
+	}
+	for _, want := range []string{"another writer tore it after agentwatch's interrupted write", "kept its journal",
+		"agentwatch restore --registry " + path, "journal|salvage|backup"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("got error %q, want it to say %q", err, want)
+		}
+	}
+	if c == nil || c.Recovered != recoveredKept || c.Changed {
+		t.Errorf("got Commit %+v, want Recovered %q and nothing changed", c, recoveredKept)
+	}
+	if called {
+		t.Errorf("change was called, want it not called for a torn registry")
+	}
+	if got := readFile(t, path); !bytes.Equal(got, torn) {
+		t.Errorf("got registry %q, want the torn bytes untouched %q", got, torn)
+	}
+	j, err := ReadJournal(ctx, path)
+	if err != nil {
+		t.Fatalf("ReadJournal: got %v, want the kept journal for restore's preview", err)
+	}
+	if !bytes.Equal(j.Data, next) || j.OldHash != HashBytes(old) || j.Path != path+JournalSuffix {
+		t.Errorf("got journal %s old %s data %q, want the crashed write's", j.Path, j.OldHash, j.Data)
+	}
+
+	// Asked again, it decides the same: nothing is written behind a
+	// person's back.
+	if _, err := s.Update(ctx, path, UpdateOptions{}, func(*Snapshot) ([]byte, error) { return nil, nil }); !errors.As(err, &ce) || ce.Journal == "" {
+		t.Errorf("second Update: got %v, want the same *CorruptError", err)
+	}
+	if got := readFile(t, path); !bytes.Equal(got, torn) {
+		t.Errorf("second Update: got registry %q, want it untouched", got)
+	}
+
+	// restore's way: the change sees the torn bytes and writes what the
+	// person chose; its own journal takes the kept one's place, and goes.
+	chosen := []byte(sampleRegistry)
+	c, err = s.Update(ctx, path, UpdateOptions{AllowCorrupt: true}, func(cur *Snapshot) ([]byte, error) {
+		if !bytes.Equal(cur.Data, torn) {
+			t.Errorf("restore's change saw %q, want the torn bytes", cur.Data)
+		}
+		return chosen, nil
+	})
+	if err != nil {
+		t.Fatalf("restore's Update: %v", err)
+	}
+	if c.Recovered != recoveredKept || !c.Changed {
+		t.Errorf("restore's Update: got Recovered %q Changed %v, want %q and a change", c.Recovered, c.Changed, recoveredKept)
+	}
+	if got := readFile(t, path); !bytes.Equal(got, chosen) {
+		t.Errorf("got registry %q after restore, want the chosen bytes", got)
+	}
+	if got := readFile(t, c.Backup); !bytes.Equal(got, torn) {
+		t.Errorf("got backup %q, want the torn bytes kept", got)
+	}
+	assertNoJournal(t, path)
+}
+
+// TestCrashWithoutBackupOfOldBytes crashes a writer half way through the
+// registry and then removes its backups (as pruning, or another state
+// directory, would): without the old bytes recovery cannot prove the file
+// is its own interrupted write. One that does not parse is left alone with
+// its journal kept; one that parses is kept as another writer's, as DESIGN
+// §4's fourth rule says.
+func TestCrashWithoutBackupOfOldBytes(t *testing.T) {
+	cases := []struct {
+		variant     string
+		wantCorrupt bool
+		recovered   string
+	}{
+		{"grow", true, recoveredKept},
+		{"same", false, recoveredForeign},
+	}
+	for _, tc := range cases {
+		t.Run(tc.variant, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			old, next := crashContent(t, tc.variant)
+			path := newRegistry(t, string(old))
+			s := newStore(t)
+			crashAt(t, "registry-partial", path, s.StateDir, next)
+			if err := os.RemoveAll(filepath.Join(s.StateDir, "backups")); err != nil {
+				t.Fatal(err)
+			}
+			left := readFile(t, path)
+
+			c, err := s.Update(ctx, path, UpdateOptions{}, func(*Snapshot) ([]byte, error) { return nil, nil })
+			var ce *CorruptError
+			if got := errors.As(err, &ce) && ce.Journal == path+JournalSuffix; got != tc.wantCorrupt {
+				t.Errorf("got error %v, want a *CorruptError naming the kept journal %v", err, tc.wantCorrupt)
+			}
+			if !tc.wantCorrupt && err != nil {
+				t.Errorf("got error %v, want none", err)
+			}
+			if c == nil || c.Recovered != tc.recovered {
+				t.Errorf("got Commit %+v, want Recovered %q", c, tc.recovered)
+			}
+			if got := readFile(t, path); !bytes.Equal(got, left) {
+				t.Errorf("got registry %q, want what the crash left %q", got, left)
+			}
+			_, jerr := ReadJournal(ctx, path)
+			if kept := jerr == nil; kept != tc.wantCorrupt {
+				t.Errorf("got journal kept %v (%v), want %v", kept, jerr, tc.wantCorrupt)
+			}
 		})
 	}
 }

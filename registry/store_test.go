@@ -136,7 +136,7 @@ func TestUpdateWithoutChangeWritesNothing(t *testing.T) {
 			if got := mtime(t, path); !got.Equal(oldTime) {
 				t.Errorf("got mtime %v, want it untouched at %v", got, oldTime)
 			}
-			if b, _ := s.Backups(path); len(b) != 0 {
+			if b, _ := s.Backups(context.Background(), path); len(b) != 0 {
 				t.Errorf("got %d backups, want none", len(b))
 			}
 			assertNoJournal(t, path)
@@ -226,8 +226,8 @@ func TestUpdateThroughSymlinkKeepsLinkAndJournalsBesideTarget(t *testing.T) {
 	if fi, err := os.Lstat(link); err != nil || fi.Mode()&fs.ModeSymlink == 0 {
 		t.Errorf("got %v, %v for the link, want it still a symlink", fi, err)
 	}
-	viaLink, _ := s.Backups(link)
-	viaTarget, _ := s.Backups(path)
+	viaLink, _ := s.Backups(context.Background(), link)
+	viaTarget, _ := s.Backups(context.Background(), path)
 	if len(viaLink) != 1 || len(viaTarget) != 1 || viaLink[0] != viaTarget[0] {
 		t.Errorf("got backups %v via the link and %v via the target, want the same one", viaLink, viaTarget)
 	}
@@ -244,7 +244,7 @@ func TestUpdateKeepsLast20Backups(t *testing.T) {
 		}
 		before = append(before, c.OldHash)
 	}
-	backups, err := s.Backups(path)
+	backups, err := s.Backups(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -351,7 +351,7 @@ func TestCorruptRegistryIsNotWritten(t *testing.T) {
 	if got := mtime(t, path); !got.Equal(oldTime) {
 		t.Errorf("got mtime %v, want it untouched", got)
 	}
-	if b, _ := s.Backups(path); len(b) != 0 {
+	if b, _ := s.Backups(context.Background(), path); len(b) != 0 {
 		t.Errorf("got %d backups, want none", len(b))
 	}
 
@@ -446,53 +446,85 @@ func TestReadSnapshot(t *testing.T) {
 	}
 }
 
-// TestJournalRecovery drives each rule of DESIGN §4's recovery with a
-// journal as a crash would leave it.
+// TestJournalRecovery drives each rule of recovery with a journal as a crash
+// would leave it, and with the backup of the old bytes that the transaction
+// saved before its journal, or without it.
 func TestJournalRecovery(t *testing.T) {
-	// The change is near the front, so that half written it does not parse.
+	// grow's change is near the front, so that half written it does not
+	// parse; same's half-written file does.
 	oldBytes, newBytes := crashContent(t, "grow")
+	_, sameBytes := crashContent(t, "same")
 	other, _ := Parse(oldBytes)
 	other.Set("python_wrote_this", NewInt(7))
 	otherBytes := Encode(other)
-	half := append(bytes.Clone(newBytes[:len(newBytes)/2]), oldBytes[len(newBytes)/2:]...)
+	splice := func(next []byte, k int) []byte {
+		return append(bytes.Clone(next[:k]), oldBytes[min(k, len(oldBytes)):]...)
+	}
+	half := splice(newBytes, len(newBytes)/2)
+	sameHalf := splice(sameBytes, len(sameBytes)/2)
 
-	whole := encodeJournal(&Journal{Registry: "r", OldHash: HashBytes(oldBytes), NewHash: HashBytes(newBytes), Data: newBytes})
+	journal := func(next []byte) []byte {
+		return encodeJournal(&Journal{Registry: "r", OldHash: HashBytes(oldBytes), NewHash: HashBytes(next), Data: next})
+	}
+	whole := journal(newBytes)
 	cases := []struct {
 		name      string
 		registry  []byte
 		journal   []byte
+		oldBackup bool // the transaction's backup of oldBytes is there
 		want      []byte
 		recovered string
 	}{
-		{"torn journal", oldBytes, whole[:len(whole)-10], oldBytes, recoveredTorn},
-		{"torn journal, header only", oldBytes, whole[:60], oldBytes, recoveredTorn},
-		{"empty journal", oldBytes, nil, oldBytes, recoveredTorn},
-		{"registry is the new bytes", newBytes, whole, newBytes, recoveredDone},
-		{"registry is the old bytes", oldBytes, whole, oldBytes, recoveredNotStarted},
-		{"registry torn mid-write", half, whole, newBytes, recoveredFinished},
-		{"registry empty", nil, whole, newBytes, recoveredFinished},
-		{"registry changed by another writer", otherBytes, whole, otherBytes, recoveredForeign},
+		{"torn journal", oldBytes, whole[:len(whole)-10], true, oldBytes, recoveredTorn},
+		{"torn journal, header only", oldBytes, whole[:60], true, oldBytes, recoveredTorn},
+		{"empty journal", oldBytes, nil, true, oldBytes, recoveredTorn},
+		{"registry is the new bytes", newBytes, whole, true, newBytes, recoveredDone},
+		{"registry is the old bytes", oldBytes, whole, true, oldBytes, recoveredNotStarted},
+		{"registry is the old bytes, no backup", oldBytes, whole, false, oldBytes, recoveredNotStarted},
+		{"registry torn mid-write", half, whole, true, newBytes, recoveredFinished},
+		{"registry torn mid-write, six bytes in (and it parses)", splice(newBytes, 6), whole, true, newBytes, recoveredFinished},
+		{"registry half written and parses", sameHalf, journal(sameBytes), true, sameBytes, recoveredFinished},
+		{"registry changed by another writer", otherBytes, whole, true, otherBytes, recoveredForeign},
+		// Without the old bytes our own write cannot be proven.
+		{"registry half written and parses, no backup", sameHalf, journal(sameBytes), false, sameHalf, recoveredForeign},
+		// Not parsing and not provably ours: nothing is written and the
+		// journal is kept (Update then reports a *CorruptError).
+		{"registry torn mid-write, no backup", half, whole, false, half, recoveredKept},
+		{"registry empty", nil, whole, true, nil, recoveredKept},
+		{"registry torn by another writer", otherBytes[:len(otherBytes)/2], whole, true, otherBytes[:len(otherBytes)/2], recoveredKept},
+		{"registry torn mid-write, then its tail torn by another writer", half[:len(half)-5], whole, true, half[:len(half)-5], recoveredKept},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
 			path := newRegistry(t, string(tc.registry))
 			if err := os.WriteFile(path+JournalSuffix, tc.journal, 0o644); err != nil {
 				t.Fatal(err)
 			}
 			s := newStore(t)
+			if tc.oldBackup {
+				if _, err := s.saveBackup(must(resolve(path)), oldBytes, time.Now()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			kept := tc.recovered == recoveredKept
 			called := false
-			c, err := s.Update(context.Background(), path, UpdateOptions{}, func(cur *Snapshot) ([]byte, error) {
+			c, err := s.Update(ctx, path, UpdateOptions{}, func(cur *Snapshot) ([]byte, error) {
 				called = true
 				if !bytes.Equal(cur.Data, tc.want) {
 					t.Errorf("change saw %q, want the recovered bytes", cur.Data)
 				}
 				return nil, nil
 			})
-			if err != nil {
+			var ce *CorruptError
+			switch {
+			case kept && (!errors.As(err, &ce) || ce.Journal != path+JournalSuffix):
+				t.Errorf("got error %v, want a *CorruptError naming the kept journal", err)
+			case !kept && err != nil:
 				t.Fatalf("Update: %v", err)
 			}
-			if !called {
-				t.Errorf("change not called, want it called after recovery")
+			if called == kept {
+				t.Errorf("got change called %v, want %v", called, !kept)
 			}
 			if c.Recovered != tc.recovered {
 				t.Errorf("got Recovered %q, want %q", c.Recovered, tc.recovered)
@@ -500,17 +532,145 @@ func TestJournalRecovery(t *testing.T) {
 			if got := readFile(t, path); !bytes.Equal(got, tc.want) {
 				t.Errorf("got registry %q, want %q", got, tc.want)
 			}
-			assertNoJournal(t, path)
-			backups, _ := s.Backups(path)
-			if tc.recovered == recoveredFinished {
-				// The torn bytes are kept too.
-				if len(backups) != 1 || backups[0].Hash != HashBytes(tc.registry) {
-					t.Errorf("got backups %v, want one of the torn bytes", backups)
+			if kept {
+				if j, err := ReadJournal(ctx, path); err != nil || !bytes.Equal(j.Data, newBytes) {
+					t.Errorf("ReadJournal: got %v, want the kept journal's new bytes", err)
 				}
-			} else if len(backups) != 0 {
-				t.Errorf("got backups %v, want none", backups)
+			} else {
+				assertNoJournal(t, path)
+			}
+			var want []string
+			if tc.recovered == recoveredFinished {
+				want = append(want, HashBytes(tc.registry)) // the torn bytes are kept too
+			}
+			if tc.oldBackup {
+				want = append(want, HashBytes(oldBytes))
+			}
+			backups, _ := s.Backups(ctx, path)
+			var got []string
+			for _, b := range backups {
+				got = append(got, b.Hash)
+			}
+			if strings.Join(got, " ") != strings.Join(want, " ") {
+				t.Errorf("got backups %v, want %v", got, want)
 			}
 		})
+	}
+}
+
+// TestJournalRecoveryRereadsATornRegistry checks that recovery reads a
+// registry that does not parse again after tornReadRetry before it judges
+// it: an unlocked writer may have been caught mid-write.
+func TestJournalRecoveryRereadsATornRegistry(t *testing.T) {
+	oldBytes, newBytes := crashContent(t, "grow")
+	other, _ := Parse(oldBytes)
+	other.Set("careless_edits", NewInt(1))
+	otherBytes := Encode(other)
+	half := append(bytes.Clone(newBytes[:len(newBytes)/2]), oldBytes[len(newBytes)/2:]...)
+	cases := []struct {
+		name      string
+		registry  []byte
+		meantime  []byte // what an unlocked writer leaves before the second read; nil: nothing
+		want      []byte
+		recovered string
+	}{
+		{"writer finishes", otherBytes[:100], otherBytes, otherBytes, recoveredForeign},
+		{"stays torn", otherBytes[:100], nil, otherBytes[:100], recoveredKept},
+		{"our torn write", half, nil, newBytes, recoveredFinished},
+		{"writer puts back the old bytes", otherBytes[:100], oldBytes, oldBytes, recoveredNotStarted},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			path := newRegistry(t, string(tc.registry))
+			j := &Journal{Registry: "r", OldHash: HashBytes(oldBytes), NewHash: HashBytes(newBytes), Data: newBytes}
+			if err := os.WriteFile(path+JournalSuffix, encodeJournal(j), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			s := newStore(t)
+			if _, err := s.saveBackup(must(resolve(path)), oldBytes, time.Now()); err != nil {
+				t.Fatal(err)
+			}
+			retried := false
+			start := time.Now()
+			c, _ := s.update(context.Background(), path, UpdateOptions{}, func(*Snapshot) ([]byte, error) { return nil, nil }, func() {
+				retried = true
+				if tc.meantime != nil {
+					if err := os.WriteFile(path, tc.meantime, 0o644); err != nil {
+						t.Error(err)
+					}
+				}
+			})
+			if !retried {
+				t.Errorf("got no second read, want one")
+			}
+			if d := time.Since(start); d < tornReadRetry {
+				t.Errorf("got the second read after %v, want it after %v", d, tornReadRetry)
+			}
+			if c.Recovered != tc.recovered {
+				t.Errorf("got Recovered %q, want %q", c.Recovered, tc.recovered)
+			}
+			if got := readFile(t, path); !bytes.Equal(got, tc.want) {
+				t.Errorf("got registry %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestOurTornWrite checks the test of what an interrupted writeInPlace can
+// leave against every cut of a growing, a shrinking and a same-length write.
+func TestOurTornWrite(t *testing.T) {
+	old := []byte(`{"a": 1, "b": 2}`)
+	for _, next := range [][]byte{[]byte(`{"a": 1, "b": 2, "c": 3}`), []byte(`{"b": 2}`), []byte(`{"a": 5, "b": 6}`)} {
+		for k := range len(next) + 1 {
+			cur := append(bytes.Clone(next[:k]), old[min(k, len(old)):]...)
+			if !ourTornWrite(cur, old, next) {
+				t.Errorf("next %s cut at %d: got %q not ours, want ours", next, k, cur)
+			}
+		}
+	}
+	next := []byte(`{"a": 1, "b": 2, "c": 3}`)
+	cases := []struct {
+		name string
+		cur  string
+	}{
+		{"empty", ""},
+		{"shorter than old", `{"a": 1}`},
+		{"longer than both", `{"a": 1, "b": 2, "c": 3}  `},
+		{"another document of old's length", `{"a": 7, "b": 2}`},
+		{"new bytes, then not old's tail", `{"a": 1, "b": 2, "X`},
+		{"old's tail after a byte that is not new's", `{"a": 1, "b"X 2}`},
+		{"past old's end, not new's bytes", `{"a": 1, "b": 2, "d"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if ourTornWrite([]byte(tc.cur), old, next) {
+				t.Errorf("got %q ours, want not ours", tc.cur)
+			}
+		})
+	}
+}
+
+func TestCorruptErrorNamesAKeptJournal(t *testing.T) {
+	se := &SyntaxError{Msg: "Expecting value", Line: 1, Column: 1}
+	plain := &CorruptError{Path: "/r/GLOBAL_REGISTRY.json", Err: se}
+	if got := plain.Error(); strings.Contains(got, "journal") {
+		t.Errorf("got %q, want no word of a journal", got)
+	}
+	kept := &CorruptError{Path: "/r/GLOBAL_REGISTRY.json", Err: se, Journal: "/r/GLOBAL_REGISTRY.json" + JournalSuffix}
+	got := kept.Error()
+	for _, want := range []string{
+		"registry /r/GLOBAL_REGISTRY.json does not parse",
+		"another writer tore it after agentwatch's interrupted write",
+		"wrote nothing and kept its journal /r/GLOBAL_REGISTRY.json.agentwatch-journal",
+		"`agentwatch restore --registry /r/GLOBAL_REGISTRY.json`",
+		"journal|salvage|backup",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("got %q, want it to say %q", got, want)
+		}
+	}
+	if !errors.Is(kept, ErrCorrupt) {
+		t.Errorf("got errors.Is(ErrCorrupt) false, want true")
 	}
 }
 
