@@ -12,18 +12,20 @@ import (
 	"agentwatch/demo"
 )
 
-func newDemoCmd(opts *options) *cobra.Command {
+func newDemoCmd(opts *options, tf *tuiFlags) *cobra.Command {
 	var noTUI bool
 	cmd := &cobra.Command{
 		Use:   "demo [--no-tui]",
-		Short: "Build a live sandbox — a workspace, a private tmux server, a cast of fake claudes — to try agentwatch on",
+		Short: "Open the TUI on a live sandbox: a workspace, a private tmux server, a cast of fake claudes",
 		Long: `demo builds, in a temporary directory and on a private tmux server, a workspace in the
 orchestrator's real format and a live cast: healthy agents, a ghost, a ghost whose
 stream log shows it completed, an untracked agent session, a finished agent whose
 claude still runs (and ignores SIGHUP), an orphaned claude that escaped with setsid,
 a foreign claude, and drifting counters. The fake claude is agentwatch's own binary
-under the name claude. It prints the flags that point agentwatch at the sandbox and
-waits; Ctrl-C (or SIGTERM) removes every process, the tmux server and the directory.`,
+under the name claude. The scene keeps moving: every few seconds an agent starts,
+finishes, or dies without a word. It opens the TUI on the sandbox; with --no-tui it
+prints the commands that point agentwatch at it and waits. Quitting (or Ctrl-C,
+SIGTERM, a crash of the TUI) removes every process, the tmux server and the directory.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -39,6 +41,16 @@ waits; Ctrl-C (or SIGTERM) removes every process, the tmux server and the direct
 					fmt.Fprintln(opts.stderr, "agentwatch: demo cleanup:", err)
 				}
 			}()
+			moveCtx, stopMoving := context.WithCancel(ctx)
+			defer stopMoving()
+			go scene.Move(moveCtx, 8*time.Second, nil)
+			if !noTUI {
+				// The TUI on the scene, with the flags a user would give.
+				opts.workspaces = []string{scene.Base}
+				opts.socketPaths = []string{scene.Socket.Path}
+				opts.socketNames = nil
+				return runTUI(ctx, opts, tf, "demo")
+			}
 			self, _ := os.Executable()
 			if strings.Contains(self, "go-build") {
 				self = "go run ."
@@ -46,12 +58,12 @@ waits; Ctrl-C (or SIGTERM) removes every process, the tmux server and the direct
 			flags := strings.Join(scene.Flags(), " ")
 			fmt.Fprintf(opts.stdout, "demo scene in %s\n\nPoint agentwatch at it from another terminal:\n  %s check %s\n  %s repair --kill-leaks %s\n  tmux -S %s ls\n\nCtrl-C ends the demo and removes everything it made.\n",
 				scene.Dir, self, flags, self, flags, scene.Socket.Path)
-			_ = noTUI // the TUI does not exist yet: the demo always runs without it
 			<-ctx.Done()
 			fmt.Fprintln(opts.stderr, "\nremoving the demo scene…")
 			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&noTUI, "no-tui", false, "build the scene and print how to point agentwatch at it, without the TUI")
+	tf.register(cmd)
 	return cmd
 }

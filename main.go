@@ -145,7 +145,11 @@ repairs it under the same flock the orchestrator uses, journaled and undoable.`,
 	pf.BoolVar(&opts.noColor, "no-color", os.Getenv("NO_COLOR") != "", "no colour (also NO_COLOR)")
 	pf.StringSliceVar(&opts.active, "active-statuses", defaults.Active, "agent statuses that count as active")
 	pf.StringSliceVar(&opts.terminal, "terminal-statuses", defaults.Terminal, "agent statuses that count as terminal")
-	root.AddCommand(newCheckCmd(opts), newRepairCmd(opts), newKillCmd(opts), newUndoCmd(opts), newRestoreCmd(opts), newDemoCmd(opts), newLogCmd(opts), newMetricsCmd(opts))
+	tf := &tuiFlags{}
+	tf.register(root)
+	root.Args = cobra.NoArgs
+	root.RunE = func(cmd *cobra.Command, _ []string) error { return runTUI(cmd.Context(), opts, tf, "") }
+	root.AddCommand(newWatchCmd(opts, &tuiFlags{}), newRepairCmd(opts), newKillCmd(opts), newUndoCmd(opts), newRestoreCmd(opts), newDemoCmd(opts, &tuiFlags{}), newLogCmd(opts), newMetricsCmd(opts))
 	return root
 }
 

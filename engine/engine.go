@@ -41,10 +41,13 @@ type Config struct {
 type Engine struct {
 	cfg     Config
 	scanner *procscan.Scanner
+	reads   *readCache
 }
 
 // New returns an Engine for cfg.
-func New(cfg Config) *Engine { return &Engine{cfg: cfg, scanner: procscan.NewScanner()} }
+func New(cfg Config) *Engine {
+	return &Engine{cfg: cfg, scanner: procscan.NewScanner(), reads: newReadCache()}
+}
 
 // Audit returns the audit log the engine appends to.
 func (e *Engine) Audit() *Audit { return e.cfg.Audit }
@@ -63,7 +66,8 @@ type Snapshot struct {
 
 // Gather reads every registry of every base. A registry that cannot be read
 // or parsed is part of the snapshot, with its error; only a failure to list
-// a base is an error here.
+// a base is an error here. A registry left unchanged since the Engine's
+// previous read of it is not read again (see readCache).
 func (e *Engine) Gather(ctx context.Context, now time.Time) (*Snapshot, error) {
 	start := time.Now()
 	snap := &Snapshot{Time: now, Hashes: map[string]string{}}
@@ -75,7 +79,7 @@ func (e *Engine) Gather(ctx context.Context, now time.Time) (*Snapshot, error) {
 		}
 		for _, f := range files {
 			r := reconcile.Registry{Path: f.Path, Kind: f.Kind.String(), Base: b.Dir, TaskID: f.TaskID}
-			s, err := e.cfg.Store.Read(ctx, f.Path)
+			s, err := e.reads.read(ctx, e.cfg.Store, f.Path)
 			switch {
 			case ctx.Err() != nil:
 				return nil, fmt.Errorf("gather: %w", ctx.Err())
@@ -221,9 +225,15 @@ func (e *Engine) Apply(ctx context.Context, snap *Snapshot, plan reconcile.Plan,
 
 // taskStatus reads the task registries beside a global registry, fresh, for
 // its active_agents recount: after the task transactions of the same plan.
+// Each task's entries are indexed once: the recount asks for every agent.
 func (e *Engine) taskStatus(ctx context.Context, globalPath string) func(agentID, taskID string) (string, bool, bool) {
 	base := filepath.Dir(filepath.Dir(globalPath)) // <base>/registry/GLOBAL_REGISTRY.json
-	tasks := map[string]*registry.TaskFile{}
+	type index struct {
+		tf   *registry.TaskFile
+		once map[string]registry.Agent // ids with one entry
+		dup  map[string]bool           // ids with more than one
+	}
+	tasks := map[string]*index{}
 	files, _ := registry.Files(ctx, base)
 	for _, f := range files {
 		if f.Kind != registry.FileTask {
@@ -233,16 +243,32 @@ func (e *Engine) taskStatus(ctx context.Context, globalPath string) func(agentID
 		if err != nil || s.Root == nil {
 			continue
 		}
-		if tf, err := registry.NewTaskFile(s.Root); err == nil {
-			tasks[f.TaskID] = tf
+		tf, err := registry.NewTaskFile(s.Root)
+		if err != nil {
+			continue
 		}
+		ix := &index{tf: tf, once: map[string]registry.Agent{}, dup: map[string]bool{}}
+		for _, a := range tf.Agents() {
+			if _, seen := ix.once[a.ID]; seen {
+				ix.dup[a.ID] = true
+			}
+			ix.once[a.ID] = a
+		}
+		tasks[f.TaskID] = ix
 	}
 	return func(agentID, taskID string) (string, bool, bool) {
-		tf := tasks[taskID]
-		if tf == nil {
+		ix := tasks[taskID]
+		if ix == nil {
 			return "", false, false
 		}
-		a, ok := reconcile.TaskEntry(tf, agentID)
+		if agentID == "" {
+			return "", false, true
+		}
+		if ix.dup[agentID] { // the entry a dedupe would keep
+			a, ok := reconcile.TaskEntry(ix.tf, agentID)
+			return a.Status, ok, true
+		}
+		a, ok := ix.once[agentID]
 		return a.Status, ok, true
 	}
 }

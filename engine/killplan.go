@@ -14,6 +14,37 @@ import (
 // planned; a foreign or healthy target needs force. The command line and
 // the TUI both kill through this.
 func KillPlan(snap *Snapshot, rep reconcile.Report, targets []string, force bool) ([]reconcile.Op, error) {
+	ts := make([]KillTarget, 0, len(targets))
+	for _, t := range targets {
+		if pid, err := strconv.Atoi(t); err == nil {
+			ts = append(ts, KillTarget{PID: pid})
+		} else {
+			ts = append(ts, KillTarget{Session: t})
+		}
+	}
+	return KillPlanTargets(snap, rep, ts, force)
+}
+
+// KillTarget is one thing to kill: a PID, or a session by its exact name,
+// on one tmux server when Server names it (a name can exist on several).
+type KillTarget struct {
+	PID     int
+	Session string
+	Server  string
+}
+
+func (t KillTarget) String() string {
+	switch {
+	case t.PID > 0:
+		return strconv.Itoa(t.PID)
+	case t.Server != "":
+		return t.Session + " on tmux " + t.Server
+	}
+	return t.Session
+}
+
+// KillPlanTargets is KillPlan for typed targets.
+func KillPlanTargets(snap *Snapshot, rep reconcile.Report, targets []KillTarget, force bool) ([]reconcile.Op, error) {
 	var ops []reconcile.Op
 	seen := map[string]bool{}
 	for _, target := range targets {
@@ -32,11 +63,11 @@ func KillPlan(snap *Snapshot, rep reconcile.Report, targets []string, force bool
 	return ops, nil
 }
 
-func killTarget(snap *Snapshot, rep reconcile.Report, target string, force bool) ([]reconcile.Op, error) {
+func killTarget(snap *Snapshot, rep reconcile.Report, target KillTarget, force bool) ([]reconcile.Op, error) {
 	if snap == nil || snap.Input.Live == nil || snap.Input.Live.Procs == nil {
 		return nil, fmt.Errorf("kill %s: no process table was scanned", target)
 	}
-	if pid, err := strconv.Atoi(target); err == nil {
+	if pid := target.PID; pid > 0 {
 		for _, p := range rep.Processes {
 			if int(p.PID) != pid {
 				continue
@@ -53,7 +84,7 @@ func killTarget(snap *Snapshot, rep reconcile.Report, target string, force bool)
 	}
 	var found []reconcile.SessionRow
 	for _, s := range rep.Sessions {
-		if s.Name == target {
+		if s.Name == target.Session && (target.Server == "" || s.Server == target.Server) {
 			found = append(found, s)
 		}
 	}
@@ -63,9 +94,9 @@ func killTarget(snap *Snapshot, rep reconcile.Report, target string, force bool)
 		for _, s := range snap.Input.Live.Servers {
 			names = append(names, s.Socket.String())
 		}
-		return nil, fmt.Errorf("no tmux session is named exactly %q on the servers scanned (%s)", target, strings.Join(names, ", "))
+		return nil, fmt.Errorf("no tmux session is named exactly %q on the servers scanned (%s)", target.Session, strings.Join(names, ", "))
 	case len(found) > 1:
-		return nil, fmt.Errorf("session %q exists on several servers; choose one with --tmux-socket or --tmux-socket-path", target)
+		return nil, fmt.Errorf("session %q exists on several servers; choose one with --tmux-socket or --tmux-socket-path", target.Session)
 	}
 	s := found[0]
 	if s.Verdict != reconcile.VerdictLeak && !force {

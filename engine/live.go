@@ -61,7 +61,9 @@ func (e *Engine) gatherLive(ctx context.Context, in *reconcile.Input) error {
 		if !ok || knownServer(lv.Servers, sock) {
 			continue
 		}
-		lv.Servers = append(lv.Servers, e.scanServer(ctx, sock, fmt.Sprintf("named by TMUX of claude PID %d", pid)))
+		s := e.scanServer(ctx, sock, fmt.Sprintf("named by TMUX of claude PID %d", pid))
+		s.Followed = true
+		lv.Servers = append(lv.Servers, s)
 	}
 	in.Live = lv
 	e.readEvidence(in)

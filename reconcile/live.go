@@ -47,6 +47,10 @@ type Server struct {
 	// Why says why this server was scanned: the flag that named it, or the
 	// claude process whose TMUX variable did.
 	Why string
+	// Followed marks a server scanned only because a claude's TMUX names
+	// it: it may belong to another workspace, so its sessions that no
+	// registry here records are not judged (never leaks, never killed).
+	Followed bool
 }
 
 // Live is what runs: the tmux servers, the process table, and what the
@@ -505,6 +509,9 @@ func (l *live) sessionRows() []SessionRow {
 			switch a := l.agentByID(id); {
 			case id == "":
 				r.Verdict, r.Reason = VerdictOther, "not an agent session"
+			case a == nil && s.Followed:
+				r.AgentID = id
+				r.Verdict, r.Reason = VerdictOther, "in no registry read here, on a server found through a claude's TMUX: perhaps another workspace's"
 			case a == nil && l.in.Now.Sub(sess.Created) < l.grace:
 				r.AgentID = id
 				r.Verdict, r.Reason = VerdictOK, fmt.Sprintf("created %s ago, not in a registry yet", age(l.in.Now.Sub(sess.Created)))

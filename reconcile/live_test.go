@@ -367,3 +367,20 @@ func TestSessionNamesAsTmuxStoresThem(t *testing.T) {
 		t.Errorf("got %v; want the agent and its session ok", got)
 	}
 }
+
+func TestFollowedServersDoNotJudgeOthersSessions(t *testing.T) {
+	p, procs := agentPane("someone-elses-101500-a1b2c3", 100)
+	lw := liveWorld{sessions: []pane{p}, procs: procs}
+	in := lw.input(t)
+	in.Live.Servers[0].Followed = true
+	rep, _ := Observe(in, nil)
+	got := verdictsOf(rep)
+	if got["session agent_someone-elses-101500-a1b2c3"] != "other" || got["pid 101"] != "foreign" {
+		t.Errorf("got %v; on a followed server an unknown agent session is other, its claude foreign", got)
+	}
+	for _, f := range rep.Findings {
+		if f.Kind == FindLeak {
+			t.Errorf("a session on a followed server is a leak: %+v", f)
+		}
+	}
+}

@@ -1,0 +1,385 @@
+package ui
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"agentwatch/engine"
+	"agentwatch/procscan"
+	"agentwatch/reconcile"
+)
+
+// paneID names the three panes.
+type paneID int
+
+const (
+	paneRegistry paneID = iota
+	paneTmux
+	paneProcs
+	paneCount
+)
+
+var paneNames = [paneCount]string{"Registry", "Tmux", "Processes"}
+
+type rowKind int
+
+const (
+	rowHeading rowKind = iota // a task's heading in the Registry pane
+	rowAgent
+	rowSession
+	rowProc
+)
+
+// row is one line of a pane: an agent, a session, a process or a task
+// heading. It points into the report it was built from, which no one
+// changes after the scan.
+type row struct {
+	kind    rowKind
+	key     string
+	heading string // the task id of a heading
+	count   int    // a heading's agents
+	locked  bool   // a heading whose registry's lock was busy
+	agent   *reconcile.AgentRow
+	session *reconcile.SessionRow
+	proc    *reconcile.ProcRow
+	stats   *procscan.Proc // CPU and RSS of a process row, when scanned
+	tree    string         // tree connectors before a process's command
+	server  string         // "#2 " before a session's name, when several servers are scanned
+}
+
+func (r row) selectable() bool { return r.kind != rowHeading }
+
+func (r row) verdict() string {
+	switch r.kind {
+	case rowAgent:
+		return r.agent.Verdict
+	case rowSession:
+		return r.session.Verdict
+	case rowProc:
+		return r.proc.Verdict
+	}
+	return ""
+}
+
+func (r row) reason() string {
+	switch r.kind {
+	case rowAgent:
+		return r.agent.Reason
+	case rowSession:
+		return r.session.Reason
+	case rowProc:
+		return r.proc.Reason
+	}
+	return ""
+}
+
+func (r row) cause() string {
+	switch r.kind {
+	case rowAgent:
+		return r.agent.Cause
+	case rowSession:
+		return r.session.Cause
+	case rowProc:
+		return r.proc.Cause
+	}
+	return ""
+}
+
+func (r row) isNew() bool {
+	switch r.kind {
+	case rowAgent:
+		return r.agent.New
+	case rowSession:
+		return r.session.New
+	case rowProc:
+		return r.proc.New
+	}
+	return false
+}
+
+// name is how the row is named on the detail line and in dialogs.
+func (r row) name() string {
+	switch r.kind {
+	case rowAgent:
+		return "agent " + escape(r.agent.ID)
+	case rowSession:
+		if r.server != "" {
+			return "session " + escape(r.session.Name) + " on tmux " + escape(r.session.Server)
+		}
+		return "session " + escape(r.session.Name)
+	case rowProc:
+		return fmt.Sprintf("PID %d %s", r.proc.PID, escape(r.proc.Comm))
+	}
+	return escape(r.heading)
+}
+
+// matches reports whether the filter text q (lower case) is in the row's
+// id, name or command.
+func (r row) matches(q string) bool {
+	if q == "" {
+		return true
+	}
+	var fields []string
+	switch r.kind {
+	case rowAgent:
+		a := r.agent
+		fields = []string{a.ID, a.TaskID, a.Session, a.Status, a.Type}
+	case rowSession:
+		s := r.session
+		fields = []string{s.Name, s.AgentID}
+	case rowProc:
+		p := r.proc
+		fields = []string{strconv.Itoa(int(p.PID)), p.Comm, p.Cmdline, p.Session, p.AgentID}
+	default:
+		return false
+	}
+	for _, f := range fields {
+		if strings.Contains(strings.ToLower(f), q) {
+			return true
+		}
+	}
+	return false
+}
+
+// buildRows turns a report into the three panes' rows: agents under their
+// task's heading, sessions, and the process forest with its connectors.
+func buildRows(snap *engine.Snapshot, rep *reconcile.Report, locked map[string]bool) [paneCount][]row {
+	var out [paneCount][]row
+	lockedTask := map[string]bool{}
+	if snap != nil {
+		for _, r := range snap.Input.Registries {
+			if locked[r.Path] && r.Kind == reconcile.KindTask {
+				lockedTask[r.TaskID] = true
+			}
+		}
+	}
+	for i := range rep.Agents {
+		a := &rep.Agents[i]
+		n := len(out[paneRegistry])
+		if n == 0 || out[paneRegistry][lastHeading(out[paneRegistry])].heading != a.TaskID {
+			out[paneRegistry] = append(out[paneRegistry], row{kind: rowHeading, key: "t|" + a.TaskID, heading: a.TaskID, locked: lockedTask[a.TaskID]})
+		}
+		out[paneRegistry][lastHeading(out[paneRegistry])].count++
+		out[paneRegistry] = append(out[paneRegistry], row{kind: rowAgent, key: a.Key, agent: a})
+	}
+	servers := serverNumbers(snap)
+	for i := range rep.Sessions {
+		s := &rep.Sessions[i]
+		r := row{kind: rowSession, key: s.Key, session: s}
+		if n, ok := servers[s.Server]; ok {
+			r.server = fmt.Sprintf("#%d ", n)
+		}
+		out[paneTmux] = append(out[paneTmux], r)
+	}
+	var procs map[int32]*procscan.Proc
+	if snap != nil && snap.Input.Live != nil && snap.Input.Live.Procs != nil {
+		procs = snap.Input.Live.Procs.Procs
+	}
+	trees := treeConnectors(rep.Processes)
+	for i := range rep.Processes {
+		p := &rep.Processes[i]
+		out[paneProcs] = append(out[paneProcs], row{kind: rowProc, key: p.Key, proc: p, stats: procs[p.PID], tree: trees[i]})
+	}
+	return out
+}
+
+// serverNumbers numbers the tmux servers of a snapshot from 1, in the
+// header's order, when there are several: the same session name can be on
+// two of them. Nil for one server.
+func serverNumbers(snap *engine.Snapshot) map[string]int {
+	if snap == nil || snap.Input.Live == nil || len(snap.Input.Live.Servers) < 2 {
+		return nil
+	}
+	out := map[string]int{}
+	for i, s := range snap.Input.Live.Servers {
+		out[s.Socket.String()] = i + 1
+	}
+	return out
+}
+
+func lastHeading(rows []row) int {
+	for i := len(rows) - 1; i >= 0; i-- {
+		if rows[i].kind == rowHeading {
+			return i
+		}
+	}
+	return 0
+}
+
+// treeConnectors draws the process forest's branches ("├─", "└─", "│ ")
+// from the rows' depths, which come in depth-first order.
+func treeConnectors(ps []reconcile.ProcRow) []string {
+	out := make([]string, len(ps))
+	// hasNextSibling: a later row at the same depth before any shallower one.
+	hasNextSibling := func(i int) bool {
+		d := ps[i].Depth
+		for j := i + 1; j < len(ps); j++ {
+			switch {
+			case ps[j].Depth < d:
+				return false
+			case ps[j].Depth == d:
+				return true
+			}
+		}
+		return false
+	}
+	var open []bool // per depth: the ancestor at that depth has a later sibling
+	for i, p := range ps {
+		if p.Depth == 0 {
+			open = open[:0]
+			open = append(open, hasNextSibling(i))
+			continue
+		}
+		for len(open) > p.Depth {
+			open = open[:len(open)-1]
+		}
+		for len(open) < p.Depth {
+			open = append(open, false)
+		}
+		var b strings.Builder
+		for d := 1; d < p.Depth; d++ {
+			if open[d] {
+				b.WriteString("│ ")
+			} else {
+				b.WriteString("  ")
+			}
+		}
+		next := hasNextSibling(i)
+		if next {
+			b.WriteString("├─")
+		} else {
+			b.WriteString("└─")
+		}
+		out[i] = b.String()
+		open = append(open, next)
+	}
+	return out
+}
+
+// visibleRows applies the filter and "faults only" to a pane's rows; a
+// heading stays when one of its agents does.
+func visibleRows(all []row, filter string, faultsOnly bool) []row {
+	q := strings.ToLower(filter)
+	keep := func(r row) bool {
+		return r.matches(q) && (!faultsOnly || faulty(r.verdict()))
+	}
+	var out []row
+	pending := -1 // index in all of a heading not yet emitted
+	for i, r := range all {
+		if r.kind == rowHeading {
+			pending = i
+			continue
+		}
+		if !keep(r) {
+			continue
+		}
+		if pending >= 0 {
+			h := all[pending]
+			h.count = 0
+			out = append(out, h)
+			pending = -1
+		}
+		if r.kind == rowAgent && len(out) > 0 {
+			out[lastHeading(out)].count++
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// link is what a selected row is joined by: its agent, its session, its
+// processes.
+type link struct {
+	from    paneID
+	agentID string
+	session string
+	server  string
+	pids    map[int32]bool
+}
+
+func linkOf(r row, from paneID) link {
+	l := link{from: from, pids: map[int32]bool{}}
+	switch r.kind {
+	case rowAgent:
+		l.agentID, l.session = r.agent.ID, r.agent.Session
+		for _, p := range r.agent.PIDs {
+			l.pids[p] = true
+		}
+	case rowSession:
+		l.agentID, l.session, l.server = r.session.AgentID, r.session.Name, r.session.Server
+		for _, p := range r.session.PIDs {
+			l.pids[p] = true
+		}
+	case rowProc:
+		l.agentID, l.session, l.server = r.proc.AgentID, r.proc.Session, r.proc.Server
+		l.pids[r.proc.PID] = true
+	}
+	return l
+}
+
+// joined reports whether a row of another pane is joined to the selection.
+func (r row) joined(l link) bool {
+	eq := func(a, b string) bool { return a != "" && a == b }
+	switch r.kind {
+	case rowAgent:
+		return eq(r.agent.ID, l.agentID) || eq(r.agent.Session, l.session)
+	case rowSession:
+		if l.from == paneRegistry {
+			return eq(r.session.AgentID, l.agentID) || eq(r.session.Name, l.session)
+		}
+		return eq(r.session.Name, l.session) && r.session.Server == l.server
+	case rowProc:
+		switch l.from {
+		case paneRegistry:
+			return eq(r.proc.AgentID, l.agentID) || eq(r.proc.Session, l.session) || l.pids[r.proc.PID]
+		case paneTmux:
+			return (eq(r.proc.Session, l.session) && r.proc.Server == l.server) || l.pids[r.proc.PID]
+		}
+	}
+	return false
+}
+
+// Cell formats.
+
+func fmtAge(d time.Duration) string {
+	switch {
+	case d < 0:
+		return "-"
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d/time.Second))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d/time.Minute))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh", int(d/time.Hour))
+	}
+	return fmt.Sprintf("%dd", int(d/(24*time.Hour)))
+}
+
+func fmtCPU(p *procscan.Proc) string {
+	if p == nil {
+		return "-"
+	}
+	if p.CPU >= 99.5 {
+		return fmt.Sprintf("%.0f%%", p.CPU)
+	}
+	return fmt.Sprintf("%.1f%%", p.CPU)
+}
+
+func fmtRSS(p *procscan.Proc) string {
+	if p == nil {
+		return "-"
+	}
+	const k, m, g = 1 << 10, 1 << 20, 1 << 30
+	b := p.RSS
+	switch {
+	case b >= 10*g:
+		return fmt.Sprintf("%dG", b/g)
+	case b >= g:
+		return fmt.Sprintf("%.1fG", float64(b)/g)
+	case b >= m:
+		return fmt.Sprintf("%dM", b/m)
+	}
+	return fmt.Sprintf("%dK", b/k)
+}
