@@ -74,7 +74,9 @@ func main() {
 	if demo.IsFake(os.Args[0]) {
 		os.Exit(demo.RunFake(os.Args))
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// SIGHUP too: closing the terminal (or its tmux pane) must tear the
+	// demo down as Ctrl-C does, not kill agentwatch before it cleans up.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)

@@ -347,7 +347,7 @@ func rowCells(r row, w int, now time.Time) string {
 		if p.Start > 0 {
 			age = fmtAge(now.Sub(time.UnixMilli(p.Start)))
 		}
-		cmd := p.Cmdline
+		cmd := shortCommand(p.Cmdline)
 		if cmd == "" {
 			cmd = "[" + p.Comm + "]"
 		}
@@ -358,4 +358,17 @@ func rowCells(r row, w int, now time.Time) string {
 		return cells + fit(r.tree+newMark+escape(cmd), w-lipgloss.Width(cells))
 	}
 	return fit("", w)
+}
+
+// shortCommand shows a command line with its program's directory dropped:
+// the program's name and its arguments are what tell processes apart.
+func shortCommand(cmdline string) string {
+	prog, rest, _ := strings.Cut(cmdline, " ")
+	if i := strings.LastIndexByte(prog, '/'); i >= 0 && i < len(prog)-1 {
+		prog = prog[i+1:]
+	}
+	if rest == "" {
+		return prog
+	}
+	return prog + " " + rest
 }
