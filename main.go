@@ -70,16 +70,21 @@ type options struct {
 }
 
 func main() {
+	os.Exit(mainExit())
+}
+
+// mainExit is the whole program: the tests run it too, in this binary's
+// stead, to drive the real TUI in a tmux pane.
+func mainExit() int {
 	// The demo runs agentwatch's own binary as its fake claude.
 	if demo.IsFake(os.Args[0]) {
-		os.Exit(demo.RunFake(os.Args))
+		return demo.RunFake(os.Args)
 	}
 	// SIGHUP too: closing the terminal (or its tmux pane) must tear the
 	// demo down as Ctrl-C does, not kill agentwatch before it cleans up.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	defer stop()
+	return run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 }
 
 // run executes one command line and returns its exit code.
@@ -151,7 +156,7 @@ repairs it under the same flock the orchestrator uses, journaled and undoable.`,
 	tf.register(root)
 	root.Args = cobra.NoArgs
 	root.RunE = func(cmd *cobra.Command, _ []string) error { return runTUI(cmd.Context(), opts, tf, "") }
-	root.AddCommand(newWatchCmd(opts, &tuiFlags{}), newRepairCmd(opts), newKillCmd(opts), newUndoCmd(opts), newRestoreCmd(opts), newDemoCmd(opts, &tuiFlags{}), newLogCmd(opts), newMetricsCmd(opts))
+	root.AddCommand(newWatchCmd(opts, &tuiFlags{}), newCheckCmd(opts), newRepairCmd(opts), newKillCmd(opts), newUndoCmd(opts), newRestoreCmd(opts), newDemoCmd(opts, &tuiFlags{}), newLogCmd(opts), newMetricsCmd(opts))
 	return root
 }
 

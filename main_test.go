@@ -812,3 +812,16 @@ func TestRestoreNeverSalvagesANonRegistry(t *testing.T) {
 		t.Error("restore wrote the file")
 	}
 }
+
+func TestEverySubcommandOfTheContractExists(t *testing.T) {
+	sandbox(t)
+	for _, c := range []string{"watch", "check", "repair", "kill", "undo", "restore", "demo", "log", "metrics"} {
+		r := agentwatch(t, c, "--help")
+		if r.code != 0 || !strings.Contains(r.stdout, "agentwatch "+c) {
+			t.Errorf("agentwatch %s --help: exit %d\n%s%s", c, r.code, r.stdout, r.stderr)
+		}
+	}
+	if r := agentwatch(t, "--version"); r.code != 0 || !strings.Contains(r.stdout, "agentwatch") {
+		t.Errorf("--version: exit %d %q", r.code, r.stdout)
+	}
+}

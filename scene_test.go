@@ -29,6 +29,11 @@ func TestMain(m *testing.M) {
 	if demo.IsFake(os.Args[0]) {
 		os.Exit(demo.RunFake(os.Args))
 	}
+	// The end-to-end tests run this binary as agentwatch itself.
+	if os.Getenv("AGENTWATCH_TEST_AS_MAIN") == "1" {
+		os.Args = append([]string{"agentwatch"}, os.Args[1:]...)
+		os.Exit(mainExit())
+	}
 	code := m.Run()
 	if left := leftovers(); left != "" {
 		fmt.Fprintln(os.Stderr, "FAIL: the tests left these running:\n"+left)

@@ -73,8 +73,11 @@ func Build(ctx context.Context, opts Options) (s *Scene, err error) {
 			return nil, fmt.Errorf("demo: %w", err)
 		}
 	}
+	// Scenes whose owner died without closing them (SIGKILL, a test run
+	// that timed out) are removed first.
+	ReapOrphans(ctx)
 	// A short path: a socket's path must fit in 104 bytes.
-	dir, err := os.MkdirTemp("/tmp", "agentwatch-demo-")
+	dir, err := os.MkdirTemp("/tmp", scenePrefix)
 	if err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
 	}
@@ -92,6 +95,9 @@ func Build(ctx context.Context, opts Options) (s *Scene, err error) {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, fmt.Errorf("demo: %w", err)
 		}
+	}
+	if err := writeOwner(ctx, dir); err != nil {
+		return nil, err
 	}
 	for _, name := range []string{ClaudeName, MCPName} {
 		if err := os.Symlink(exe, filepath.Join(s.Bin, name)); err != nil {
@@ -426,4 +432,62 @@ func (s *Scene) Close(ctx context.Context) error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+const scenePrefix = "agentwatch-demo-"
+
+// writeOwner records the process that owns the scene, by PID and start
+// time, so that a later Build can tell a scene whose owner died.
+func writeOwner(ctx context.Context, dir string) error {
+	table, err := procscan.NewScanner().Scan(ctx)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	me := table.Procs[int32(os.Getpid())]
+	if me == nil {
+		return fmt.Errorf("demo: this process is not in the process table")
+	}
+	return os.WriteFile(filepath.Join(dir, "owner"), []byte(fmt.Sprintf("%d %d\n", me.PID, me.Start)), 0o644)
+}
+
+// ReapOrphans closes every scene in /tmp whose owner is gone: its tmux
+// server, its processes, its directory. It returns how many it closed.
+func ReapOrphans(ctx context.Context) int {
+	dirs, _ := filepath.Glob(filepath.Join("/tmp", scenePrefix+"*"))
+	if len(dirs) == 0 {
+		return 0
+	}
+	table, err := procscan.NewScanner().Scan(ctx)
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, dir := range dirs {
+		data, err := os.ReadFile(filepath.Join(dir, "owner"))
+		if err != nil {
+			continue // no owner recorded: not ours to judge
+		}
+		var id procscan.Identity
+		if _, err := fmt.Sscan(string(data), &id.PID, &id.Start); err != nil {
+			continue
+		}
+		// Start times computed by two processes can differ by the boot
+		// time's rounding: a second's slack still tells a reused PID.
+		if p := table.Procs[id.PID]; p != nil && !p.Zombie() && absDiff(p.Start, id.Start) <= 2000 {
+			continue
+		}
+		s := &Scene{Dir: dir, Socket: tmux.Socket{Path: filepath.Join(dir, "sock")}}
+		s.tmux = tmux.NewClient(s.Socket)
+		if s.Close(ctx) == nil {
+			n++
+		}
+	}
+	return n
+}
+
+func absDiff(a, b int64) int64 {
+	if a > b {
+		return a - b
+	}
+	return b - a
 }

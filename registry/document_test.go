@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -141,6 +142,17 @@ func (e docEdit) apply(t *testing.T, root *Value) {
 		if !target.RemoveAt(e.index) {
 			t.Fatalf("RemoveAt(%d) found no such element", e.index)
 		}
+	case "put": // an element replaced in place, as Elems allows
+		target.Elems()[e.index] = e.val
+	case "inplace": // a member's value replaced in place, as Members allows
+		ms := target.Members()
+		for i := range ms {
+			if ms[i].named(e.key) {
+				ms[i].Value = e.val
+				return
+			}
+		}
+		t.Fatalf("no member %q to replace in place", e.key)
 	default:
 		t.Fatalf("unknown edit %q", e.op)
 	}
@@ -148,6 +160,9 @@ func (e docEdit) apply(t *testing.T, root *Value) {
 
 func (e docEdit) forPython() oracleEdit {
 	oe := oracleEdit{Path: e.path, Op: e.op, Key: e.key, Index: e.index}
+	if e.op == "inplace" {
+		oe.Op = "set"
+	}
 	if e.val != nil {
 		oe.Value = specOf(e.val)
 	}
@@ -882,5 +897,827 @@ func TestDocumentRandomMatchesPython(t *testing.T) {
 		if got := Encode(v); !bytes.Equal(got, py.Out) {
 			t.Fatalf("document %d: got Go != want Python:\n%s", i, docDiff(got, py.Out))
 		}
+	}
+}
+
+// fieldPrompts are prompts as the orchestrator stores them: the first 200
+// characters of the real prompt, then "...".
+var fieldPrompts = []string{
+	"You are investigating the current agent deployment and output capture implementation.\n\nYOUR MISSION:\n1. Analyze real_mcp_server.py to understand:\n   - How deploy_headless_agent currently works\n   - Ho...",
+	"You are investigating where ${workspaceFolder} comes from and why it's not being expanded.\n\nYOUR MISSION:\n1. **Find the source of ${workspaceFolder}:**\n   - Check real_mcp_server.py line 38: WORKSPACE...",
+	"You are designing the JSONL logging architecture for agent stream capture.\n\nYOUR MISSION:\n1. Design the JSONL log file structure:\n   - File location: .agent-workspace/TASK-XXX/logs/{agent_id}_stream.j...",
+	"You are fixing the \"registry merge\" step: two writers race and one agent ends up listed twice.\n\nYOUR MISSION:\n1. Reproduce the race with two python3 writers under flock\n2. Keep the newest entry and d...",
+}
+
+// genFieldTaskDoc builds a task registry shaped like the real ones in the
+// fixtures, with n agents: short prompts ending in "...", a full
+// completion_validation on every completed agent, tracked_files on each.
+func genFieldTaskDoc(n int) *Value {
+	const task = "TASK-20251018-213115-d9cfa244"
+	const ws = "${workspaceFolder}/.agent-workspace/" + task
+	doc := NewObject()
+	doc.Set("task_id", NewString(task))
+	doc.Set("task_description", NewString("Fix ${workspaceFolder} variable expansion in workspace paths"))
+	doc.Set("created_at", NewString("2025-10-18T21:31:15.605986"))
+	doc.Set("workspace", NewString(ws))
+	doc.Set("workspace_base", NewString("${workspaceFolder}/.agent-workspace"))
+	doc.Set("client_cwd", NewNull())
+	doc.Set("status", NewString("INITIALIZED"))
+	doc.Set("priority", NewString("P0"))
+	agents := NewArray()
+	children := NewArray()
+	kinds := []string{"workspace_path_investigator", "resolve_function_analyzer", "impact_assessor", "code_fixer", "post_fix_verifier"}
+	active, completed := 0, 0
+	for i := range n {
+		kind := kinds[i%len(kinds)]
+		id := fmt.Sprintf("%s-%02d%02d%02d-%06x", kind, 21+i/3600%3, i/60%60, i%60, (i*2654435761)&0xffffff)
+		a := NewObject()
+		a.Set("id", NewString(id))
+		a.Set("type", NewString(kind))
+		a.Set("tmux_session", NewString("agent_"+id))
+		a.Set("parent", NewString("orchestrator"))
+		a.Set("depth", NewInt(1))
+		status := []string{"completed", "completed", "working", "running", "completed", "terminated"}[i%6]
+		a.Set("status", NewString(status))
+		a.Set("started_at", NewString(fmt.Sprintf("2025-10-18T21:%02d:%02d.%06d", i/60%60, i%60, i*7919%1000000)))
+		a.Set("progress", NewInt(int64(map[string]int{"completed": 100, "working": 20, "running": 50, "terminated": 75}[status])))
+		a.Set("last_update", NewString(fmt.Sprintf("2025-10-18T21:%02d:%02d.%06d", (i/60+2)%60, i%60, i*104729%1000000)))
+		a.Set("prompt", NewString(fieldPrompts[i%len(fieldPrompts)]))
+		files := NewObject()
+		for _, f := range []string{"prompt_file", "log_file", "progress_file", "findings_file"} {
+			files.Set(f, NewString(ws+"/logs/"+id+"_"+strings.TrimSuffix(f, "_file")+".jsonl"))
+		}
+		a.Set("tracked_files", files)
+		switch status {
+		case "completed":
+			completed++
+			a.Set("completion_validation", mustParseDocB(fmt.Sprintf(`{
+  "confidence": %s,
+  "warnings": %s,
+  "blocking_issues": [],
+  "evidence_summary": {
+    "workspace_evidence": {"modified_files_count": %d, "progress_entries_count": 4, "findings_count": %d},
+    "type_specific": {},
+    "message_validation": {"length": %d, "suspicious_phrases_found": [], "evidence_keywords_found": ["created", "documented"]},
+    "progress_pattern": {"pattern": "normal", "elapsed_seconds": %d.%06d, "speed": "%s", "working_updates_count": 3}
+  },
+  "validated_at": "2025-10-18T21:33:45.123932"
+}`, []string{"1.0", "0.9", "0.85"}[i%3], []string{`[]`, `["Completed in 116 seconds - suspiciously fast for quality work"]`}[i%2],
+				i%40, i%5, 300+i%700, 60+i%400, i*31337%1000000, []string{"reasonable", "too_fast"}[i%2])))
+			a.Set("completed_at", NewString("2025-10-18T21:33:45.124017"))
+		case "working", "running":
+			active++
+		}
+		agents.Append(a)
+		children.Append(NewString(id))
+	}
+	doc.Set("agents", agents)
+	hier := NewObject()
+	hier.Set("orchestrator", children)
+	doc.Set("agent_hierarchy", hier)
+	doc.Set("max_agents", NewInt(45))
+	doc.Set("max_depth", NewInt(5))
+	doc.Set("max_concurrent", NewInt(20))
+	doc.Set("total_spawned", NewInt(int64(n)))
+	doc.Set("active_count", NewInt(int64(active)))
+	doc.Set("completed_count", NewInt(int64(completed)))
+	doc.Set("orchestration_guidance", mustParseDocB(`{"min_specialization_depth": 2, "recommended_child_agents_per_parent": 3, "specialization_domains": [], "complexity_score": 1}`))
+	doc.Set("spiral_checks", mustParseDocB(`{"enabled": true, "last_check": "2025-10-18T21:31:15.606030", "violations": 0}`))
+	return doc
+}
+
+func mustParseDocB(s string) *Value {
+	v, err := Parse([]byte(s))
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// BenchmarkDecodeEncodeTask10k is a repair's in-memory cost on a task
+// registry of 10,000 agents: parse the bytes, mark one agent terminated,
+// encode the document again.
+func BenchmarkDecodeEncodeTask10k(b *testing.B) {
+	src := Encode(genFieldTaskDoc(10000))
+	b.SetBytes(int64(len(src)))
+	b.ReportAllocs()
+	for b.Loop() {
+		v, err := Parse(src)
+		if err != nil {
+			b.Fatal(err)
+		}
+		v.Get("agents").Index(5000).Set("status", NewString("terminated"))
+		if out := Encode(v); len(out) < len(src) {
+			b.Fatalf("encoding shrank from %d to %d bytes", len(src), len(out))
+		}
+	}
+}
+
+// encodeCounts encodes v as Encode does and reports how many containers
+// were copied whole from their source text and how many were written
+// member by member.
+func encodeCounts(v *Value) (out []byte, copied, written int) {
+	var e encoder
+	e.value(v, 0)
+	return e.b, e.copied, e.written
+}
+
+// freshEncoding writes v at depth without copying any source text: every
+// flag that lets Encode copy is dropped from a deep copy first.
+func freshEncoding(v *Value, depth int) string {
+	var strip func(v *Value) *Value
+	strip = func(v *Value) *Value {
+		if v == nil {
+			return nil
+		}
+		c := *v
+		c.canon = false
+		if v.kids != nil {
+			k := kids{}
+			for _, m := range v.kids.members {
+				m.Value = strip(m.Value)
+				k.members = append(k.members, m)
+			}
+			for _, e := range v.kids.elems {
+				k.elems = append(k.elems, strip(e))
+			}
+			c.kids = &k
+		}
+		return &c
+	}
+	var e encoder
+	e.value(strip(v), depth)
+	return string(e.b)
+}
+
+// checkCanonFlags checks that Parse marked as canonical exactly the values
+// of v (parsed at depth) whose text is what Python writes for them there.
+func checkCanonFlags(t *testing.T, v *Value, depth int) {
+	t.Helper()
+	var want bool
+	switch v.Kind() {
+	case Object, Array:
+		want = freshEncoding(v, depth) == v.text
+		if int(v.depth) != depth {
+			t.Fatalf("container %.40q parsed at depth %d, recorded %d", v.text, depth, v.depth)
+		}
+	case String:
+		want = `"`+v.text+`"` == freshEncoding(v, depth)
+	default:
+		want = v.text == freshEncoding(v, depth)
+	}
+	if v.canon != want {
+		t.Fatalf("%s %.60q at depth %d: canon = %v, want %v (Python writes %.60q)", v.Kind(), v.text, depth, v.canon, want, freshEncoding(v, depth))
+	}
+	for _, m := range v.Members() {
+		checkCanonFlags(t, m.Value, depth+1)
+	}
+	for _, e := range v.Elems() {
+		checkCanonFlags(t, e, depth+1)
+	}
+}
+
+// countContainers counts the containers in v, and the empty ones.
+func countContainers(v *Value) (all, empty int) {
+	switch v.Kind() {
+	case Object, Array:
+		all++
+		if v.Len() == 0 {
+			empty++
+		}
+	}
+	for _, m := range v.Members() {
+		a, e := countContainers(m.Value)
+		all, empty = all+a, empty+e
+	}
+	for _, el := range v.Elems() {
+		a, e := countContainers(el)
+		all, empty = all+a, empty+e
+	}
+	return all, empty
+}
+
+// countSpread counts the containers in v that have two children or more,
+// or hold such a container; spread reports whether v is one.
+func countSpread(v *Value) (n int, spread bool) {
+	spread = v.Len() >= 2
+	for _, m := range v.Members() {
+		c, s := countSpread(m.Value)
+		n, spread = n+c, spread || s
+	}
+	for _, el := range v.Elems() {
+		c, s := countSpread(el)
+		n, spread = n+c, spread || s
+	}
+	if spread {
+		n++
+	}
+	return n, spread
+}
+
+// A document Python wrote, unchanged, encodes by copying its text whole.
+func TestDocumentRoundTripCopiesUnchanged(t *testing.T) {
+	docs := map[string][]byte{
+		"generated field registry": Encode(genFieldTaskDoc(30)),
+		"generated long prompts":   Encode(genTaskDoc(3)),
+		"edit case":                Encode(mustParseDoc(t, smallTaskDoc)),
+	}
+	t.Run("fixtures", func(t *testing.T) {
+		root := docFixtureDir(t)
+		for _, path := range docFixtureFiles(t) {
+			src, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			name, _ := filepath.Rel(root, path)
+			docs[name] = src
+		}
+	})
+	for name, src := range docs {
+		t.Run(name, func(t *testing.T) {
+			v := mustParseDoc(t, string(src))
+			for _, w := range []struct {
+				name string
+				v    *Value
+			}{{"parsed", v}, {"clone", v.Clone()}} {
+				got, copied, written := encodeCounts(w.v)
+				if !bytes.Equal(got, src) {
+					t.Fatalf("%s: Encode differs from the source:\n%s", w.name, docDiff(got, src))
+				}
+				if copied != 1 || written != 0 {
+					t.Errorf("%s: got %d containers copied and %d written, want the root copied whole", w.name, copied, written)
+				}
+			}
+			checkCanonFlags(t, v, 0)
+			// The copy is Encode's own: changing it changes nothing else.
+			out := Encode(v)
+			out[0] = 'x'
+			if again := Encode(v); !bytes.Equal(again, src) {
+				t.Fatal("Encode returned the source's memory")
+			}
+		})
+	}
+}
+
+// fieldEditCase is an edit of a parsed field registry, built from the
+// parsed document itself (moves and in-place stores need its values).
+type fieldEditCase struct {
+	name  string
+	edits func(root *Value) []docEdit
+	// written is the number of containers Encode must write member by
+	// member afterwards: those on the edits' paths and the new ones. All
+	// others are copied.
+	written int
+}
+
+func fieldEditCases(tb testing.TB) []fieldEditCase {
+	pp := docAt("agents", 7, "completion_validation", "evidence_summary", "progress_pattern")
+	return []fieldEditCase{
+		{"set a scalar five levels down", func(*Value) []docEdit {
+			return []docEdit{editSet(pp, "speed", NewString("slow"))}
+		}, 6},
+		{"add a key five levels down", func(*Value) []docEdit {
+			return []docEdit{editSet(pp, "note", NewString("naïve — “ok”"))}
+		}, 6},
+		{"delete a key", func(*Value) []docEdit {
+			return []docEdit{editDelete(docAt("agents", 7, "tracked_files"), "log_file")}
+		}, 4},
+		{"delete the last key", func(*Value) []docEdit {
+			return []docEdit{editDelete(docAt("agents", 7, "completion_validation"), "validated_at")}
+		}, 4},
+		{"append to an array", func(*Value) []docEdit {
+			return []docEdit{editAppend(docAt("agents", 7, "completion_validation", "warnings"), NewString("late"))}
+		}, 5},
+		{"append an empty object to an empty array", func(*Value) []docEdit {
+			return []docEdit{editAppend(docAt("agents", 7, "completion_validation", "blocking_issues"), NewObject())}
+		}, 6},
+		{"empty an array", func(*Value) []docEdit {
+			return []docEdit{editRemove(docAt("agents", 7, "completion_validation", "warnings"), 0)}
+		}, 5},
+		{"remove from the hierarchy", func(*Value) []docEdit {
+			return []docEdit{editRemove(docAt("agent_hierarchy", "orchestrator"), 3)}
+		}, 3},
+		{"remove the first agent", func(*Value) []docEdit {
+			return []docEdit{editRemove(docAt("agents"), 0)}
+		}, 2},
+		{"remove the last agent", func(r *Value) []docEdit {
+			return []docEdit{editRemove(docAt("agents"), r.Get("agents").Len()-1)}
+		}, 2},
+		{"set a root counter", func(*Value) []docEdit {
+			return []docEdit{editSet(docAt(), "active_count", NewInt(3))}
+		}, 1},
+		{"ghost repair of two agents", func(*Value) []docEdit {
+			return []docEdit{
+				editSet(docAt("agents", 2), "status", NewString("terminated")),
+				editSet(docAt("agents", 2), "termination_reason", NewString("session_not_found")),
+				editSet(docAt("agents", 9), "status", NewString("terminated")),
+				editSet(docAt(), "active_count", NewInt(0)),
+			}
+		}, 4},
+		{"set a key to its own value", func(r *Value) []docEdit {
+			return []docEdit{editSet(docAt("agents", 4), "status", r.Get("agents").Index(4).Get("status"))}
+		}, 3},
+		{"replace an element in place", func(*Value) []docEdit {
+			return []docEdit{{path: docAt("agents"), op: "put", index: 4, val: NewString("gone")}}
+		}, 2},
+		{"replace an element in place with its sibling", func(r *Value) []docEdit {
+			return []docEdit{{path: docAt("agents"), op: "put", index: 2, val: r.Get("agents").Index(3)}}
+		}, 2},
+		{"replace an element in place with a clone of itself", func(r *Value) []docEdit {
+			return []docEdit{{path: docAt("agents"), op: "put", index: 2, val: r.Get("agents").Index(2).Clone()}}
+		}, 0},
+		{"replace a member's value in place", func(*Value) []docEdit {
+			return []docEdit{{path: docAt("agents", 5), op: "inplace", key: "status", val: NewString("terminated")}}
+		}, 3},
+		{"replace a member's value in place with a same-length one", func(r *Value) []docEdit {
+			return []docEdit{{path: docAt("agents", 5), op: "inplace", key: "depth", val: parseNumber("7")}}
+		}, 3},
+		{"replace a member's value in place with a parsed value from elsewhere", func(r *Value) []docEdit {
+			a := r.Get("agents").Index(5)
+			return []docEdit{{path: docAt("agents", 5), op: "inplace", key: "started_at", val: a.Get("last_update")}}
+		}, 3},
+		{"replace a container in place with one of its children", func(r *Value) []docEdit {
+			cv := r.Get("agents").Index(7).Get("completion_validation")
+			return []docEdit{{path: docAt("agents", 7), op: "inplace", key: "completion_validation", val: cv.Get("evidence_summary")}}
+		}, 3 + 7}, // the moved subtree, one level up from where it was parsed, is written whole
+		{"move a subtree to the root", func(r *Value) []docEdit {
+			return []docEdit{editSet(docAt(), "moved", r.Get("agents").Index(1).Get("tracked_files"))}
+		}, 2},
+		{"append a clone of an agent", func(r *Value) []docEdit {
+			return []docEdit{editAppend(docAt("agents"), r.Get("agents").Index(2).Clone())}
+		}, 2},
+		{"append a parsed agent at another depth", func(r *Value) []docEdit {
+			return []docEdit{editAppend(docAt("agent_hierarchy", "orchestrator"), r.Get("agents").Index(1))}
+		}, 3 + 12},
+	}
+}
+
+// Each kind of edit deep in a registry Python wrote encodes as Python
+// encodes it, and rewrites only the containers the edit implies.
+func TestDocumentEditsReencodeOnlyTheirPath(t *testing.T) {
+	o := newOracle(t)
+	doc := genFieldTaskDoc(12)
+	src := Encode(doc)
+	if py := o.query(t, src, nil); !py.OK || !bytes.Equal(py.Out, src) {
+		t.Fatalf("the generated registry is not what Python writes: %s", py.Msg)
+	}
+	for _, tc := range fieldEditCases(t) {
+		t.Run(tc.name, func(t *testing.T) {
+			v := mustParseDoc(t, string(src))
+			var py []oracleEdit
+			for _, e := range tc.edits(v) {
+				py = append(py, e.forPython())
+				e.apply(t, v)
+			}
+			want := o.query(t, src, py)
+			if !want.OK {
+				t.Fatalf("python failed: %s: %s", want.Kind, want.Msg)
+			}
+			got, copied, written := encodeCounts(v)
+			if !bytes.Equal(got, want.Out) {
+				t.Fatalf("got Go != want Python:\n%s", docDiff(got, want.Out))
+			}
+			if written != tc.written {
+				t.Errorf("got %d containers written (%d copied), want %d", written, copied, tc.written)
+			}
+			if c := Encode(v.Clone()); !bytes.Equal(c, got) {
+				t.Errorf("Encode(Clone) differs:\n%s", docDiff(c, got))
+			}
+			// Parts encoded on their own are at another depth than parsed.
+			for _, a := range v.Get("agents").Elems()[:3] {
+				if got, want := Encode(a), freshEncoding(a, 0); string(got) != want {
+					t.Errorf("Encode(agent) differs:\n%s", docDiff(got, []byte(want)))
+				}
+			}
+		})
+	}
+}
+
+// perturbAfter replaces the first old after marker in src with new.
+func perturbAfter(tb testing.TB, src, marker, old, new string) string {
+	tb.Helper()
+	at := strings.Index(src, marker)
+	if at < 0 {
+		tb.Fatalf("no %q in the document", marker)
+	}
+	i := strings.Index(src[at:], old)
+	if i < 0 {
+		tb.Fatalf("no %q after %q", old, marker)
+	}
+	i += at
+	return src[:i] + new + src[i+len(old):]
+}
+
+// perturbValue replaces the value of the first member key after marker in
+// src, a number or literal, with tok.
+func perturbValue(tb testing.TB, src, marker, key, tok string) string {
+	tb.Helper()
+	at := strings.Index(src, marker)
+	if at < 0 {
+		tb.Fatalf("no %q in the document", marker)
+	}
+	k := strings.Index(src[at:], `"`+key+`": `)
+	if k < 0 {
+		tb.Fatalf("no key %q after %q", key, marker)
+	}
+	i := at + k + len(key) + 4
+	j := i + strings.IndexAny(src[i:], ",\n")
+	return src[:i] + tok + src[j:]
+}
+
+// A source Python did not write that way is encoded as Python re-encodes
+// it: a container is copied only when its text is already Python's.
+func TestDocumentNonCanonicalSources(t *testing.T) {
+	o := newOracle(t)
+	doc := genFieldTaskDoc(4)
+	note := NewObject()
+	note.Set("text", NewString("café ✓ A/B 😀"))
+	note.Set("ctl", NewString("\x7f\x00"))
+	note.Set("empty", NewString(""))
+	note.Set("", NewString("empty key"))
+	doc.Get("agents").Index(1).Set("note", note)
+	src := string(Encode(doc))
+	if py := o.query(t, []byte(src), nil); !py.OK || py.Out == nil || string(py.Out) != src {
+		t.Fatalf("the generated registry is not what Python writes: %s", py.Msg)
+	}
+	agent1 := `"id": "resolve_function_analyzer`
+	pp := `"progress_pattern": {`
+	// Every change below is inside agent 1 (or the root's spiral_checks);
+	// written counts the containers from the root down to the changed one.
+	cases := []struct {
+		name, doc string
+		written   int
+	}{
+		{"escaped slash", perturbAfter(t, src, agent1, "/logs/", `\/logs/`), 4},
+		{"raw é", perturbAfter(t, src, agent1, `caf\u00e9`, "café"), 4},
+		{"upper-case hex", perturbAfter(t, src, agent1, `caf\u00e9`, `caf\u00E9`), 4},
+		{"escaped printable", perturbAfter(t, src, agent1, `A/B`, `\u0041/B`), 4},
+		{"escaped newline spelled out", perturbAfter(t, src, agent1, `MISSION:\n`, `MISSION:\u000a`), 3},
+		{"raw DEL", perturbAfter(t, src, agent1, `\u007f`, "\x7f"), 4},
+		{"upper-case surrogates", perturbAfter(t, src, agent1, `\ud83d\ude00`, `\uD83D\uDE00`), 4},
+		{"raw astral", perturbAfter(t, src, agent1, `\ud83d\ude00`, "😀"), 4},
+		{"1E5", perturbValue(t, src, agent1, "elapsed_seconds", "1E5"), 6},
+		{"trailing zero", perturbValue(t, src, agent1, "confidence", "1.00"), 4},
+		{"exponent Python spells otherwise", perturbValue(t, src, agent1, "confidence", "1e-5"), 4},
+		{"minus zero", perturbValue(t, src, `"spiral_checks"`, "violations", "-0"), 2},
+		{"duplicate key", perturbAfter(t, src, agent1, `"log_file": `, `"log_file": "first", "log_file": `), 4},
+		{"duplicate key by escape", perturbAfter(t, src, agent1, `"log_file": `, `"log_file": "first", "\u006cog_file": `), 4},
+		{"indent too deep", perturbAfter(t, src, agent1, "\n        \"log_file\"", "\n          \"log_file\""), 4},
+		{"indent too shallow", perturbAfter(t, src, agent1, "\n        \"log_file\"", "\n      \"log_file\""), 4},
+		{"tab indent", perturbAfter(t, src, agent1, "\n        \"log_file\"", "\n\t\"log_file\""), 4},
+		{"CRLF", perturbAfter(t, src, agent1, "\n        \"log_file\"", "\r\n        \"log_file\""), 4},
+		{"space before colon", perturbAfter(t, src, agent1, `"log_file": `, `"log_file" : `), 4},
+		{"no space after colon", perturbAfter(t, src, agent1, `"log_file": `, `"log_file":`), 4},
+		{"two spaces after colon", perturbAfter(t, src, agent1, `"log_file": `, `"log_file":  `), 4},
+		{"space after comma", perturbAfter(t, src, agent1, "\",\n        \"log_file\"", "\", \n        \"log_file\""), 4},
+		{"space before comma", perturbAfter(t, src, agent1, "\",\n        \"log_file\"", "\" ,\n        \"log_file\""), 4},
+		{"closing bracket misplaced", perturbAfter(t, src, agent1, "\n      },\n      \"completion_validation\"", " },\n      \"completion_validation\""), 4},
+		{"empty object with a space", perturbAfter(t, src, agent1, `"type_specific": {}`, `"type_specific": { }`), 6},
+		{"empty array with a newline", perturbAfter(t, src, agent1, `"blocking_issues": []`, "\"blocking_issues\": [\n        ]"), 5},
+		{"compact object", perturbAfter(t, src, agent1, pp+"\n            \"pattern\": \"normal\",\n            ", pp+`"pattern":"normal",`), 6},
+		{"whitespace around the document", "\n " + src + " \n", 0},
+		// Canonical after all: copied whole.
+		{"NaN", perturbValue(t, src, agent1, "elapsed_seconds", "NaN"), 0},
+		{"-Infinity", perturbValue(t, src, agent1, "elapsed_seconds", "-Infinity"), 0},
+		{"-0.0", perturbValue(t, src, agent1, "confidence", "-0.0"), 0},
+		{"1e-05", perturbValue(t, src, agent1, "confidence", "1e-05"), 0},
+		{"1e+16", perturbValue(t, src, agent1, "confidence", "1e+16"), 0},
+		{"0.0001", perturbValue(t, src, agent1, "confidence", "0.0001"), 0},
+		{"123456789012345.6", perturbValue(t, src, agent1, "confidence", "123456789012345.6"), 0},
+		{"big integer", perturbValue(t, src, agent1, "depth", "-123456789012345678901234567890"), 0},
+		{"lone surrogate", perturbAfter(t, src, agent1, `caf\u00e9`, `caf\ud800`), 0},
+		{"escaped controls", perturbAfter(t, src, agent1, `caf\u00e9`, `\u0000\u001f\"\\\b\f\n\r\t\u007f\uffff`), 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			v := mustParseDoc(t, tc.doc)
+			want := o.query(t, []byte(tc.doc), nil)
+			if !want.OK {
+				t.Fatalf("python rejects the document: %s", want.Msg)
+			}
+			checkCanonFlags(t, v, 0)
+			got, copied, written := encodeCounts(v)
+			if !bytes.Equal(got, want.Out) {
+				t.Fatalf("got Go != want Python:\n%s", docDiff(got, want.Out))
+			}
+			if written != tc.written {
+				t.Errorf("got %d containers written (%d copied), want %d", written, copied, tc.written)
+			}
+		})
+	}
+
+	// Whole documents in another style: only empty containers, which
+	// every style writes as Python does, can be copied.
+	indent0, indent4 := 0, 4
+	dumps := map[string]oracleDump{
+		"indent=4":                   {Indent: &indent4, EnsureASCII: true},
+		"indent=0":                   {Indent: &indent0, EnsureASCII: true},
+		"compact":                    {Separators: []string{",", ":"}, EnsureASCII: true},
+		"one line":                   {EnsureASCII: true},
+		"indent=2, old separators":   {Indent: new(2), Separators: []string{", ", ": "}, EnsureASCII: true},
+		"indent=2, ensure_ascii off": {Indent: new(2)},
+	}
+	for name, dump := range dumps {
+		t.Run(name, func(t *testing.T) {
+			alt := o.queryDump(t, []byte(src), nil, &dump).Alt
+			v := mustParseDoc(t, string(alt))
+			checkCanonFlags(t, v, 0)
+			got, copied, written := encodeCounts(v)
+			if !bytes.Equal(got, []byte(src)) {
+				t.Fatalf("got Go != want Python:\n%s", docDiff(got, []byte(src)))
+			}
+			all, empty := countContainers(v)
+			want := all - empty
+			switch name {
+			case "indent=2, ensure_ascii off":
+				// Only the note and the containers around it hold raw text.
+				want = 4
+			case "indent=2, old separators":
+				// ", " ends a line only between two children.
+				want, _ = countSpread(v)
+			}
+			if written != want {
+				t.Errorf("got %d containers written and %d copied, want %d written", written, copied, want)
+			}
+		})
+	}
+}
+
+// Parse's canonical flags are exact for random documents, for Python's
+// encoding of them, and for that encoding with whitespace and escapes
+// disturbed; Encode then matches Python, and Python's own encoding is
+// copied whole.
+func TestDocumentRandomCanonFlags(t *testing.T) {
+	o := newOracle(t)
+	g := docGen{rand.New(rand.NewPCG(5, 6))}
+	r := rand.New(rand.NewPCG(7, 8))
+	for i := range 150 {
+		doc := []byte(g.value(5))
+		py := o.query(t, doc, nil)
+		if !py.OK {
+			t.Fatalf("document %d: python rejects it: %s\n%s", i, py.Msg, doc)
+		}
+		checkCanonFlags(t, mustParseDoc(t, string(doc)), 0)
+		v := mustParseDoc(t, string(py.Out))
+		checkCanonFlags(t, v, 0)
+		got, _, written := encodeCounts(v)
+		if !bytes.Equal(got, py.Out) || written != 0 {
+			t.Fatalf("document %d: Python's own encoding re-encoded (%d containers written):\n%s", i, written, docDiff(got, py.Out))
+		}
+		// Disturb Python's encoding in a few places.
+		d := []byte(string(py.Out))
+		for range 1 + r.IntN(3) {
+			at := r.IntN(len(d) + 1)
+			switch r.IntN(5) {
+			case 0:
+				d = append(d[:at], append([]byte(" "), d[at:]...)...)
+			case 1:
+				d = append(d[:at], append([]byte("\n  "), d[at:]...)...)
+			case 2:
+				if at < len(d) && (d[at] == ' ' || d[at] == '\n') {
+					d = append(d[:at], d[at+1:]...)
+				}
+			case 3:
+				if j := bytes.Index(d[at:], []byte(`\u`)); j >= 0 {
+					copy(d[at+j+2:], bytes.ToUpper(d[at+j+2:at+j+6]))
+				}
+			case 4:
+				if j := bytes.IndexByte(d[at:], '/'); j >= 0 {
+					d = append(d[:at+j], append([]byte(`\`), d[at+j:]...)...)
+				}
+			}
+		}
+		want := o.query(t, d, nil)
+		v2, err := Parse(d)
+		if !want.OK {
+			if err == nil {
+				t.Fatalf("document %d: Go accepts what Python rejects: %q", i, d)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("document %d: Parse: %v\n%q", i, err, d)
+		}
+		checkCanonFlags(t, v2, 0)
+		if got := Encode(v2); !bytes.Equal(got, want.Out) {
+			t.Fatalf("document %d disturbed: got Go != want Python:\n%s", i, docDiff(got, want.Out))
+		}
+	}
+}
+
+// containerPaths lists the paths to every container in v.
+func containerPaths(v *Value, path []any, out *[][]any) {
+	switch v.Kind() {
+	case Object:
+		*out = append(*out, path)
+		for _, m := range v.Members() {
+			if !m.lossy {
+				containerPaths(m.Value, append(path[:len(path):len(path)], m.Key), out)
+			}
+		}
+	case Array:
+		*out = append(*out, path)
+		for i, e := range v.Elems() {
+			containerPaths(e, append(path[:len(path):len(path)], i), out)
+		}
+	}
+}
+
+// Random edits of random documents that Python wrote match Python: the
+// copying of unchanged parts around them never shows.
+func TestDocumentRandomEditsMatchPython(t *testing.T) {
+	o := newOracle(t)
+	g := docGen{rand.New(rand.NewPCG(9, 10))}
+	r := rand.New(rand.NewPCG(11, 12))
+	for i := range 200 {
+		var parts []string
+		for range 4 {
+			parts = append(parts, g.value(5))
+		}
+		py := o.query(t, []byte("["+strings.Join(parts, ", ")+"]"), nil)
+		if !py.OK {
+			t.Fatalf("document %d: python rejects it: %s", i, py.Msg)
+		}
+		src := py.Out
+		v := mustParseDoc(t, string(src))
+		var edits []docEdit
+		var ops []oracleEdit
+		for range 1 + r.IntN(4) {
+			var paths [][]any
+			containerPaths(v, nil, &paths)
+			path := paths[r.IntN(len(paths))]
+			target := v
+			for _, p := range path {
+				if k, ok := p.(string); ok {
+					target = target.Get(k)
+				} else {
+					target = target.Index(p.(int))
+				}
+			}
+			// A value: new, or parsed from elsewhere in the document.
+			var val *Value
+			switch r.IntN(3) {
+			case 0:
+				val = mustParseDoc(t, g.value(2))
+			case 1:
+				val = NewString(string(rune(r.IntN(0x300))) + "x")
+			default:
+				// A container of another parse, from anywhere in it.
+				val = mustParseDoc(t, string(src))
+				var others [][]any
+				containerPaths(val, nil, &others)
+				for _, s := range others[r.IntN(len(others))] {
+					if k, ok := s.(string); ok {
+						val = val.Get(k)
+					} else {
+						val = val.Index(s.(int))
+					}
+				}
+			}
+			var e docEdit
+			n := target.Len()
+			switch op := r.IntN(3); {
+			case target.Kind() == Object && op == 0 && n > 0:
+				m := target.Members()[r.IntN(n)]
+				if m.lossy {
+					continue
+				}
+				e = editDelete(path, m.Key)
+			case target.Kind() == Object && op == 1 && n > 0:
+				m := target.Members()[r.IntN(n)]
+				if m.lossy {
+					continue
+				}
+				e = docEdit{path: path, op: "inplace", key: m.Key, val: val}
+			case target.Kind() == Object:
+				e = editSet(path, []string{"a", "é", "new", ""}[r.IntN(4)], val)
+			case op == 0 && n > 0:
+				e = editRemove(path, r.IntN(n))
+			case op == 1 && n > 0:
+				e = docEdit{path: path, op: "put", index: r.IntN(n), val: val}
+			default:
+				e = editAppend(path, val)
+			}
+			ops = append(ops, e.forPython()) // before later edits change val
+			e.apply(t, v)
+			edits = append(edits, e)
+		}
+		want := o.query(t, src, ops)
+		if !want.OK {
+			if want.Kind == "recursion" {
+				continue
+			}
+			t.Fatalf("document %d: python failed: %s: %s", i, want.Kind, want.Msg)
+		}
+		if got := Encode(v); !bytes.Equal(got, want.Out) {
+			for _, e := range edits {
+				t.Logf("edit %s %v key %q index %d val %.80s", e.op, e.path, e.key, e.index, Encode(e.val))
+			}
+			t.Logf("src:\n%s", src)
+			t.Fatalf("document %d after %d edits: got Go != want Python:\n%s", i, len(edits), docDiff(got, want.Out))
+		}
+	}
+}
+
+// floatCanonical's shortcut agrees with formatting the float.
+func TestDocumentFloatCanonical(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	g := docGen{r}
+	var tokens []string
+	for range 200000 {
+		tokens = append(tokens, g.number())
+	}
+	for range 100000 { // short decimals, the shortcut's territory
+		ip := strconv.Itoa(r.IntN(1000000))
+		if r.IntN(3) == 0 {
+			ip = "0"
+		}
+		tok := ip + "." + g.digits(1+r.IntN(17))
+		if r.IntN(2) == 0 {
+			tok = "-" + tok
+		}
+		tokens = append(tokens, tok, ip+".0", "0.000"+g.digits(1+r.IntN(14)))
+	}
+	tokens = append(tokens, "0.0", "-0.0", "123456789012345.0", "1234567890123456.0", "999999999999999.9",
+		"0.1", "0.30000000000000004", "0.0001", "0.00010", "0.00001", "100.0", "1.5", "9007199254740993.0")
+	for _, tok := range tokens {
+		v, err := Parse([]byte(tok))
+		if err != nil || v.Kind() != Number {
+			continue
+		}
+		if !strings.ContainsAny(tok, ".eE") {
+			continue
+		}
+		want := string(appendNumber(nil, tok)) == tok
+		if got := floatCanonical(tok); got != want {
+			t.Errorf("floatCanonical(%q) = %v, want %v (Python writes %s)", tok, got, want, appendNumber(nil, tok))
+		}
+	}
+}
+
+// A string is canonical exactly when Python writes its body as it stands,
+// for every \u escape in both cases and every short escape.
+func TestDocumentStringCanonical(t *testing.T) {
+	var bodies []string
+	for u := range 0x10000 {
+		bodies = append(bodies, fmt.Sprintf(`\u%04x`, u), fmt.Sprintf(`\u%04X`, u))
+	}
+	for _, e := range []string{`\"`, `\\`, `\/`, `\b`, `\f`, `\n`, `\r`, `\t`, "\x7f", "é", "😀", "~", " "} {
+		bodies = append(bodies, e, "a"+e+"b")
+	}
+	for _, body := range bodies {
+		v, err := Parse([]byte(`"` + body + `"`))
+		if err != nil {
+			t.Fatalf("Parse(%q): %v", body, err)
+		}
+		want := string(appendCanonicalBody(nil, body)) == body
+		if v.canon != want {
+			t.Errorf("body %q: canon = %v, want %v", body, v.canon, want)
+		}
+	}
+}
+
+// plainStop finds the first byte that is not plain text wherever it lies
+// within the eight bytes it reads at a time.
+func TestDocumentPlainStop(t *testing.T) {
+	for _, c := range []byte{0, 0x1f, '"', '\\', 0x7f, 0x80, 0xff} {
+		for n := range 20 {
+			for start := range 3 {
+				s := strings.Repeat("a ~!#[]{}", 3)[:n] + string(c) + "zzzzzzzzzzzz"
+				if got := plainStop(s, min(start, n)); got != n {
+					t.Errorf("plainStop(%q, %d) = %d, want %d", s, start, got, n)
+				}
+			}
+		}
+	}
+	if got := plainStop("abc", 0); got != 3 {
+		t.Errorf("plainStop of plain text = %d, want its length 3", got)
+	}
+}
+
+// Encode only reads the tree: goroutines may encode one document at once,
+// edited or not, as the TUI and a repair do with a shared snapshot.
+func TestDocumentConcurrentEncode(t *testing.T) {
+	src := Encode(genFieldTaskDoc(20))
+	v := mustParseDoc(t, string(src))
+	edited := mustParseDoc(t, string(src))
+	edited.Get("agents").Index(3).Set("status", NewString("terminated"))
+	want := Encode(edited)
+	var wg sync.WaitGroup
+	errs := make(chan string, 8)
+	for range 4 {
+		wg.Go(func() {
+			for range 20 {
+				if !bytes.Equal(Encode(v), src) || !bytes.Equal(Encode(edited), want) || !Equal(v, v.Clone()) {
+					errs <- "an encoding differs when made concurrently"
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Fatal(e)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 const hexDigits = "0123456789abcdef"
@@ -13,75 +14,263 @@ const hexDigits = "0123456789abcdef"
 // Encode writes v exactly as Python's json.dumps(obj, indent=2) writes the
 // object that json.loads makes of it: two-space indent, ", " and ": "
 // separators, non-ASCII escaped as \uXXXX, no trailing newline.
+//
+// A container that Parse found already written that way at the same depth,
+// and that nobody has changed since, is copied from the source: an edit
+// costs the containers on its path, and a registry written by Python and
+// left as it was comes back byte for byte at the cost of one copy.
 func Encode(v *Value) []byte {
-	b := make([]byte, 0, 4096)
-	return appendValue(b, v, 0)
+	var e encoder
+	e.value(v, 0)
+	return e.b
 }
 
-func appendIndent(b []byte, depth int) []byte {
-	b = append(b, '\n')
-	for i := 0; i < depth; i++ {
-		b = append(b, ' ', ' ')
+// encoder writes one encoding. The counts let tests see which containers
+// were copied and which were written out.
+type encoder struct {
+	b       []byte
+	copied  int // containers copied from their source text whole
+	written int // containers written member by member
+	// trail records where a failed intact check stopped, one step per
+	// container from the innermost out, so that writing the containers on
+	// that path copies what the check has already found unchanged.
+	trail []step
+}
+
+// step is where intact stopped in one container: at child index at,
+// which starts off bytes into the container's text (the children before
+// it, and the bracket, are unchanged). at is -1 when the container itself
+// changed. inside says that the child is in its place and the change is
+// inside it: the next step on the trail is the child's.
+type step struct {
+	at, off int
+	inside  bool
+}
+
+// grow sizes the buffer for a document of about n bytes.
+func (e *encoder) grow(n int) {
+	if e.b == nil {
+		e.b = make([]byte, 0, n)
 	}
-	return b
 }
 
-func appendValue(b []byte, v *Value, depth int) []byte {
+// spaces is a run of indent to copy from.
+const spaces = "                                                                "
+
+func (e *encoder) indent(depth int) {
+	e.b = append(e.b, '\n')
+	for n := 2 * depth; n > 0; n -= len(spaces) {
+		e.b = append(e.b, spaces[:min(n, len(spaces))]...)
+	}
+}
+
+func (e *encoder) value(v *Value, depth int) {
 	switch v.Kind() {
 	case Null:
-		return append(b, "null"...)
+		e.grow(64)
+		e.b = append(e.b, "null"...)
 	case Bool:
-		return append(b, v.text...)
+		e.grow(64)
+		e.b = append(e.b, v.text...)
 	case Number:
-		return appendNumber(b, v.text)
+		e.grow(64)
+		if v.canon {
+			e.b = append(e.b, v.text...)
+		} else {
+			e.b = appendNumber(e.b, v.text)
+		}
 	case String:
-		b = append(b, '"')
+		e.grow(len(v.text) + len(v.text)/4 + 16)
+		e.b = append(e.b, '"')
 		switch {
-		case v.plain:
-			b = append(b, v.text...)
+		case v.canon:
+			e.b = append(e.b, v.text...)
 		case v.raw:
-			b = appendCanonicalBody(b, v.text)
+			e.b = appendCanonicalBody(e.b, v.text)
 		default:
-			b = appendEncodedString(b, v.text)
+			e.b = appendEncodedString(e.b, v.text)
 		}
-		return append(b, '"')
-	case Array:
-		if len(v.elems) == 0 {
-			return append(b, "[]"...)
+		e.b = append(e.b, '"')
+	case Array, Object:
+		if int(v.depth) != depth {
+			e.container(v, depth, step{at: -1})
+			return
 		}
-		b = append(b, '[')
-		for i, e := range v.elems {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendIndent(b, depth+1)
-			b = appendValue(b, e, depth+1)
-		}
-		b = appendIndent(b, depth)
-		return append(b, ']')
-	case Object:
-		if len(v.members) == 0 {
-			return append(b, "{}"...)
-		}
-		b = append(b, '{')
-		for i, m := range v.members {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendIndent(b, depth+1)
-			b = append(b, '"')
-			if m.keyRaw {
-				b = appendCanonicalBody(b, m.keyText)
+		e.trail = e.trail[:0]
+		if e.intact(v) {
+			if e.b == nil {
+				e.b = []byte(v.text)
 			} else {
-				b = appendEncodedString(b, m.Key)
+				e.b = append(e.b, v.text...)
 			}
-			b = append(b, '"', ':', ' ')
-			b = appendValue(b, m.Value, depth+1)
+			e.copied++
+			return
 		}
-		b = appendIndent(b, depth)
-		return append(b, '}')
+		e.container(v, depth, e.pop())
 	}
-	return b
+}
+
+func (e *encoder) pop() step {
+	s := e.trail[len(e.trail)-1]
+	e.trail = e.trail[:len(e.trail)-1]
+	return s
+}
+
+// container writes v member by member. Where s says a check found its
+// first children unchanged, their text is copied in one piece.
+func (e *encoder) container(v *Value, depth int, s step) {
+	// A parsed document re-encodes to about its own size (a repair adds a
+	// few fields); a built one starts small.
+	e.grow(len(v.text) + len(v.text)/64 + 4096)
+	e.written++
+	open, close := byte('['), byte(']')
+	n := len(v.kids.elems)
+	if v.kind == Object {
+		open, close, n = '{', '}', len(v.kids.members)
+	}
+	if n == 0 {
+		e.b = append(e.b, open, close)
+		return
+	}
+	first := 0
+	if s.at > 0 {
+		e.b = append(e.b, v.text[:s.off]...)
+		first = s.at
+	} else {
+		e.b = append(e.b, open)
+	}
+	for i := first; i < n; i++ {
+		if i > 0 {
+			e.b = append(e.b, ',')
+		}
+		e.indent(depth + 1)
+		var c *Value
+		if v.kind == Object {
+			m := &v.kids.members[i]
+			e.b = append(e.b, '"')
+			if m.keyRaw {
+				e.b = appendCanonicalBody(e.b, m.keyText)
+			} else {
+				e.b = appendEncodedString(e.b, m.Key)
+			}
+			e.b = append(e.b, '"', ':', ' ')
+			c = m.Value
+		} else {
+			c = v.kids.elems[i]
+		}
+		if i == s.at && s.inside {
+			e.container(c, depth+1, e.pop())
+		} else {
+			e.value(c, depth+1)
+		}
+	}
+	e.indent(depth)
+	e.b = append(e.b, close)
+}
+
+// intact reports whether a container's text is still its encoding at the
+// depth it was parsed at: Parse found it canonical, no method has changed
+// it since, and every child is still the one parsed, standing where it was
+// parsed. The last point catches a child stored into Elems or Members in
+// place: parsed text is a slice of the source, so a child is in its place
+// exactly when its text starts at the offset the canonical layout gives it
+// within v's text (literals, which can be made anew, are compared instead).
+// Descendants are checked the same way, down to the first change; the way
+// there is left on e.trail.
+func (e *encoder) intact(v *Value) bool {
+	if !v.canon {
+		e.trail = append(e.trail, step{at: -1})
+		return false
+	}
+	span := v.text
+	d := int(v.depth) + 1
+	sep := 2 + 2*d // ",\n" and the indent before each child; the first has no ','
+	at := 0        // the end of the previous child, or the bracket
+	n := 0
+	switch v.kind {
+	case Array:
+		n = len(v.kids.elems)
+		for i, c := range v.kids.elems {
+			ok, inside := e.placed(span, at+sep, c, d)
+			if !ok {
+				e.trail = append(e.trail, step{at: i, off: at, inside: inside})
+				return false
+			}
+			at += sep + c.encodedLen()
+		}
+	case Object:
+		ms := v.kids.members
+		n = len(ms)
+		for i := range ms {
+			m := &ms[i]
+			k := at + sep // the key's opening quote
+			keyOK := m.keyRaw && (m.keyText == "" && hasAt(span, k, `""`) || sameText(span, k+1, m.keyText))
+			if !keyOK {
+				e.trail = append(e.trail, step{at: i, off: at})
+				return false
+			}
+			k += len(m.keyText) + 4 // "key": and a space
+			ok, inside := e.placed(span, k, m.Value, d)
+			if !ok {
+				e.trail = append(e.trail, step{at: i, off: at, inside: inside})
+				return false
+			}
+			at = k + m.Value.encodedLen()
+		}
+	}
+	if n == 0 && len(span) == 2 || n > 0 && at+1+2*(d-1)+1 == len(span) { // newline, indent, bracket
+		return true
+	}
+	e.trail = append(e.trail, step{at: -1})
+	return false
+}
+
+// encodedLen is the length of a placed child's text in its parent's.
+func (c *Value) encodedLen() int {
+	switch c.Kind() {
+	case Null:
+		return 4
+	case String:
+		return len(c.text) + 2
+	}
+	return len(c.text)
+}
+
+// placed reports whether child c is the value parsed at offset at of span,
+// depth d, with its encoding unchanged. inside reports that c is a
+// container in its place whose change is inside it.
+func (e *encoder) placed(span string, at int, c *Value, d int) (ok, inside bool) {
+	switch c.Kind() {
+	case Null:
+		return hasAt(span, at, "null"), false
+	case Bool:
+		return hasAt(span, at, c.text), false
+	case Number:
+		return c.canon && sameText(span, at, c.text), false
+	case String:
+		if c.text == "" {
+			return hasAt(span, at, `""`), false
+		}
+		return c.canon && sameText(span, at+1, c.text), false
+	case Array, Object:
+		if int(c.depth) != d || !sameText(span, at, c.text) {
+			return false, false
+		}
+		ok := e.intact(c)
+		return ok, !ok
+	}
+	return false, false
+}
+
+// hasAt reports whether span holds lit at offset at.
+func hasAt(span string, at int, lit string) bool {
+	return at <= len(span) && strings.HasPrefix(span[at:], lit)
+}
+
+// sameText reports whether t is the very bytes of span at offset at, not a
+// copy: t is a non-empty slice of the same source string, starting there.
+func sameText(span string, at int, t string) bool {
+	return t != "" && at+len(t) <= len(span) && unsafe.StringData(t) == unsafe.StringData(span[at:])
 }
 
 // appendUnit writes one UTF-16 code unit as Python's ensure_ascii encoder
@@ -111,33 +300,64 @@ func appendUnit(b []byte, u uint16) []byte {
 // appendCanonicalBody re-encodes a string body as written in a source
 // document into the form Python writes for the same string.
 func appendCanonicalBody(b []byte, body string) []byte {
-	if isPlain(body) {
-		return append(b, body...)
+	for i := 0; i < len(body); {
+		j := plainStop(body, i)
+		b = append(b, body[i:j]...)
+		if i = j; i >= len(body) {
+			break
+		}
+		c := body[i]
+		if c != '\\' {
+			// DEL or beyond ASCII: every code unit escaped.
+			r, n := utf8.DecodeRuneInString(body[i:])
+			b = appendRune(b, r)
+			i += n
+			continue
+		}
+		switch body[i+1] {
+		case 'u':
+			n := unhex(body[i+2])<<12 | unhex(body[i+3])<<8 | unhex(body[i+4])<<4 | unhex(body[i+5])
+			b = appendUnit(b, uint16(n))
+			i += 6
+		case '/':
+			b = append(b, '/')
+			i += 2
+		default: // \" \\ \b \f \n \r \t, as Python writes them
+			b = append(b, body[i:i+2]...)
+			i += 2
+		}
 	}
-	unitsOf(body, func(u uint16) { b = appendUnit(b, u) })
 	return b
 }
 
 // appendEncodedString encodes a Go (UTF-8) string as Python would.
 func appendEncodedString(b []byte, s string) []byte {
 	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
+		j := plainStop(s, i)
+		b = append(b, s[i:j]...)
+		if i = j; i >= len(s) {
+			break
+		}
+		if c := s[i]; c < utf8.RuneSelf {
 			b = appendUnit(b, uint16(c))
 			i++
 			continue
 		}
 		r, n := utf8.DecodeRuneInString(s[i:])
+		b = appendRune(b, r)
 		i += n
-		if r >= 0x10000 {
-			r1, r2 := utf16.EncodeRune(r)
-			b = appendUnit(b, uint16(r1))
-			b = appendUnit(b, uint16(r2))
-		} else {
-			b = appendUnit(b, uint16(r))
-		}
 	}
 	return b
+}
+
+// appendRune writes r as its UTF-16 code units, each escaped.
+func appendRune(b []byte, r rune) []byte {
+	if r >= 0x10000 {
+		r1, r2 := utf16.EncodeRune(r)
+		b = appendUnit(b, uint16(r1))
+		return appendUnit(b, uint16(r2))
+	}
+	return appendUnit(b, uint16(r))
 }
 
 // appendNumber writes a number token as Python re-encodes it: integers keep
@@ -182,13 +402,19 @@ func appendPyFloat(b []byte, f float64) []byte {
 	for mark < len(e) && e[mark] != 'e' {
 		mark++
 	}
-	mant := e[:mark]
-	exp, _ := strconv.Atoi(string(e[mark+1:]))
-	digits := make([]byte, 0, len(mant))
-	for _, c := range mant {
+	var dbuf [32]byte
+	digits := dbuf[:0]
+	for _, c := range e[:mark] {
 		if c != '.' {
 			digits = append(digits, c)
 		}
+	}
+	exp := 0
+	for _, c := range e[mark+2:] {
+		exp = exp*10 + int(c-'0')
+	}
+	if e[mark+1] == '-' {
+		exp = -exp
 	}
 	decpt := exp + 1
 	if decpt > -4 && decpt <= 16 {

@@ -12,8 +12,10 @@ import (
 // json.dumps(json.loads(text), indent=2); whatever Go accepts Python
 // accepts, except nesting deeper than Python's recursion limit; rejections
 // agree on message and position. Every accepted document is stable under
-// Encode and Parse. A plain `go test` runs the seeds below and
-// testdata/fuzz/FuzzDecode against python3 as well.
+// Encode and Parse; Parse marks as canonical exactly the values whose text
+// is Python's encoding, and Python's own encoding of the document is
+// recognised as such throughout and copied whole. A plain `go test` runs
+// the seeds below and testdata/fuzz/FuzzDecode against python3 as well.
 func FuzzDecode(f *testing.F) {
 	for _, tc := range editCases(f) {
 		f.Add([]byte(tc.doc))
@@ -47,6 +49,11 @@ func checkDecode(t *testing.T, o *oracle, data []byte) {
 		if c := Encode(v.Clone()); !bytes.Equal(c, got) {
 			t.Fatalf("Encode(Clone) differs for %q:\n%s", data, docDiff(c, got))
 		}
+		// Checking every value re-encodes its subtree: deep documents,
+		// whose encodings grow with the square of the depth, are spared.
+		if len(got) < 1<<16 {
+			checkCanonFlags(t, v, 0)
+		}
 	} else {
 		var se *SyntaxError
 		if !errors.As(err, &se) {
@@ -64,6 +71,12 @@ func checkDecode(t *testing.T, o *oracle, data []byte) {
 	case py.OK:
 		if !bytes.Equal(got, py.Out) {
 			t.Fatalf("Encode(Parse(%q)): got Go != want Python:\n%s", data, docDiff(got, py.Out))
+		}
+		if k := v.Kind(); k == Object || k == Array {
+			out, _, written := encodeCounts(mustParseDoc(t, string(py.Out)))
+			if written != 0 || !bytes.Equal(out, py.Out) {
+				t.Fatalf("Python's encoding of %q is not copied whole (%d containers written)", data, written)
+			}
 		}
 	case py.Kind == "recursion":
 		// Python's decoder or encoder ran out of recursion depth; Go allows

@@ -13,13 +13,16 @@ import (
 // oracleScript is the python3 side of the oracle. It reads one JSON request
 // per line on stdin and answers one JSON line on stdout:
 //
-//	request:  {"doc": base64 bytes, "ops": [edit, ...]}
-//	edit:     {"path": [key or index, ...], "op": "set"|"delete"|"append"|"remove",
+//	request:  {"doc": base64 bytes, "ops": [edit, ...], "alt": dump options}
+//	edit:     {"path": [key or index, ...], "op": "set"|"delete"|"append"|"remove"|"put",
 //	           "key": str, "index": int, "value": spec}
+//	options:  {"indent": int or null, "separators": [item, key] or null,
+//	           "ensure_ascii": bool}
 //	spec:     {"t": "str", "b64": utf-8 bytes} | {"t": "json", "b64": text}
 //	          | {"t": "num", "text": str} | {"t": "bool", "v": bool} | {"t": "null"}
 //	          | {"t": "obj", "members": [[key, spec], ...]} | {"t": "arr", "items": [spec, ...]}
-//	reply:    {"ok": true, "out": base64 of json.dumps(obj, indent=2)}
+//	reply:    {"ok": true, "out": base64 of json.dumps(obj, indent=2),
+//	           "alt": base64 of json.dumps(obj, **options) as UTF-8, when asked}
 //	          | {"ok": false, "kind": "syntax", "msg", "pos", "lineno", "colno", "bytepos"}
 //	          | {"ok": false, "kind": "unicode"|"recursion"|"error", "msg", "bytepos"}
 //
@@ -67,6 +70,8 @@ def apply(obj, op):
         target.append(build(op["value"]))
     elif kind == "remove":
         del target[op["index"]]
+    elif kind == "put":
+        target[op["index"]] = build(op["value"])
     else:
         raise ValueError("unknown op " + kind)
 
@@ -81,13 +86,22 @@ def answer(req):
         for op in req.get("ops") or []:
             apply(obj, op)
         out = json.dumps(obj, indent=2)
+        alt = None
+        if req.get("alt"):
+            o = req["alt"]
+            sep = o.get("separators")
+            alt = json.dumps(obj, indent=o.get("indent"), ensure_ascii=o.get("ensure_ascii", True),
+                             separators=tuple(sep) if sep else None)
     except json.JSONDecodeError as e:
         return {"ok": False, "kind": "syntax", "msg": e.msg, "pos": e.pos,
                 "lineno": e.lineno, "colno": e.colno,
                 "bytepos": len(text[:e.pos].encode("utf-8"))}
     except RecursionError as e:
         return {"ok": False, "kind": "recursion", "msg": str(e)}
-    return {"ok": True, "out": base64.b64encode(out.encode("ascii")).decode("ascii")}
+    reply = {"ok": True, "out": base64.b64encode(out.encode("ascii")).decode("ascii")}
+    if alt is not None:
+        reply["alt"] = base64.b64encode(alt.encode("utf-8")).decode("ascii")
+    return reply
 
 for line in sys.stdin.buffer:
     try:
@@ -126,6 +140,7 @@ type oracleSpec map[string]any
 type oracleReply struct {
 	OK      bool   `json:"ok"`
 	Out     []byte `json:"out"` // base64 in the wire form
+	Alt     []byte `json:"alt"` // the dump with the requested options
 	Kind    string `json:"kind"`
 	Msg     string `json:"msg"`
 	Pos     int    `json:"pos"`
@@ -175,9 +190,23 @@ func (o *oracle) stop() {
 	o.cmd = nil
 }
 
+// oracleDump asks for a second dump of the document, with other options
+// than json.dumps(obj, indent=2).
+type oracleDump struct {
+	Indent      *int     `json:"indent"`
+	Separators  []string `json:"separators,omitempty"`
+	EnsureASCII bool     `json:"ensure_ascii"`
+}
+
 // query sends doc and edits to python and returns its reply. It skips tb
 // when python3 is absent and fails it when the oracle itself breaks.
 func (o *oracle) query(tb testing.TB, doc []byte, edits []oracleEdit) oracleReply {
+	tb.Helper()
+	return o.queryDump(tb, doc, edits, nil)
+}
+
+// queryDump is query with a second dump of the edited document.
+func (o *oracle) queryDump(tb testing.TB, doc []byte, edits []oracleEdit, alt *oracleDump) oracleReply {
 	tb.Helper()
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -193,7 +222,8 @@ func (o *oracle) query(tb testing.TB, doc []byte, edits []oracleEdit) oracleRepl
 	req, err := json.Marshal(struct {
 		Doc []byte       `json:"doc"`
 		Ops []oracleEdit `json:"ops,omitempty"`
-	}{doc, edits})
+		Alt *oracleDump  `json:"alt,omitempty"`
+	}{doc, edits, alt})
 	if err != nil {
 		tb.Fatalf("oracle request: %v", err)
 	}

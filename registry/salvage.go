@@ -23,7 +23,7 @@ func Salvage(data []byte) (kept []byte, dropped int, err error) {
 	}
 	p := parser{src: string(text)}
 	p.skipSpace()
-	if _, err := p.value(0); err != nil {
+	if _, _, err := p.value(0); err != nil {
 		return nil, 0, fmt.Errorf("salvage: the file does not start with a complete JSON value: %w", err)
 	}
 	end := p.pos
