@@ -39,7 +39,7 @@ func openScreen(t *testing.T, s *demo.Scene, state string, args ...string) *scre
 	c.Config = "/dev/null"
 	cmd := append([]string{exe}, append(append(s.Flags(), "--grace", "1s"), args...)...)
 	err = c.NewSession(context.Background(), tmux.NewSessionRequest{Name: "tui", Dir: dir, Width: 160, Height: 45,
-		Env: map[string]string{"AGENTWATCH_TEST_AS_MAIN": "1", "XDG_STATE_HOME": state, "TMUX_TMPDIR": dir, "TERM": "xterm-256color"},
+		Env:     map[string]string{"AGENTWATCH_TEST_AS_MAIN": "1", "XDG_STATE_HOME": state, "TMUX_TMPDIR": dir, "TERM": "xterm-256color"},
 		Command: cmd})
 	if err != nil {
 		t.Fatal(err)
