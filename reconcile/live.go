@@ -652,7 +652,19 @@ func (l *live) procRows(sessions []SessionRow) []ProcRow {
 			roots = append(roots, pid)
 		}
 	}
-	slices.Sort(roots)
+	// Trees that belong to an agent first, the foreign ones after: the
+	// operator looks for the agents' processes.
+	slices.SortFunc(roots, func(a, b int32) int {
+		_, aa := l.attr[a]
+		_, ba := l.attr[b]
+		switch {
+		case aa && !ba:
+			return -1
+		case ba && !aa:
+			return 1
+		}
+		return int(a) - int(b)
+	})
 	var rows []ProcRow
 	var walk func(pid int32, depth int)
 	walk = func(pid int32, depth int) {
