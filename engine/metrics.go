@@ -170,6 +170,9 @@ func (m *Metrics) observeResult(res *Result) {
 	}
 	for _, c := range res.Commits {
 		m.lockWait.Observe(c.LockWait.Seconds())
+		if c.UnlockedWrite {
+			m.unlockedWrite.Inc()
+		}
 	}
 	for _, it := range res.Applied {
 		switch it.Op.Op {

@@ -23,6 +23,11 @@ import (
 // registry's lock for longer than the store would wait. The CLI exits 75.
 var ErrLockBusy = errors.New("registry lock busy")
 
+// ErrUnlockedWriter means a registry kept changing while agentwatch held its
+// lock: a writer that takes no lock is rewriting it, and agentwatch would
+// only write over its changes.
+var ErrUnlockedWriter = errors.New("the registry kept changing while agentwatch held its lock (a writer that takes no lock is active); nothing written, try again")
+
 // ErrCorrupt is what every registry that does not parse is.
 var ErrCorrupt = errors.New("registry does not parse")
 
@@ -170,6 +175,9 @@ type Commit struct {
 	Recovered string
 	// LockWait is how long the lock took; LockHeld how long it was held.
 	LockWait, LockHeld time.Duration
+	// UnlockedWrite reports that the registry's bytes changed while the
+	// lock was held: some writer takes no lock.
+	UnlockedWrite bool
 }
 
 // HashBytes returns the hex SHA-256 of b, the hash that snapshots, commits,
@@ -298,30 +306,28 @@ func (s *Store) update(ctx context.Context, path string, opts UpdateOptions, cha
 	if c.Recovered, err = s.recoverJournal(ctx, h.file, canon, beforeRetry); err != nil {
 		return c, fmt.Errorf("recover journal: %w", err)
 	}
-	cur, err := h.snapshot(path)
-	if err != nil {
-		return c, fmt.Errorf("read registry: %w", err)
-	}
-	c.OldHash, c.NewHash = cur.Hash, cur.Hash
-	if cur.ParseErr != nil && !opts.AllowCorrupt {
-		ce := &CorruptError{Path: path, Err: cur.ParseErr}
-		if c.Recovered == recoveredKept {
-			ce.Journal = journalPath(canon)
+	var cur *Snapshot
+	var next []byte
+	for attempt := 1; ; attempt++ {
+		var done bool
+		cur, next, done, err = s.derive(ctx, h, path, canon, c, opts, change)
+		if err != nil || done {
+			return c, err
 		}
-		return c, fmt.Errorf("update registry: %w", ce)
-	}
-	if err := ctx.Err(); err != nil {
-		return c, fmt.Errorf("update registry: %w", err)
-	}
-	next, err := change(cur)
-	if err != nil {
-		return c, fmt.Errorf("update registry: %w", err)
-	}
-	if next == nil || bytes.Equal(next, cur.Data) {
-		return c, nil
-	}
-	if _, err := Parse(next); err != nil {
-		return c, fmt.Errorf("update registry: new content does not parse: %w", err)
+		// A writer that takes no lock may have rewritten the file while
+		// this one held it: derive again from what is there now, rather
+		// than write over its change.
+		again, rerr := readAll(h.file)
+		if rerr != nil {
+			return c, fmt.Errorf("read registry: %w", rerr)
+		}
+		if bytes.Equal(again, cur.Data) {
+			break
+		}
+		c.UnlockedWrite = true
+		if attempt == 3 {
+			return c, fmt.Errorf("update registry: %w", ErrUnlockedWriter)
+		}
 	}
 
 	if c.Backup, err = s.saveBackup(canon, cur.Data, time.Now()); err != nil {
@@ -336,11 +342,46 @@ func (s *Store) update(ctx context.Context, path string, opts UpdateOptions, cha
 		return c, fmt.Errorf("write registry (the next transaction recovers it from the journal): %w", err)
 	}
 	c.Changed, c.NewHash = true, j.NewHash
+	if after, err := readAll(h.file); err == nil && !bytes.Equal(after, next) {
+		// Someone wrote over this write while the lock was held.
+		c.UnlockedWrite = true
+	}
 	if err := removeJournal(j.Path); err != nil {
 		return c, fmt.Errorf("remove journal: %w", err)
 	}
 	pause("journal-removed")
 	return c, nil
+}
+
+// derive reads the registry under the lock and asks change for the new
+// bytes. done reports a transaction that ends here: nothing to write.
+func (s *Store) derive(ctx context.Context, h *lockedFile, path, canon string, c *Commit, opts UpdateOptions, change ChangeFunc) (cur *Snapshot, next []byte, done bool, err error) {
+	cur, err = h.snapshot(path)
+	if err != nil {
+		return nil, nil, true, fmt.Errorf("read registry: %w", err)
+	}
+	c.OldHash, c.NewHash = cur.Hash, cur.Hash
+	if cur.ParseErr != nil && !opts.AllowCorrupt {
+		ce := &CorruptError{Path: path, Err: cur.ParseErr}
+		if c.Recovered == recoveredKept {
+			ce.Journal = journalPath(canon)
+		}
+		return nil, nil, true, fmt.Errorf("update registry: %w", ce)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, nil, true, fmt.Errorf("update registry: %w", err)
+	}
+	next, err = change(cur)
+	if err != nil {
+		return nil, nil, true, fmt.Errorf("update registry: %w", err)
+	}
+	if next == nil || bytes.Equal(next, cur.Data) {
+		return cur, nil, true, nil
+	}
+	if _, err := Parse(next); err != nil {
+		return nil, nil, true, fmt.Errorf("update registry: new content does not parse: %w", err)
+	}
+	return cur, next, false, nil
 }
 
 // resolve returns the registry's absolute path with symlinks followed, so

@@ -1070,3 +1070,57 @@ func TestNoLostUpdateAgainstPythonWriters(t *testing.T) {
 	}
 	t.Logf("%d agentwatch transactions among %d python ones; longest lock wait %v", len(written), writers*increments, maxWait)
 }
+
+// unlockedWrite rewrites a registry as the orchestrator's careless writers
+// do: python3, json.load, change, json.dumps in place, no lock at all.
+func unlockedWrite(t *testing.T, path, stmt string) {
+	t.Helper()
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("python3 is not installed")
+	}
+	script := "import json, sys\np = sys.argv[1]\no = json.load(open(p))\n" + stmt + "\nf = open(p, 'r+'); f.write(json.dumps(o, indent=2)); f.truncate(); f.close()\n"
+	if out, err := exec.Command("python3", "-c", script, path).CombinedOutput(); err != nil {
+		t.Fatalf("python3: %v\n%s", err, out)
+	}
+}
+
+func TestUpdateDetectsAWriterThatTakesNoLock(t *testing.T) {
+	path := newRegistry(t, `{"a": 1}`)
+	s := newStore(t)
+	calls := 0
+	c, err := s.Update(context.Background(), path, UpdateOptions{}, func(cur *Snapshot) ([]byte, error) {
+		calls++
+		if calls == 1 {
+			// While agentwatch holds the lock, a writer without one
+			// rewrites the file.
+			unlockedWrite(t, path, "o['b'] = 2")
+		}
+		cur.Root.Set("c", NewInt(3))
+		return Encode(cur.Root), nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.UnlockedWrite || calls != 2 {
+		t.Errorf("UnlockedWrite %v after %d derivations; want true after 2", c.UnlockedWrite, calls)
+	}
+	if got, want := string(readFile(t, path)), "{\n  \"a\": 1,\n  \"b\": 2,\n  \"c\": 3\n}"; got != want {
+		t.Errorf("got %q, want %q: the unlocked writer's change and ours both", got, want)
+	}
+
+	// A writer that never stops: agentwatch gives up rather than write
+	// over it.
+	n := 0
+	_, err = s.Update(context.Background(), path, UpdateOptions{}, func(cur *Snapshot) ([]byte, error) {
+		n++
+		unlockedWrite(t, path, fmt.Sprintf("o['d'] = %d", n))
+		cur.Root.Set("e", NewInt(5))
+		return Encode(cur.Root), nil
+	})
+	if !errors.Is(err, ErrUnlockedWriter) {
+		t.Errorf("got %v, want ErrUnlockedWriter", err)
+	}
+	if strings.Contains(string(readFile(t, path)), `"e"`) {
+		t.Error("agentwatch wrote over a writer that kept changing the file")
+	}
+}
