@@ -151,6 +151,14 @@ type UpdateOptions struct {
 	// not parse (its Snapshot has Root nil and ParseErr set). Only restore
 	// sets it; every repair leaves a corrupt registry alone.
 	AllowCorrupt bool
+	// Prepared is a read of the same registry made before the lock was
+	// taken, whose Root nobody else holds: when the bytes read under the
+	// lock are the same, its parse and hash stand for theirs, and the lock
+	// is held that much shorter. The change may modify its Root.
+	Prepared *Snapshot
+	// Encoded says the change returns registry.Encode's output, valid JSON
+	// by construction, so the new bytes are not parsed again under the lock.
+	Encoded bool
 }
 
 // ChangeFunc derives a registry's new bytes from its current ones. Update
@@ -311,6 +319,7 @@ func (s *Store) update(ctx context.Context, path string, opts UpdateOptions, cha
 	for attempt := 1; ; attempt++ {
 		var done bool
 		cur, next, done, err = s.derive(ctx, h, path, canon, c, opts, change)
+		opts.Prepared = nil // its Root may have been changed: never reused
 		if err != nil || done {
 			return c, err
 		}
@@ -356,7 +365,7 @@ func (s *Store) update(ctx context.Context, path string, opts UpdateOptions, cha
 // derive reads the registry under the lock and asks change for the new
 // bytes. done reports a transaction that ends here: nothing to write.
 func (s *Store) derive(ctx context.Context, h *lockedFile, path, canon string, c *Commit, opts UpdateOptions, change ChangeFunc) (cur *Snapshot, next []byte, done bool, err error) {
-	cur, err = h.snapshot(path)
+	cur, err = h.snapshotLike(path, opts.Prepared)
 	if err != nil {
 		return nil, nil, true, fmt.Errorf("read registry: %w", err)
 	}
@@ -378,8 +387,10 @@ func (s *Store) derive(ctx context.Context, h *lockedFile, path, canon string, c
 	if next == nil || bytes.Equal(next, cur.Data) {
 		return cur, nil, true, nil
 	}
-	if _, err := Parse(next); err != nil {
-		return nil, nil, true, fmt.Errorf("update registry: new content does not parse: %w", err)
+	if !opts.Encoded {
+		if _, err := Parse(next); err != nil {
+			return nil, nil, true, fmt.Errorf("update registry: new content does not parse: %w", err)
+		}
 	}
 	return cur, next, false, nil
 }
@@ -502,6 +513,10 @@ func (h *lockedFile) snapshot(shown string) (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
+	return h.snapshotOf(shown, data)
+}
+
+func (h *lockedFile) snapshotOf(shown string, data []byte) (*Snapshot, error) {
 	fi, err := h.file.Stat()
 	if err != nil {
 		return nil, err
@@ -512,6 +527,27 @@ func (h *lockedFile) snapshot(shown string) (*Snapshot, error) {
 		snap.Root = nil
 	}
 	return snap, nil
+}
+
+// snapshotLike reads the file and, when its bytes are those of a read
+// made before the lock, takes that read's parse and hash instead of
+// computing them again.
+func (h *lockedFile) snapshotLike(shown string, prepared *Snapshot) (*Snapshot, error) {
+	if prepared == nil || prepared.Root == nil {
+		return h.snapshot(shown)
+	}
+	data, err := readAll(h.file)
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(data, prepared.Data) {
+		return h.snapshotOf(shown, data)
+	}
+	fi, err := h.file.Stat()
+	if err != nil {
+		return nil, err
+	}
+	return &Snapshot{Path: shown, Data: data, Hash: prepared.Hash, ModTime: fi.ModTime(), Root: prepared.Root}, nil
 }
 
 func readAll(f *os.File) ([]byte, error) {

@@ -1124,3 +1124,40 @@ func TestUpdateDetectsAWriterThatTakesNoLock(t *testing.T) {
 		t.Error("agentwatch wrote over a writer that kept changing the file")
 	}
 }
+
+func TestUpdatePreparedReadIsUsedOnlyWhenTheBytesAreTheSame(t *testing.T) {
+	path := newRegistry(t, `{"a": 1}`)
+	s := newStore(t)
+	ctx := context.Background()
+	prep, err := s.Read(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen *Value
+	if _, err := s.Update(ctx, path, UpdateOptions{Prepared: prep, Encoded: true}, func(cur *Snapshot) ([]byte, error) {
+		seen = cur.Root
+		cur.Root.Set("b", NewInt(2))
+		return Encode(cur.Root), nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if seen != prep.Root {
+		t.Error("the prepared parse was not used for the same bytes")
+	}
+	// The file changes between the prepared read and the lock: the change
+	// must see the new bytes, not the prepared ones.
+	prep, _ = s.Read(ctx, path)
+	unlockedWrite(t, path, "o['x'] = 9")
+	if _, err := s.Update(ctx, path, UpdateOptions{Prepared: prep, Encoded: true}, func(cur *Snapshot) ([]byte, error) {
+		if cur.Root == prep.Root || !cur.Root.Has("x") {
+			t.Error("a stale prepared read stood for changed bytes")
+		}
+		cur.Root.Set("c", NewInt(3))
+		return Encode(cur.Root), nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(readFile(t, path)), "{\n  \"a\": 1,\n  \"b\": 2,\n  \"x\": 9,\n  \"c\": 3\n}"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
