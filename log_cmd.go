@@ -20,6 +20,9 @@ func newLogCmd(opts *options) *cobra.Command {
 		Short: "Show the audit log: every repair, kill, undo and restore, newest last",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if n < 0 {
+				return &exitErr{code: exitError, err: fmt.Errorf("-n %d: zero (all) or more", n)}
+			}
 			audit := engine.New(opts.config()).Audit()
 			entries, err := audit.Entries(cmd.Context())
 			if err != nil {

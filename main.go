@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 	"time"
 
@@ -137,6 +138,7 @@ repairs it under the same flock the orchestrator uses, journaled and undoable.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.PersistentPreRunE = func(*cobra.Command, []string) error { return opts.validate() }
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitErr{code: exitError, err: fmt.Errorf("%w\nSee '%s --help'.", err, c.CommandPath())}
 	})
@@ -218,6 +220,27 @@ func (o *options) config() engine.Config {
 		Store: &registry.Store{StateDir: state, LockTimeout: o.lockTimeout, ReadTimeout: o.lockTimeout},
 		Audit: engine.NewAudit(state),
 	}
+}
+
+// validate rejects flag values that make no sense, before anything runs.
+func (o *options) validate() error {
+	bad := func(format string, args ...any) error {
+		return &exitErr{code: exitError, err: fmt.Errorf(format, args...)}
+	}
+	switch {
+	case o.grace < 0:
+		return bad("--grace %s: a duration of zero or more", o.grace)
+	case o.stale <= 0:
+		return bad("--stale %s: a positive duration", o.stale)
+	case o.lockTimeout < 0:
+		return bad("--lock-timeout %s: a duration of zero or more", o.lockTimeout)
+	}
+	for _, s := range o.active {
+		if slices.Contains(o.terminal, s) {
+			return bad("status %q is in both --active-statuses and --terminal-statuses: it can only be one", s)
+		}
+	}
+	return nil
 }
 
 // refuseReadonly is the answer of every writing command under --readonly.

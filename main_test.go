@@ -825,3 +825,19 @@ func TestEverySubcommandOfTheContractExists(t *testing.T) {
 		t.Errorf("--version: exit %d %q", r.code, r.stdout)
 	}
 }
+
+func TestFlagValuesAreChecked(t *testing.T) {
+	sandbox(t)
+	for _, args := range [][]string{
+		{"check", "--grace", "-5s"},
+		{"check", "--stale", "0s"},
+		{"check", "--active-statuses", "running", "--terminal-statuses", "running"},
+		{"log", "-n", "-3"},
+		{"metrics", "--interval", "0s"},
+		{"watch", "--interval", "0s"},
+	} {
+		if r := agentwatch(t, args...); r.code != 2 || r.stderr == "" {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and a reason", args, r.code, r.stderr)
+		}
+	}
+}

@@ -27,6 +27,9 @@ duration, registry lock waits and timeouts, repairs and kills. A ghost is counte
 once it has been missing on two scans in a row. It never writes anything.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if interval < 100*time.Millisecond {
+				return &exitErr{code: exitError, err: fmt.Errorf("--interval %s: at least 100ms", interval)}
+			}
 			ctx := cmd.Context()
 			m := engine.NewMetrics()
 			eng, err := opts.newEngineWith(ctx, func(c *engine.Config) { c.Metrics = m })

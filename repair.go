@@ -185,8 +185,11 @@ func writeResult(w io.Writer, res *engine.Result) {
 		fmt.Fprintf(w, "FAILED   %s\n         %s\n", opLine(it.Op), it.Why)
 	}
 	fmt.Fprintf(w, "%d applied, %d skipped, %d failed.", len(res.Applied), len(res.Skipped), len(res.Failed))
-	if len(res.Applied) > 0 {
-		fmt.Fprint(w, " `agentwatch undo` puts the registries back as they were.")
+	for _, it := range res.Applied {
+		if it.Registry != "" {
+			fmt.Fprint(w, " `agentwatch undo` puts the registries back as they were.")
+			break
+		}
 	}
 	fmt.Fprintln(w)
 }

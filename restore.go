@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -31,6 +32,9 @@ change as a diff and asks first. The corrupt bytes are kept in the backups.`,
 				return &exitErr{code: exitError, err: fmt.Errorf("--from %q: want journal, salvage or backup", from)}
 			}
 			ctx := cmd.Context()
+			if abs, err := filepath.Abs(path); err == nil {
+				path = abs // the audit log names files by absolute path
+			}
 			eng := engine.New(opts.config())
 			cur, cand, err := eng.PlanRestore(ctx, path, from)
 			if errors.Is(err, engine.ErrNotCorrupt) {

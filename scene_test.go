@@ -387,8 +387,10 @@ func TestNoServerMeansGhostsUnlessClaudeNamesAnother(t *testing.T) {
 	if code != 1 || !ghostOf(out) {
 		t.Fatalf("without any server: exit %d, findings %v; want the planner a ghost", code, findingLines(out.Findings))
 	}
-	if len(out.Servers) != 1 || out.Servers[0]["running"] != false {
-		t.Errorf("servers = %v, want the default server, not running", out.Servers)
+	// Other claudes on this machine may name servers of their own; the
+	// default server comes first and is not running.
+	if len(out.Servers) == 0 || out.Servers[0]["socket"] != "default" || out.Servers[0]["running"] != false {
+		t.Errorf("servers = %v, want the default server first, not running", out.Servers)
 	}
 
 	// Its claude runs on a server nobody named; its TMUX variable names it.

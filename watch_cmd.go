@@ -44,6 +44,9 @@ func newWatchCmd(opts *options, f *tuiFlags) *cobra.Command {
 
 // runTUI opens the TUI on the discovered or given workspaces.
 func runTUI(ctx context.Context, opts *options, f *tuiFlags, title string) error {
+	if f.interval < 100*time.Millisecond {
+		return &exitErr{code: exitError, err: fmt.Errorf("--interval %s: at least 100ms", f.interval)}
+	}
 	var metrics *engine.Metrics
 	if f.metricsAddr != "" {
 		metrics = engine.NewMetrics()

@@ -77,7 +77,13 @@ func killTarget(snap *Snapshot, rep reconcile.Report, target KillTarget, force b
 			}
 			return killOps(snap, []int{pid}, p.AgentID, p.Session, p.Server, fmt.Sprintf("%s: %s", p.Verdict, p.Reason)), nil
 		}
-		if p := snap.Input.Live.Procs.Procs[int32(pid)]; p != nil && force {
+		p := snap.Input.Live.Procs.Procs[int32(pid)]
+		switch {
+		case p == nil:
+			return nil, fmt.Errorf("no process has PID %d", pid)
+		case pid <= 1:
+			return nil, fmt.Errorf("PID %d is never killed", pid)
+		case force:
 			return killOps(snap, []int{pid}, "", "", "", "named as a target, with --force"), nil
 		}
 		return nil, fmt.Errorf("PID %d is not a claude process or part of an agent's tree; --force kills any process by PID", pid)

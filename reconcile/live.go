@@ -652,16 +652,21 @@ func (l *live) procRows(sessions []SessionRow) []ProcRow {
 			roots = append(roots, pid)
 		}
 	}
-	// Trees that belong to an agent first, the foreign ones after: the
-	// operator looks for the agents' processes.
-	slices.SortFunc(roots, func(a, b int32) int {
-		_, aa := l.attr[a]
-		_, ba := l.attr[b]
-		switch {
-		case aa && !ba:
-			return -1
-		case ba && !aa:
+	// Leaked trees first, then the agents', the foreign ones last: the
+	// operator looks for what is wrong, then for the agents' processes.
+	rank := func(pid int32) int {
+		v := l.procRow(t.Procs[pid], 0, sessionVerdict).Verdict
+		switch v {
+		case VerdictLeak:
+			return 0
+		case VerdictOK:
 			return 1
+		}
+		return 2
+	}
+	slices.SortFunc(roots, func(a, b int32) int {
+		if ra, rb := rank(a), rank(b); ra != rb {
+			return ra - rb
 		}
 		return int(a) - int(b)
 	})
@@ -724,8 +729,10 @@ func (l *live) procRow(p *procscan.Proc, depth int, sessions map[string]SessionR
 		default:
 			r.Verdict, r.Cause, r.Reason = VerdictLeak, CauseOrphanProcess, fmt.Sprintf("%s, whose session %s is gone (agent %s)", a.how, ag.row.Session, ag.row.Status)
 		}
-	default: // a dead pane, agent unknown
-		r.Verdict, r.Cause, r.Reason = VerdictLeak, CauseOrphanProcess, a.how
+	default:
+		// Its pane is gone and it names no agent of these registries:
+		// perhaps another workspace's, never killed without --force.
+		r.Verdict, r.Reason = VerdictForeign, a.how+", and it names no agent of the registries read"
 	}
 	return r
 }

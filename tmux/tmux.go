@@ -219,6 +219,10 @@ func noServer(stderr string) bool {
 		if strings.HasPrefix(line, "no server running on ") {
 			return true
 		}
+		// The server's last session ended while the command ran.
+		if line == "server exited unexpectedly" {
+			return true
+		}
 		if strings.HasPrefix(line, "error connecting to ") &&
 			strings.HasSuffix(line, "(No such file or directory)") {
 			return true

@@ -747,3 +747,17 @@ func TestKillServer(t *testing.T) {
 		t.Errorf("kill-server again: got %v, want nil", err)
 	}
 }
+
+func TestNoServerMessages(t *testing.T) {
+	for msg, want := range map[string]bool{
+		"no server running on /tmp/x/sock\n":                            true,
+		"error connecting to /tmp/x/sock (No such file or directory)\n": true,
+		"server exited unexpectedly\n":                                  true,
+		"error connecting to /tmp/x/sock (Permission denied)\n":         false,
+		"can't find session: agent_x\n":                                 false,
+	} {
+		if got := noServer(msg); got != want {
+			t.Errorf("noServer(%q) = %v, want %v", msg, got, want)
+		}
+	}
+}

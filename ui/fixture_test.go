@@ -137,7 +137,7 @@ func testWorld(t testing.TB, agents []testAgent) reconcile.Input {
 		// not an agent session
 		tproc(5001, 50, 5001, 5*time.Hour, 0, 4*mb, "bash"),
 		// an orphan that escaped with setsid, and its child
-		tproc(7001, 1, 7001, 50*time.Minute, 1.5, 260*mb, "/usr/local/bin/claude", "--print", "--resume"),
+		tproc(7001, 1, 7001, 50*time.Minute, 1.5, 260*mb, "/usr/local/bin/claude", "--print", "--resume", "build-200500-ddeeff"),
 		tproc(7002, 7001, 7001, 50*time.Minute, 0, 40*mb, "python3", "real_mcp_server.py"),
 		// the operator's own claude
 		tproc(9001, 1, 9001, 3*time.Hour, 0, 5*mb, "-zsh"),

@@ -346,6 +346,19 @@ func (m Model) onKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	if m.filtering {
 		return m.onFilterKey(msg)
 	}
+	// Keys typed faster than the screen reads them (key repeat, a burst)
+	// arrive as one message of several runes: take them one by one, as
+	// they were pressed. A paste is not a burst of commands.
+	if msg.Type == tea.KeyRunes && len(msg.Runes) > 1 && !msg.Paste {
+		var cmds []tea.Cmd
+		var next tea.Model = m
+		for _, r := range msg.Runes {
+			var cmd tea.Cmd
+			next, cmd = next.(Model).onKey(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+			cmds = append(cmds, cmd)
+		}
+		return next, tea.Batch(cmds...)
+	}
 	switch m.overlay {
 	case overlayDialog:
 		return m.onDialogKey(msg)

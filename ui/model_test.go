@@ -338,14 +338,24 @@ func TestCursorStaysWhenItsRowGoes(t *testing.T) {
 	m = selectRow(t, m, paneProcs, procKey(4002))
 	rows := m.panes[paneProcs].all
 	var kept []row
+	want, after := "", false
 	for _, r := range rows {
+		if r.proc.PID == 4002 {
+			after = true
+		}
 		if r.proc.PID != 4001 && r.proc.PID != 4002 {
 			kept = append(kept, r)
+			if after && want == "" {
+				want = r.key
+			}
 		}
 	}
+	if want == "" {
+		t.Fatal("the fixture has no row after PID 4002")
+	}
 	m.panes[paneProcs].SetRows(kept, "", false)
-	if got := selected(m); got != procKey(7001) {
-		t.Errorf("cursor on %s, want the row after the killed ones (%s)", got, procKey(7001))
+	if got := selected(m); got != want {
+		t.Errorf("cursor on %s, want the row after the killed ones (%s)", got, want)
 	}
 }
 
@@ -390,5 +400,20 @@ func TestKillSessionOnOneOfTwoServers(t *testing.T) {
 	}
 	if !strings.Contains(m.dialog.body, "(tmux -S "+sock2+")") {
 		t.Errorf("the dialog does not name the server:\n%s", m.dialog.body)
+	}
+}
+
+// TestKeysInABurst: keys that arrive in one message (key repeat, fast
+// typing) act one by one.
+func TestKeysInABurst(t *testing.T) {
+	fb := newFakeBackend(t)
+	one := scanned(t, fb, testOptions(fb), 160, 45)
+	for i := 0; i < 3; i++ {
+		one, _ = press(t, one, "j")
+	}
+	burst := scanned(t, fb, testOptions(fb), 160, 45)
+	next, _ := burst.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("jjj")})
+	if got, want := selected(next.(Model)), selected(one); got != want {
+		t.Errorf("after a burst of jjj the cursor is on %s, want %s (three single j)", got, want)
 	}
 }

@@ -46,7 +46,7 @@ var meanings = map[string]string{
 // faulty reports whether a row with this verdict stays under "faults only".
 func faulty(v string) bool {
 	switch v {
-	case reconcile.VerdictOK, reconcile.VerdictDone, reconcile.VerdictOther, reconcile.VerdictStarting:
+	case reconcile.VerdictOK, reconcile.VerdictDone, reconcile.VerdictOther, reconcile.VerdictStarting, reconcile.VerdictForeign:
 		return false
 	}
 	return true
