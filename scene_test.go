@@ -320,12 +320,16 @@ func TestKillLeavesNoSurvivors(t *testing.T) {
 	if ok, _ := s.Tmux().HasSession(ctx, "agent_stubborn-222222-bbbbbb"); ok {
 		t.Error("the session survived agentwatch kill")
 	}
-	// The survivors of kill-session are now orphans: kill them by PID.
+	// The survivors of kill-session name an agent no registry records, so
+	// they are foreign now, not leaks: killing them by PID takes --force.
 	for _, pid := range survivors {
 		if !alive(pid) {
 			continue // killed with its parent's tree
 		}
-		r := agentwatch(t, append([]string{"kill", "--yes", "--term-timeout", "1s", fmt.Sprint(pid), "--grace", "0s"}, s.Flags()...)...)
+		if r := agentwatch(t, append([]string{"kill", "--yes", fmt.Sprint(pid)}, s.Flags()...)...); r.code != 2 {
+			t.Errorf("kill %d without --force: exit %d, want 2 (foreign)", pid, r.code)
+		}
+		r := agentwatch(t, append([]string{"kill", "--yes", "--force", "--term-timeout", "1s", fmt.Sprint(pid), "--grace", "0s"}, s.Flags()...)...)
 		if r.code != 0 || alive(pid) {
 			t.Errorf("kill %d: exit %d, alive %v\n%s%s", pid, r.code, alive(pid), r.stdout, r.stderr)
 		}

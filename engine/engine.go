@@ -72,6 +72,21 @@ func (e *Engine) Gather(ctx context.Context, now time.Time) (*Snapshot, error) {
 	start := time.Now()
 	snap := &Snapshot{Time: now, Hashes: map[string]string{}}
 	snap.Input = reconcile.Input{Now: now, Sets: e.cfg.Sets}
+	// tmux and the process table are scanned while the registries are
+	// read: on a big scene the two take about as long, and neither needs
+	// the other.
+	type liveResult struct {
+		lv  *reconcile.Live
+		err error
+	}
+	var live chan liveResult
+	if e.cfg.Live {
+		live = make(chan liveResult, 1) // never blocks: an early return leaves it behind
+		go func() {
+			lv, err := e.gatherLive(ctx)
+			live <- liveResult{lv, err}
+		}()
+	}
 	for _, b := range e.cfg.Bases {
 		files, err := registry.Files(ctx, b.Dir)
 		if err != nil {
@@ -99,10 +114,13 @@ func (e *Engine) Gather(ctx context.Context, now time.Time) (*Snapshot, error) {
 			snap.Input.Registries = append(snap.Input.Registries, r)
 		}
 	}
-	if e.cfg.Live {
-		if err := e.gatherLive(ctx, &snap.Input); err != nil {
-			return nil, err
+	if live != nil {
+		res := <-live
+		if res.err != nil {
+			return nil, res.err
 		}
+		snap.Input.Live = res.lv
+		e.readEvidence(&snap.Input)
 	}
 	snap.Duration = time.Since(start)
 	return snap, nil
@@ -172,7 +190,15 @@ func (e *Engine) Apply(ctx context.Context, snap *Snapshot, plan reconcile.Plan,
 			env.TaskStatus = e.taskStatus(ctx, path)
 		}
 		var outcomes []reconcile.Outcome
-		commit, err := e.cfg.Store.Update(ctx, path, registry.UpdateOptions{}, func(cur *registry.Snapshot) ([]byte, error) {
+		// A read before the lock, of our own: when the bytes under the lock
+		// are the same, the store takes its parse and hash instead of
+		// making them while it holds the lock. The change returns Encode's
+		// output, which needs no parse to be checked.
+		upd := registry.UpdateOptions{Encoded: true}
+		if pre, err := e.cfg.Store.Read(ctx, path); err == nil && pre.Root != nil {
+			upd.Prepared = pre
+		}
+		commit, err := e.cfg.Store.Update(ctx, path, upd, func(cur *registry.Snapshot) ([]byte, error) {
 			outcomes = outcomes[:0]
 			changed := false
 			for _, op := range ops {

@@ -25,10 +25,11 @@ const defaultSettle = 1500 * time.Millisecond
 // scanTimeout bounds one source's part of a scan.
 const scanTimeout = 5 * time.Second
 
-// gatherLive scans the tmux servers and the process table, follows TMUX
-// variables of claude processes to servers not yet scanned, and reads the
-// stream logs of active agents whose session is not on any server.
-func (e *Engine) gatherLive(ctx context.Context, in *reconcile.Input) error {
+// gatherLive scans the tmux servers and the process table, and follows TMUX
+// variables of claude processes to servers not yet scanned. It reads no
+// registry, so that Gather can run it while it reads the registries; the
+// stream logs are read afterwards (readEvidence).
+func (e *Engine) gatherLive(ctx context.Context) (*reconcile.Live, error) {
 	ctx, cancel := context.WithTimeout(ctx, scanTimeout)
 	defer cancel()
 	lv := &reconcile.Live{Claude: map[int32]bool{}, Evidence: map[string]bool{}, Confirm: map[string]bool{},
@@ -42,7 +43,7 @@ func (e *Engine) gatherLive(ctx context.Context, in *reconcile.Input) error {
 	}
 	table, err := e.scanner.Scan(ctx)
 	if err != nil {
-		return fmt.Errorf("gather: %w", err)
+		return nil, fmt.Errorf("gather: %w", err)
 	}
 	lv.Procs = table
 	pids := make([]int32, 0, len(table.Procs))
@@ -65,9 +66,7 @@ func (e *Engine) gatherLive(ctx context.Context, in *reconcile.Input) error {
 		s.Followed = true
 		lv.Servers = append(lv.Servers, s)
 	}
-	in.Live = lv
-	e.readEvidence(in)
-	return nil
+	return lv, nil
 }
 
 func knownServer(servers []reconcile.Server, s tmux.Socket) bool {

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"agentwatch/registry"
 )
 
@@ -27,6 +29,10 @@ const racyWindow = time.Second
 // the time the file had; a file written just before the read is read again
 // on every scan until it has been quiet for racyWindow. The orchestrator
 // rewrites registries in place, which always moves the modification time.
+//
+// A file whose lock is held exclusively is read as before (and a busy lock
+// reported as before), not served from the cache: a registry stuck under a
+// writer's lock is worth a badge even when its bytes are old.
 //
 // A cached document is shared by the snapshots that read it: no one may
 // modify a snapshot's Root (repairs parse their own copy under the lock).
@@ -50,7 +56,7 @@ func (c *readCache) read(ctx context.Context, store *registry.Store, path string
 	c.mu.Lock()
 	e, ok := c.entries[path]
 	c.mu.Unlock()
-	if statErr == nil && ok && e.unchanged(info) {
+	if statErr == nil && ok && e.unchanged(info) && !lockedExclusive(path) {
 		return e.snap, nil
 	}
 	start := time.Now()
@@ -65,6 +71,21 @@ func (c *readCache) read(ctx context.Context, store *registry.Store, path string
 	kept.Data = nil // the document is all a scan needs; the bytes can go
 	c.entries[path] = cachedRead{info: info, start: start, snap: &kept}
 	return &kept, nil
+}
+
+// lockedExclusive reports whether another process holds an exclusive flock
+// on the file: a shared one cannot be had at once. It never waits.
+func lockedExclusive(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return true // let the real read say what is wrong
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB); err != nil {
+		return true
+	}
+	unix.Flock(int(f.Fd()), unix.LOCK_UN)
+	return false
 }
 
 func (e cachedRead) unchanged(info os.FileInfo) bool {

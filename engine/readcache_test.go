@@ -2,17 +2,20 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"agentwatch/registry"
 )
 
 func TestReadCache(t *testing.T) {
 	ctx := context.Background()
-	store := &registry.Store{StateDir: t.TempDir()}
+	store := &registry.Store{StateDir: t.TempDir(), ReadTimeout: 50 * time.Millisecond}
 	old := time.Now().Add(-time.Hour)
 	tests := []struct {
 		name   string
@@ -41,6 +44,16 @@ func TestReadCache(t *testing.T) {
 				t.Fatal(err)
 			}
 		}},
+		{name: "locked by a writer", setup: func(t *testing.T, path string) {
+			f, err := os.OpenFile(path, os.O_RDWR, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { f.Close() })
+		}},
 		{name: "removed", setup: func(t *testing.T, path string) {
 			if err := os.Remove(path); err != nil {
 				t.Fatal(err)
@@ -65,6 +78,12 @@ func TestReadCache(t *testing.T) {
 				tt.setup(t, path)
 			}
 			second, err := c.read(ctx, store, path)
+			if tt.name == "locked by a writer" {
+				if !errors.Is(err, registry.ErrLockBusy) {
+					t.Fatalf("got %v reading a registry a writer holds locked, want ErrLockBusy", err)
+				}
+				return
+			}
 			if tt.name == "removed" {
 				if err == nil {
 					t.Fatalf("got no error reading a removed registry, want one")

@@ -56,6 +56,21 @@ type file struct {
 	task   *registry.TaskFile
 	global *registry.GlobalFile
 	err    error // read, parse or format error
+	// agents and byID index a task file's entries once per analysis:
+	// looking an agent up must not walk the whole array each time.
+	agents []registry.Agent
+	byID   map[string][]registry.Agent
+	// gagents are a global file's entries, listed once per analysis.
+	gagents []registry.Agent
+}
+
+// entry is TaskEntry on the file's index.
+func (f *file) entry(id string) (registry.Agent, bool) {
+	found := f.byID[id]
+	if id == "" || len(found) == 0 {
+		return registry.Agent{}, false
+	}
+	return latest(found), true
 }
 
 // world indexes the input registries by base and task.
@@ -78,8 +93,18 @@ func newWorld(in Input) *world {
 			switch r.Kind {
 			case KindTask:
 				f.task, f.err = registry.NewTaskFile(r.Root)
+				if f.err == nil {
+					f.agents = f.task.Agents()
+					f.byID = make(map[string][]registry.Agent, len(f.agents))
+					for _, a := range f.agents {
+						f.byID[a.ID] = append(f.byID[a.ID], a)
+					}
+				}
 			case KindGlobal:
 				f.global, f.err = registry.NewGlobalFile(r.Root)
+				if f.err == nil {
+					f.gagents = f.global.Agents()
+				}
 			default:
 				f.err = fmt.Errorf("unknown registry kind %q", r.Kind)
 			}
@@ -147,7 +172,7 @@ func (b *base) lookup(agentID, taskID string) (string, bool, bool) {
 	if f.task == nil {
 		return "", false, false
 	}
-	a, ok := TaskEntry(f.task, agentID)
+	a, ok := f.entry(agentID)
 	return a.Status, ok, true
 }
 
@@ -196,7 +221,7 @@ func (w *world) summary(f *file) RegistrySummary {
 		if s.TaskID == "" {
 			s.TaskID = f.task.ID()
 		}
-		agents := f.task.Agents()
+		agents := f.agents
 		s.Agents = len(agents)
 		for _, a := range agents {
 			if w.sets.Classify(a.Status) == registry.StatusActive {
@@ -205,7 +230,7 @@ func (w *world) summary(f *file) RegistrySummary {
 		}
 	case f.global != nil:
 		b := w.bases[f.Base]
-		for _, a := range f.global.Agents() {
+		for _, a := range f.gagents {
 			s.Agents++
 			status := a.Status
 			if !a.HasStatus {
@@ -230,7 +255,7 @@ func (w *world) fileFindings(f *file) []Finding {
 		actual, fields, root = taskActual(f.task, w.sets), TaskCounters, f.task.Root
 		counts := map[string]int{}
 		var order []string
-		for _, a := range f.task.Agents() {
+		for _, a := range f.agents {
 			if a.ID == "" {
 				continue // no id: nothing to tell it apart by, never merged
 			}
@@ -276,7 +301,7 @@ func (w *world) divergent() []Finding {
 			continue
 		}
 		inGlobal := map[string]bool{}
-		for _, a := range b.global.global.Agents() {
+		for _, a := range b.global.gagents {
 			inGlobal[a.ID] = true
 			tf := b.tasks[a.TaskID]
 			if tf == nil {
@@ -289,7 +314,7 @@ func (w *world) divergent() []Finding {
 			if tf.task == nil {
 				continue // no readable task registry to compare with
 			}
-			te, ok := TaskEntry(tf.task, a.ID)
+			te, ok := tf.entry(a.ID)
 			switch {
 			case !ok:
 				out = append(out, Finding{Kind: FindDivergent, AgentID: a.ID, TaskID: a.TaskID,
@@ -310,12 +335,12 @@ func (w *world) divergent() []Finding {
 				continue
 			}
 			seen := map[string]bool{}
-			for _, a := range tf.task.Agents() {
+			for _, a := range tf.agents {
 				if inGlobal[a.ID] || seen[a.ID] {
 					continue
 				}
 				seen[a.ID] = true
-				te, _ := TaskEntry(tf.task, a.ID)
+				te, _ := tf.entry(a.ID)
 				out = append(out, Finding{Kind: FindDivergent, AgentID: a.ID, TaskID: id,
 					GlobalRegistry: b.global.Path, TaskRegistry: tf.Path, TaskStatus: te.Status})
 			}

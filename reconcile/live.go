@@ -163,8 +163,15 @@ type live struct {
 	paneByID []map[string]string // per server: pane id → session name
 	sessions map[string][]int    // session name → servers holding it
 	attr     map[int32]attribution
-	agents   map[string]*agentState // by id (all bases)
-	order    []*agentState
+	// claudeBySession and claudeByAgent index the attributed claude
+	// processes, built once attr is complete (see indexClaude).
+	claudeBySession map[paneKey][]int32
+	claudeByAgent   map[string][]int32
+	// byID and byTmuxName index order for agentByID: the first agent of
+	// each id, and of each id as tmux writes it.
+	byID, byTmuxName map[string]*agentState
+	agents           map[string]*agentState // by id (all bases)
+	order            []*agentState
 }
 
 type paneRef struct {
@@ -243,9 +250,9 @@ func (l *live) collectAgents() {
 		var agents []registry.Agent
 		switch {
 		case f.task != nil:
-			agents = f.task.Agents()
+			agents = f.agents
 		case f.global != nil:
-			agents = f.global.Agents()
+			agents = f.gagents
 		default:
 			continue
 		}
@@ -312,23 +319,29 @@ func parseTime(s string) (time.Time, bool) {
 // agentByID finds an agent by id in any base; an id taken from a session
 // name matches in the form tmux gave it.
 func (l *live) agentByID(id string) *agentState {
-	for _, a := range l.order {
-		if a.row.ID == id {
-			return a
+	if l.byID == nil { // collectAgents is done: index the agents once
+		l.byID, l.byTmuxName = map[string]*agentState{}, map[string]*agentState{}
+		for _, a := range l.order {
+			if l.byID[a.row.ID] == nil {
+				l.byID[a.row.ID] = a
+			}
+			if n := TmuxName(a.row.ID); l.byTmuxName[n] == nil {
+				l.byTmuxName[n] = a
+			}
 		}
 	}
-	for _, a := range l.order {
-		if TmuxName(a.row.ID) == id {
-			return a
-		}
+	if a := l.byID[id]; a != nil {
+		return a
 	}
-	return nil
+	return l.byTmuxName[id]
 }
+
+var tmuxNamer = strings.NewReplacer(".", "_", ":", "_")
 
 // TmuxName is the name tmux gives a new session asked for by name: it
 // replaces '.' and ':', which its target syntax reserves, with '_'.
 func TmuxName(name string) string {
-	return strings.NewReplacer(".", "_", ":", "_").Replace(name)
+	return tmuxNamer.Replace(name)
 }
 
 // attribute decides, for every process, which pane, session or agent it
@@ -450,6 +463,21 @@ func sameSocket(s tmux.Socket, path string) bool {
 // claudeIn lists the live claude processes attributed to a session on a
 // server, or to an agent id.
 func (l *live) claudeOf(server int, session, agentID string) []int32 {
+	if l.claudeByAgent != nil {
+		var out []int32
+		if session != "" {
+			out = append(out, l.claudeBySession[paneKey{server, session}]...)
+		}
+		if agentID != "" {
+			for _, pid := range l.claudeByAgent[agentID] {
+				if !slices.Contains(out, pid) {
+					out = append(out, pid)
+				}
+			}
+			slices.Sort(out)
+		}
+		return out
+	}
 	var out []int32
 	for pid, a := range l.attr {
 		if !l.lv.Claude[pid] {
@@ -544,7 +572,38 @@ func age(d time.Duration) string {
 	return d.Round(time.Hour).String()
 }
 
+type paneKey struct {
+	server  int
+	session string
+}
+
+// indexClaude indexes the attributed claude processes by session and by
+// agent id, so that each agent's lookup costs its own processes, not the
+// whole table.
+func (l *live) indexClaude() {
+	l.claudeBySession, l.claudeByAgent = map[paneKey][]int32{}, map[string][]int32{}
+	for pid, a := range l.attr {
+		if !l.lv.Claude[pid] {
+			continue
+		}
+		if a.session != "" {
+			k := paneKey{a.server, a.session}
+			l.claudeBySession[k] = append(l.claudeBySession[k], pid)
+		}
+		if a.agentID != "" {
+			l.claudeByAgent[a.agentID] = append(l.claudeByAgent[a.agentID], pid)
+		}
+	}
+	for _, v := range l.claudeBySession {
+		slices.Sort(v)
+	}
+	for _, v := range l.claudeByAgent {
+		slices.Sort(v)
+	}
+}
+
 func (l *live) agentVerdicts(prev *Memory) {
+	l.indexClaude()
 	for _, a := range l.order {
 		r := &a.row
 		servers := l.sessions[r.Session]

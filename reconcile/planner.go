@@ -62,7 +62,7 @@ func (w *world) statusOps(changes []StatusChange) []Op {
 			to = "completed"
 		}
 		if tf := b.tasks[c.TaskID]; tf != nil && tf.task != nil {
-			if a, ok := TaskEntry(tf.task, c.AgentID); ok && w.sets.Classify(a.Status) == registry.StatusActive {
+			if a, ok := tf.entry(c.AgentID); ok && w.sets.Classify(a.Status) == registry.StatusActive {
 				ops = append(ops, Op{Op: c.Op, Registry: tf.Path, Kind: KindTask, AgentID: c.AgentID, Field: "status",
 					Old: jsonString(a.Status), New: jsonString(to), Expect: jsonText(a.Entry.Get("status")), Reason: c.Reason, Why: c.Why, Session: c.Session, TaskID: c.TaskID})
 			}
@@ -91,7 +91,7 @@ func (w *world) syncOps() []Op {
 		}
 		b := w.bases[w.baseOf(fd.GlobalRegistry)]
 		g := b.global.global.AgentEntry(fd.AgentID)
-		t, _ := TaskEntry(b.tasks[fd.TaskID].task, fd.AgentID)
+		t, _ := b.tasks[fd.TaskID].entry(fd.AgentID)
 		ga := registry.Agent{LastUpdate: g.Get("last_update").StrOr("")}
 		cg, ct := w.sets.Classify(fd.GlobalStatus), w.sets.Classify(fd.TaskStatus)
 		if cg == registry.StatusUnknown || ct == registry.StatusUnknown {
