@@ -36,7 +36,7 @@ func newCheckCmd(opts *options) *cobra.Command {
 			if asJSON {
 				err = writeCheckJSON(opts.stdout, eng, snap, rep)
 			} else {
-				writeCheckText(opts.stdout, eng, snap, rep)
+				writeCheckText(opts.stdout, eng, snap, rep, opts.scope())
 			}
 			if err != nil {
 				return &exitErr{code: exitError, err: err}
@@ -201,7 +201,7 @@ func shortPath(p string) string {
 	return dir
 }
 
-func writeCheckText(w io.Writer, eng *engine.Engine, snap *engine.Snapshot, rep reconcile.Report) {
+func writeCheckText(w io.Writer, eng *engine.Engine, snap *engine.Snapshot, rep reconcile.Report, scope string) {
 	agents, active := 0, 0
 	for _, r := range rep.Registries {
 		if r.Kind == reconcile.KindTask {
@@ -249,14 +249,19 @@ func writeCheckText(w io.Writer, eng *engine.Engine, snap *engine.Snapshot, rep 
 	}
 	fmt.Fprintf(w, "%s.\n", strings.Join(counts, ", "))
 	if rep.Summary()[reconcile.FindCorrupt] > 0 {
-		fmt.Fprintln(w, "A corrupt registry is never repaired: one that does not parse is mended by `agentwatch restore --registry PATH`;")
+		fmt.Fprintln(w, "A corrupt registry is never repaired. One that does not parse is mended by")
+		for _, f := range rep.Findings {
+			if f.Kind == reconcile.FindCorrupt {
+				fmt.Fprintf(w, "  agentwatch restore --registry %s\n", f.Registry)
+			}
+		}
 		fmt.Fprintln(w, "one that parses but is not in the orchestrator's shape needs a hand edit (or `agentwatch undo`, if agentwatch wrote it).")
 	}
 	if rep.Summary()[reconcile.FindCorrupt] < countBlocking(rep) {
-		fmt.Fprintln(w, "Next: `agentwatch repair --dry-run` shows the fixes; `agentwatch repair` applies them.")
+		fmt.Fprintf(w, "Next: `agentwatch repair --dry-run%s` shows the fixes; `agentwatch repair%s` applies them.\n", scope, scope)
 	}
 	if rep.Summary()[reconcile.FindLeak] > 0 {
-		fmt.Fprintln(w, "Leaks are killed by `agentwatch repair --kill-leaks`, or one by one with `agentwatch kill TARGET`.")
+		fmt.Fprintf(w, "Leaks are killed by `agentwatch repair --kill-leaks%s`, or one by one with `agentwatch kill%s TARGET`.\n", scope, scope)
 	}
 }
 

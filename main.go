@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -140,7 +141,7 @@ repairs it under the same flock the orchestrator uses, journaled and undoable.`,
 	}
 	root.PersistentPreRunE = func(*cobra.Command, []string) error { return opts.validate() }
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return &exitErr{code: exitError, err: fmt.Errorf("%w\nSee '%s --help'.", err, c.CommandPath())}
+		return &exitErr{code: exitError, err: fmt.Errorf("%w\nsee '%s --help'", err, c.CommandPath())}
 	})
 	pf := root.PersistentFlags()
 	pf.StringArrayVar(&opts.workspaces, "workspace", nil, "workspace base `DIR` (repeatable); replaces discovery")
@@ -159,6 +160,17 @@ repairs it under the same flock the orchestrator uses, journaled and undoable.`,
 	root.Args = cobra.NoArgs
 	root.RunE = func(cmd *cobra.Command, _ []string) error { return runTUI(cmd.Context(), opts, tf, "") }
 	root.AddCommand(newWatchCmd(opts, &tuiFlags{}), newCheckCmd(opts), newRepairCmd(opts), newKillCmd(opts), newUndoCmd(opts), newRestoreCmd(opts), newDemoCmd(opts, &tuiFlags{}), newLogCmd(opts), newMetricsCmd(opts))
+	// A wrong number of arguments says where the usage is, as a bad flag does.
+	for _, c := range append(root.Commands(), root) {
+		if args := c.Args; args != nil {
+			c.Args = func(c *cobra.Command, a []string) error {
+				if err := args(c, a); err != nil {
+					return fmt.Errorf("%w; see '%s --help'", err, c.CommandPath())
+				}
+				return nil
+			}
+		}
+	}
 	return root
 }
 
@@ -220,6 +232,22 @@ func (o *options) config() engine.Config {
 		Store: &registry.Store{StateDir: state, LockTimeout: o.lockTimeout, ReadTimeout: o.lockTimeout},
 		Audit: engine.NewAudit(state),
 	}
+}
+
+// scope is the flags that chose what agentwatch looks at, as they must be
+// repeated in a command it suggests.
+func (o *options) scope() string {
+	var b strings.Builder
+	for _, w := range o.workspaces {
+		fmt.Fprintf(&b, " --workspace %s", w)
+	}
+	for _, n := range o.socketNames {
+		fmt.Fprintf(&b, " --tmux-socket %s", n)
+	}
+	for _, p := range o.socketPaths {
+		fmt.Fprintf(&b, " --tmux-socket-path %s", p)
+	}
+	return b.String()
 }
 
 // validate rejects flag values that make no sense, before anything runs.

@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"agentwatch/procscan"
+	"agentwatch/demo"
 	"agentwatch/reconcile"
 	"agentwatch/tmux"
 )
@@ -86,10 +86,9 @@ func liveFlags(t *testing.T, base string) []string {
 		live.Lock()
 		delete(live.flags, base)
 		live.Unlock()
-		c.KillServer(context.Background())
-		s := &demoDir{dir}
-		s.killAll(t)
-		os.RemoveAll(dir)
+		if err := demo.Teardown(context.Background(), dir, sock); err != nil {
+			t.Errorf("tear down %s: %v", dir, err)
+		}
 	})
 	// Wait for the fake claude to run, so that the scan finds it.
 	deadline := time.Now().Add(10 * time.Second)
@@ -111,28 +110,6 @@ var live = struct {
 	sync.Mutex
 	flags map[string][]string
 }{flags: map[string][]string{}}
-
-// demoDir kills what a test started that names its directory.
-type demoDir struct{ dir string }
-
-func (d *demoDir) killAll(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	table, err := procscan.NewScanner().Scan(ctx)
-	if err != nil {
-		t.Error(err)
-		return
-	}
-	var ids []procscan.Identity
-	for _, p := range table.Procs {
-		if p.PID != int32(os.Getpid()) && strings.Contains(p.Cmdline(), d.dir) {
-			ids = append(ids, p.Identity())
-		}
-	}
-	if _, err := procscan.Kill(ctx, procscan.KillRequest{Targets: ids, TermTimeout: time.Second}); err != nil {
-		t.Error(err)
-	}
-}
 
 // copyFixtures copies the real registries into a fresh workspace base.
 func copyFixtures(t *testing.T) string {
@@ -838,6 +815,28 @@ func TestFlagValuesAreChecked(t *testing.T) {
 	} {
 		if r := agentwatch(t, args...); r.code != 2 || r.stderr == "" {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and a reason", args, r.code, r.stderr)
+		}
+	}
+}
+
+func TestCheckSuggestsCommandsThatRunAsPrinted(t *testing.T) {
+	sandbox(t)
+	base := copyFixtures(t)
+	tw := filepath.Join(base, taskWorking, "AGENT_REGISTRY.json")
+	python(t, `o = load(sys.argv[1]); o['active_count'] = 9; save(sys.argv[1], o)`, tw)
+	empty := filepath.Join(base, taskEmpty, "AGENT_REGISTRY.json")
+	if err := os.WriteFile(empty, []byte("{"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	flags := liveFlags(t, base)
+	r := agentwatch(t, append([]string{"check", "--workspace", base}, flags...)...)
+	want := []string{
+		"agentwatch restore --registry " + empty,
+		"agentwatch repair --dry-run --workspace " + base + " --tmux-socket-path " + flags[1],
+	}
+	for _, w := range want {
+		if !strings.Contains(r.stdout, w) {
+			t.Errorf("check output lacks %q:\n%s", w, r.stdout)
 		}
 	}
 }

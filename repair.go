@@ -62,7 +62,11 @@ repair can be put back with undo.`,
 					fmt.Fprintln(opts.stdout, "nothing to repair")
 				} else {
 					writePlan(opts.stdout, plan.Ops)
-					fmt.Fprintln(opts.stdout, "dry run: nothing written. `agentwatch repair` applies this plan.")
+					kill := ""
+					if killLeaks {
+						kill = " --kill-leaks"
+					}
+					fmt.Fprintf(opts.stdout, "dry run: nothing written. `agentwatch repair%s%s` applies this plan.\n", kill, opts.scope())
 				}
 				return nil
 			}

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"agentwatch/demo"
-	"agentwatch/procscan"
 	"agentwatch/registry"
 	"agentwatch/tmux"
 )
@@ -64,15 +63,13 @@ func leftovers() string {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var out []string
-	table, err := procscan.NewScanner().Scan(ctx)
-	if err != nil {
-		return "cannot scan processes: " + err.Error()
-	}
-	for _, p := range table.Procs {
-		for _, d := range startedDirs {
-			if p.PID != int32(os.Getpid()) && strings.Contains(p.Cmdline(), d) && !p.Zombie() {
-				out = append(out, fmt.Sprintf("PID %d: %s", p.PID, p.Cmdline()))
-			}
+	for _, d := range startedDirs {
+		ids, err := demo.Naming(ctx, d)
+		if err != nil {
+			return "cannot scan processes: " + err.Error()
+		}
+		for _, id := range ids {
+			out = append(out, fmt.Sprintf("PID %d names %s", id.PID, d))
 		}
 	}
 	for _, s := range startedSockets {

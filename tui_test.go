@@ -45,9 +45,9 @@ func openScreen(t *testing.T, s *demo.Scene, state string, args ...string) *scre
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		c.KillServer(context.Background())
-		(&demoDir{dir}).killAll(t)
-		os.RemoveAll(dir)
+		if err := demo.Teardown(context.Background(), dir, sock); err != nil {
+			t.Errorf("tear down %s: %v", dir, err)
+		}
 	})
 	sc := &screen{t: t, tmux: c}
 	sc.waitFor("the first scan", 15*time.Second, func(v string) bool { return strings.Contains(v, "scanned ") })
@@ -150,10 +150,9 @@ func TestTUIRepairsFromTheKeyboard(t *testing.T) {
 		return strings.Contains(v, "kill")
 	})
 	sc.keys("Escape")
-	v := sc.waitFor("the finished agent done", 10*time.Second, func(v string) bool {
+	sc.waitFor("the finished agent done", 10*time.Second, func(v string) bool {
 		return strings.Contains(line(v, tail(demo.Finished)), "done")
 	})
-	_ = v
 
 	// The registry holds the change; the leaked processes are gone.
 	data, err := os.ReadFile(filepath.Join(s.Base, demo.TaskMain, "AGENT_REGISTRY.json"))

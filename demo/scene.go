@@ -389,31 +389,46 @@ func (s *Scene) waitRoles(ctx context.Context, roles ...string) error {
 	}
 }
 
-// Processes returns every live process the scene started: the registered
-// ones and every process whose command line names the scene's directory,
-// wherever it was reparented to.
+// Processes returns every live process the scene started: every process
+// whose command line names the scene's directory, wherever it was
+// reparented to.
 func (s *Scene) Processes(ctx context.Context) ([]procscan.Identity, error) {
+	return Naming(ctx, s.Dir)
+}
+
+// Close ends every process the scene started, by PID and start time, kills
+// its tmux server by socket and removes its directory.
+func (s *Scene) Close(ctx context.Context) error {
+	return Teardown(ctx, s.Dir, s.Socket)
+}
+
+// Naming returns the live processes (zombies aside) whose command line
+// names dir, other than this one: what a scene, or a test's own sandbox
+// under dir, started.
+func Naming(ctx context.Context, dir string) ([]procscan.Identity, error) {
 	table, err := procscan.NewScanner().Scan(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var out []procscan.Identity
 	for _, p := range table.Procs {
-		if p.PID != int32(os.Getpid()) && strings.Contains(p.Cmdline(), s.Dir) {
+		if p.PID != int32(os.Getpid()) && !p.Zombie() && strings.Contains(p.Cmdline(), dir) {
 			out = append(out, p.Identity())
 		}
 	}
 	return out, nil
 }
 
-// Close ends every process the scene started, by PID and start time, kills
-// its tmux server by socket and removes its directory.
-func (s *Scene) Close(ctx context.Context) error {
+// Teardown kills the tmux server on sock, every process naming dir (by PID
+// and start time: TERM, then KILL), and removes dir. The demo and the tests
+// end what they started with it.
+func Teardown(ctx context.Context, dir string, sock tmux.Socket) error {
 	var errs []error
-	if err := s.tmux.KillServer(ctx); err != nil {
+	c := tmux.NewClient(sock)
+	if err := c.KillServer(ctx); err != nil {
 		errs = append(errs, err)
 	}
-	ids, err := s.Processes(ctx)
+	ids, err := Naming(ctx, dir)
 	if err != nil {
 		errs = append(errs, err)
 	}
@@ -423,12 +438,12 @@ func (s *Scene) Close(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 		for _, o := range outs {
-			if o.Result == "survived" || o.Result == "refused" {
+			if o.Result == procscan.KillSurvived || o.Result == procscan.KillRefused {
 				errs = append(errs, fmt.Errorf("demo: PID %d %s: %s", o.PID, o.Result, o.Reason))
 			}
 		}
 	}
-	if err := os.RemoveAll(s.Dir); err != nil {
+	if err := os.RemoveAll(dir); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
@@ -476,9 +491,7 @@ func ReapOrphans(ctx context.Context) int {
 		if p := table.Procs[id.PID]; p != nil && !p.Zombie() && absDiff(p.Start, id.Start) <= 2000 {
 			continue
 		}
-		s := &Scene{Dir: dir, Socket: tmux.Socket{Path: filepath.Join(dir, "sock")}}
-		s.tmux = tmux.NewClient(s.Socket)
-		if s.Close(ctx) == nil {
+		if Teardown(ctx, dir, tmux.Socket{Path: filepath.Join(dir, "sock")}) == nil {
 			n++
 		}
 	}

@@ -129,20 +129,18 @@ func (e *Engine) Gather(ctx context.Context, now time.Time) (*Snapshot, error) {
 // Unreadable returns the registries that could not be read, for a reason
 // other than their lock or their content (permissions, I/O).
 func (s *Snapshot) Unreadable() []reconcile.Registry {
-	var out []reconcile.Registry
-	for _, r := range s.Input.Registries {
-		if r.Unreadable {
-			out = append(out, r)
-		}
-	}
-	return out
+	return s.registries(func(r reconcile.Registry) bool { return r.Unreadable })
 }
 
 // Locked returns the registries whose lock stayed busy during the scan.
 func (s *Snapshot) Locked() []reconcile.Registry {
+	return s.registries(func(r reconcile.Registry) bool { return r.Locked })
+}
+
+func (s *Snapshot) registries(keep func(reconcile.Registry) bool) []reconcile.Registry {
 	var out []reconcile.Registry
 	for _, r := range s.Input.Registries {
-		if r.Locked {
+		if keep(r) {
 			out = append(out, r)
 		}
 	}

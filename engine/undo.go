@@ -171,7 +171,11 @@ func (e *Engine) Undo(ctx context.Context, up *UndoPlan, force bool) ([]UndoOutc
 			}
 			outs = append(outs, out)
 		}
-		entry := Entry{Action: "undo", Targets: blocked, Result: "failed", Error: "refused: " + strings.Join(blocked, ", ")}
+		var reasons []string
+		for _, o := range outs {
+			reasons = append(reasons, o.Path+": "+o.Reason)
+		}
+		entry := Entry{Action: "undo", Targets: blocked, Result: "failed", Error: "refused: " + strings.Join(reasons, "; ")}
 		return outs, e.cfg.Audit.Append(ctx, entry)
 	}
 	for _, f := range up.Files {

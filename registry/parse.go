@@ -554,7 +554,7 @@ func (p *parser) number() (*Value, bool, error) {
 // formatted and compared.
 func floatCanonical(text string) bool {
 	t := strings.TrimPrefix(text, "-")
-	if dot := strings.IndexByte(t, '.'); dot > 0 && strings.IndexAny(t, "eE") < 0 {
+	if dot := strings.IndexByte(t, '.'); dot > 0 && !strings.ContainsAny(t, "eE") {
 		ip, fp := t[:dot], t[dot+1:]
 		switch {
 		case fp == "0":

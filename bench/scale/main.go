@@ -523,17 +523,7 @@ func (s *scene) close() error {
 }
 
 // leftovers are the live processes whose command line names the scene's
-// directory, or whose executable is its fake claude.
+// directory.
 func (s *scene) leftovers(ctx context.Context) ([]procscan.Identity, error) {
-	table, err := procscan.NewScanner().Scan(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var out []procscan.Identity
-	for _, p := range table.Procs {
-		if p.PID != int32(os.Getpid()) && !p.Zombie() && strings.Contains(p.Cmdline(), s.dir) {
-			out = append(out, p.Identity())
-		}
-	}
-	return out, nil
+	return demo.Naming(ctx, s.dir)
 }
