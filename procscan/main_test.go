@@ -179,6 +179,8 @@ type fakeSpec struct {
 	args []string
 	env  []string // added to the environment
 	uid  uint32   // run as this user when nonzero (needs root)
+	// setsid starts the fake as the leader of a session of its own.
+	setsid bool
 }
 
 // fake is a running fake claude and what it started.
@@ -209,6 +211,7 @@ func startFake(t *testing.T, spec fakeSpec) *fake {
 	}
 	cmd.Env = append(env, spec.env...)
 	cmd.SysProcAttr = childAttr(spec.uid)
+	cmd.SysProcAttr.Setsid = spec.setsid
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
