@@ -19,7 +19,7 @@ type Matcher struct {
 //   - node or bun running a script whose base name is "claude" or whose
 //     path contains "@anthropic-ai/claude-code";
 //
-// and never Claude Desktop: comm "Claude" or "Claude Helper…", or anything
+// and never a zombie, nor Claude Desktop: comm "Claude" or "Claude Helper…", or anything
 // whose program lies in a Claude.app bundle.
 func DefaultMatcher() Matcher { return Matcher{} }
 
@@ -45,8 +45,13 @@ func (m Matcher) String() string {
 	return m.re.String()
 }
 
-// Match tells whether p is a claude agent.
+// Match tells whether p is a claude agent. A zombie never is, whatever
+// its name: it runs nothing, holds nothing but its PID, cannot be signalled,
+// and goes when its parent reaps it.
 func (m Matcher) Match(p *Proc) bool {
+	if p.Zombie() {
+		return false
+	}
 	if m.re != nil {
 		if len(p.Argv) == 0 {
 			return m.re.MatchString(p.Comm)

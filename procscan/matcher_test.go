@@ -44,7 +44,7 @@ func TestMatcher(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			p := &Proc{Comm: c.comm}
+			p := &Proc{Comm: c.comm, State: "S"}
 			if c.argv != "" {
 				p.Argv = strings.Split(c.argv, " ")
 			}
@@ -52,6 +52,21 @@ func TestMatcher(t *testing.T) {
 				t.Errorf("Match(comm %q, argv %q): got %v, want %v", c.comm, c.argv, got, c.want)
 			}
 		})
+	}
+}
+
+func TestMatcherState(t *testing.T) {
+	re, err := NewMatcher(`^claude`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []Matcher{DefaultMatcher(), re} {
+		for state, want := range map[string]bool{"S": true, "R": true, "D": true, "t": true, "Z": false} {
+			p := &Proc{Comm: "claude", Argv: []string{"claude", "--print"}, State: state}
+			if got := m.Match(p); got != want {
+				t.Errorf("%s matcher, state %s: got %v, want %v (a zombie is never an agent)", m, state, got, want)
+			}
+		}
 	}
 }
 
