@@ -179,6 +179,12 @@ func (r *Result) LockBusy() bool {
 // bytes read under the lock, and a ghost's session is asked for again while
 // the lock is held; an operation that no longer fits is skipped with the
 // reason. Kill operations are left to Kill.
+//
+// The operations are first derived from a read made before the lock, and
+// encoded and hashed there. Under the lock, when the bytes are that read's
+// and every ghost's session answers as it did, the derivation would come
+// out the same, and its result is written as it is: the orchestrator's
+// writers wait for a read, a compare and the write, not for an encode.
 func (e *Engine) Apply(ctx context.Context, snap *Snapshot, plan reconcile.Plan, now time.Time) *Result {
 	res := &Result{}
 	for _, path := range plan.Registries() {
@@ -188,39 +194,40 @@ func (e *Engine) Apply(ctx context.Context, snap *Snapshot, plan reconcile.Plan,
 			env.TaskStatus = e.taskStatus(ctx, path)
 		}
 		var outcomes []reconcile.Outcome
-		// A read before the lock, of our own: when the bytes under the lock
-		// are the same, the store takes its parse and hash instead of
-		// making them while it holds the lock. The change returns Encode's
-		// output, which needs no parse to be checked.
 		upd := registry.UpdateOptions{Encoded: true}
+		var ahead *derivation
 		if pre, err := e.cfg.Store.Read(ctx, path); err == nil && pre.Root != nil {
-			upd.Prepared = pre
+			if d, err := e.derive(ctx, snap, pre.Root, ops, env); err == nil {
+				ahead = d
+				upd.Prepared, upd.Ahead = pre, &registry.Derived{Data: d.next, Hash: registry.HashBytes(d.next)}
+			}
+		}
+		if beforeLock != nil {
+			beforeLock(path)
 		}
 		commit, err := e.cfg.Store.Update(ctx, path, upd, func(cur *registry.Snapshot) ([]byte, error) {
-			outcomes = outcomes[:0]
-			changed := false
-			for _, op := range ops {
-				if (op.Op == reconcile.OpTerminate || op.Op == reconcile.OpComplete) && op.Session != "" {
-					alive, err := e.SessionAlive(ctx, snap, op.Session)
-					if err != nil {
-						return nil, err
-					}
-					if alive {
-						outcomes = append(outcomes, reconcile.Outcome{Skip: "its session " + op.Session + " is alive again"})
-						continue
-					}
-				}
-				out, err := op.Apply(cur.Root, env)
+			root := cur.Root
+			if ahead != nil && cur.Hash == upd.Prepared.Hash {
+				same, err := e.sessionsAnswerAsBefore(ctx, snap, ops, ahead.alive)
 				if err != nil {
 					return nil, err
 				}
-				outcomes = append(outcomes, out)
-				changed = changed || out.Applied
+				if same {
+					outcomes = ahead.outcomes
+					return ahead.next, nil
+				}
+				// The ahead derivation changed the prepared tree: derive
+				// afresh from the bytes.
+				if root, err = registry.Parse(cur.Data); err != nil {
+					return nil, err
+				}
 			}
-			if !changed {
-				return nil, nil
+			d, err := e.derive(ctx, snap, root, ops, env)
+			if err != nil {
+				return nil, err
 			}
-			return registry.Encode(cur.Root), nil
+			outcomes = d.outcomes
+			return d.next, nil
 		})
 		if commit != nil {
 			res.Commits = append(res.Commits, commit)
@@ -245,6 +252,71 @@ func (e *Engine) Apply(ctx context.Context, snap *Snapshot, plan reconcile.Plan,
 		}
 	}
 	return res
+}
+
+// beforeLock, when set (by tests), runs between Apply's derivation ahead
+// of a registry's lock and the transaction.
+var beforeLock func(path string)
+
+// derivation is what a registry's operations made of one parse of it.
+type derivation struct {
+	outcomes []reconcile.Outcome
+	// alive is each operation's session answer: whether the session of a
+	// ghost operation was alive (false for every other operation).
+	alive []bool
+	// next is the encoded result, nil when no operation applied.
+	next []byte
+}
+
+// derive applies ops to root, asking first whether each ghost's session is
+// alive again.
+func (e *Engine) derive(ctx context.Context, snap *Snapshot, root *registry.Value, ops []reconcile.Op, env reconcile.Env) (*derivation, error) {
+	d := &derivation{alive: make([]bool, len(ops))}
+	changed := false
+	for i, op := range ops {
+		if isGhostOp(op) {
+			alive, err := e.SessionAlive(ctx, snap, op.Session)
+			if err != nil {
+				return nil, err
+			}
+			if d.alive[i] = alive; alive {
+				d.outcomes = append(d.outcomes, reconcile.Outcome{Skip: "its session " + op.Session + " is alive again"})
+				continue
+			}
+		}
+		out, err := op.Apply(root, env)
+		if err != nil {
+			return nil, err
+		}
+		d.outcomes = append(d.outcomes, out)
+		changed = changed || out.Applied
+	}
+	if changed {
+		d.next = registry.Encode(root)
+	}
+	return d, nil
+}
+
+// sessionsAnswerAsBefore asks again for the session of every ghost
+// operation and reports whether each answers as it did in alive.
+func (e *Engine) sessionsAnswerAsBefore(ctx context.Context, snap *Snapshot, ops []reconcile.Op, alive []bool) (bool, error) {
+	for i, op := range ops {
+		if !isGhostOp(op) {
+			continue
+		}
+		now, err := e.SessionAlive(ctx, snap, op.Session)
+		if err != nil {
+			return false, err
+		}
+		if now != alive[i] {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+func isGhostOp(op reconcile.Op) bool {
+	return (op.Op == reconcile.OpTerminate || op.Op == reconcile.OpComplete) && op.Session != ""
 }
 
 // taskStatus reads the task registries beside a global registry, fresh, for

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"os/exec"
@@ -13,6 +14,7 @@ import (
 	"agentwatch/procscan"
 	"agentwatch/reconcile"
 	"agentwatch/registry"
+	"agentwatch/tmux"
 )
 
 const taskID = "TASK-20251029-225319-45548b6a"
@@ -76,15 +78,31 @@ func pyEdit(t *testing.T, path, stmt string) {
 	}
 }
 
-func TestApplyReDerivesUnderTheLock(t *testing.T) {
-	ctx := context.Background()
-	now := time.Date(2025, 10, 29, 23, 30, 0, 0, time.Local)
-	base, task, global := workspace(t)
-	eng := newEngine(t, base)
-	snap, err := eng.Gather(ctx, now)
-	if err != nil {
+// applyScene is the workspace, an engine on it, and a snapshot of it taken
+// at now.
+type applyScene struct {
+	base, task, global string
+	eng                *Engine
+	snap               *Snapshot
+	now                time.Time
+}
+
+func newApplyScene(t *testing.T) applyScene {
+	t.Helper()
+	sc := applyScene{now: time.Date(2025, 10, 29, 23, 30, 0, 0, time.Local)}
+	sc.base, sc.task, sc.global = workspace(t)
+	sc.eng = newEngine(t, sc.base)
+	var err error
+	if sc.snap, err = sc.eng.Gather(context.Background(), sc.now); err != nil {
 		t.Fatal(err)
 	}
+	return sc
+}
+
+func TestApplyReDerivesUnderTheLock(t *testing.T) {
+	ctx := context.Background()
+	sc := newApplyScene(t)
+	base, task, global, eng, snap, now := sc.base, sc.task, sc.global, sc.eng, sc.snap, sc.now
 	// a-1 is a ghost: terminate it. The plan also recounts active_count
 	// 5→1 and completed_count 0→1 in the task, active_agents 2→1 globally.
 	plan := reconcile.MakePlan(snap.Input, []reconcile.StatusChange{
@@ -97,17 +115,7 @@ func TestApplyReDerivesUnderTheLock(t *testing.T) {
 	// terminated, and fixes active_count itself.
 	pyEdit(t, task, "o['agents'][0]['status'] = 'completed'; o['agents'][1]['status'] = 'terminated'; o['active_count'] = 0")
 
-	res, err := eng.Repair(ctx, snap, plan, now, KillOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]string{}
-	for _, it := range res.Applied {
-		got[string(it.Op.Op)+" "+filepath.Base(filepath.Dir(it.Registry))+" "+it.Field] = "applied " + string(it.New)
-	}
-	for _, it := range res.Skipped {
-		got[string(it.Op.Op)+" "+filepath.Base(filepath.Dir(it.Registry))+" "+it.Field] = "skipped: " + it.Why
-	}
+	got := applyOutcomes(t, eng, snap, plan, now)
 	want := map[string]string{
 		"terminate " + taskID + " status":     `skipped: status is "completed" now, the plan expected "working"`,
 		"recount " + taskID + " active_count": "skipped: active_count is 0 now, the plan expected 5",
@@ -120,8 +128,8 @@ func TestApplyReDerivesUnderTheLock(t *testing.T) {
 		// working (the next plan syncs it).
 		"recount registry active_agents": "applied 1",
 	}
-	if len(got) != len(want) || len(res.Failed) != 0 {
-		t.Errorf("got %d outcomes (%d failed), want %d", len(got), len(res.Failed), len(want))
+	if len(got) != len(want) {
+		t.Errorf("got %d outcomes, want %d", len(got), len(want))
 	}
 	for k, w := range want {
 		if got[k] != w {
@@ -272,5 +280,106 @@ func TestCarryKeepsTheLastGoodDocumentOfALockedRegistry(t *testing.T) {
 		if r.Path == task && (r.Root == nil || r.Locked || r.Err != nil) {
 			t.Errorf("after carrying, the locked registry is still unread: %+v", r)
 		}
+	}
+}
+
+// applyOutcomes runs plan through Repair and returns each operation's
+// outcome keyed by "op task-or-registry field".
+func applyOutcomes(t *testing.T, eng *Engine, snap *Snapshot, plan reconcile.Plan, now time.Time) map[string]string {
+	t.Helper()
+	res, err := eng.Repair(context.Background(), snap, plan, now, KillOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Failed) != 0 {
+		t.Fatalf("failed: %+v", res.Failed)
+	}
+	got := map[string]string{}
+	for _, it := range res.Applied {
+		got[string(it.Op.Op)+" "+filepath.Base(filepath.Dir(it.Registry))+" "+it.Field] = "applied " + string(it.New)
+	}
+	for _, it := range res.Skipped {
+		got[string(it.Op.Op)+" "+filepath.Base(filepath.Dir(it.Registry))+" "+it.Field] = "skipped: " + it.Why
+	}
+	return got
+}
+
+func TestApplyDerivesAgainWhenTheBytesChangeAfterItsRead(t *testing.T) {
+	sc := newApplyScene(t)
+	task, eng, snap, now := sc.task, sc.eng, sc.snap, sc.now
+	plan := reconcile.MakePlan(snap.Input, nil) // recount active_count 5→2
+	// After the read that the operations are first derived from, and
+	// before the lock, the orchestrator fixes the counter itself and adds
+	// a field: what was derived ahead must not be written.
+	beforeLock = func(path string) {
+		if path == task {
+			pyEdit(t, task, "o['active_count'] = 2; o['note'] = 'orchestrator'")
+		}
+	}
+	t.Cleanup(func() { beforeLock = nil })
+	got := applyOutcomes(t, eng, snap, plan, now)
+	if w := "skipped: active_count is 2 now, the plan expected 5"; got["recount "+taskID+" active_count"] != w {
+		t.Errorf("got %v, want the recount %q", got, w)
+	}
+	data, _ := os.ReadFile(task)
+	if !strings.Contains(string(data), `"note": "orchestrator"`) || !strings.Contains(string(data), `"active_count": 2`) {
+		t.Errorf("the orchestrator's write was lost:\n%s", data)
+	}
+}
+
+func TestApplyDerivesAgainWhenAGhostsSessionComesBack(t *testing.T) {
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Skip("tmux is not installed")
+	}
+	sc := newApplyScene(t)
+	base, task, eng, snap, now := sc.base, sc.task, sc.eng, sc.snap, sc.now
+	// A private tmux server, with no session yet, is what the snapshot saw.
+	sock := filepath.Join(t.TempDir(), "sock")
+	tm := func(args ...string) error {
+		return exec.Command("tmux", append([]string{"-S", sock, "-f", "/dev/null"}, args...)...).Run()
+	}
+	t.Cleanup(func() { tm("kill-server") })
+	snap.Input.Live = &reconcile.Live{Servers: []reconcile.Server{{Socket: tmux.Socket{Path: sock}}}}
+	plan := reconcile.MakePlan(snap.Input, []reconcile.StatusChange{
+		{Base: base, TaskID: taskID, AgentID: "a-1", Session: "agent_a-1", Op: reconcile.OpTerminate, Reason: "session_not_found"}})
+	// a-1's session starts after the derivation ahead of the lock: under
+	// the lock it is alive, and a-1 must not be terminated.
+	beforeLock = func(path string) {
+		if path == task {
+			if err := tm("new-session", "-d", "-s", "agent_a-1", "sleep 60"); err != nil {
+				t.Errorf("start session: %v", err)
+			}
+		}
+	}
+	t.Cleanup(func() { beforeLock = nil })
+	got := applyOutcomes(t, eng, snap, plan, now)
+	if w := "skipped: its session agent_a-1 is alive again"; got["terminate "+taskID+" status"] != w {
+		t.Errorf("got %v, want the terminate %q", got, w)
+	}
+	data, _ := os.ReadFile(task)
+	if strings.Contains(string(data), `"terminated"`) || !strings.Contains(string(data), `"active_count": 2`) {
+		t.Errorf("task registry after apply:\n%s", data)
+	}
+}
+
+func TestApplyWritesWhatItDerivedAheadWhenNothingChanged(t *testing.T) {
+	sc := newApplyScene(t)
+	base, task, eng, snap, now := sc.base, sc.task, sc.eng, sc.snap, sc.now
+	plan := reconcile.MakePlan(snap.Input, []reconcile.StatusChange{
+		{Base: base, TaskID: taskID, AgentID: "a-1", Op: reconcile.OpTerminate, Reason: "session_not_found"}})
+	got := applyOutcomes(t, eng, snap, plan, now)
+	for k, v := range got {
+		if !strings.HasPrefix(v, "applied") {
+			t.Errorf("%s: %s, want applied", k, v)
+		}
+	}
+	// What was written is what a derivation from the file as it was makes.
+	data, _ := os.ReadFile(task)
+	if !strings.Contains(string(data), `"termination_reason": "session_not_found"`) || !strings.Contains(string(data), `"active_count": 1`) {
+		t.Errorf("task registry after apply:\n%s", data)
+	}
+	v, err := registry.Parse(data)
+	if err != nil || !bytes.Equal(registry.Encode(v), data) {
+		t.Errorf("the written registry is not json.dumps(indent=2) of itself: %v", err)
 	}
 }

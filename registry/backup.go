@@ -117,6 +117,18 @@ func (s *Store) backupDir(canon string) string {
 // oldest beyond keepBackups. The caller holds the registry's exclusive lock,
 // which also serialises the pruning. It returns the backup's path.
 func (s *Store) saveBackup(canon string, data []byte, now time.Time) (string, error) {
+	path, err := s.writeBackup(canon, data, HashBytes(data), now)
+	if err != nil {
+		return "", err
+	}
+	pruneBackups(filepath.Dir(path))
+	return path, nil
+}
+
+// writeBackup stores data, whose hash is hash, as a backup of the registry,
+// durably, and returns its path. It needs no lock: a backup is a file of
+// agentwatch's own, and its name is unique.
+func (s *Store) writeBackup(canon string, data []byte, hash string, now time.Time) (string, error) {
 	dir := s.backupDir(canon)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
@@ -127,11 +139,10 @@ func (s *Store) saveBackup(canon string, data []byte, now time.Time) (string, er
 			return "", err
 		}
 	}
-	name := now.UTC().Format(backupTimeLayout) + "-" + HashBytes(data) + ".json"
+	name := now.UTC().Format(backupTimeLayout) + "-" + hash + ".json"
 	if err := writeFileSynced(dir, name, data); err != nil {
 		return "", err
 	}
-	pruneBackups(dir)
 	return filepath.Join(dir, name), nil
 }
 

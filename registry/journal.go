@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -17,10 +18,21 @@ import (
 // registry: GLOBAL_REGISTRY.json.agentwatch-journal.
 const JournalSuffix = ".agentwatch-journal"
 
-// A journal file is a header, the new bytes, and a trailer that checks all
-// of it, so that a journal torn by a crash is told from a whole one:
+// earlyJournalSuffix ends the temporary name of a journal written before
+// the lock was taken (GLOBAL_REGISTRY.json.agentwatch-journal.<random>.tmp),
+// until the transaction renames it to the journal's name. One left by a
+// crash is removed by a later transaction on the registry.
+const earlyJournalSuffix = ".tmp"
+
+// retiredJournalSuffix ends the name a finished transaction's journal is
+// renamed to (…agentwatch-journal.<pid>-<nanoseconds>.done) before it is
+// removed once the lock is released.
+const retiredJournalSuffix = ".done"
+
+// A journal file is a header, the new bytes, and a trailer, so that a
+// journal torn by a crash is told from a whole one:
 //
-//	agentwatch-journal 1
+//	agentwatch-journal 2
 //	registry "/abs/path/GLOBAL_REGISTRY.json"
 //	old <sha256 hex of the old bytes>
 //	new <sha256 hex of the new bytes>
@@ -28,9 +40,15 @@ const JournalSuffix = ".agentwatch-journal"
 //	<empty line>
 //	<the new bytes>
 //	<newline>
-//	sum <sha256 hex of everything before this line>
+//	sum <sha256 hex of the header, its empty line included>
+//
+// The new bytes are checked by their size and their hash in the header, so
+// the trailer sums the header only: the registry's bytes are hashed once per
+// transaction, not twice, while the lock is held. Version 1, whose trailer
+// summed everything before it, is still read.
 const (
-	journalMagic   = "agentwatch-journal 1"
+	journalMagic   = "agentwatch-journal 2"
+	journalMagicV1 = "agentwatch-journal 1"
 	journalTrailer = len("\nsum \n") + sha256HexLen
 	sha256HexLen   = 64
 )
@@ -86,14 +104,18 @@ func ReadJournal(ctx context.Context, path string) (*Journal, error) {
 
 func journalPath(registry string) string { return registry + JournalSuffix }
 
-func encodeJournal(j *Journal) []byte {
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "%s\nregistry %s\nold %s\nnew %s\nsize %d\n\n",
+// journalParts returns a journal's header and trailer; its new bytes go
+// between them.
+func journalParts(j *Journal) (header, trailer []byte) {
+	header = fmt.Appendf(nil, "%s\nregistry %s\nold %s\nnew %s\nsize %d\n\n",
 		journalMagic, strconv.Quote(j.Registry), j.OldHash, j.NewHash, len(j.Data))
-	b.Write(j.Data)
-	sum := HashBytes(b.Bytes())
-	fmt.Fprintf(&b, "\nsum %s\n", sum)
-	return b.Bytes()
+	return header, fmt.Appendf(nil, "\nsum %s\n", HashBytes(header))
+}
+
+// encodeJournal returns a journal file's whole content.
+func encodeJournal(j *Journal) []byte {
+	header, trailer := journalParts(j)
+	return slices.Concat(header, j.Data, trailer)
 }
 
 func decodeJournal(raw []byte) (*Journal, error) {
@@ -105,15 +127,24 @@ func decodeJournal(raw []byte) (*Journal, error) {
 	if !strings.HasPrefix(trailer, "\nsum ") || !strings.HasSuffix(trailer, "\n") {
 		return nil, torn("no checksum line")
 	}
-	if trailer[len("\nsum "):len(trailer)-1] != HashBytes(body) {
-		return nil, torn("checksum does not match")
-	}
+	sum := trailer[len("\nsum ") : len(trailer)-1]
 	header, data, ok := bytes.Cut(body, []byte("\n\n"))
 	if !ok {
 		return nil, torn("no end of header")
 	}
 	lines := strings.Split(string(header), "\n")
-	if len(lines) != 5 || lines[0] != journalMagic {
+	switch {
+	case len(lines) != 5:
+		return nil, torn("unknown header")
+	case lines[0] == journalMagic:
+		if sum != HashBytes(body[:len(header)+2]) {
+			return nil, torn("checksum does not match")
+		}
+	case lines[0] == journalMagicV1:
+		if sum != HashBytes(body) {
+			return nil, torn("checksum does not match")
+		}
+	default:
 		return nil, torn("unknown header")
 	}
 	field := func(line, name string) (string, bool) {
@@ -143,23 +174,11 @@ func decodeJournal(raw []byte) (*Journal, error) {
 // writeJournal creates the journal, writes it, and makes it and its
 // directory entry durable before the registry is touched.
 func writeJournal(j *Journal, perm fs.FileMode) error {
-	raw := encodeJournal(j)
 	f, err := os.OpenFile(j.Path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
 	if err != nil {
 		return err
 	}
-	half := len(raw) / 2
-	_, err = f.Write(raw[:half])
-	if err == nil {
-		pause("journal-partial")
-		_, err = f.Write(raw[half:])
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
+	err = writeJournalTo(f, j)
 	if err == nil {
 		err = syncDir(filepath.Dir(j.Path))
 	}
@@ -168,6 +187,32 @@ func writeJournal(j *Journal, perm fs.FileMode) error {
 	}
 	pause("journal-written")
 	return nil
+}
+
+// writeJournalTo writes j into the new file f, fsyncs and closes it. The
+// new bytes are written from where they are, not copied into one buffer
+// with the rest.
+func writeJournalTo(f *os.File, j *Journal) error {
+	header, trailer := journalParts(j)
+	half := len(j.Data) / 2
+	_, err := f.Write(header)
+	if err == nil {
+		_, err = f.Write(j.Data[:half])
+	}
+	if err == nil {
+		pause("journal-partial")
+		_, err = f.Write(j.Data[half:])
+	}
+	if err == nil {
+		_, err = f.Write(trailer)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 func removeJournal(path string) error {
@@ -268,7 +313,7 @@ func (s *Store) recoverJournal(ctx context.Context, f *os.File, canon string, be
 		if _, err := s.saveBackup(canon, cur, time.Now()); err != nil {
 			return "", fmt.Errorf("back up torn registry: %w", err)
 		}
-		if err := writeInPlace(f, j.Data, func(string) {}); err != nil {
+		if err := writeInPlace(f, j.Data, func(string) {}, nil); err != nil {
 			return "", fmt.Errorf("finish write: %w", err)
 		}
 		// The write is done even if the journal cannot be removed (the

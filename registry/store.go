@@ -11,7 +11,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -153,12 +155,31 @@ type UpdateOptions struct {
 	AllowCorrupt bool
 	// Prepared is a read of the same registry made before the lock was
 	// taken, whose Root nobody else holds: when the bytes read under the
-	// lock are the same, its parse and hash stand for theirs, and the lock
-	// is held that much shorter. The change may modify its Root.
+	// lock are the same, its parse and hash stand for theirs (the change
+	// gets its Root as it is, changes made before the lock included), its
+	// backup is written before the lock is taken, and the lock is held that
+	// much shorter.
 	Prepared *Snapshot
+	// Ahead is the change's result derived before the lock from Prepared's
+	// bytes. When the change returns Ahead.Data itself, it is known by
+	// Ahead.Hash and not hashed or compared while the lock is held, and its
+	// journal, written before the lock was taken, is renamed into place.
+	Ahead *Derived
 	// Encoded says the change returns registry.Encode's output, valid JSON
 	// by construction, so the new bytes are not parsed again under the lock.
 	Encoded bool
+}
+
+// Derived is a registry's new bytes and their HashBytes.
+type Derived struct {
+	Data []byte
+	Hash string
+}
+
+// isAhead reports whether b is the Ahead result itself, the same slice.
+func (o UpdateOptions) isAhead(b []byte) bool {
+	a := o.Ahead
+	return a != nil && len(b) > 0 && len(b) == len(a.Data) && &b[0] == &a.Data[0]
 }
 
 // ChangeFunc derives a registry's new bytes from its current ones. Update
@@ -282,7 +303,7 @@ func (s *Store) read(ctx context.Context, path string, beforeRetry func()) (*Sna
 //  5. save the old bytes as a backup (the last 20 are kept);
 //  6. write the journal beside the registry, fsync it and the directory;
 //  7. rewrite the registry in place: write, truncate, fsync;
-//  8. remove the journal, fsync the directory, unlock.
+//  8. remove the journal, unlock, fsync the directory.
 //
 // The registry is never created, renamed or replaced: its inode stays, so
 // Python writers that flock it keep excluding us and we them. Once the lock
@@ -294,20 +315,47 @@ func (s *Store) Update(ctx context.Context, path string, opts UpdateOptions, cha
 
 // update is Update with a seam for tests: beforeRetry runs when journal
 // recovery found a registry that does not parse, before it reads it again.
+//
+// Work that needs no lock is kept out of it, so that the orchestrator's
+// writers wait as little as possible: the backup of a Prepared read is
+// written, durably, before the lock is taken (and used when the bytes under
+// the lock are the same); the directory fsync after the journal's removal
+// and the pruning of old backups come after the lock is released. A crash
+// between the unlock and that fsync can bring the journal back, as a crash
+// just after step 7 would leave it, and recovery discards it.
 func (s *Store) update(ctx context.Context, path string, opts UpdateOptions, change ChangeFunc, beforeRetry func()) (*Commit, error) {
 	canon, err := resolve(path)
 	if err != nil {
 		return nil, err
 	}
+	early := s.backupAhead(canon, opts.Prepared)
+	earlyJ := journalAhead(canon, opts.Prepared, opts.Ahead)
 	h, waited, err := openLocked(ctx, path, canon, true, orDefault(s.LockTimeout, defaultLockTimeout))
 	if err != nil {
+		early.discard()
+		earlyJ.discard()
 		return nil, err
 	}
 	locked := time.Now()
 	c := &Commit{Path: path, LockWait: waited}
+	journalRemoved, retired := false, ""
 	defer func() {
 		h.close()
 		c.LockHeld = time.Since(locked)
+		if journalRemoved {
+			_ = syncDir(filepath.Dir(canon)) // the next transaction's recovery covers a failure
+		}
+		if retired != "" {
+			os.Remove(retired)
+		}
+		if c.Backup != early.path {
+			early.discard()
+		}
+		earlyJ.discard()
+		removeStaleEarlyJournals(canon, time.Now())
+		if c.Backup != "" {
+			pruneBackups(filepath.Dir(c.Backup))
+		}
 	}()
 	pause("locked")
 
@@ -316,6 +364,7 @@ func (s *Store) update(ctx context.Context, path string, opts UpdateOptions, cha
 	}
 	var cur *Snapshot
 	var next []byte
+	var newHash string
 	for attempt := 1; ; attempt++ {
 		var done bool
 		cur, next, done, err = s.derive(ctx, h, path, canon, c, opts, change)
@@ -325,12 +374,21 @@ func (s *Store) update(ctx context.Context, path string, opts UpdateOptions, cha
 		}
 		// A writer that takes no lock may have rewritten the file while
 		// this one held it: derive again from what is there now, rather
-		// than write over its change.
-		again, rerr := readAll(h.file)
+		// than write over its change. The new bytes are hashed meanwhile.
+		hashed := make(chan string, 1)
+		go func(b []byte) {
+			if opts.isAhead(b) {
+				hashed <- opts.Ahead.Hash
+				return
+			}
+			hashed <- HashBytes(b)
+		}(next)
+		same, rerr := sameContent(h.file, cur.Data)
+		newHash = <-hashed
 		if rerr != nil {
 			return c, fmt.Errorf("read registry: %w", rerr)
 		}
-		if bytes.Equal(again, cur.Data) {
+		if same {
 			break
 		}
 		c.UnlockedWrite = true
@@ -339,27 +397,178 @@ func (s *Store) update(ctx context.Context, path string, opts UpdateOptions, cha
 		}
 	}
 
-	if c.Backup, err = s.saveBackup(canon, cur.Data, time.Now()); err != nil {
+	if early.path != "" && early.hash == cur.Hash {
+		c.Backup = early.path
+	} else if c.Backup, err = s.writeBackup(canon, cur.Data, cur.Hash, time.Now()); err != nil {
 		return c, fmt.Errorf("back up registry: %w", err)
 	}
 	pause("backup-written")
-	j := &Journal{Path: journalPath(canon), Registry: canon, OldHash: cur.Hash, NewHash: HashBytes(next), Data: next}
-	if err := writeJournal(j, h.perm); err != nil {
-		return c, fmt.Errorf("write journal: %w", err)
+	j := &Journal{Path: journalPath(canon), Registry: canon, OldHash: cur.Hash, NewHash: newHash, Data: next}
+	if !earlyJ.place(j) {
+		if err := writeJournal(j, h.perm); err != nil {
+			return c, fmt.Errorf("write journal: %w", err)
+		}
 	}
-	if err := writeInPlace(h.file, next, pause); err != nil {
+	overwritten := false
+	if err := writeInPlace(h.file, next, pause, func() {
+		same, err := sameContent(h.file, next)
+		overwritten = err == nil && !same
+	}); err != nil {
 		return c, fmt.Errorf("write registry (the next transaction recovers it from the journal): %w", err)
 	}
 	c.Changed, c.NewHash = true, j.NewHash
-	if after, err := readAll(h.file); err == nil && !bytes.Equal(after, next) {
+	if overwritten {
 		// Someone wrote over this write while the lock was held.
 		c.UnlockedWrite = true
 	}
-	if err := removeJournal(j.Path); err != nil {
+	if retired, err = retireJournal(j.Path); err != nil {
 		return c, fmt.Errorf("remove journal: %w", err)
 	}
+	journalRemoved = true
 	pause("journal-removed")
 	return c, nil
+}
+
+// earlyJournal is a journal written before the lock was taken, under a
+// temporary name beside the registry, for the change derived ahead from a
+// Prepared read's bytes.
+type earlyJournal struct {
+	tmp              string // "" when there is none, or once it is placed
+	oldHash, newHash string
+}
+
+// journalAhead writes, and makes durable, the journal of the change
+// derived ahead. It returns a zero earlyJournal when there is no such
+// change or the write fails: the journal is then written under the lock.
+func journalAhead(canon string, prepared *Snapshot, ahead *Derived) *earlyJournal {
+	if prepared == nil || prepared.Root == nil || ahead == nil || len(ahead.Data) == 0 {
+		return &earlyJournal{}
+	}
+	fi, err := os.Stat(canon)
+	if err != nil {
+		return &earlyJournal{}
+	}
+	j := &Journal{Registry: canon, OldHash: prepared.Hash, NewHash: ahead.Hash, Data: ahead.Data}
+	f, err := os.CreateTemp(filepath.Dir(canon), filepath.Base(canon)+JournalSuffix+".*"+earlyJournalSuffix)
+	if err != nil {
+		return &earlyJournal{}
+	}
+	if err = f.Chmod(fi.Mode().Perm()); err == nil {
+		err = writeJournalTo(f, j)
+	} else {
+		f.Close()
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return &earlyJournal{}
+	}
+	pause("journal-ahead")
+	return &earlyJournal{tmp: f.Name(), oldHash: j.OldHash, newHash: j.NewHash}
+}
+
+// place renames the early journal to j's path when it is j's journal (the
+// same old and new bytes, by their hashes), and makes the name durable.
+// It reports whether j's journal is now in place; when not, the caller
+// writes it.
+func (e *earlyJournal) place(j *Journal) bool {
+	if e.tmp == "" || e.oldHash != j.OldHash || e.newHash != j.NewHash {
+		return false
+	}
+	if err := os.Rename(e.tmp, j.Path); err != nil {
+		return false
+	}
+	e.tmp = ""
+	if err := syncDir(filepath.Dir(j.Path)); err != nil {
+		os.Remove(j.Path) // not durable: write it again, the slow way
+		return false
+	}
+	pause("journal-written")
+	return true
+}
+
+// discard removes an early journal that was not placed.
+func (e *earlyJournal) discard() {
+	if e.tmp != "" {
+		os.Remove(e.tmp)
+		e.tmp = ""
+	}
+}
+
+// staleEarlyJournal is the age past which an early journal is taken for
+// one a crash left behind. One that is younger may belong to a transaction
+// waiting for the lock; removing it would only make that transaction write
+// its journal under the lock.
+const staleEarlyJournal = time.Hour
+
+// retireJournal takes the journal's name away, as removing it would, but by
+// a rename: freeing the blocks of a big journal takes milliseconds, and is
+// left until the lock is released (the caller removes the retired file).
+// It returns the retired file's path, "" when it had to remove the journal
+// at once.
+func retireJournal(path string) (string, error) {
+	retired := fmt.Sprintf("%s.%d-%d%s", path, os.Getpid(), time.Now().UnixNano(), retiredJournalSuffix)
+	if err := os.Rename(path, retired); err == nil {
+		return retired, nil
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", err
+	}
+	return "", nil
+}
+
+// removeStaleEarlyJournals removes the early journals of the registry that
+// crashed transactions left behind, and any retired journal: that one is
+// never needed again, whoever left it.
+func removeStaleEarlyJournals(canon string, now time.Time) {
+	prefix := filepath.Base(canon) + JournalSuffix + "."
+	entries, err := os.ReadDir(filepath.Dir(canon))
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if !strings.HasPrefix(name, prefix) {
+			continue
+		}
+		if strings.HasSuffix(name, retiredJournalSuffix) {
+			os.Remove(filepath.Join(filepath.Dir(canon), name))
+			continue
+		}
+		if !strings.HasSuffix(name, earlyJournalSuffix) {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && now.Sub(fi.ModTime()) > staleEarlyJournal {
+			os.Remove(filepath.Join(filepath.Dir(canon), name))
+		}
+	}
+}
+
+// earlyBackup is a backup written before the lock was taken, of the bytes
+// a Prepared read saw.
+type earlyBackup struct {
+	path, hash string
+}
+
+// backupAhead writes the backup of a Prepared read's bytes. It returns a
+// zero earlyBackup when there is no such read or the write fails: the
+// backup is then written under the lock, as without a Prepared read.
+func (s *Store) backupAhead(canon string, prepared *Snapshot) *earlyBackup {
+	if prepared == nil || prepared.Root == nil {
+		return &earlyBackup{}
+	}
+	path, err := s.writeBackup(canon, prepared.Data, prepared.Hash, time.Now())
+	if err != nil {
+		return &earlyBackup{}
+	}
+	return &earlyBackup{path: path, hash: prepared.Hash}
+}
+
+// discard removes an early backup that the transaction did not use: the
+// bytes under the lock were others, or nothing was written.
+func (b *earlyBackup) discard() {
+	if b.path != "" {
+		os.Remove(b.path)
+	}
 }
 
 // derive reads the registry under the lock and asks change for the new
@@ -384,7 +593,13 @@ func (s *Store) derive(ctx context.Context, h *lockedFile, path, canon string, c
 	if err != nil {
 		return nil, nil, true, fmt.Errorf("update registry: %w", err)
 	}
-	if next == nil || bytes.Equal(next, cur.Data) {
+	unchanged := next == nil
+	if opts.isAhead(next) {
+		unchanged = unchanged || opts.Ahead.Hash == cur.Hash
+	} else {
+		unchanged = unchanged || bytes.Equal(next, cur.Data)
+	}
+	if unchanged {
 		return cur, nil, true, nil
 	}
 	if !opts.Encoded {
@@ -536,28 +751,71 @@ func (h *lockedFile) snapshotLike(shown string, prepared *Snapshot) (*Snapshot, 
 	if prepared == nil || prepared.Root == nil {
 		return h.snapshot(shown)
 	}
-	data, err := readAll(h.file)
+	same, err := sameContent(h.file, prepared.Data)
 	if err != nil {
 		return nil, err
 	}
-	if !bytes.Equal(data, prepared.Data) {
-		return h.snapshotOf(shown, data)
+	if !same {
+		return h.snapshot(shown)
 	}
 	fi, err := h.file.Stat()
 	if err != nil {
 		return nil, err
 	}
-	return &Snapshot{Path: shown, Data: data, Hash: prepared.Hash, ModTime: fi.ModTime(), Root: prepared.Root}, nil
+	return &Snapshot{Path: shown, Data: prepared.Data, Hash: prepared.Hash, ModTime: fi.ModTime(), Root: prepared.Root}, nil
 }
 
+// sameContent reports whether the file's bytes are want. It reads the file
+// in chunks through one small buffer, stopping at the first difference:
+// under the lock, a big registry is compared without being copied whole
+// into new memory.
+func sameContent(f *os.File, want []byte) (bool, error) {
+	buf := make([]byte, min(len(want)+1, 1<<20))
+	for off := 0; ; {
+		n, err := f.ReadAt(buf, int64(off))
+		if n > len(want)-off || !bytes.Equal(buf[:n], want[off:off+n]) {
+			return false, nil
+		}
+		off += n
+		if err == io.EOF {
+			return off == len(want), nil
+		}
+		if err != nil {
+			return false, err
+		}
+	}
+}
+
+// readAll reads the whole file from offset 0. The buffer is sized from
+// fstat, with room to see a file that grew since, so a big registry is read
+// in one pass rather than through a buffer grown and copied a dozen times.
 func readAll(f *os.File) ([]byte, error) {
-	return io.ReadAll(io.NewSectionReader(f, 0, 1<<62))
+	size := int64(0)
+	if fi, err := f.Stat(); err == nil {
+		size = fi.Size()
+	}
+	buf := make([]byte, 0, size+512)
+	for {
+		n, err := f.ReadAt(buf[len(buf):cap(buf)], int64(len(buf)))
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, cap(buf))
+		}
+	}
 }
 
 // writeInPlace replaces the file's content through f, keeping its inode:
 // write at offset 0, truncate to the new length, fsync. step marks the
-// points the crash tests stop at.
-func writeInPlace(f *os.File, data []byte, step func(string)) error {
+// points the crash tests stop at. beside, when set, runs during the fsync,
+// which mostly waits on the disk: the write is whole in the page cache by
+// then, and can be read back.
+func writeInPlace(f *os.File, data []byte, step func(string), beside func()) error {
 	half := len(data) / 2
 	if _, err := f.WriteAt(data[:half], 0); err != nil {
 		return err
@@ -571,7 +829,13 @@ func writeInPlace(f *os.File, data []byte, step func(string)) error {
 		return err
 	}
 	step("truncated")
-	if err := f.Sync(); err != nil {
+	var wg sync.WaitGroup
+	if beside != nil {
+		wg.Go(beside)
+	}
+	err := f.Sync()
+	wg.Wait()
+	if err != nil {
 		return err
 	}
 	step("synced")

@@ -21,6 +21,9 @@ const (
 	childRegistryEnv = "AGENTWATCH_TEST_REGISTRY"
 	childStateEnv    = "AGENTWATCH_TEST_STATE"
 	childNewEnv      = "AGENTWATCH_TEST_NEW"
+	// childAheadEnv set makes the child derive its change ahead of the
+	// lock, as the engine does: a Prepared read and the Ahead result.
+	childAheadEnv = "AGENTWATCH_TEST_AHEAD"
 )
 
 func TestMain(m *testing.M) {
@@ -39,7 +42,15 @@ func runUpdateChild() int {
 		return 1
 	}
 	s := &Store{StateDir: os.Getenv(childStateEnv)}
-	_, err = s.Update(context.Background(), os.Getenv(childRegistryEnv), UpdateOptions{}, func(*Snapshot) ([]byte, error) {
+	var opts UpdateOptions
+	if os.Getenv(childAheadEnv) != "" {
+		if opts.Prepared, err = s.Read(context.Background(), os.Getenv(childRegistryEnv)); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		opts.Ahead = &Derived{Data: next, Hash: HashBytes(next)}
+	}
+	_, err = s.Update(context.Background(), os.Getenv(childRegistryEnv), opts, func(*Snapshot) ([]byte, error) {
 		return next, nil
 	})
 	if err != nil {
@@ -51,7 +62,7 @@ func runUpdateChild() int {
 
 // crashAt runs a child writer that commits next to the registry, waits until
 // it stands at step, and kills it there.
-func crashAt(t *testing.T, step, registry, stateDir string, next []byte) {
+func crashAt(t *testing.T, step, registry, stateDir string, next []byte, env ...string) {
 	t.Helper()
 	dir := t.TempDir()
 	nextFile := filepath.Join(dir, "next.json")
@@ -68,6 +79,7 @@ func crashAt(t *testing.T, step, registry, stateDir string, next []byte) {
 		"AGENTWATCH_TEST_PAUSE_AT="+step,
 		"AGENTWATCH_TEST_PAUSE_MARKER="+marker,
 	)
+	cmd.Env = append(cmd.Env, env...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
@@ -185,69 +197,132 @@ func TestCrashAtEveryStep(t *testing.T) {
 		step          string
 		want          map[string]outcome // by crashContent variant
 		wantOldBackup bool
+		// ahead: whether the step is reached when the change is derived
+		// ahead of the lock (then the backup, and the journal whole, are
+		// written before the lock is taken).
+		ahead bool
 	}{
-		{"locked", allVariants(oldBytes), false},
-		{"backup-written", allVariants(oldBytes), true},
-		{"journal-partial", allVariants(torn), true},
-		{"journal-written", allVariants(notStarted), true},
-		{"registry-partial", allVariants(finished), true},
+		{"journal-ahead", allVariants(oldBytes), true, true},
+		{"locked", allVariants(oldBytes), false, false},
+		{"backup-written", allVariants(oldBytes), true, false},
+		{"journal-partial", allVariants(torn), true, false},
+		{"journal-written", allVariants(notStarted), true, true},
+		{"registry-partial", allVariants(finished), true, true},
 		// Not yet truncated: a longer or same-length file is whole, a
 		// shorter one has the old tail after it.
-		{"registry-written", map[string]outcome{"grow": done, "shrink": finished, "same": done}, true},
-		{"truncated", allVariants(done), true},
-		{"synced", allVariants(done), true},
-		{"journal-removed", allVariants(newBytes), true},
+		{"registry-written", map[string]outcome{"grow": done, "shrink": finished, "same": done}, true, true},
+		{"truncated", allVariants(done), true, true},
+		{"synced", allVariants(done), true, true},
+		{"journal-removed", allVariants(newBytes), true, true},
 	}
 	for _, tc := range cases {
-		for _, variant := range []string{"grow", "shrink", "same"} {
-			want := tc.want[variant]
-			t.Run(tc.step+"/"+variant, func(t *testing.T) {
-				t.Parallel()
-				old, next := crashContent(t, variant)
-				path := newRegistry(t, string(old))
-				s := newStore(t)
-				crashAt(t, tc.step, path, s.StateDir, next)
-
-				wantBytes := old
-				if want.wantNew {
-					wantBytes = next
-				}
-				var seen []byte
-				c, err := s.Update(context.Background(), path, UpdateOptions{}, func(cur *Snapshot) ([]byte, error) {
-					seen = cur.Data
-					return nil, nil
+		for _, mode := range []string{"locked", "ahead"} {
+			if mode == "ahead" && !tc.ahead || mode == "locked" && tc.step == "journal-ahead" {
+				continue
+			}
+			for _, variant := range []string{"grow", "shrink", "same"} {
+				want := tc.want[variant]
+				wantOldBackup := tc.wantOldBackup || mode == "ahead"
+				t.Run(mode+"/"+tc.step+"/"+variant, func(t *testing.T) {
+					t.Parallel()
+					old, next := crashContent(t, variant)
+					path := newRegistry(t, string(old))
+					s := newStore(t)
+					var env []string
+					if mode == "ahead" {
+						env = append(env, childAheadEnv+"=1")
+					}
+					crashAt(t, tc.step, path, s.StateDir, next, env...)
+					if early, _ := filepath.Glob(path + JournalSuffix + ".*" + earlyJournalSuffix); mode == "ahead" && tc.step != "journal-ahead" && len(early) != 0 {
+						t.Errorf("the journal written ahead was not renamed into place: %v", early)
+					}
+					checkCrashOutcome(t, s, path, old, next, want.wantNew, want.recovered, wantOldBackup)
 				})
-				if err != nil {
-					t.Fatalf("Update after the crash: %v", err)
-				}
-				if c.Recovered != want.recovered {
-					t.Errorf("got Recovered %q, want %q", c.Recovered, want.recovered)
-				}
-				if !bytes.Equal(seen, wantBytes) {
-					t.Errorf("change saw %q, want %s bytes %q", seen, map[bool]string{false: "old", true: "new"}[want.wantNew], wantBytes)
-				}
-				got := readFile(t, path)
-				if _, err := Parse(got); err != nil {
-					t.Errorf("registry does not parse after recovery: %v", err)
-				}
-				if !bytes.Equal(got, wantBytes) {
-					t.Errorf("got registry %q, want %q", got, wantBytes)
-				}
-				assertNoJournal(t, path)
-				backups, err := s.Backups(context.Background(), path)
-				if err != nil {
-					t.Fatal(err)
-				}
-				hasOld := false
-				for _, b := range backups {
-					hasOld = hasOld || b.Hash == HashBytes(old)
-				}
-				if hasOld != tc.wantOldBackup {
-					t.Errorf("got a backup of the old bytes %v, want %v", hasOld, tc.wantOldBackup)
-				}
-			})
+			}
 		}
 	}
+}
+
+// checkCrashOutcome runs the transaction after a crash and checks what it
+// found and left: the old or the new bytes, what recovery did, no journal,
+// and whether the old bytes are backed up.
+func checkCrashOutcome(t *testing.T, s *Store, path string, old, next []byte, wantNew bool, recovered string, wantOldBackup bool) {
+	t.Helper()
+	wantBytes := old
+	if wantNew {
+		wantBytes = next
+	}
+	var seen []byte
+	c, err := s.Update(context.Background(), path, UpdateOptions{}, func(cur *Snapshot) ([]byte, error) {
+		seen = cur.Data
+		return nil, nil
+	})
+	if err != nil {
+		t.Fatalf("Update after the crash: %v", err)
+	}
+	if c.Recovered != recovered {
+		t.Errorf("got Recovered %q, want %q", c.Recovered, recovered)
+	}
+	if !bytes.Equal(seen, wantBytes) {
+		t.Errorf("change saw %q, want %s bytes %q", seen, map[bool]string{false: "old", true: "new"}[wantNew], wantBytes)
+	}
+	got := readFile(t, path)
+	if _, err := Parse(got); err != nil {
+		t.Errorf("registry does not parse after recovery: %v", err)
+	}
+	if !bytes.Equal(got, wantBytes) {
+		t.Errorf("got registry %q, want %q", got, wantBytes)
+	}
+	assertNoJournal(t, path)
+	if retired, _ := filepath.Glob(path + JournalSuffix + ".*" + retiredJournalSuffix); len(retired) != 0 {
+		t.Errorf("retired journals are left after the next transaction: %v", retired)
+	}
+	backups, err := s.Backups(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hasOld := false
+	for _, b := range backups {
+		hasOld = hasOld || b.Hash == HashBytes(old)
+	}
+	if hasOld != wantOldBackup {
+		t.Errorf("got a backup of the old bytes %v, want %v", hasOld, wantOldBackup)
+	}
+}
+
+// TestCrashLeavesAnEarlyJournalUntilItIsStale crashes a writer that had
+// written its journal ahead of the lock: the registry is untouched, and the
+// early journal it left is kept while it could still be a live
+// transaction's and removed by a later transaction once it is stale.
+func TestCrashLeavesAnEarlyJournalUntilItIsStale(t *testing.T) {
+	old, next := crashContent(t, "grow")
+	path := newRegistry(t, string(old))
+	s := newStore(t)
+	crashAt(t, "journal-ahead", path, s.StateDir, next, childAheadEnv+"=1")
+	early, _ := filepath.Glob(path + JournalSuffix + ".*" + earlyJournalSuffix)
+	if len(early) != 1 {
+		t.Fatalf("got early journals %v, want the crashed writer's one", early)
+	}
+	if j, err := decodeJournal(readFile(t, early[0])); err != nil || !bytes.Equal(j.Data, next) || j.OldHash != HashBytes(old) {
+		t.Fatalf("the early journal is not the crashed change's: %v", err)
+	}
+	if _, err := s.Update(context.Background(), path, UpdateOptions{}, setKey("a", 1)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(early[0]); err != nil {
+		t.Errorf("a young early journal was removed: %v", err)
+	}
+	stale := time.Now().Add(-staleEarlyJournal - time.Minute)
+	if err := os.Chtimes(early[0], stale, stale); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Update(context.Background(), path, UpdateOptions{}, setKey("a", 2)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(early[0]); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a stale early journal was kept: %v", err)
+	}
+	assertNoJournal(t, path)
 }
 
 // TestCrashThenPythonWriterIsKept crashes a writer where the registry still

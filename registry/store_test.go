@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -1159,5 +1160,166 @@ func TestUpdatePreparedReadIsUsedOnlyWhenTheBytesAreTheSame(t *testing.T) {
 	}
 	if got, want := string(readFile(t, path)), "{\n  \"a\": 1,\n  \"b\": 2,\n  \"x\": 9,\n  \"c\": 3\n}"; got != want {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// backupHashes returns the hashes of the registry's backups, newest first.
+func backupHashes(t *testing.T, s *Store, path string) []string {
+	t.Helper()
+	backups, err := s.Backups(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, b := range backups {
+		if got := HashBytes(readFile(t, b.Path)); got != b.Hash {
+			t.Errorf("backup %s holds bytes of hash %s", b.Path, got)
+		}
+		out = append(out, b.Hash)
+	}
+	return out
+}
+
+func TestUpdatePreparedBacksUpTheBytesUnderTheLock(t *testing.T) {
+	path := newRegistry(t, `{"a": 1}`)
+	s := newStore(t)
+	ctx := context.Background()
+	set := func(key string) ChangeFunc {
+		return func(cur *Snapshot) ([]byte, error) {
+			cur.Root.Set(key, NewInt(1))
+			return Encode(cur.Root), nil
+		}
+	}
+
+	// Same bytes under the lock: the backup written ahead is the backup,
+	// and the journal written ahead is the journal.
+	prep := must(s.Read(ctx, path))
+	other := must(Parse(prep.Data))
+	other.Set("b", NewInt(1))
+	ahead := &Derived{Data: Encode(other), Hash: HashBytes(Encode(other))}
+	c, err := s.Update(ctx, path, UpdateOptions{Prepared: prep, Ahead: ahead, Encoded: true}, set("b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := backupHashes(t, s, path), []string{prep.Hash}; !slices.Equal(got, want) {
+		t.Errorf("after a prepared update: got backups %v, want %v", got, want)
+	}
+	if c.Backup == "" || HashBytes(readFile(t, c.Backup)) != c.OldHash {
+		t.Errorf("Commit.Backup %q does not hold the old bytes %s", c.Backup, c.OldHash)
+	}
+	if c.NewHash != ahead.Hash || !bytes.Equal(readFile(t, path), ahead.Data) {
+		t.Errorf("got new bytes %q, want the change's %q", readFile(t, path), ahead.Data)
+	}
+
+	// Other bytes under the lock: the backup holds those, and the one
+	// written ahead of the lock is gone.
+	prep = must(s.Read(ctx, path))
+	unlockedWrite(t, path, "o['x'] = 9")
+	underLock := HashBytes(readFile(t, path))
+	if _, err := s.Update(ctx, path, UpdateOptions{Prepared: prep, Encoded: true}, set("c")); err != nil {
+		t.Fatal(err)
+	}
+	got := backupHashes(t, s, path)
+	if len(got) != 2 || got[0] != underLock {
+		t.Errorf("after a stale prepared update: got backups %v, want the bytes under the lock %s first, of 2", got, underLock)
+	}
+	if slices.Contains(got, prep.Hash) {
+		t.Errorf("the backup of the stale prepared read %s was kept: %v", prep.Hash, got)
+	}
+
+	// Nothing to write: no backup is left behind.
+	prep = must(s.Read(ctx, path))
+	if _, err := s.Update(ctx, path, UpdateOptions{Prepared: prep, Encoded: true}, func(*Snapshot) ([]byte, error) { return nil, nil }); err != nil {
+		t.Fatal(err)
+	}
+	if after := backupHashes(t, s, path); !slices.Equal(after, got) {
+		t.Errorf("an update that wrote nothing changed the backups: got %v, want %v", after, got)
+	}
+	// Nothing of agentwatch's is left beside the registry: no journal,
+	// early or retired.
+	if entries, _ := os.ReadDir(filepath.Dir(path)); len(entries) != 1 {
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		t.Errorf("got %v beside the registry, want it alone", names)
+	}
+}
+
+func TestJournalVersion1IsStillRead(t *testing.T) {
+	data := []byte(sampleRegistry)
+	body := fmt.Appendf(nil, "%s\nregistry %q\nold %s\nnew %s\nsize %d\n\n%s",
+		journalMagicV1, "/w/GLOBAL_REGISTRY.json", HashBytes([]byte("{}")), HashBytes(data), len(data), data)
+	raw := fmt.Appendf(bytes.Clone(body), "\nsum %s\n", HashBytes(body))
+	j, err := decodeJournal(raw)
+	if err != nil {
+		t.Fatalf("a version 1 journal: %v", err)
+	}
+	if !bytes.Equal(j.Data, data) || j.NewHash != HashBytes(data) {
+		t.Errorf("a version 1 journal decoded to %+v", j)
+	}
+	raw[len(body)/2] ^= 0x20
+	if _, err := decodeJournal(raw); !errors.Is(err, errTornJournal) {
+		t.Errorf("a version 1 journal with a byte flipped: got %v, want errTornJournal", err)
+	}
+}
+
+func TestReadAllReadsTheWholeFile(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []int{0, 1, 511, 512, 513, 4096, 1 << 20} {
+		want := bytes.Repeat([]byte("0123456789abcdef"), n/16+1)[:n]
+		path := filepath.Join(dir, fmt.Sprintf("f%d", n))
+		if err := os.WriteFile(path, want, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		f := must(os.Open(path))
+		got, err := readAll(f)
+		f.Close()
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("readAll of %d bytes: got %d bytes, %v", n, len(got), err)
+		}
+	}
+	// A file whose size fstat cannot tell (it says 0) is still read whole:
+	// the buffer grows.
+	f, err := os.Open("/proc/self/maps")
+	if err != nil {
+		t.Skipf("no /proc here: %v", err)
+	}
+	defer f.Close()
+	got, err := readAll(f)
+	if err != nil || len(got) <= 512 || !bytes.HasSuffix(got, []byte("\n")) {
+		t.Errorf("readAll of /proc/self/maps: got %d bytes, %v; want all of it (more than 512 bytes)", len(got), err)
+	}
+}
+
+func TestSameContent(t *testing.T) {
+	dir := t.TempDir()
+	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<17) // 2 MiB: more than one chunk
+	cases := []struct {
+		name       string
+		file, want []byte
+		same       bool
+	}{
+		{"empty", nil, nil, true},
+		{"empty file, bytes wanted", nil, []byte("{}"), false},
+		{"same", []byte(`{"a": 1}`), []byte(`{"a": 1}`), true},
+		{"file longer", []byte(`{"a": 1}` + "\n"), []byte(`{"a": 1}`), false},
+		{"file shorter", []byte(`{"a": 1`), []byte(`{"a": 1}`), false},
+		{"one byte differs", []byte(`{"a": 2}`), []byte(`{"a": 1}`), false},
+		{"big, same", big, big, true},
+		{"big, the last byte differs", big, append(bytes.Clone(big[:len(big)-1]), 'x'), false},
+		{"big, one chunk longer", append(bytes.Clone(big), big[:1<<20]...), big, false},
+	}
+	for i, c := range cases {
+		path := filepath.Join(dir, fmt.Sprint(i))
+		if err := os.WriteFile(path, c.file, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		f := must(os.Open(path))
+		got, err := sameContent(f, c.want)
+		f.Close()
+		if err != nil || got != c.same {
+			t.Errorf("%s: got %v, %v; want %v", c.name, got, err, c.same)
+		}
 	}
 }
