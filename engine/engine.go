@@ -105,10 +105,10 @@ func (e *Engine) Gather(ctx context.Context, now time.Time) (*Snapshot, error) {
 				r.Locked = errors.Is(err, registry.ErrLockBusy)
 				r.Unreadable = !r.Locked
 			case s.ParseErr != nil:
-				r.Err = s.ParseErr
+				r.Err, r.Hash = s.ParseErr, s.Hash
 				snap.Hashes[f.Path] = s.Hash
 			default:
-				r.Root = s.Root
+				r.Root, r.Hash = s.Root, s.Hash
 				snap.Hashes[f.Path] = s.Hash
 			}
 			snap.Input.Registries = append(snap.Input.Registries, r)

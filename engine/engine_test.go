@@ -280,6 +280,9 @@ func TestCarryKeepsTheLastGoodDocumentOfALockedRegistry(t *testing.T) {
 		if r.Path == task && (r.Root == nil || r.Locked || r.Err != nil) {
 			t.Errorf("after carrying, the locked registry is still unread: %+v", r)
 		}
+		if r.Path == task && (r.Hash == "" || r.Hash != prev.Hashes[task]) {
+			t.Errorf("the carried document's hash: got %q, want the last read's %q (the analysis is reused by it)", r.Hash, prev.Hashes[task])
+		}
 	}
 }
 

@@ -160,6 +160,8 @@ func endsWithResult(path string) bool {
 }
 
 // Observe gathers a snapshot and analyzes it against the previous memory.
+// The registries carry their hashes into the analysis, so that a scan that
+// finds nothing changed is not analyzed again (see reconcile.Observe).
 func (e *Engine) Observe(ctx context.Context, now time.Time, prev *reconcile.Memory) (*Snapshot, reconcile.Report, *reconcile.Memory, error) {
 	snap, err := e.Gather(ctx, now)
 	if err != nil {

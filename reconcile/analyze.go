@@ -3,6 +3,7 @@ package reconcile
 import (
 	"fmt"
 	"sort"
+	"time"
 
 	"agentwatch/registry"
 )
@@ -189,7 +190,12 @@ func Analyze(in Input) Report {
 // what runs (ghosts, leaks, stale agents), with a verdict for every agent,
 // session and process. prev is the previous analysis's memory: an agent
 // missing on two looks in a row is a ghost, on the first only a suspect.
+// When in is, for every part the analysis reads, the input prev came from,
+// the previous report is given again (see reuse).
 func Observe(in Input, prev *Memory) (Report, *Memory) {
+	if rep, mem, ok := prev.reuse(in); ok {
+		return rep, mem
+	}
 	w := newWorld(in)
 	var rep Report
 	for _, f := range w.files {
@@ -204,9 +210,11 @@ func Observe(in Input, prev *Memory) (Report, *Memory) {
 	}
 	rep.Findings = append(rep.Findings, w.divergent()...)
 	mem := &Memory{}
+	var until time.Time
 	if in.Live != nil {
-		mem = analyzeLive(w, in, prev, &rep)
+		mem, until = analyzeLive(w, in, prev, &rep)
 	}
+	mem.last = &analysis{in: in, rep: rep, until: until, procs: relevantProcs(in.Live)}
 	return rep, mem
 }
 

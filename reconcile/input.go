@@ -28,7 +28,11 @@ type Registry struct {
 	// TaskID is the task a task registry belongs to, from its directory.
 	TaskID string
 	Root   *registry.Value
-	Err    error
+	// Hash is the hash of the bytes Root was parsed from, when known: two
+	// inputs whose registries have the same hashes hold the same documents,
+	// which lets Observe give its previous report again (see reuse).
+	Hash string
+	Err  error
 	// Locked says Err is a lock that stayed busy: the file is not known to
 	// be corrupt, only unread.
 	Locked bool

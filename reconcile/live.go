@@ -76,10 +76,13 @@ type Live struct {
 
 // Memory is what one analysis hands to the next: the agents that looked
 // like ghosts (a first miss is only suspect) and every row's verdict, so
-// that rows that just turned bad can stand out.
+// that rows that just turned bad can stand out. It also keeps the analysis
+// it came from, which the next Observe gives again when nothing it reads
+// has changed (see reuse). A Memory is never changed once returned.
 type Memory struct {
 	Suspects map[string]bool
 	Verdicts map[string]string
+	last     *analysis
 }
 
 // AgentRow is one agent as the registries and reality together show it.
@@ -172,6 +175,22 @@ type live struct {
 	byID, byTmuxName map[string]*agentState
 	agents           map[string]*agentState // by id (all bases)
 	order            []*agentState
+	// until is the first time at which a verdict or a reason of this
+	// analysis would read differently; zero when none would.
+	until time.Time
+}
+
+// expire notes that a verdict or reason changes at t.
+func (l *live) expire(t time.Time) {
+	if l.until.IsZero() || t.Before(l.until) {
+		l.until = t
+	}
+}
+
+// expireAge notes a reason that shows age(d), d measured at the
+// analysis's time: it reads differently from the next tick of age.
+func (l *live) expireAge(d time.Duration) {
+	l.expire(l.in.Now.Add(ageTick(d)))
 }
 
 type paneRef struct {
@@ -197,7 +216,7 @@ func (l *live) serverName(i int) string {
 }
 
 // analyzeLive adds the verdicts of DESIGN §2 to a registry-level report.
-func analyzeLive(w *world, in Input, prev *Memory, rep *Report) *Memory {
+func analyzeLive(w *world, in Input, prev *Memory, rep *Report) (*Memory, time.Time) {
 	l := &live{w: w, in: in, lv: in.Live, grace: in.Live.Grace, stale: in.Live.Stale,
 		paneOf: map[int32]paneRef{}, sessions: map[string][]int{}, attr: map[int32]attribution{}, agents: map[string]*agentState{}}
 	if l.stale <= 0 {
@@ -222,8 +241,11 @@ func analyzeLive(w *world, in Input, prev *Memory, rep *Report) *Memory {
 		if a.Verdict == VerdictSuspect || a.Verdict == VerdictGhost {
 			mem.Suspects[a.Key] = true
 		}
+		if a.Verdict == VerdictSuspect {
+			l.expire(in.Now) // the next look calls it a ghost
+		}
 	}
-	return mem
+	return mem, l.until
 }
 
 func (l *live) indexPanes() {
@@ -543,6 +565,8 @@ func (l *live) sessionRows() []SessionRow {
 			case a == nil && l.in.Now.Sub(sess.Created) < l.grace:
 				r.AgentID = id
 				r.Verdict, r.Reason = VerdictOK, fmt.Sprintf("created %s ago, not in a registry yet", age(l.in.Now.Sub(sess.Created)))
+				l.expire(sess.Created.Add(l.grace))
+				l.expireAge(l.in.Now.Sub(sess.Created))
 			case a == nil:
 				r.AgentID = id
 				r.Verdict, r.Cause, r.Reason = VerdictLeak, CauseUntrackedSession, "no registry records agent "+id
@@ -563,13 +587,36 @@ func (l *live) sessionRows() []SessionRow {
 }
 
 func age(d time.Duration) string {
+	return d.Round(ageUnit(d)).String()
+}
+
+// ageUnit is what age rounds d to.
+func ageUnit(d time.Duration) time.Duration {
 	switch {
 	case d < time.Minute:
-		return d.Round(time.Second).String()
+		return time.Second
 	case d < time.Hour:
-		return d.Round(time.Minute).String()
+		return time.Minute
 	}
-	return d.Round(time.Hour).String()
+	return time.Hour
+}
+
+// ageTick is how long after d age may first read differently: when d
+// passes the next half unit (Round moves up there) or the next unit's
+// bound. Zero for a negative d (a clock that went back): it is not worth
+// working out.
+func ageTick(d time.Duration) time.Duration {
+	if d < 0 {
+		return 0
+	}
+	unit := ageUnit(d)
+	next := (d+unit/2)/unit*unit + unit/2
+	for _, bound := range []time.Duration{time.Minute, time.Hour} {
+		if d < bound {
+			next = min(next, bound)
+		}
+	}
+	return next - d
 }
 
 type paneKey struct {
@@ -624,6 +671,8 @@ func (l *live) agentVerdicts(prev *Memory) {
 			switch {
 			case a.started && l.in.Now.Sub(a.startedT) < l.grace:
 				r.Verdict, r.Reason = VerdictStarting, fmt.Sprintf("started %s ago (grace %s)", age(l.in.Now.Sub(a.startedT)), l.grace)
+				l.expire(a.startedT.Add(l.grace))
+				l.expireAge(l.in.Now.Sub(a.startedT))
 			case len(claude) > 0:
 				r.Verdict = VerdictOK
 				if sessionAlive {
@@ -631,8 +680,12 @@ func (l *live) agentVerdicts(prev *Memory) {
 				} else {
 					r.Reason = fmt.Sprintf("session %s is gone, but claude PID %d still runs", r.Session, claude[0])
 				}
-				if a.updated && l.in.Now.Sub(a.updatedT) > l.stale {
+				switch {
+				case a.updated && l.in.Now.Sub(a.updatedT) > l.stale:
 					r.Verdict, r.Reason = VerdictStale, fmt.Sprintf("alive, but no update for %s", age(l.in.Now.Sub(a.updatedT)))
+					l.expireAge(l.in.Now.Sub(a.updatedT))
+				case a.updated:
+					l.expire(a.updatedT.Add(l.stale))
 				}
 			default:
 				r.Cause, r.Reason = CauseSessionNotFound, fmt.Sprintf("%s, session %s is not on any server", r.Status, r.Session)

@@ -39,7 +39,7 @@ type header struct {
 	title    string
 	bases    []registry.Base
 	snap     *engine.Snapshot
-	rep      *reconcile.Report
+	tally    *tally // nil before the first scan
 	locks    []lockBadge
 	paused   bool
 	readonly bool
@@ -149,43 +149,52 @@ func (h header) servers() string {
 	return strings.Join(out, ", ")
 }
 
+// tally is what the header counts in a report. It is counted once per
+// scan: a report can hold 10,000 agents, and the header is drawn on every
+// frame.
+type tally struct {
+	active, sessions, claude, suspects int
+	findings                           map[string]int // by kind
+}
+
+func newTally(sets registry.StatusSets, rep *reconcile.Report) *tally {
+	t := &tally{findings: rep.Summary()}
+	for _, a := range rep.Agents {
+		if sets.Classify(a.Status) == registry.StatusActive {
+			t.active++
+		}
+		if a.Verdict == reconcile.VerdictSuspect {
+			t.suspects++
+		}
+	}
+	for _, x := range rep.Sessions {
+		if x.AgentID != "" {
+			t.sessions++
+		}
+	}
+	for _, p := range rep.Processes {
+		if p.Claude {
+			t.claude++
+		}
+	}
+	return t
+}
+
 func (h header) counts(s *Styles) string {
-	if h.snap == nil || h.rep == nil {
+	if h.snap == nil || h.tally == nil {
 		return s.Label.Render("registry active – │ live sessions – │ claude procs –")
 	}
-	active, sessions, claude := 0, 0, 0
-	for _, a := range h.rep.Agents {
-		if h.snap.Input.Sets.Classify(a.Status) == registry.StatusActive {
-			active++
-		}
-	}
-	for _, x := range h.rep.Sessions {
-		if x.AgentID != "" {
-			sessions++
-		}
-	}
-	for _, p := range h.rep.Processes {
-		if p.Claude {
-			claude++
-		}
-	}
 	sep := s.Label.Render(" │ ")
-	return s.Label.Render("registry active ") + fmt.Sprint(active) + sep +
-		s.Label.Render("live sessions ") + fmt.Sprint(sessions) + sep +
-		s.Label.Render("claude procs ") + fmt.Sprint(claude)
+	return s.Label.Render("registry active ") + fmt.Sprint(h.tally.active) + sep +
+		s.Label.Render("live sessions ") + fmt.Sprint(h.tally.sessions) + sep +
+		s.Label.Render("claude procs ") + fmt.Sprint(h.tally.claude)
 }
 
 func (h header) findings(s *Styles) string {
-	if h.rep == nil || h.snap == nil {
+	if h.tally == nil || h.snap == nil {
 		return ""
 	}
-	sum := h.rep.Summary()
-	suspects := 0
-	for _, a := range h.rep.Agents {
-		if a.Verdict == reconcile.VerdictSuspect {
-			suspects++
-		}
-	}
+	sum, suspects := h.tally.findings, h.tally.suspects
 	item := func(n int, word string, bad bool) string {
 		t := fmt.Sprintf("%s %d", word, n)
 		if n > 0 && bad {

@@ -100,6 +100,7 @@ type Model struct {
 	// The last good scan.
 	snap   *engine.Snapshot
 	rep    reconcile.Report
+	tally  *tally
 	mem    *reconcile.Memory
 	locks  []lockBadge
 	locked map[string]bool // registry paths whose lock was busy
@@ -269,6 +270,9 @@ func (m Model) onScan(msg scanMsg) (tea.Model, tea.Cmd) {
 	if m.paused && !msg.manual {
 		return m, m.afterScan() // paused: rows do not move
 	}
+	if m.tally == nil || !sameReport(m.rep, msg.rep) {
+		m.tally = newTally(msg.snap.Input.Sets, &msg.rep)
+	}
 	m.snap, m.rep, m.mem = msg.snap, msg.rep, msg.mem
 	m.updateLocks(msg)
 	m.refreshRows()
@@ -278,6 +282,18 @@ func (m Model) onScan(msg scanMsg) (tea.Model, tea.Cmd) {
 	}
 	m.layout()
 	return m, m.afterScan()
+}
+
+// sameReport reports whether two reports hold the very same rows, as when
+// reconcile gives its previous report again because nothing changed.
+func sameReport(a, b reconcile.Report) bool {
+	return sameArray(a.Agents, b.Agents) && sameArray(a.Sessions, b.Sessions) &&
+		sameArray(a.Processes, b.Processes) && sameArray(a.Findings, b.Findings)
+}
+
+// sameArray reports whether a and b are the same elements of the same array.
+func sameArray[T any](a, b []T) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 // updateLocks keeps, for every registry whose lock was busy, since when
@@ -320,6 +336,9 @@ func (m *Model) refreshRows() {
 
 // pruneTags drops the tags of rows that are gone.
 func (m *Model) pruneTags() {
+	if len(m.tags) == 0 {
+		return
+	}
 	present := map[string]bool{}
 	for _, p := range m.panes {
 		for _, r := range p.all {
@@ -545,7 +564,7 @@ func (m *Model) layout() {
 const footerHeight = 3 // detail line, status line, key hints
 
 func (m Model) header() header {
-	return header{title: m.opts.Title, bases: m.bases, snap: m.snap, rep: &m.rep, locks: m.locks, paused: m.paused,
+	return header{title: m.opts.Title, bases: m.bases, snap: m.snap, tally: m.tally, locks: m.locks, paused: m.paused,
 		readonly: m.opts.Readonly, scanning: m.scanning, width: m.width}
 }
 

@@ -155,13 +155,14 @@ func buildRows(snap *engine.Snapshot, rep *reconcile.Report, locked map[string]b
 			}
 		}
 	}
+	head := -1 // index of the last heading
 	for i := range rep.Agents {
 		a := &rep.Agents[i]
-		n := len(out[paneRegistry])
-		if n == 0 || out[paneRegistry][lastHeading(out[paneRegistry])].heading != a.TaskID {
+		if head < 0 || out[paneRegistry][head].heading != a.TaskID {
+			head = len(out[paneRegistry])
 			out[paneRegistry] = append(out[paneRegistry], row{kind: rowHeading, key: "t|" + a.TaskID, heading: a.TaskID, locked: lockedTask[a.TaskID]})
 		}
-		out[paneRegistry][lastHeading(out[paneRegistry])].count++
+		out[paneRegistry][head].count++
 		out[paneRegistry] = append(out[paneRegistry], row{kind: rowAgent, key: a.Key, agent: a})
 	}
 	servers := serverNumbers(snap)
@@ -197,15 +198,6 @@ func serverNumbers(snap *engine.Snapshot) map[string]int {
 		out[s.Socket.String()] = i + 1
 	}
 	return out
-}
-
-func lastHeading(rows []row) int {
-	for i := len(rows) - 1; i >= 0; i-- {
-		if rows[i].kind == rowHeading {
-			return i
-		}
-	}
-	return 0
 }
 
 // treeConnectors draws the process forest's branches ("├─", "└─", "│ ")
@@ -261,12 +253,16 @@ func treeConnectors(ps []reconcile.ProcRow) []string {
 // visibleRows applies the filter and "faults only" to a pane's rows; a
 // heading stays when one of its agents does.
 func visibleRows(all []row, filter string, faultsOnly bool) []row {
+	if filter == "" && !faultsOnly {
+		return all // rows are never changed once built: the slice can be shared
+	}
 	q := strings.ToLower(filter)
 	keep := func(r row) bool {
 		return r.matches(q) && (!faultsOnly || faulty(r.verdict()))
 	}
 	var out []row
 	pending := -1 // index in all of a heading not yet emitted
+	head := -1    // index in out of the last heading emitted
 	for i, r := range all {
 		if r.kind == rowHeading {
 			pending = i
@@ -278,11 +274,12 @@ func visibleRows(all []row, filter string, faultsOnly bool) []row {
 		if pending >= 0 {
 			h := all[pending]
 			h.count = 0
+			head = len(out)
 			out = append(out, h)
 			pending = -1
 		}
-		if r.kind == rowAgent && len(out) > 0 {
-			out[lastHeading(out)].count++
+		if r.kind == rowAgent && head >= 0 {
+			out[head].count++
 		}
 		out = append(out, r)
 	}

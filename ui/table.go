@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -19,11 +20,12 @@ type table struct {
 	rows   []row // the rows shown: all, filtered
 	cursor int   // index into rows
 	offset int   // first row shown
+	need   int   // needWidth of all, measured when all changes
 	width  int
 	height int
 }
 
-func newTable(id paneID) table { return table{id: id} }
+func newTable(id paneID) table { return table{id: id, need: measureWidth(nil)} }
 
 // SetSize sets the pane's outer size, borders included.
 func (t *table) SetSize(w, h int) {
@@ -38,18 +40,26 @@ func (t table) bodyHeight() int { return max(t.height-3, 1) }
 // when it is still shown.
 func (t *table) SetRows(all []row, filter string, faultsOnly bool) {
 	prev, old := t.rows, t.cursor
+	if !slices.Equal(all, t.all) { // a scan that changed nothing changes no width
+		t.need = measureWidth(all)
+	}
 	t.all = all
 	t.rows = visibleRows(all, filter, faultsOnly)
-	at := map[string]int{}
-	for i, r := range t.rows {
-		if r.selectable() {
-			at[r.key] = i
-		}
-	}
 	t.cursor = -1
-	// The same row; when it is gone (a killed process, a filter), the next
-	// one that is still there, else the one before it.
-	if old >= 0 && old < len(prev) {
+	// The same row, most often at the same place; when it is gone (a
+	// killed process, a filter), the next one that is still there, else the
+	// one before it.
+	switch {
+	case old < 0 || old >= len(prev):
+	case old < len(t.rows) && t.rows[old].selectable() && t.rows[old].key == prev[old].key:
+		t.cursor = old
+	default:
+		at := map[string]int{}
+		for i, r := range t.rows {
+			if r.selectable() {
+				at[r.key] = i
+			}
+		}
 		for i := old; i < len(prev) && t.cursor < 0; i++ {
 			if j, ok := at[prev[i].key]; ok {
 				t.cursor = j
@@ -242,10 +252,14 @@ func procStats(rest int) bool { return rest >= 44 }
 
 // needWidth is the outer width at which no row of the pane is cut; the
 // Processes pane takes what the others leave.
-func (t table) needWidth() int {
+func (t table) needWidth() int { return t.need }
+
+// measureWidth is needWidth of rows: every row is measured, so it is done
+// when the rows change, not on every layout.
+func measureWidth(rows []row) int {
 	fixed := 2 + markWidth + verdictWidth + 1
 	longest := 0
-	for _, r := range t.all {
+	for _, r := range rows {
 		n := 0
 		switch r.kind {
 		case rowAgent:
