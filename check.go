@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -186,8 +185,7 @@ func writeCheckJSON(w io.Writer, eng *engine.Engine, snap *engine.Snapshot, rep 
 	if out.Findings == nil {
 		out.Findings = []reconcile.Finding{}
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
+	enc := jsonEncoder(w)
 	return enc.Encode(out)
 }
 

@@ -254,6 +254,10 @@ func checkJSONArgs(t *testing.T, args ...string) (checkOut, int) {
 	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
 		t.Fatalf("check --json (exit %d): %v\n%s%s", r.code, err, r.stdout, r.stderr)
 	}
+	// Not a terminal: one compact line, for programs.
+	if strings.Count(r.stdout, "\n") != 1 || !strings.HasSuffix(r.stdout, "}\n") {
+		t.Errorf("check --json to a pipe: got %d lines, want one compact line", strings.Count(r.stdout, "\n"))
+	}
 	return out, r.code
 }
 

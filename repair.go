@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -135,8 +134,7 @@ func writeRepairJSON(w io.Writer, planned []reconcile.Op, res *engine.Result) er
 			*s = []engine.Item{}
 		}
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
+	enc := jsonEncoder(w)
 	return enc.Encode(out)
 }
 

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unsafe"
 )
 
 // docFixtureDir finds ../shared/fixtures/orchestrator-2025-10 beside the module
@@ -1719,5 +1720,25 @@ func TestDocumentConcurrentEncode(t *testing.T) {
 	close(errs)
 	for e := range errs {
 		t.Fatal(e)
+	}
+}
+
+func TestParseSharedDoesNotCopy(t *testing.T) {
+	data := []byte(`{"agents": [{"id": "a-1", "prompt": "a prompt long enough to matter"}]}`)
+	v, err := parseShared(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prompt, _ := v.Get("agents").Index(0).Get("prompt").Str()
+	at := bytes.Index(data, []byte(prompt))
+	if at < 0 || unsafe.StringData(prompt) != &data[at] {
+		t.Errorf("the prompt's text is a copy, want it to share the parsed bytes")
+	}
+	c, err := Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if copied, _ := c.Get("agents").Index(0).Get("prompt").Str(); unsafe.StringData(copied) == &data[at] {
+		t.Errorf("Parse shares the caller's bytes, want a copy: the caller may change them")
 	}
 }

@@ -49,6 +49,14 @@ func checkDecode(t *testing.T, o *oracle, data []byte) {
 		if c := Encode(v.Clone()); !bytes.Equal(c, got) {
 			t.Fatalf("Encode(Clone) differs for %q:\n%s", data, docDiff(c, got))
 		}
+		// The store's parse, which shares the bytes, is the same parse.
+		shared, err := parseShared(bytes.Clone(data))
+		if err != nil {
+			t.Fatalf("parseShared(%q) failed where Parse did not: %v", data, err)
+		}
+		if s := Encode(shared); !bytes.Equal(s, got) {
+			t.Fatalf("Encode(parseShared) differs for %q:\n%s", data, docDiff(s, got))
+		}
 		// Checking every value re-encodes its subtree: deep documents,
 		// whose encodings grow with the square of the depth, are spared.
 		if len(got) < 1<<16 {

@@ -137,6 +137,8 @@ type Store struct {
 type Snapshot struct {
 	// Path is the registry's path as the caller gave it.
 	Path string
+	// Data are the bytes read. Root shares their memory: they must never
+	// be modified.
 	Data []byte
 	// Root is the parsed document, nil when the bytes do not parse.
 	Root *Value
@@ -737,7 +739,7 @@ func (h *lockedFile) snapshotOf(shown string, data []byte) (*Snapshot, error) {
 		return nil, err
 	}
 	snap := &Snapshot{Path: shown, Data: data, Hash: HashBytes(data), ModTime: fi.ModTime()}
-	snap.Root, snap.ParseErr = Parse(data)
+	snap.Root, snap.ParseErr = parseShared(data)
 	if snap.ParseErr != nil {
 		snap.Root = nil
 	}

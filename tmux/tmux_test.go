@@ -393,9 +393,17 @@ func TestSnapshot(t *testing.T) {
 	mustNewSession(t, c, NewSessionRequest{Name: "agent_b", Command: sleeper})
 	after := time.Now().Add(time.Second)
 
-	snap, err := c.Snapshot(ctx)
-	if err != nil {
-		t.Fatal(err)
+	// A pane's current command is its shell until the shell execs the
+	// sleeper: look again until every pane shows it, for up to 5 s.
+	var snap *Snapshot
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var err error
+		if snap, err = c.Snapshot(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.ContainsFunc(snap.Panes, func(p Pane) bool { return p.Command != "sleep" }) || time.Now().After(deadline) {
+			break
+		}
 	}
 	if !snap.Running || snap.Socket != c.Socket {
 		t.Errorf("got running %v on %v, want running on %v", snap.Running, snap.Socket, c.Socket)
