@@ -308,7 +308,7 @@ func (w *world) divergent() []Finding {
 		if b.global == nil || b.global.global == nil {
 			continue
 		}
-		inGlobal := map[string]bool{}
+		inGlobal := make(map[string]bool, len(b.global.gagents))
 		for _, a := range b.global.gagents {
 			inGlobal[a.ID] = true
 			tf := b.tasks[a.TaskID]
@@ -342,7 +342,7 @@ func (w *world) divergent() []Finding {
 			if tf.task == nil {
 				continue
 			}
-			seen := map[string]bool{}
+			seen := make(map[string]bool, len(tf.agents))
 			for _, a := range tf.agents {
 				if inGlobal[a.ID] || seen[a.ID] {
 					continue

@@ -218,7 +218,7 @@ func (l *live) serverName(i int) string {
 // analyzeLive adds the verdicts of DESIGN §2 to a registry-level report.
 func analyzeLive(w *world, in Input, prev *Memory, rep *Report) (*Memory, time.Time) {
 	l := &live{w: w, in: in, lv: in.Live, grace: in.Live.Grace, stale: in.Live.Stale,
-		paneOf: map[int32]paneRef{}, sessions: map[string][]int{}, attr: map[int32]attribution{}, agents: map[string]*agentState{}}
+		paneOf: map[int32]paneRef{}, sessions: map[string][]int{}, attr: map[int32]attribution{}}
 	if l.stale <= 0 {
 		l.stale = defaultStale
 	}
@@ -229,7 +229,8 @@ func analyzeLive(w *world, in Input, prev *Memory, rep *Report) (*Memory, time.T
 	l.agentVerdicts(prev)
 	procRows := l.procRows(sessionRows)
 
-	mem := &Memory{Suspects: map[string]bool{}, Verdicts: map[string]string{}}
+	mem := &Memory{Suspects: map[string]bool{}, Verdicts: make(map[string]string, len(l.order)+len(sessionRows)+len(procRows))}
+	rep.Agents = slices.Grow(rep.Agents, len(l.order))
 	for _, a := range l.order {
 		rep.Agents = append(rep.Agents, a.row)
 	}
@@ -268,6 +269,12 @@ func (l *live) indexPanes() {
 // collectAgents merges each agent's global and task entries: the task
 // entry's status wins, the global one fills in.
 func (l *live) collectAgents() {
+	n := 0 // the largest registry: the global one repeats the tasks' agents
+	for _, f := range l.w.files {
+		n = max(n, len(f.agents), len(f.gagents))
+	}
+	l.agents = make(map[string]*agentState, n)
+	l.order = make([]*agentState, 0, n)
 	for _, f := range l.w.files {
 		var agents []registry.Agent
 		switch {
@@ -342,7 +349,7 @@ func parseTime(s string) (time.Time, bool) {
 // name matches in the form tmux gave it.
 func (l *live) agentByID(id string) *agentState {
 	if l.byID == nil { // collectAgents is done: index the agents once
-		l.byID, l.byTmuxName = map[string]*agentState{}, map[string]*agentState{}
+		l.byID, l.byTmuxName = make(map[string]*agentState, len(l.order)), make(map[string]*agentState, len(l.order))
 		for _, a := range l.order {
 			if l.byID[a.row.ID] == nil {
 				l.byID[a.row.ID] = a
