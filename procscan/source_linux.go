@@ -163,7 +163,7 @@ func (s *procSource) details(ctx context.Context, pid int32, start int64) (detai
 	// environment the process was started with, fixed until it execs.
 	if b, err := readFile(dfd, "environ", &s.buf); err == nil {
 		d.EnvReadable = true
-		d.TMUX, d.TMUXPane = tmuxVars(splitNUL(b))
+		d.TMUX, d.TMUXPane = environTMUX(b)
 	} else {
 		failed = failed || gone(err)
 	}
@@ -441,4 +441,21 @@ func (h *handle) close() {
 		unix.Close(h.fd)
 		h.fd = -1
 	}
+}
+
+// environTMUX is tmuxVars over the contents of /proc/PID/environ, without
+// making a string of every variable: a first scan reads the environment of
+// every process on the machine.
+func environTMUX(b []byte) (tmux, pane string) {
+	for len(b) > 0 {
+		var kv []byte
+		kv, b, _ = bytes.Cut(b, []byte{0})
+		switch {
+		case len(kv) > len("TMUX=") && string(kv[:len("TMUX=")]) == "TMUX=":
+			tmux = string(kv[len("TMUX="):])
+		case len(kv) > len("TMUX_PANE=") && string(kv[:len("TMUX_PANE=")]) == "TMUX_PANE=":
+			pane = string(kv[len("TMUX_PANE="):])
+		}
+	}
+	return tmux, pane
 }
