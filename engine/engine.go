@@ -199,7 +199,7 @@ func (e *Engine) Apply(ctx context.Context, snap *Snapshot, plan reconcile.Plan,
 		if pre, err := e.cfg.Store.Read(ctx, path); err == nil && pre.Root != nil {
 			if d, err := e.derive(ctx, snap, pre.Root, ops, env); err == nil {
 				ahead = d
-				upd.Prepared, upd.Ahead = pre, &registry.Derived{Data: d.next, Hash: registry.HashBytes(d.next)}
+				upd.Prepared, upd.Ahead = pre, d.next
 			}
 		}
 		if beforeLock != nil {

@@ -115,7 +115,7 @@ func TestApplyReDerivesUnderTheLock(t *testing.T) {
 	// terminated, and fixes active_count itself.
 	pyEdit(t, task, "o['agents'][0]['status'] = 'completed'; o['agents'][1]['status'] = 'terminated'; o['active_count'] = 0")
 
-	got := applyOutcomes(t, eng, snap, plan, now)
+	got, _ := applyOutcomes(t, eng, snap, plan, now)
 	want := map[string]string{
 		"terminate " + taskID + " status":     `skipped: status is "completed" now, the plan expected "working"`,
 		"recount " + taskID + " active_count": "skipped: active_count is 0 now, the plan expected 5",
@@ -288,7 +288,7 @@ func TestCarryKeepsTheLastGoodDocumentOfALockedRegistry(t *testing.T) {
 
 // applyOutcomes runs plan through Repair and returns each operation's
 // outcome keyed by "op task-or-registry field".
-func applyOutcomes(t *testing.T, eng *Engine, snap *Snapshot, plan reconcile.Plan, now time.Time) map[string]string {
+func applyOutcomes(t *testing.T, eng *Engine, snap *Snapshot, plan reconcile.Plan, now time.Time) (map[string]string, *Result) {
 	t.Helper()
 	res, err := eng.Repair(context.Background(), snap, plan, now, KillOptions{})
 	if err != nil {
@@ -304,7 +304,7 @@ func applyOutcomes(t *testing.T, eng *Engine, snap *Snapshot, plan reconcile.Pla
 	for _, it := range res.Skipped {
 		got[string(it.Op.Op)+" "+filepath.Base(filepath.Dir(it.Registry))+" "+it.Field] = "skipped: " + it.Why
 	}
-	return got
+	return got, res
 }
 
 func TestApplyDerivesAgainWhenTheBytesChangeAfterItsRead(t *testing.T) {
@@ -320,7 +320,12 @@ func TestApplyDerivesAgainWhenTheBytesChangeAfterItsRead(t *testing.T) {
 		}
 	}
 	t.Cleanup(func() { beforeLock = nil })
-	got := applyOutcomes(t, eng, snap, plan, now)
+	got, res := applyOutcomes(t, eng, snap, plan, now)
+	for _, c := range res.Commits {
+		if c.Path == task && c.Ahead {
+			t.Errorf("what was derived from bytes that changed before the lock was written")
+		}
+	}
 	if w := "skipped: active_count is 2 now, the plan expected 5"; got["recount "+taskID+" active_count"] != w {
 		t.Errorf("got %v, want the recount %q", got, w)
 	}
@@ -355,7 +360,7 @@ func TestApplyDerivesAgainWhenAGhostsSessionComesBack(t *testing.T) {
 		}
 	}
 	t.Cleanup(func() { beforeLock = nil })
-	got := applyOutcomes(t, eng, snap, plan, now)
+	got, _ := applyOutcomes(t, eng, snap, plan, now)
 	if w := "skipped: its session agent_a-1 is alive again"; got["terminate "+taskID+" status"] != w {
 		t.Errorf("got %v, want the terminate %q", got, w)
 	}
@@ -370,11 +375,20 @@ func TestApplyWritesWhatItDerivedAheadWhenNothingChanged(t *testing.T) {
 	base, task, eng, snap, now := sc.base, sc.task, sc.eng, sc.snap, sc.now
 	plan := reconcile.MakePlan(snap.Input, []reconcile.StatusChange{
 		{Base: base, TaskID: taskID, AgentID: "a-1", Op: reconcile.OpTerminate, Reason: "session_not_found"}})
-	got := applyOutcomes(t, eng, snap, plan, now)
+	got, res := applyOutcomes(t, eng, snap, plan, now)
 	for k, v := range got {
 		if !strings.HasPrefix(v, "applied") {
 			t.Errorf("%s: %s, want applied", k, v)
 		}
+	}
+	// Both registries were written as derived before the lock.
+	for _, c := range res.Commits {
+		if !c.Changed || !c.Ahead {
+			t.Errorf("%s: changed %v, written as derived ahead %v; want both", c.Path, c.Changed, c.Ahead)
+		}
+	}
+	if len(res.Commits) != 2 {
+		t.Errorf("got %d commits, want the task's and the global registry's", len(res.Commits))
 	}
 	// What was written is what a derivation from the file as it was makes.
 	data, _ := os.ReadFile(task)

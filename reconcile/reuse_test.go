@@ -131,6 +131,34 @@ func TestObserveReusesOnlyWhatHolds(t *testing.T) {
 			}},
 		{name: "the clock went back", first: steady,
 			next: func(t *testing.T, in Input) Input { return at(in, -time.Second) }},
+		{name: "a claude's command line changed (it exec'd)", first: steady,
+			next: func(t *testing.T, in Input) Input {
+				return withProc(in, 101, func(p *procscan.Proc) { p.Argv = append(p.Argv, "--resume") })
+			},
+			check: func(t *testing.T, rep Report) { wantVerdict(t, rep, "agent a-1", "ok") }},
+		{name: "a claude's TMUX_PANE is readable now", first: steady,
+			next: func(t *testing.T, in Input) Input {
+				return withProc(in, 101, func(p *procscan.Proc) { p.TMUX, p.TMUXPane = "/tmp/tmux-0/default,1,0", "%100" })
+			}},
+		{name: "a ghost's stream log ends with a result line now", first: liveWorld{agents: []agent{{id: "a-9", status: "working"}}},
+			next: func(t *testing.T, in Input) Input {
+				return withLive(in, func(lv *Live) { lv.Evidence = map[string]bool{"a-9": true} })
+			},
+			check: func(t *testing.T, rep Report) {
+				if !agentRow(rep, "a-9").CompletedEvidence {
+					t.Error("a-9's completion evidence is not shown")
+				}
+			}},
+		{name: "a session was confirmed", first: liveWorld{agents: []agent{{id: "a-9", status: "working"}}},
+			next: func(t *testing.T, in Input) Input {
+				return withLive(in, func(lv *Live) { lv.Confirm = map[string]bool{"agent_a-9": true} })
+			}},
+		{name: "the status sets changed", first: steady,
+			next: func(t *testing.T, in Input) Input {
+				in.Sets = registry.StatusSets{Active: []string{"running"}, Terminal: append([]string{"working"}, in.Sets.Terminal...),
+					TaskTerminal: in.Sets.TaskTerminal}
+				return at(in, time.Second)
+			}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -154,6 +182,31 @@ func TestObserveReusesOnlyWhatHolds(t *testing.T) {
 			}
 		})
 	}
+}
+
+// withProc is in a second later, with the process pid changed by edit in
+// a copy of the table: the first input's table stays as it was.
+func withProc(in Input, pid int32, edit func(*procscan.Proc)) Input {
+	return withLive(in, func(lv *Live) {
+		procs := make(map[int32]*procscan.Proc, len(lv.Procs.Procs))
+		for k, p := range lv.Procs.Procs {
+			procs[k] = p
+		}
+		q := *procs[pid]
+		q.Argv = append([]string(nil), q.Argv...)
+		edit(&q)
+		procs[pid] = &q
+		lv.Procs = &procscan.Table{Time: lv.Procs.Time, Procs: procs, Children: lv.Procs.Children}
+	})
+}
+
+// withLive is in a second later, with a copy of its live part changed by
+// edit.
+func withLive(in Input, edit func(*Live)) Input {
+	lv := *in.Live
+	edit(&lv)
+	in.Live = &lv
+	return at(in, time.Second)
 }
 
 // TestObserveReuseClearsNew: a report given again marks no row New, as a

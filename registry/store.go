@@ -163,25 +163,21 @@ type UpdateOptions struct {
 	// much shorter.
 	Prepared *Snapshot
 	// Ahead is the change's result derived before the lock from Prepared's
-	// bytes. When the change returns Ahead.Data itself, it is known by
-	// Ahead.Hash and not hashed or compared while the lock is held, and its
-	// journal, written before the lock was taken, is renamed into place.
-	Ahead *Derived
+	// bytes: nil or empty when it changes nothing. It is hashed, and its
+	// backup and journal are written, before the lock is taken. When the
+	// bytes under the lock are Prepared's and the change returns Ahead
+	// itself (the same slice), the journal is renamed into place and
+	// nothing is hashed or compared while the lock is held.
+	Ahead []byte
 	// Encoded says the change returns registry.Encode's output, valid JSON
 	// by construction, so the new bytes are not parsed again under the lock.
 	Encoded bool
 }
 
-// Derived is a registry's new bytes and their HashBytes.
-type Derived struct {
-	Data []byte
-	Hash string
-}
-
 // isAhead reports whether b is the Ahead result itself, the same slice.
 func (o UpdateOptions) isAhead(b []byte) bool {
 	a := o.Ahead
-	return a != nil && len(b) > 0 && len(b) == len(a.Data) && &b[0] == &a.Data[0]
+	return len(b) > 0 && len(b) == len(a) && &b[0] == &a[0]
 }
 
 // ChangeFunc derives a registry's new bytes from its current ones. Update
@@ -209,6 +205,9 @@ type Commit struct {
 	// UnlockedWrite reports that the registry's bytes changed while the
 	// lock was held: some writer takes no lock.
 	UnlockedWrite bool
+	// Ahead reports that the change returned UpdateOptions.Ahead and that
+	// its journal, written before the lock was taken, was used.
+	Ahead bool
 }
 
 // HashBytes returns the hex SHA-256 of b, the hash that snapshots, commits,
@@ -319,19 +318,28 @@ func (s *Store) Update(ctx context.Context, path string, opts UpdateOptions, cha
 // recovery found a registry that does not parse, before it reads it again.
 //
 // Work that needs no lock is kept out of it, so that the orchestrator's
-// writers wait as little as possible: the backup of a Prepared read is
-// written, durably, before the lock is taken (and used when the bytes under
-// the lock are the same); the directory fsync after the journal's removal
-// and the pruning of old backups come after the lock is released. A crash
-// between the unlock and that fsync can bring the journal back, as a crash
-// just after step 7 would leave it, and recovery discards it.
+// writers wait as little as possible. With a Prepared read and the change
+// derived from it (Ahead), the change is hashed, and its backup and its
+// journal (under a temporary name) written durably, before the lock is
+// taken; under the lock they are used when the bytes are the read's and
+// the change returns Ahead. The journal is retired by a rename whose
+// directory entry is made durable under the lock; freeing its blocks and
+// pruning old backups come after the lock is released.
 func (s *Store) update(ctx context.Context, path string, opts UpdateOptions, change ChangeFunc, beforeRetry func()) (*Commit, error) {
 	canon, err := resolve(path)
 	if err != nil {
 		return nil, err
 	}
-	early := s.backupAhead(canon, opts.Prepared)
-	earlyJ := journalAhead(canon, opts.Prepared, opts.Ahead)
+	var early *earlyBackup
+	var earlyJ *earlyJournal
+	aheadHash := ""
+	if opts.Prepared != nil && opts.Prepared.Root != nil && len(opts.Ahead) > 0 {
+		aheadHash = HashBytes(opts.Ahead)
+		early = s.backupAhead(canon, opts.Prepared)
+		earlyJ = journalAhead(canon, opts.Prepared, opts.Ahead, aheadHash)
+	} else {
+		opts.Ahead = nil // without the read it was derived from, it is nothing
+	}
 	h, waited, err := openLocked(ctx, path, canon, true, orDefault(s.LockTimeout, defaultLockTimeout))
 	if err != nil {
 		early.discard()
@@ -340,17 +348,14 @@ func (s *Store) update(ctx context.Context, path string, opts UpdateOptions, cha
 	}
 	locked := time.Now()
 	c := &Commit{Path: path, LockWait: waited}
-	journalRemoved, retired := false, ""
+	retired := ""
 	defer func() {
 		h.close()
 		c.LockHeld = time.Since(locked)
-		if journalRemoved {
-			_ = syncDir(filepath.Dir(canon)) // the next transaction's recovery covers a failure
-		}
 		if retired != "" {
 			os.Remove(retired)
 		}
-		if c.Backup != early.path {
+		if early != nil && c.Backup != early.path {
 			early.discard()
 		}
 		earlyJ.discard()
@@ -369,7 +374,7 @@ func (s *Store) update(ctx context.Context, path string, opts UpdateOptions, cha
 	var newHash string
 	for attempt := 1; ; attempt++ {
 		var done bool
-		cur, next, done, err = s.derive(ctx, h, path, canon, c, opts, change)
+		cur, next, done, err = s.derive(ctx, h, path, canon, c, opts, aheadHash, change)
 		opts.Prepared = nil // its Root may have been changed: never reused
 		if err != nil || done {
 			return c, err
@@ -380,7 +385,7 @@ func (s *Store) update(ctx context.Context, path string, opts UpdateOptions, cha
 		hashed := make(chan string, 1)
 		go func(b []byte) {
 			if opts.isAhead(b) {
-				hashed <- opts.Ahead.Hash
+				hashed <- aheadHash
 				return
 			}
 			hashed <- HashBytes(b)
@@ -399,14 +404,16 @@ func (s *Store) update(ctx context.Context, path string, opts UpdateOptions, cha
 		}
 	}
 
-	if early.path != "" && early.hash == cur.Hash {
+	if early.usable(cur.Hash) {
 		c.Backup = early.path
 	} else if c.Backup, err = s.writeBackup(canon, cur.Data, cur.Hash, time.Now()); err != nil {
 		return c, fmt.Errorf("back up registry: %w", err)
 	}
 	pause("backup-written")
 	j := &Journal{Path: journalPath(canon), Registry: canon, OldHash: cur.Hash, NewHash: newHash, Data: next}
-	if !earlyJ.place(j) {
+	placed := earlyJ.place(j)
+	c.Ahead = placed && opts.isAhead(next)
+	if !placed {
 		if err := writeJournal(j, h.perm); err != nil {
 			return c, fmt.Errorf("write journal: %w", err)
 		}
@@ -426,7 +433,12 @@ func (s *Store) update(ctx context.Context, path string, opts UpdateOptions, cha
 	if retired, err = retireJournal(j.Path); err != nil {
 		return c, fmt.Errorf("remove journal: %w", err)
 	}
-	journalRemoved = true
+	// The journal's name must be gone for good before the lock goes: after
+	// another writer's change, a journal brought back by a power cut could
+	// be taken for a torn write of ours.
+	if err := syncDir(filepath.Dir(canon)); err != nil {
+		return c, fmt.Errorf("remove journal: %w", err)
+	}
 	pause("journal-removed")
 	return c, nil
 }
@@ -440,20 +452,18 @@ type earlyJournal struct {
 }
 
 // journalAhead writes, and makes durable, the journal of the change
-// derived ahead. It returns a zero earlyJournal when there is no such
-// change or the write fails: the journal is then written under the lock.
-func journalAhead(canon string, prepared *Snapshot, ahead *Derived) *earlyJournal {
-	if prepared == nil || prepared.Root == nil || ahead == nil || len(ahead.Data) == 0 {
-		return &earlyJournal{}
-	}
+// derived ahead from prepared's bytes, ahead, whose hash is hash. It
+// returns nil when the write fails: the journal is then written under the
+// lock.
+func journalAhead(canon string, prepared *Snapshot, ahead []byte, hash string) *earlyJournal {
 	fi, err := os.Stat(canon)
 	if err != nil {
-		return &earlyJournal{}
+		return nil
 	}
-	j := &Journal{Registry: canon, OldHash: prepared.Hash, NewHash: ahead.Hash, Data: ahead.Data}
+	j := &Journal{Registry: canon, OldHash: prepared.Hash, NewHash: hash, Data: ahead}
 	f, err := os.CreateTemp(filepath.Dir(canon), filepath.Base(canon)+JournalSuffix+".*"+earlyJournalSuffix)
 	if err != nil {
-		return &earlyJournal{}
+		return nil
 	}
 	if err = f.Chmod(fi.Mode().Perm()); err == nil {
 		err = writeJournalTo(f, j)
@@ -462,7 +472,7 @@ func journalAhead(canon string, prepared *Snapshot, ahead *Derived) *earlyJourna
 	}
 	if err != nil {
 		os.Remove(f.Name())
-		return &earlyJournal{}
+		return nil
 	}
 	pause("journal-ahead")
 	return &earlyJournal{tmp: f.Name(), oldHash: j.OldHash, newHash: j.NewHash}
@@ -473,7 +483,7 @@ func journalAhead(canon string, prepared *Snapshot, ahead *Derived) *earlyJourna
 // It reports whether j's journal is now in place; when not, the caller
 // writes it.
 func (e *earlyJournal) place(j *Journal) bool {
-	if e.tmp == "" || e.oldHash != j.OldHash || e.newHash != j.NewHash {
+	if e == nil || e.tmp == "" || e.oldHash != j.OldHash || e.newHash != j.NewHash {
 		return false
 	}
 	if err := os.Rename(e.tmp, j.Path); err != nil {
@@ -490,7 +500,7 @@ func (e *earlyJournal) place(j *Journal) bool {
 
 // discard removes an early journal that was not placed.
 func (e *earlyJournal) discard() {
-	if e.tmp != "" {
+	if e != nil && e.tmp != "" {
 		os.Remove(e.tmp)
 		e.tmp = ""
 	}
@@ -551,31 +561,38 @@ type earlyBackup struct {
 	path, hash string
 }
 
-// backupAhead writes the backup of a Prepared read's bytes. It returns a
-// zero earlyBackup when there is no such read or the write fails: the
-// backup is then written under the lock, as without a Prepared read.
+// backupAhead writes the backup of a Prepared read's bytes. It returns nil
+// when the write fails: the backup is then written under the lock.
 func (s *Store) backupAhead(canon string, prepared *Snapshot) *earlyBackup {
-	if prepared == nil || prepared.Root == nil {
-		return &earlyBackup{}
-	}
 	path, err := s.writeBackup(canon, prepared.Data, prepared.Hash, time.Now())
 	if err != nil {
-		return &earlyBackup{}
+		return nil
 	}
 	return &earlyBackup{path: path, hash: prepared.Hash}
+}
+
+// usable reports whether the early backup is the backup of bytes whose
+// hash is hash, and is still there: another transaction's pruning may have
+// removed it while this one waited for the lock.
+func (b *earlyBackup) usable(hash string) bool {
+	if b == nil || b.hash != hash {
+		return false
+	}
+	_, err := os.Stat(b.path)
+	return err == nil
 }
 
 // discard removes an early backup that the transaction did not use: the
 // bytes under the lock were others, or nothing was written.
 func (b *earlyBackup) discard() {
-	if b.path != "" {
+	if b != nil {
 		os.Remove(b.path)
 	}
 }
 
 // derive reads the registry under the lock and asks change for the new
 // bytes. done reports a transaction that ends here: nothing to write.
-func (s *Store) derive(ctx context.Context, h *lockedFile, path, canon string, c *Commit, opts UpdateOptions, change ChangeFunc) (cur *Snapshot, next []byte, done bool, err error) {
+func (s *Store) derive(ctx context.Context, h *lockedFile, path, canon string, c *Commit, opts UpdateOptions, aheadHash string, change ChangeFunc) (cur *Snapshot, next []byte, done bool, err error) {
 	cur, err = h.snapshotLike(path, opts.Prepared)
 	if err != nil {
 		return nil, nil, true, fmt.Errorf("read registry: %w", err)
@@ -597,7 +614,7 @@ func (s *Store) derive(ctx context.Context, h *lockedFile, path, canon string, c
 	}
 	unchanged := next == nil
 	if opts.isAhead(next) {
-		unchanged = unchanged || opts.Ahead.Hash == cur.Hash
+		unchanged = unchanged || aheadHash == cur.Hash
 	} else {
 		unchanged = unchanged || bytes.Equal(next, cur.Data)
 	}

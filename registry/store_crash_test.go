@@ -48,7 +48,7 @@ func runUpdateChild() int {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
-		opts.Ahead = &Derived{Data: next, Hash: HashBytes(next)}
+		opts.Ahead = next
 	}
 	_, err = s.Update(context.Background(), os.Getenv(childRegistryEnv), opts, func(*Snapshot) ([]byte, error) {
 		return next, nil

@@ -1184,22 +1184,28 @@ func TestUpdatePreparedBacksUpTheBytesUnderTheLock(t *testing.T) {
 	path := newRegistry(t, `{"a": 1}`)
 	s := newStore(t)
 	ctx := context.Background()
-	set := func(key string) ChangeFunc {
-		return func(cur *Snapshot) ([]byte, error) {
-			cur.Root.Set(key, NewInt(1))
-			return Encode(cur.Root), nil
-		}
+	// ahead derives what set(key) would from a read of its own, as the
+	// engine does before it takes the lock.
+	ahead := func(prep *Snapshot, key string) []byte {
+		v := must(Parse(prep.Data))
+		v.Set(key, NewInt(1))
+		return Encode(v)
+	}
+	returns := func(b []byte) ChangeFunc {
+		return func(*Snapshot) ([]byte, error) { return b, nil }
 	}
 
-	// Same bytes under the lock: the backup written ahead is the backup,
-	// and the journal written ahead is the journal.
+	// Same bytes under the lock: the change returns what was derived
+	// ahead, whose backup and journal, written ahead, are the backup and
+	// the journal.
 	prep := must(s.Read(ctx, path))
-	other := must(Parse(prep.Data))
-	other.Set("b", NewInt(1))
-	ahead := &Derived{Data: Encode(other), Hash: HashBytes(Encode(other))}
-	c, err := s.Update(ctx, path, UpdateOptions{Prepared: prep, Ahead: ahead, Encoded: true}, set("b"))
+	next := ahead(prep, "b")
+	c, err := s.Update(ctx, path, UpdateOptions{Prepared: prep, Ahead: next, Encoded: true}, returns(next))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !c.Ahead {
+		t.Errorf("the change derived ahead was not written as it was")
 	}
 	if got, want := backupHashes(t, s, path), []string{prep.Hash}; !slices.Equal(got, want) {
 		t.Errorf("after a prepared update: got backups %v, want %v", got, want)
@@ -1207,17 +1213,25 @@ func TestUpdatePreparedBacksUpTheBytesUnderTheLock(t *testing.T) {
 	if c.Backup == "" || HashBytes(readFile(t, c.Backup)) != c.OldHash {
 		t.Errorf("Commit.Backup %q does not hold the old bytes %s", c.Backup, c.OldHash)
 	}
-	if c.NewHash != ahead.Hash || !bytes.Equal(readFile(t, path), ahead.Data) {
-		t.Errorf("got new bytes %q, want the change's %q", readFile(t, path), ahead.Data)
+	if c.NewHash != HashBytes(next) || !bytes.Equal(readFile(t, path), next) {
+		t.Errorf("got new bytes %q, want the change's %q", readFile(t, path), next)
 	}
 
-	// Other bytes under the lock: the backup holds those, and the one
-	// written ahead of the lock is gone.
+	// Other bytes under the lock: the change derives again; the backup
+	// holds the bytes under the lock, and what was written ahead is gone.
 	prep = must(s.Read(ctx, path))
+	stale := ahead(prep, "c")
 	unlockedWrite(t, path, "o['x'] = 9")
 	underLock := HashBytes(readFile(t, path))
-	if _, err := s.Update(ctx, path, UpdateOptions{Prepared: prep, Encoded: true}, set("c")); err != nil {
+	c, err = s.Update(ctx, path, UpdateOptions{Prepared: prep, Ahead: stale, Encoded: true}, func(cur *Snapshot) ([]byte, error) {
+		cur.Root.Set("c", NewInt(1))
+		return Encode(cur.Root), nil
+	})
+	if err != nil {
 		t.Fatal(err)
+	}
+	if c.Ahead {
+		t.Errorf("a change derived ahead from other bytes was written")
 	}
 	got := backupHashes(t, s, path)
 	if len(got) != 2 || got[0] != underLock {
@@ -1226,10 +1240,33 @@ func TestUpdatePreparedBacksUpTheBytesUnderTheLock(t *testing.T) {
 	if slices.Contains(got, prep.Hash) {
 		t.Errorf("the backup of the stale prepared read %s was kept: %v", prep.Hash, got)
 	}
+	if want := "{\n  \"a\": 1,\n  \"b\": 1,\n  \"x\": 9,\n  \"c\": 1\n}"; string(readFile(t, path)) != want {
+		t.Errorf("got %q, want %q", readFile(t, path), want)
+	}
+
+	// An early backup pruned while the transaction waited is not taken
+	// for the backup: it is written again under the lock.
+	prep = must(s.Read(ctx, path))
+	next = ahead(prep, "d")
+	c, err = s.Update(ctx, path, UpdateOptions{Prepared: prep, Ahead: next, Encoded: true}, func(cur *Snapshot) ([]byte, error) {
+		for _, b := range must(s.Backups(ctx, path)) {
+			if b.Hash == prep.Hash {
+				os.Remove(b.Path) // as another transaction's pruning would
+			}
+		}
+		return next, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Backup == "" || HashBytes(readFile(t, c.Backup)) != prep.Hash {
+		t.Errorf("after the early backup was pruned: Commit.Backup %q does not hold the old bytes", c.Backup)
+	}
+	got = backupHashes(t, s, path)
 
 	// Nothing to write: no backup is left behind.
 	prep = must(s.Read(ctx, path))
-	if _, err := s.Update(ctx, path, UpdateOptions{Prepared: prep, Encoded: true}, func(*Snapshot) ([]byte, error) { return nil, nil }); err != nil {
+	if _, err := s.Update(ctx, path, UpdateOptions{Prepared: prep, Ahead: ahead(prep, "d"), Encoded: true}, returns(nil)); err != nil {
 		t.Fatal(err)
 	}
 	if after := backupHashes(t, s, path); !slices.Equal(after, got) {
