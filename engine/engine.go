@@ -42,6 +42,7 @@ type Engine struct {
 	cfg     Config
 	scanner *procscan.Scanner
 	reads   *readCache
+	active  activeCache
 }
 
 // New returns an Engine for cfg.

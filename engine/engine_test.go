@@ -400,3 +400,42 @@ func TestApplyWritesWhatItDerivedAheadWhenNothingChanged(t *testing.T) {
 		t.Errorf("the written registry is not json.dumps(indent=2) of itself: %v", err)
 	}
 }
+
+func TestEvidenceFollowsTheRegistry(t *testing.T) {
+	sc := newApplyScene(t)
+	logs := filepath.Join(filepath.Dir(sc.task), "logs")
+	if err := os.MkdirAll(logs, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"a-1", "a-2"} {
+		line := `{"type":"assistant"}`
+		if id == "a-1" {
+			line = `{"type":"result","subtype":"success"}`
+		}
+		if err := os.WriteFile(filepath.Join(logs, id+"_stream.jsonl"), []byte(line+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	evidence := func() map[string]bool {
+		t.Helper()
+		snap, err := sc.eng.Gather(context.Background(), sc.now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := snap.Input
+		in.Live = &reconcile.Live{Evidence: map[string]bool{}}
+		sc.eng.readEvidence(&in)
+		return in.Live.Evidence
+	}
+	for range 2 { // the second look lists the active agents from the cache
+		if got := evidence(); !got["a-1"] || got["a-2"] {
+			t.Fatalf("evidence %v, want a-1 only (its stream log ends with a result)", got)
+		}
+	}
+	// a-1 is completed now: it is no longer looked at, however the
+	// registry was read before.
+	pyEdit(t, sc.task, "o['agents'][0]['status'] = 'completed'")
+	if got := evidence(); got["a-1"] {
+		t.Errorf("evidence %v after a-1 completed, want none: the active agents were not listed again", got)
+	}
+}

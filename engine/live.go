@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"sync"
 	"time"
 
 	"agentwatch/procscan"
@@ -116,19 +117,57 @@ func (e *Engine) readEvidence(in *reconcile.Input) {
 		if r.Kind != reconcile.KindTask || r.Root == nil {
 			continue
 		}
-		tf, err := registry.NewTaskFile(r.Root)
-		if err != nil {
-			continue
-		}
-		for _, a := range tf.Agents() {
-			if e.cfg.Sets.Classify(a.Status) != registry.StatusActive || live[a.Session()] {
+		for _, a := range e.activeAgents(r) {
+			if live[a.session] {
 				continue
 			}
-			if endsWithResult(registry.StreamLogPath(r.Path, a.ID)) {
-				in.Live.Evidence[a.ID] = true
+			if endsWithResult(registry.StreamLogPath(r.Path, a.id)) {
+				in.Live.Evidence[a.id] = true
 			}
 		}
 	}
+}
+
+// activeAgent is an agent of a task registry whose status is active.
+type activeAgent struct{ id, session string }
+
+// activeCache keeps each task registry's active agents by the hash of the
+// document they were listed from: listing 10,000 agents to find the few
+// active ones is most of the cost of looking for evidence on every scan.
+type activeCache struct {
+	mu sync.Mutex
+	m  map[string]activeList // by registry path
+}
+
+type activeList struct {
+	hash   string
+	agents []activeAgent
+}
+
+// activeAgents returns the active agents of the task registry r, listed
+// again only when its document changed (or has no hash to tell).
+func (e *Engine) activeAgents(r reconcile.Registry) []activeAgent {
+	c := &e.active
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if got, ok := c.m[r.Path]; ok && r.Hash != "" && got.hash == r.Hash {
+		return got.agents
+	}
+	tf, err := registry.NewTaskFile(r.Root)
+	if err != nil {
+		return nil
+	}
+	var out []activeAgent
+	for _, a := range tf.Agents() {
+		if e.cfg.Sets.Classify(a.Status) == registry.StatusActive {
+			out = append(out, activeAgent{id: a.ID, session: a.Session()})
+		}
+	}
+	if c.m == nil {
+		c.m = map[string]activeList{}
+	}
+	c.m[r.Path] = activeList{hash: r.Hash, agents: out}
+	return out
 }
 
 // endsWithResult reports whether a stream log's last line is a JSON object
