@@ -210,11 +210,15 @@ func writeCheckText(w io.Writer, eng *engine.Engine, snap *engine.Snapshot, rep 
 	for _, b := range eng.Bases() {
 		fmt.Fprintf(w, "workspace %s  (%s)\n", b.Dir, b.Source)
 	}
-	for _, s := range serversOf(snap) {
+	for i, s := range serversOf(snap) {
 		state := fmt.Sprintf("%d sessions", s.Sessions)
 		switch {
 		case s.Error != "":
 			state = "error: " + s.Error
+		case !s.Running && !snap.Input.Live.Servers[i].Followed:
+			// A mistyped socket looks exactly like a server that is gone:
+			// every agent of it would be a ghost.
+			state = "no server running — if agents should be running on it, check the socket before repairing their ghosts"
 		case !s.Running:
 			state = "no server running"
 		}

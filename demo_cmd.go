@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -49,6 +50,7 @@ SIGTERM, a crash of the TUI) removes every process, the tmux server and the dire
 				opts.workspaces = []string{scene.Base}
 				opts.socketPaths = []string{scene.Socket.Path}
 				opts.socketNames = nil
+				opts.stateDir = sceneState(scene)
 				return runTUI(ctx, opts, tf, "demo")
 			}
 			self, _ := os.Executable()
@@ -56,6 +58,8 @@ SIGTERM, a crash of the TUI) removes every process, the tmux server and the dire
 				self = "go run ."
 			}
 			flags := strings.Join(scene.Flags(), " ")
+			// The scene's repairs and kills are journaled in the scene.
+			self = "XDG_STATE_HOME=" + filepath.Dir(sceneState(scene)) + " " + self
 			fmt.Fprintf(opts.stdout, "demo scene in %s\n\nPoint agentwatch at it from another terminal:\n  %s check %s\n  %s repair --kill-leaks %s\n  tmux -S %s ls\n\nCtrl-C ends the demo and removes everything it made.\n",
 				scene.Dir, self, flags, self, flags, scene.Socket.Path)
 			<-ctx.Done()
@@ -66,4 +70,11 @@ SIGTERM, a crash of the TUI) removes every process, the tmux server and the dire
 	cmd.Flags().BoolVar(&noTUI, "no-tui", false, "build the scene and print how to point agentwatch at it, without the TUI")
 	tf.register(cmd)
 	return cmd
+}
+
+// sceneState is the state directory of agentwatch on a demo scene: inside
+// the scene, so that its audit log and backups go with it, and the
+// operator's own `undo` and `log` never meet a repair of a sandbox.
+func sceneState(scene *demo.Scene) string {
+	return filepath.Join(scene.Dir, "xdg", "agentwatch")
 }

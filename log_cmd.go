@@ -33,6 +33,7 @@ func newLogCmd(opts *options) *cobra.Command {
 			}
 			if asJSON {
 				enc := json.NewEncoder(opts.stdout)
+				enc.SetEscapeHTML(false)
 				for _, e := range entries {
 					if err := enc.Encode(e); err != nil {
 						return &exitErr{code: exitError, err: err}

@@ -55,6 +55,9 @@ func (e *exitErr) Unwrap() error { return e.err }
 
 // options are the flags every command takes.
 type options struct {
+	// stateDir, when set, is where backups and the audit log go instead of
+	// the default (the demo keeps its own).
+	stateDir    string
 	workspaces  []string
 	socketNames []string
 	socketPaths []string
@@ -132,6 +135,7 @@ func isTTY(r any) bool {
 // 10,000 agents indented costs a check a tenth of its time).
 func jsonEncoder(w io.Writer) *json.Encoder {
 	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false) // command lines hold && and <, as they are
 	if isTTY(w) {
 		enc.SetIndent("", "  ")
 	}
@@ -169,7 +173,17 @@ repairs it under the same flock the orchestrator uses, journaled and undoable.`,
 	pf.StringSliceVar(&opts.terminal, "terminal-statuses", defaults.Terminal, "agent statuses that count as terminal")
 	tf := &tuiFlags{}
 	tf.register(root)
-	root.Args = cobra.NoArgs
+	root.Args = func(c *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return nil
+		}
+		msg := fmt.Sprintf("unknown command %q for %q", args[0], c.CommandPath())
+		c.SuggestionsMinimumDistance = 2
+		if near := c.SuggestionsFor(args[0]); len(near) > 0 {
+			msg += " (did you mean " + strings.Join(near, " or ") + "?)"
+		}
+		return errors.New(msg)
+	}
 	root.RunE = func(cmd *cobra.Command, _ []string) error { return runTUI(cmd.Context(), opts, tf, "") }
 	root.AddCommand(newWatchCmd(opts, &tuiFlags{}), newCheckCmd(opts), newRepairCmd(opts), newKillCmd(opts), newUndoCmd(opts), newRestoreCmd(opts), newDemoCmd(opts, &tuiFlags{}), newLogCmd(opts), newMetricsCmd(opts))
 	// A wrong number of arguments says where the usage is, as a bad flag does.
@@ -236,7 +250,10 @@ func (o *options) newEngineWith(ctx context.Context, tune func(*engine.Config)) 
 func (o *options) config() engine.Config {
 	sets := registry.DefaultStatusSets()
 	sets.Active, sets.Terminal = o.active, o.terminal
-	state := registry.DefaultStateDir()
+	state := o.stateDir
+	if state == "" {
+		state = registry.DefaultStateDir()
+	}
 	return engine.Config{
 		Sets: sets,
 		// The command line waits for a busy lock as long for a read as for

@@ -674,6 +674,7 @@ func TestCommandLineErrors(t *testing.T) {
 		wantErr  string
 	}{
 		{"unknown flag", []string{"check", "--bogus"}, 2, "unknown flag: --bogus"},
+		{"a mistyped command", []string{"chek"}, 2, `unknown command "chek" for "agentwatch" (did you mean check?); see 'agentwatch --help'`},
 		{"no workspace anywhere", []string{"check"}, 2, "agentwatch demo"},
 		{"missing --workspace", []string{"check", "--workspace", filepath.Join(empty, "nope")}, 2, "does not exist"},
 		{"repair without a terminal or --yes", append([]string{"repair", "--workspace", base}, liveFlags(t, base)...), 0, ""},
@@ -842,5 +843,15 @@ func TestCheckSuggestsCommandsThatRunAsPrinted(t *testing.T) {
 		if !strings.Contains(r.stdout, w) {
 			t.Errorf("check output lacks %q:\n%s", w, r.stdout)
 		}
+	}
+}
+
+func TestCheckWarnsOfAGivenServerThatIsNotRunning(t *testing.T) {
+	sandbox(t)
+	base := copyFixtures(t)
+	missing := filepath.Join(t.TempDir(), "no-such-socket")
+	r := agentwatch(t, "check", "--workspace", base, "--tmux-socket-path", missing)
+	if want := "tmux -S " + missing + "  (given): no server running — if agents should be running on it, check the socket"; !strings.Contains(r.stdout, want) {
+		t.Errorf("check output lacks %q:\n%s", want, r.stdout)
 	}
 }

@@ -166,11 +166,11 @@ func TestSceneCastIsFoundExactlyAndRepaired(t *testing.T) {
 	}
 	slices.Sort(got)
 	want := []string{
-		fmt.Sprintf(`{"agent_id":%q,"cause":"session_not_found","completed_evidence":false,"kind":"ghost","registry":%q,"status":"working","task_id":%q,"tmux_session":"agent_%s"}`, demo.Ghost, taskMain, demo.TaskMain, demo.Ghost),
-		fmt.Sprintf(`{"agent_id":%q,"cause":"session_not_found","completed_evidence":true,"kind":"ghost","registry":%q,"status":"working","task_id":%q,"tmux_session":"agent_%s"}`, demo.GhostDone, taskDocs, demo.TaskDocs, demo.GhostDone),
-		fmt.Sprintf(`{"agent_id":%q,"cause":"untracked_session","kind":"leak","tmux_session":"agent_%s"}`, demo.Untracked, demo.Untracked),
-		fmt.Sprintf(`{"agent_id":%q,"cause":"finished_agent","kind":"leak","tmux_session":"agent_%s"}`, demo.Finished, demo.Finished),
-		fmt.Sprintf(`{"agent_id":%q,"cause":"orphan_process","kind":"leak","tmux_session":"agent_%s"}`, demo.Escaped, demo.Escaped),
+		fmt.Sprintf(`{"agent_id":%q,"cause":"session_not_found","completed_evidence":false,"kind":"ghost","registry":%q,"status":"working","task_id":%q,"tmux_session":"agent_%s"}`, s.Cast.Ghost, taskMain, demo.TaskMain, s.Cast.Ghost),
+		fmt.Sprintf(`{"agent_id":%q,"cause":"session_not_found","completed_evidence":true,"kind":"ghost","registry":%q,"status":"working","task_id":%q,"tmux_session":"agent_%s"}`, s.Cast.GhostDone, taskDocs, demo.TaskDocs, s.Cast.GhostDone),
+		fmt.Sprintf(`{"agent_id":%q,"cause":"untracked_session","kind":"leak","tmux_session":"agent_%s"}`, s.Cast.Untracked, s.Cast.Untracked),
+		fmt.Sprintf(`{"agent_id":%q,"cause":"finished_agent","kind":"leak","tmux_session":"agent_%s"}`, s.Cast.Finished, s.Cast.Finished),
+		fmt.Sprintf(`{"agent_id":%q,"cause":"orphan_process","kind":"leak","tmux_session":"agent_%s"}`, s.Cast.Escaped, s.Cast.Escaped),
 		fmt.Sprintf(`{"actual":3,"field":"active_count","kind":"drift","recorded":5,"registry":%q}`, taskMain),
 		fmt.Sprintf(`{"actual":5,"field":"active_agents","kind":"drift","recorded":9,"registry":%q}`, global),
 		fmt.Sprintf(`{"actual":8,"field":"total_agents_spawned","kind":"drift","recorded":12,"registry":%q}`, global),
@@ -180,7 +180,7 @@ func TestSceneCastIsFoundExactlyAndRepaired(t *testing.T) {
 		t.Errorf("findings:\ngot  %s\nwant %s", strings.Join(got, "\n     "), strings.Join(want, "\n     "))
 	}
 	// Leaks list their whole trees: the orphan is the escaped claude.
-	if w, _ := json.Marshal(roles["escaped:"+demo.Escaped]); orphanPIDs != string(w) {
+	if w, _ := json.Marshal(roles["escaped:"+s.Cast.Escaped]); orphanPIDs != string(w) {
 		t.Errorf("orphan pids = %s, want %s", orphanPIDs, w)
 	}
 	verdict := map[int]string{}
@@ -188,8 +188,8 @@ func TestSceneCastIsFoundExactlyAndRepaired(t *testing.T) {
 		m := p.(map[string]any)
 		verdict[int(m["pid"].(float64))] = m["verdict"].(string)
 	}
-	for role, want := range map[string]string{"foreign": "foreign", "agent:" + demo.Healthy1: "ok", "mcp:" + demo.Healthy1: "ok",
-		"agent:" + demo.Healthy2: "ok", "agent:" + demo.Healthy3: "ok", "agent:" + demo.Finished: "leak", "agent:" + demo.Untracked: "leak"} {
+	for role, want := range map[string]string{"foreign": "foreign", "agent:" + s.Cast.Healthy1: "ok", "mcp:" + s.Cast.Healthy1: "ok",
+		"agent:" + s.Cast.Healthy2: "ok", "agent:" + s.Cast.Healthy3: "ok", "agent:" + s.Cast.Finished: "leak", "agent:" + s.Cast.Untracked: "leak"} {
 		for _, pid := range roles[role] {
 			if verdict[pid] != want {
 				t.Errorf("%s (PID %d) is %q, want %q", role, pid, verdict[pid], want)
@@ -197,8 +197,8 @@ func TestSceneCastIsFoundExactlyAndRepaired(t *testing.T) {
 		}
 	}
 
-	leaked := rolePIDs(t, s, "agent:"+demo.Finished, "agent:"+demo.Untracked, "escaped:"+demo.Escaped)
-	kept := rolePIDs(t, s, "foreign", "agent:"+demo.Healthy1, "mcp:"+demo.Healthy1, "agent:"+demo.Healthy2, "agent:"+demo.Healthy3)
+	leaked := rolePIDs(t, s, "agent:"+s.Cast.Finished, "agent:"+s.Cast.Untracked, "escaped:"+s.Cast.Escaped)
+	kept := rolePIDs(t, s, "foreign", "agent:"+s.Cast.Healthy1, "mcp:"+s.Cast.Healthy1, "agent:"+s.Cast.Healthy2, "agent:"+s.Cast.Healthy3)
 	r := agentwatch(t, append([]string{"repair", "--yes", "--kill-leaks", "--term-timeout", "2s"}, flags...)...)
 	if r.code != 0 {
 		t.Fatalf("repair exit %d\n%s%s", r.code, r.stdout, r.stderr)
@@ -238,19 +238,19 @@ func TestSceneCastIsFoundExactlyAndRepaired(t *testing.T) {
 		t.Fatalf("%s not in %s", id, path)
 		return nil
 	}
-	ghost := entry(taskMain, demo.Ghost)
+	ghost := entry(taskMain, s.Cast.Ghost)
 	if ghost.Get("status").StrOr("") != "terminated" || ghost.Get("termination_reason").StrOr("") != "session_not_found" ||
 		ghost.Get("terminated_at").StrOr("") == "" || ghost.Get("last_update").StrOr("") != ghost.Get("terminated_at").StrOr("") ||
 		ghost.Has("completed_at") {
 		t.Errorf("terminated ghost entry: %s", ghost)
 	}
-	done := entry(taskDocs, demo.GhostDone)
+	done := entry(taskDocs, s.Cast.GhostDone)
 	if done.Get("status").StrOr("") != "completed" || done.Get("completed_at").StrOr("") == "" || done.Has("termination_reason") {
 		t.Errorf("completed ghost entry: %s", done)
 	}
 	g := doc(global).Get("agents")
-	if g.Get(demo.Ghost).Get("status").StrOr("") != "terminated" || g.Get(demo.GhostDone).Get("status").StrOr("") != "completed" {
-		t.Errorf("global entries of the ghosts: %s / %s", g.Get(demo.Ghost), g.Get(demo.GhostDone))
+	if g.Get(s.Cast.Ghost).Get("status").StrOr("") != "terminated" || g.Get(s.Cast.GhostDone).Get("status").StrOr("") != "completed" {
+		t.Errorf("global entries of the ghosts: %s / %s", g.Get(s.Cast.Ghost), g.Get(s.Cast.GhostDone))
 	}
 }
 
@@ -356,9 +356,9 @@ func TestKillMatchesExactSessionNames(t *testing.T) {
 func TestKillRefusesWhatIsNotALeak(t *testing.T) {
 	sandbox(t)
 	s := buildScene(t)
-	healthy := rolePIDs(t, s, "agent:"+demo.Healthy1)
+	healthy := rolePIDs(t, s, "agent:"+s.Cast.Healthy1)
 	foreign := rolePIDs(t, s, "foreign")
-	for _, target := range []string{fmt.Sprint(healthy[0]), fmt.Sprint(foreign[0]), "agent_" + demo.Healthy2, demo.OpsSession, "1", fmt.Sprint(os.Getpid())} {
+	for _, target := range []string{fmt.Sprint(healthy[0]), fmt.Sprint(foreign[0]), "agent_" + s.Cast.Healthy2, demo.OpsSession, "1", fmt.Sprint(os.Getpid())} {
 		r := agentwatch(t, append([]string{"kill", "--yes", target}, s.Flags()...)...)
 		if r.code != 2 {
 			t.Errorf("kill %s: exit %d, want 2 (refused)\n%s%s", target, r.code, r.stdout, r.stderr)
@@ -628,4 +628,126 @@ func metricLine(body, series string) string {
 		}
 	}
 	return ""
+}
+
+// TestDemoKeepsItsStateInTheScene runs `agentwatch demo --no-tui`, runs the
+// check it prints as printed, repairs the scene the same way, and checks
+// that the repair's audit log and backups went into the scene — not into
+// the operator's state directory, whose undo would otherwise meet a sandbox
+// — and that SIGTERM removes the scene with them.
+func TestDemoKeepsItsStateInTheScene(t *testing.T) {
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Skip("tmux is not installed")
+	}
+	operator := sandbox(t)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, "demo", "--no-tui")
+	cmd.Env = append(os.Environ(), "AGENTWATCH_TEST_AS_MAIN=1")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{}) // closed once the demo has exited
+	go func() {
+		cmd.Wait()
+		close(done)
+	}()
+	var dir string
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+		if dir != "" {
+			demo.Teardown(context.Background(), dir, tmux.Socket{Path: filepath.Join(dir, "sock")})
+		}
+	})
+
+	// The lines it prints: "demo scene in DIR", then the commands.
+	lines := make(chan string)
+	go func() {
+		defer close(lines)
+		buf := make([]byte, 0, 4096)
+		for {
+			chunk := make([]byte, 1024)
+			n, err := out.Read(chunk)
+			buf = append(buf, chunk[:n]...)
+			for {
+				i := strings.IndexByte(string(buf), '\n')
+				if i < 0 {
+					break
+				}
+				lines <- string(buf[:i])
+				buf = buf[i+1:]
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	var check string
+	for deadline := time.After(60 * time.Second); check == ""; {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatal("demo --no-tui ended before it printed its commands")
+			}
+			if d, ok := strings.CutPrefix(l, "demo scene in "); ok {
+				dir = d
+			}
+			if strings.Contains(l, " check --workspace ") {
+				check = strings.TrimSpace(l)
+			}
+		case <-deadline:
+			t.Fatal("demo --no-tui printed no check command in 60 s")
+		}
+	}
+	go func() {
+		for range lines { // keep the pipe drained
+		}
+	}()
+	if dir == "" || !strings.HasPrefix(dir, "/tmp/") {
+		t.Fatalf("no scene directory in the output (got %q)", dir)
+	}
+	env, rest, ok := strings.Cut(check, " ")
+	xdg, isEnv := strings.CutPrefix(env, "XDG_STATE_HOME=")
+	if !ok || !isEnv || !strings.HasPrefix(xdg, dir) {
+		t.Fatalf("the printed check does not keep agentwatch's state in the scene %s: %q", dir, check)
+	}
+	_, flags, _ := strings.Cut(rest, " check ")
+	t.Setenv("XDG_STATE_HOME", xdg)
+	args := strings.Fields(flags)
+	if r := agentwatch(t, append([]string{"check"}, args...)...); r.code != 1 || !strings.Contains(r.stdout, "ghost") {
+		t.Fatalf("the printed check (exit %d) found no ghost in the scene:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := agentwatch(t, append([]string{"repair", "--yes"}, args...)...); r.code != 0 {
+		t.Fatalf("repair of the scene: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(xdg, "agentwatch", "audit.jsonl")); err != nil {
+		t.Errorf("the repair's audit log is not in the scene: %v", err)
+	}
+	if _, err := os.Stat(filepath.Dir(operator)); err == nil {
+		if entries, _ := os.ReadDir(operator); len(entries) != 0 {
+			t.Errorf("the operator's state directory %s got %d entries from a repair of the demo", operator, len(entries))
+		}
+	}
+
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("demo did not end within 30 s of SIGTERM")
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("the scene %s is still there after SIGTERM (%v), with the demo's state in it", dir, err)
+	}
 }

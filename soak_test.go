@@ -122,7 +122,7 @@ func TestSoak(t *testing.T) {
 	}
 	wg.Wait()
 	close(events)
-	died := map[string]bool{demo.Ghost: true, demo.GhostDone: true}
+	died := map[string]bool{s.Cast.Ghost: true, s.Cast.GhostDone: true}
 	gone := map[string]bool{}
 	nEvents := 0
 	for ev := range events {
@@ -160,7 +160,7 @@ func TestSoak(t *testing.T) {
 	for role, pids := range roles {
 		kind, id, _ := strings.Cut(role, ":")
 		keep := role == "foreign" || (kind == "agent" || kind == "mcp") && !gone[id] && !died[id] &&
-			id != demo.Finished && id != demo.Untracked && id != demo.Escaped
+			id != s.Cast.Finished && id != s.Cast.Untracked && id != s.Cast.Escaped
 		for _, pid := range pids {
 			if keep && !alive(pid) {
 				t.Errorf("%s (PID %d) was killed, yet it was not leaked", role, pid)

@@ -107,17 +107,17 @@ func TestTUIRepairsFromTheKeyboard(t *testing.T) {
 	s := buildScene(t)
 	sc := openScreen(t, s, filepath.Dir(state))
 	sc.waitFor("the ghosts", 15*time.Second, func(v string) bool {
-		return strings.Contains(line(v, tail(demo.Ghost)), "ghost") && strings.Contains(line(v, tail(demo.GhostDone)), "ghost")
+		return strings.Contains(line(v, tail(s.Cast.Ghost)), "ghost") && strings.Contains(line(v, tail(s.Cast.GhostDone)), "ghost")
 	})
 
 	// Move to a ghost and mark it terminated: filter to it, t, confirm.
 	sc.keys("/")
-	sc.keys(strings.Split(tail(demo.Ghost), "")...)
+	sc.keys(strings.Split(tail(s.Cast.Ghost), "")...)
 	sc.keys("Enter", "g", "t")
 	sc.waitFor("the mark dialog", 5*time.Second, func(v string) bool { return strings.Contains(v, "Cancel") })
 	sc.keys("Tab", "Enter")
 	sc.waitFor("the ghost marked terminated", 10*time.Second, func(v string) bool {
-		return strings.Contains(line(v, tail(demo.Ghost)), "done") && strings.Contains(line(v, tail(demo.Ghost)), "terminated")
+		return strings.Contains(line(v, tail(s.Cast.Ghost)), "done") && strings.Contains(line(v, tail(s.Cast.Ghost)), "terminated")
 	})
 	sc.keys("Escape") // clear the filter
 
@@ -126,13 +126,13 @@ func TestTUIRepairsFromTheKeyboard(t *testing.T) {
 	sc.waitFor("the repair preview", 5*time.Second, func(v string) bool { return strings.Contains(v, "Cancel") })
 	sc.keys("Tab", "Enter")
 	sc.waitFor("the completed ghost", 10*time.Second, func(v string) bool {
-		return strings.Contains(line(v, tail(demo.GhostDone)), "done") && strings.Contains(line(v, tail(demo.GhostDone)), "completed")
+		return strings.Contains(line(v, tail(s.Cast.GhostDone)), "done") && strings.Contains(line(v, tail(s.Cast.GhostDone)), "completed")
 	})
 
 	// Kill the leaked session from the dialog: Tmux pane, select it, x.
-	leaked := rolePIDs(t, s, "agent:"+demo.Finished)
+	leaked := rolePIDs(t, s, "agent:"+s.Cast.Finished)
 	sc.keys("Tab", "/")
-	sc.keys(strings.Split(tail(demo.Finished), "")...)
+	sc.keys(strings.Split(tail(s.Cast.Finished), "")...)
 	sc.keys("Enter", "g", "x")
 	sc.waitFor("the kill dialog", 5*time.Second, func(v string) bool {
 		return strings.Contains(v, "SIGTERM") && strings.Contains(v, "Cancel")
@@ -151,7 +151,7 @@ func TestTUIRepairsFromTheKeyboard(t *testing.T) {
 	})
 	sc.keys("Escape")
 	sc.waitFor("the finished agent done", 10*time.Second, func(v string) bool {
-		return strings.Contains(line(v, tail(demo.Finished)), "done")
+		return strings.Contains(line(v, tail(s.Cast.Finished)), "done")
 	})
 
 	// The registry holds the change; the leaked processes are gone.

@@ -23,7 +23,7 @@ type Event struct {
 // says working: a ghost in the making). Each event is sent on events if it
 // is not nil; errors end the loop.
 func (s *Scene) Move(ctx context.Context, interval time.Duration, events chan<- Event) error {
-	live := []string{Healthy2, Healthy3}
+	live := []string{s.Cast.Healthy2, s.Cast.Healthy3}
 	step := 0
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
@@ -76,7 +76,7 @@ func (s *Scene) store() *registry.Store {
 }
 
 func (s *Scene) taskOf(id string) string {
-	for _, a := range cast {
+	for _, a := range s.Cast.registered() {
 		if a.id == id {
 			return a.task
 		}

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,22 +24,47 @@ import (
 	"agentwatch/tmux"
 )
 
-// The scene's tasks and agents. Ids follow the orchestrator's forms.
+// The scene's tasks, and the session that is no agent's. Ids follow the
+// orchestrator's forms.
 const (
 	TaskMain   = "TASK-20251029-225319-45548b6a"
 	TaskDocs   = "TASK-20251029-231002-9c1f3e7a"
 	TaskOld    = "TASK-20251028-090000-0a1b2c3d"
-	Healthy1   = "code_auditor-101500-a1b2c3"
-	Healthy2   = "test_runner-101502-d4e5f6"
-	Healthy3   = "integration_tester-101600-c0ffee"
-	Ghost      = "api_designer-101010-0badf0"
-	GhostDone  = "doc_writer-100500-5ca1ab"
-	Finished   = "bug_fixer-100900-fee1de"
-	Escaped    = "cleanup_daemon-100700-0dd5ed"
-	DoneAgent  = "planner-100100-d0d0d0"
-	Untracked  = "rogue_agent-101700-badbad"
 	OpsSession = "ops"
 )
+
+// Cast names a scene's agents: <type>-<HHMMSS>-<6 hex>, as the
+// orchestrator names them, the hex drawn for each scene. agentwatch follows
+// every claude's TMUX to its server, so two scenes on one machine (a demo
+// beside a test run) would otherwise share agent ids, and each would take
+// the other's sessions and processes for its own agents': leaks to kill.
+type Cast struct {
+	Healthy1, Healthy2, Healthy3 string // working, each in its session
+	Ghost, GhostDone             string // working, their sessions gone (the second's log ends with a result)
+	Finished                     string // completed, its session still running
+	Escaped                      string // terminated, a setsid child of its claude still running
+	DoneAgent                    string // completed long ago
+	Untracked                    string // a session that no registry records
+}
+
+// newCast draws a cast whose ids end in distinct hex.
+func newCast() Cast {
+	seen := map[string]bool{}
+	id := func(prefix string) string {
+		for {
+			hex := fmt.Sprintf("%06x", rand.IntN(1<<24))
+			if !seen[hex] {
+				seen[hex] = true
+				return prefix + "-" + hex
+			}
+		}
+	}
+	return Cast{
+		Healthy1: id("code_auditor-101500"), Healthy2: id("test_runner-101502"), Healthy3: id("integration_tester-101600"),
+		Ghost: id("api_designer-101010"), GhostDone: id("doc_writer-100500"), Finished: id("bug_fixer-100900"),
+		Escaped: id("cleanup_daemon-100700"), DoneAgent: id("planner-100100"), Untracked: id("rogue_agent-101700"),
+	}
+}
 
 // Scene is a built sandbox. Close removes everything it made.
 type Scene struct {
@@ -48,8 +74,10 @@ type Scene struct {
 	Base   string
 	Socket tmux.Socket
 	Bin    string
-	tmux   *tmux.Client
-	now    time.Time
+	// Cast names its agents.
+	Cast Cast
+	tmux *tmux.Client
+	now  time.Time
 }
 
 // Options tune a scene.
@@ -82,7 +110,7 @@ func Build(ctx context.Context, opts Options) (s *Scene, err error) {
 		return nil, fmt.Errorf("demo: %w", err)
 	}
 	s = &Scene{Dir: dir, Base: filepath.Join(dir, "ws", ".agent-workspace"), Socket: tmux.Socket{Path: filepath.Join(dir, "sock")},
-		Bin: filepath.Join(dir, "bin"), now: opts.Now}
+		Bin: filepath.Join(dir, "bin"), Cast: newCast(), now: opts.Now}
 	s.tmux = tmux.NewClient(s.Socket)
 	s.tmux.Config = "/dev/null"
 	defer func() {
@@ -131,15 +159,18 @@ type castAgent struct {
 	globalStatus     bool          // whether the global entry carries the status
 }
 
-var cast = []castAgent{
-	{Healthy1, TaskMain, "working", 5 * time.Minute, 30 * time.Second, true},
-	{Healthy2, TaskMain, "working", 5 * time.Minute, 40 * time.Second, false},
-	{Ghost, TaskMain, "working", 10 * time.Minute, 8 * time.Minute, true},
-	{Finished, TaskMain, "completed", 12 * time.Minute, 6 * time.Minute, true},
-	{Healthy3, TaskDocs, "reviewing", 4 * time.Minute, 20 * time.Second, true},
-	{GhostDone, TaskDocs, "working", 15 * time.Minute, 9 * time.Minute, false},
-	{Escaped, TaskDocs, "terminated", 14 * time.Minute, 7 * time.Minute, true},
-	{DoneAgent, TaskOld, "completed", 50 * time.Hour, 49 * time.Hour, true},
+// registered returns the agents the registries record.
+func (c Cast) registered() []castAgent {
+	return []castAgent{
+		{c.Healthy1, TaskMain, "working", 5 * time.Minute, 30 * time.Second, true},
+		{c.Healthy2, TaskMain, "working", 5 * time.Minute, 40 * time.Second, false},
+		{c.Ghost, TaskMain, "working", 10 * time.Minute, 8 * time.Minute, true},
+		{c.Finished, TaskMain, "completed", 12 * time.Minute, 6 * time.Minute, true},
+		{c.Healthy3, TaskDocs, "reviewing", 4 * time.Minute, 20 * time.Second, true},
+		{c.GhostDone, TaskDocs, "working", 15 * time.Minute, 9 * time.Minute, false},
+		{c.Escaped, TaskDocs, "terminated", 14 * time.Minute, 7 * time.Minute, true},
+		{c.DoneAgent, TaskOld, "completed", 50 * time.Hour, 49 * time.Hour, true},
+	}
 }
 
 func agentType(id string) string { return id[:strings.Index(id, "-")] }
@@ -184,7 +215,7 @@ func (s *Scene) writeRegistries() error {
 	}
 	ga := registry.NewObject()
 	counts := map[string][3]int64{} // active, spawned, completed
-	for _, a := range cast {
+	for _, a := range s.Cast.registered() {
 		e := registry.NewObject()
 		e.Set("id", registry.NewString(a.id))
 		e.Set("type", registry.NewString(agentType(a.id)))
@@ -252,7 +283,7 @@ func (s *Scene) writeRegistries() error {
 	}
 	global.Set("total_tasks", registry.NewInt(3))
 	global.Set("active_tasks", registry.NewInt(3))
-	global.Set("total_agents_spawned", registry.NewInt(int64(len(cast)+4))) // counted retries
+	global.Set("total_agents_spawned", registry.NewInt(int64(len(s.Cast.registered())+4))) // counted retries
 	global.Set("active_agents", registry.NewInt(9))
 	global.Set("max_concurrent_agents", registry.NewInt(20))
 	global.Set("tasks", gt)
@@ -263,7 +294,7 @@ func (s *Scene) writeRegistries() error {
 	// The completed ghost's stream log ends with claude's result line.
 	log := `{"type": "system", "subtype": "init"}` + "\n" + `{"type": "assistant", "message": {"content": "writing docs"}}` + "\n" +
 		`{"type": "result", "subtype": "success", "is_error": false, "num_turns": 12}` + "\n"
-	return os.WriteFile(registry.StreamLogPath(filepath.Join(s.Base, TaskDocs, "AGENT_REGISTRY.json"), GhostDone), []byte(log), 0o644)
+	return os.WriteFile(registry.StreamLogPath(filepath.Join(s.Base, TaskDocs, "AGENT_REGISTRY.json"), s.Cast.GhostDone), []byte(log), 0o644)
 }
 
 func writeDoc(path string, doc *registry.Value) error {
@@ -307,12 +338,12 @@ func (s *Scene) startCast(ctx context.Context) error {
 		task, id string
 		extra    []string
 	}{
-		{TaskMain, Healthy1, []string{"--mcp-child"}},
-		{TaskMain, Healthy2, nil},
-		{TaskDocs, Healthy3, nil},
-		{TaskMain, Finished, []string{"--ignore-hup"}},
-		{TaskMain, Untracked, nil},
-		{TaskDocs, Escaped, []string{"--setsid-child"}},
+		{TaskMain, s.Cast.Healthy1, []string{"--mcp-child"}},
+		{TaskMain, s.Cast.Healthy2, nil},
+		{TaskDocs, s.Cast.Healthy3, nil},
+		{TaskMain, s.Cast.Finished, []string{"--ignore-hup"}},
+		{TaskMain, s.Cast.Untracked, nil},
+		{TaskDocs, s.Cast.Escaped, []string{"--setsid-child"}},
 	} {
 		if err := s.StartAgent(ctx, a.task, a.id, a.extra...); err != nil {
 			return err
@@ -331,11 +362,11 @@ func (s *Scene) startCast(ctx context.Context) error {
 	go foreign.Wait() // reap it when it ends
 	// Every role in place, then the escaped agent's session ends: its
 	// setsid child lives on as an orphan.
-	if err := s.waitRoles(ctx, "agent:"+Healthy1, "mcp:"+Healthy1, "agent:"+Healthy2, "agent:"+Healthy3, "agent:"+Finished,
-		"agent:"+Untracked, "agent:"+Escaped, "escaped:"+Escaped, "foreign"); err != nil {
+	if err := s.waitRoles(ctx, "agent:"+s.Cast.Healthy1, "mcp:"+s.Cast.Healthy1, "agent:"+s.Cast.Healthy2, "agent:"+s.Cast.Healthy3, "agent:"+s.Cast.Finished,
+		"agent:"+s.Cast.Untracked, "agent:"+s.Cast.Escaped, "escaped:"+s.Cast.Escaped, "foreign"); err != nil {
 		return err
 	}
-	return s.tmux.KillSession(ctx, "agent_"+Escaped)
+	return s.tmux.KillSession(ctx, "agent_"+s.Cast.Escaped)
 }
 
 // cleanEnv is the environment without tmux's variables, so that a process

@@ -439,3 +439,34 @@ func TestEvidenceFollowsTheRegistry(t *testing.T) {
 		t.Errorf("evidence %v after a-1 completed, want none: the active agents were not listed again", got)
 	}
 }
+
+func TestUndoOfARegistryThatNoLongerExists(t *testing.T) {
+	ctx := context.Background()
+	sc := newApplyScene(t)
+	plan := reconcile.MakePlan(sc.snap.Input, nil) // recount active_count 5→2
+	if got, _ := applyOutcomes(t, sc.eng, sc.snap, plan, sc.now); len(got) == 0 {
+		t.Fatal("the repair did nothing to undo")
+	}
+	if err := os.RemoveAll(filepath.Dir(sc.task)); err != nil { // the task was archived
+		t.Fatal(err)
+	}
+	up, err := sc.eng.PlanUndo(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outs, err := sc.eng.Undo(ctx, up, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range outs {
+		if o.Path != sc.task {
+			continue
+		}
+		if o.Done || !strings.Contains(o.Reason, "no longer exists") || strings.Contains(o.Reason, "--force") {
+			t.Errorf("undo --force of a registry that is gone: done %v, %q; want refused, saying so, without offering --force", o.Done, o.Reason)
+		}
+	}
+	if _, err := os.Stat(sc.task); !os.IsNotExist(err) {
+		t.Errorf("undo created the registry again: %v", err)
+	}
+}

@@ -94,6 +94,19 @@ func killTarget(snap *Snapshot, rep reconcile.Report, target KillTarget, force b
 			found = append(found, s)
 		}
 	}
+	if len(found) > 1 {
+		// A server the operator named is the one meant over servers only
+		// followed through a claude's TMUX.
+		var named []reconcile.SessionRow
+		for _, s := range found {
+			if !followed(snap, s.Server) {
+				named = append(named, s)
+			}
+		}
+		if len(named) == 1 {
+			found = named
+		}
+	}
 	switch {
 	case len(found) == 0:
 		var names []string
@@ -102,7 +115,11 @@ func killTarget(snap *Snapshot, rep reconcile.Report, target KillTarget, force b
 		}
 		return nil, fmt.Errorf("no tmux session is named exactly %q on the servers scanned (%s)", target.Session, strings.Join(names, ", "))
 	case len(found) > 1:
-		return nil, fmt.Errorf("session %q exists on several servers; choose one with --tmux-socket or --tmux-socket-path", target.Session)
+		var servers []string
+		for _, s := range found {
+			servers = append(servers, s.Server)
+		}
+		return nil, fmt.Errorf("session %q exists on several servers (%s); name one with --tmux-socket or --tmux-socket-path", target.Session, strings.Join(servers, ", "))
 	}
 	s := found[0]
 	if s.Verdict != reconcile.VerdictLeak && !force {
@@ -115,6 +132,17 @@ func killTarget(snap *Snapshot, rep reconcile.Report, target KillTarget, force b
 	}
 	ops := killOps(snap, pids, s.AgentID, s.Name, s.Server, why)
 	return append(ops, reconcile.Op{Op: reconcile.OpKillSession, AgentID: s.AgentID, Session: s.Name, Server: s.Server, Why: why}), nil
+}
+
+// followed reports whether the server named name was scanned only because
+// a claude's TMUX names it.
+func followed(snap *Snapshot, name string) bool {
+	for _, s := range snap.Input.Live.Servers {
+		if s.Socket.String() == name {
+			return s.Followed
+		}
+	}
+	return false
 }
 
 func killOps(snap *Snapshot, pids []int, agentID, session, server, why string) []reconcile.Op {

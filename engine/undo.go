@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -125,12 +126,18 @@ func (e *Engine) PlanUndo(ctx context.Context) (*UndoPlan, error) {
 		default:
 			uf.Restore = old
 		}
-		if s, err := e.cfg.Store.Read(ctx, fc.Path); s != nil {
+		s, err := e.cfg.Store.Read(ctx, fc.Path)
+		switch {
+		case s != nil:
 			uf.Current = s.Data
 			if uf.Conflict == "" && s.Hash != fc.After {
 				uf.Conflict = ErrChangedSince.Error() + " after agentwatch wrote it"
 			}
-		} else if uf.Conflict == "" {
+		case errors.Is(err, fs.ErrNotExist):
+			// Not even --force puts it back: a registry is never created.
+			uf.Restore = nil
+			uf.Conflict = "it no longer exists, and agentwatch never creates a registry: there is nothing to put back"
+		case uf.Conflict == "":
 			uf.Conflict = fmt.Sprintf("cannot read it: %v", err)
 		}
 		up.Files = append(up.Files, uf)

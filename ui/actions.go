@@ -367,7 +367,11 @@ func (m *Model) openRepair() {
 	var b strings.Builder
 	writeOps(&b, plan.Ops)
 	if n := m.rep.Summary()[reconcile.FindLeak]; n > 0 {
-		fmt.Fprintf(&b, "\nThe %d leak%s are not killed here: select them and press x.", n, plural(n))
+		if n == 1 {
+			b.WriteString("\nThe leak is not killed here: select it and press x.")
+		} else {
+			fmt.Fprintf(&b, "\nThe %d leaks are not killed here: select them and press x.", n)
+		}
 	}
 	b.WriteString("\nEach registry is changed in its own locked, journaled transaction: u undoes it.")
 	regs := len(plan.Registries())
@@ -406,14 +410,17 @@ func (m Model) onUndoPlan(msg undoPlanMsg) (tea.Model, tea.Cmd) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Put back %d registr%s as they were before the %s of %s:\n", len(up.Files), map[bool]string{true: "y", false: "ies"}[len(up.Files) == 1],
 		escape(up.Entry.Action), up.Entry.Time.Format("2006-01-02 15:04:05"))
-	refused := 0
+	refused, forceable := 0, 0
 	for _, f := range up.Files {
 		name := registryName(f.Path)
 		fmt.Fprintf(&b, "\n%s  %s\n", name, escape(f.Path))
 		if f.Conflict != "" {
 			refused++
 			fmt.Fprintf(&b, "  ✗ refused: %s\n", escape(f.Conflict))
-			continue
+			if f.Restore == nil {
+				continue
+			}
+			forceable++ // changed since: the diff shows what --force would undo
 		}
 		if d := engine.Diff(name+" (now)", name+" (after undo)", f.Current, f.Restore); d != "" {
 			b.WriteString(escapeLines(strings.TrimRight(d, "\n")) + "\n")
@@ -421,10 +428,19 @@ func (m Model) onUndoPlan(msg undoPlanMsg) (tea.Model, tea.Cmd) {
 			b.WriteString("  already as it was\n")
 		}
 	}
+	title := "Undo the last " + escape(up.Entry.Action)
 	if refused > 0 {
-		fmt.Fprintf(&b, "\n%d file%s cannot be put back safely; `agentwatch undo --force` overrides a change made since.", refused, plural(refused))
+		// Undo is all or nothing: here it would put nothing back.
+		fmt.Fprintf(&b, "\nNothing can be put back: undo is all or nothing, and %d file%s cannot be put back safely.", refused, plural(refused))
+		if forceable > 0 {
+			b.WriteString(" `agentwatch undo --force` overrides a change made since.")
+		}
+		m.openDialog(title, strings.TrimRight(b.String(), "\n"), "", nil)
+		m.setStatus("undo: refused, nothing was changed")
+		return m, nil
 	}
-	m.openDialog("Undo the last "+escape(up.Entry.Action), strings.TrimRight(b.String(), "\n"), "Undo", &pendingAction{kind: actionUndo, undo: up})
+	m.openDialog(title, strings.TrimRight(b.String(), "\n"), "Undo", &pendingAction{kind: actionUndo, undo: up})
+	m.setStatus("undo: review it, then Undo or Cancel")
 	return m, nil
 }
 

@@ -67,14 +67,14 @@ func (d dialog) Update(msg tea.Msg) (dialog, dialogResult, tea.Cmd) {
 	case key.Matches(km, d.keys.Cancel):
 		return d, dialogCancelled, nil
 	case key.Matches(km, d.keys.Press):
-		if d.focus == 1 {
+		if d.focus == 1 && d.confirm != "" {
 			return d, dialogConfirmed, nil
 		}
 		return d, dialogCancelled, nil
-	case key.Matches(km, d.keys.Left):
-		d.focus = (d.focus + 1) % 2
-	case key.Matches(km, d.keys.Right):
-		d.focus = (d.focus + 1) % 2
+	case key.Matches(km, d.keys.Left), key.Matches(km, d.keys.Right):
+		if d.confirm != "" {
+			d.focus = (d.focus + 1) % 2
+		}
 	case key.Matches(km, d.keys.Up):
 		d.vp.ScrollUp(1)
 	case key.Matches(km, d.keys.Down):
@@ -98,6 +98,10 @@ func (d dialog) View(s *Styles) string {
 	}
 	buttons := lipgloss.PlaceHorizontal(inner, lipgloss.Center, cancel+"    "+ok)
 	hint := "tab switch · enter press · esc cancel"
+	if d.confirm == "" { // a dialog that only tells
+		buttons = lipgloss.PlaceHorizontal(inner, lipgloss.Center, s.ButtonOn.Render("[ Close ]"))
+		hint = "enter or esc close"
+	}
 	if !d.vp.AtTop() || !d.vp.AtBottom() {
 		hint = "j/k scroll · " + hint
 	}

@@ -492,7 +492,14 @@ func (m *Model) toggleTag() {
 		m.tags[r.key] = true
 	}
 	m.panes[m.focus].moveTo(m.panes[m.focus].cursor+1, 1)
-	m.setStatus(fmt.Sprintf("%d tagged: x kills them", len(m.tags)))
+	switch n := len(m.tags); n {
+	case 0:
+		m.setStatus("nothing tagged")
+	case 1:
+		m.setStatus("1 tagged: x kills it")
+	default:
+		m.setStatus(fmt.Sprintf("%d tagged: x kills them", n))
+	}
 }
 
 func (m *Model) openDetail() {
