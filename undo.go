@@ -19,14 +19,22 @@ func newUndoCmd(opts *options) *cobra.Command {
 changed back as it was before, from the backups in the state directory. A file that
 someone else changed since is refused without --force: putting it back would roll
 their change back. The undo is itself a locked, journaled transaction, and can be
-undone.`,
+undone. With --workspace, it undoes the newest action on those workspaces.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := opts.refuseReadonly("undo"); err != nil {
 				return err
 			}
 			ctx := cmd.Context()
+			// With --workspace, the newest action on those workspaces;
+			// without, the newest of all.
 			eng := engine.New(opts.config())
+			if len(opts.workspaces) > 0 {
+				var err error
+				if eng, err = opts.newEngine(ctx); err != nil {
+					return err
+				}
+			}
 			up, err := eng.PlanUndo(ctx)
 			if errors.Is(err, engine.ErrNothingToUndo) {
 				fmt.Fprintln(opts.stdout, err)

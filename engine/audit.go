@@ -12,6 +12,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"agentwatch/registry"
@@ -118,18 +119,36 @@ func (a *Audit) Entries(ctx context.Context) ([]Entry, error) {
 	return out, sc.Err()
 }
 
-// LastUndoable returns the newest entry that changed registry files, or nil.
-func (a *Audit) LastUndoable(ctx context.Context) (*Entry, error) {
+// LastUndoable returns the newest entry that changed registry files, or
+// nil; with within set, the newest that changed a file under one of those
+// directories.
+func (a *Audit) LastUndoable(ctx context.Context, within ...string) (*Entry, error) {
 	entries, err := a.Entries(ctx)
 	if err != nil {
 		return nil, err
 	}
 	for i := len(entries) - 1; i >= 0; i-- {
-		if undoable[entries[i].Action] && len(entries[i].Files) > 0 {
+		if undoable[entries[i].Action] && len(entries[i].Files) > 0 && touches(entries[i], within) {
 			return &entries[i], nil
 		}
 	}
 	return nil, nil
+}
+
+// touches reports whether e changed a file under one of dirs; any entry
+// does when dirs is empty.
+func touches(e Entry, dirs []string) bool {
+	if len(dirs) == 0 {
+		return true
+	}
+	for _, f := range e.Files {
+		for _, d := range dirs {
+			if rel, err := filepath.Rel(d, f.Path); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // changesOf lists the files a set of commits changed.

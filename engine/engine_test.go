@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -468,5 +469,47 @@ func TestUndoOfARegistryThatNoLongerExists(t *testing.T) {
 	}
 	if _, err := os.Stat(sc.task); !os.IsNotExist(err) {
 		t.Errorf("undo created the registry again: %v", err)
+	}
+}
+
+func TestUndoOnAWorkspaceUndoesItsOwnNewestAction(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2025, 10, 29, 23, 30, 0, 0, time.Local)
+	state := t.TempDir()
+	engineOn := func(bases ...string) *Engine {
+		cfg := Config{Sets: registry.DefaultStatusSets(), Store: &registry.Store{StateDir: state, LockTimeout: 2 * time.Second}, Audit: NewAudit(state)}
+		for _, b := range bases {
+			cfg.Bases = append(cfg.Bases, registry.Base{Dir: b, Source: "test"})
+		}
+		return New(cfg)
+	}
+	baseA, taskA, _ := workspace(t)
+	baseB, taskB, _ := workspace(t)
+	for _, b := range []string{baseA, baseB} { // A repaired first, then B
+		eng := engineOn(b)
+		snap, err := eng.Gather(ctx, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := applyOutcomes(t, eng, snap, reconcile.MakePlan(snap.Input, nil), now); len(got) == 0 {
+			t.Fatal("nothing repaired")
+		}
+	}
+	for _, c := range []struct {
+		name  string
+		eng   *Engine
+		wants string
+	}{
+		{"no workspace: the newest of all", engineOn(), taskB},
+		{"on A: A's own", engineOn(baseA), taskA},
+		{"on B: B's own", engineOn(baseB), taskB},
+	} {
+		up, err := c.eng.PlanUndo(ctx)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if !slices.ContainsFunc(up.Files, func(f UndoFile) bool { return f.Path == c.wants }) {
+			t.Errorf("%s: the undo puts back %v, want the repair of %s", c.name, up.Files, c.wants)
+		}
 	}
 }

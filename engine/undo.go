@@ -103,9 +103,15 @@ type UndoPlan struct {
 }
 
 // PlanUndo looks up the newest undoable action and what undoing it means
-// for each file it changed, now.
+// for each file it changed, now. An engine given workspaces undoes the
+// newest action on them: the TUI on one workspace never undoes a repair of
+// another.
 func (e *Engine) PlanUndo(ctx context.Context) (*UndoPlan, error) {
-	last, err := e.cfg.Audit.LastUndoable(ctx)
+	var within []string
+	for _, b := range e.cfg.Bases {
+		within = append(within, b.Dir)
+	}
+	last, err := e.cfg.Audit.LastUndoable(ctx, within...)
 	if err != nil {
 		return nil, err
 	}
