@@ -829,7 +829,7 @@ func (l *live) procRow(p *procscan.Proc, depth int, sessions map[string]SessionR
 		s := sessions[r.Server+"|"+a.session]
 		switch s.Verdict {
 		case VerdictOther:
-			r.Verdict, r.Reason = VerdictForeign, fmt.Sprintf("in tmux session %s, not an agent session (%s)", a.session, a.how)
+			r.Verdict, r.Reason = VerdictForeign, fmt.Sprintf("in tmux session %s, which is %s (%s)", a.session, s.Reason, a.how)
 		case VerdictLeak:
 			r.Verdict, r.Cause, r.Reason = VerdictLeak, s.Cause, fmt.Sprintf("in leaked session %s: %s", a.session, s.Reason)
 		default:

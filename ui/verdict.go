@@ -14,7 +14,7 @@ var glyphs = map[string]string{
 	reconcile.VerdictLeak:     "⚠",
 	reconcile.VerdictOther:    "○",
 	reconcile.VerdictForeign:  "◇",
-	reconcile.VerdictUnknown:  "?",
+	reconcile.VerdictUnknown:  "¿",
 }
 
 // verdictWidth is the width of the widest glyph-and-word: "◌ starting".
