@@ -18,7 +18,8 @@ func newDemoCmd(opts *options, tf *tuiFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "demo [--no-tui]",
 		Short: "Open the TUI on a live sandbox: a workspace, a private tmux server, a cast of fake claudes",
-		Long: `demo builds, in a temporary directory and on a private tmux server, a workspace in the
+		Long: `demo builds, in a new directory /tmp/agentwatch-demo-* (the TUI's header names it) and
+on a private tmux server (its socket in that directory), a workspace in the
 orchestrator's real format and a live cast: healthy agents, a ghost, a ghost whose
 stream log shows it completed, an untracked agent session, a finished agent whose
 claude still runs (and ignores SIGHUP), an orphaned claude that escaped with setsid,
@@ -26,7 +27,8 @@ a foreign claude, and drifting counters. The fake claude is agentwatch's own bin
 under the name claude. The scene keeps moving: every few seconds an agent starts,
 finishes, or dies without a word. It opens the TUI on the sandbox; with --no-tui it
 prints the commands that point agentwatch at it and waits. Quitting (or Ctrl-C,
-SIGTERM, a crash of the TUI) removes every process, the tmux server and the directory.`,
+SIGTERM, a crash of the TUI) removes every process, the tmux server and the directory.
+agentwatch's audit log and backups for the sandbox stay in it, and go with it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()

@@ -105,6 +105,12 @@ var mainKeyCases = []keyCase{
 			t.Errorf("filter %q, want rev", m.filter.Value())
 		}
 	}},
+	{name: "Filter/by verdict", check: func(t *testing.T, m Model, _ tea.Cmd, _ *fakeBackend) {
+		m, _ = press(t, m, "g", "h", "o", "s", "t")
+		if got := countSelectable(m.panes[paneRegistry].rows); got != 2 {
+			t.Errorf("filter ghost: %d agents shown, want the 2 ghosts", got)
+		}
+	}},
 	{name: "Back/clears the filter", setup: func(t *testing.T, m Model, _ *fakeBackend) Model {
 		m.filter.SetValue("review")
 		m.refreshRows()

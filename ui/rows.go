@@ -135,6 +135,8 @@ func (r row) matches(q string) bool {
 	default:
 		return false
 	}
+	// The verdict and its cause too: "/ghost", "/leak", "/orphan".
+	fields = append(fields, r.verdict(), r.cause())
 	for _, f := range fields {
 		if strings.Contains(strings.ToLower(f), q) {
 			return true
