@@ -215,7 +215,7 @@ func writeCheckText(w io.Writer, eng *engine.Engine, snap *engine.Snapshot, rep 
 		switch {
 		case s.Error != "":
 			state = "error: " + s.Error
-		case !s.Running && !snap.Input.Live.Servers[i].Followed:
+		case !s.Running && snap.Input.Live.Servers[i].Why == "given":
 			// A mistyped socket looks exactly like a server that is gone:
 			// every agent of it would be a ghost.
 			state = "no server running — if agents should be running on it, check the socket before repairing their ghosts"

@@ -60,10 +60,12 @@ agentwatch's audit log and backups for the sandbox stay in it, and go with it.`,
 				self = "go run ."
 			}
 			flags := strings.Join(scene.Flags(), " ")
-			// The scene's repairs and kills are journaled in the scene.
-			self = "XDG_STATE_HOME=" + filepath.Dir(sceneState(scene)) + " " + self
-			fmt.Fprintf(opts.stdout, "demo scene in %s\n\nPoint agentwatch at it from another terminal:\n  %s check %s\n  %s repair --kill-leaks %s\n  tmux -S %s ls\n\nCtrl-C ends the demo and removes everything it made.\n",
-				scene.Dir, self, flags, self, flags, scene.Socket.Path)
+			fmt.Fprintf(opts.stdout, "demo scene in %s\n\n"+
+				"Point agentwatch at it from another terminal. The export keeps agentwatch's audit log\n"+
+				"and backups for the sandbox in it: undo and log in that terminal see the sandbox alone.\n"+
+				"  export XDG_STATE_HOME=%s\n  %s check %s\n  %s repair --kill-leaks %s\n  tmux -S %s ls\n\n"+
+				"Ctrl-C ends the demo and removes everything it made.\n",
+				scene.Dir, filepath.Dir(sceneState(scene)), self, flags, self, flags, scene.Socket.Path)
 			<-ctx.Done()
 			fmt.Fprintln(opts.stderr, "\nremoving the demo scene…")
 			return nil

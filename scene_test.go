@@ -630,11 +630,11 @@ func metricLine(body, series string) string {
 	return ""
 }
 
-// TestDemoKeepsItsStateInTheScene runs `agentwatch demo --no-tui`, runs the
-// check it prints as printed, repairs the scene the same way, and checks
-// that the repair's audit log and backups went into the scene — not into
-// the operator's state directory, whose undo would otherwise meet a sandbox
-// — and that SIGTERM removes the scene with them.
+// TestDemoKeepsItsStateInTheScene runs `agentwatch demo --no-tui`, then
+// the export and the check it prints, as printed, and a repair the same way;
+// the repair's audit log and backups must go into the scene — not into the
+// operator's state directory, whose undo would otherwise meet a sandbox —
+// and SIGTERM must remove the scene with them.
 func TestDemoKeepsItsStateInTheScene(t *testing.T) {
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Skip("tmux is not installed")
@@ -694,7 +694,7 @@ func TestDemoKeepsItsStateInTheScene(t *testing.T) {
 			}
 		}
 	}()
-	var check string
+	var check, xdg string
 	for deadline := time.After(60 * time.Second); check == ""; {
 		select {
 		case l, ok := <-lines:
@@ -703,6 +703,9 @@ func TestDemoKeepsItsStateInTheScene(t *testing.T) {
 			}
 			if d, ok := strings.CutPrefix(l, "demo scene in "); ok {
 				dir = d
+			}
+			if x, ok := strings.CutPrefix(strings.TrimSpace(l), "export XDG_STATE_HOME="); ok {
+				xdg = x
 			}
 			if strings.Contains(l, " check --workspace ") {
 				check = strings.TrimSpace(l)
@@ -718,12 +721,10 @@ func TestDemoKeepsItsStateInTheScene(t *testing.T) {
 	if dir == "" || !strings.HasPrefix(dir, "/tmp/") {
 		t.Fatalf("no scene directory in the output (got %q)", dir)
 	}
-	env, rest, ok := strings.Cut(check, " ")
-	xdg, isEnv := strings.CutPrefix(env, "XDG_STATE_HOME=")
-	if !ok || !isEnv || !strings.HasPrefix(xdg, dir) {
-		t.Fatalf("the printed check does not keep agentwatch's state in the scene %s: %q", dir, check)
+	if !strings.HasPrefix(xdg, dir+"/") {
+		t.Fatalf("the printed commands do not keep agentwatch's state in the scene %s (export XDG_STATE_HOME=%q)", dir, xdg)
 	}
-	_, flags, _ := strings.Cut(rest, " check ")
+	_, flags, _ := strings.Cut(check, " check ")
 	t.Setenv("XDG_STATE_HOME", xdg)
 	args := strings.Fields(flags)
 	if r := agentwatch(t, append([]string{"check"}, args...)...); r.code != 1 || !strings.Contains(r.stdout, "ghost") {

@@ -136,19 +136,34 @@ func (a *Audit) LastUndoable(ctx context.Context, within ...string) (*Entry, err
 }
 
 // touches reports whether e changed a file under one of dirs; any entry
-// does when dirs is empty.
+// does when dirs is empty. Paths are compared with symlinks followed, as
+// far as they still exist: one workspace can be reached by several.
 func touches(e Entry, dirs []string) bool {
 	if len(dirs) == 0 {
 		return true
 	}
+	real := make([]string, len(dirs))
+	for i, d := range dirs {
+		real[i] = realPath(d)
+	}
 	for _, f := range e.Files {
-		for _, d := range dirs {
-			if rel, err := filepath.Rel(d, f.Path); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
+		p := filepath.Join(realPath(filepath.Dir(f.Path)), filepath.Base(f.Path))
+		for _, d := range real {
+			if rel, err := filepath.Rel(d, p); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// realPath is p with its symlinks followed, or p cleaned when it cannot be
+// (it no longer exists).
+func realPath(p string) string {
+	if r, err := filepath.EvalSymlinks(p); err == nil {
+		return r
+	}
+	return filepath.Clean(p)
 }
 
 // changesOf lists the files a set of commits changed.

@@ -459,13 +459,18 @@ func TestUndoOfARegistryThatNoLongerExists(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	found := false
 	for _, o := range outs {
 		if o.Path != sc.task {
 			continue
 		}
+		found = true
 		if o.Done || !strings.Contains(o.Reason, "no longer exists") || strings.Contains(o.Reason, "--force") {
 			t.Errorf("undo --force of a registry that is gone: done %v, %q; want refused, saying so, without offering --force", o.Done, o.Reason)
 		}
+	}
+	if !found {
+		t.Errorf("no outcome for the registry that is gone: %+v", outs)
 	}
 	if _, err := os.Stat(sc.task); !os.IsNotExist(err) {
 		t.Errorf("undo created the registry again: %v", err)
@@ -485,6 +490,10 @@ func TestUndoOnAWorkspaceUndoesItsOwnNewestAction(t *testing.T) {
 	}
 	baseA, taskA, _ := workspace(t)
 	baseB, taskB, _ := workspace(t)
+	link := filepath.Join(t.TempDir(), "a-by-another-name")
+	if err := os.Symlink(baseA, link); err != nil {
+		t.Fatal(err)
+	}
 	for _, b := range []string{baseA, baseB} { // A repaired first, then B
 		eng := engineOn(b)
 		snap, err := eng.Gather(ctx, now)
@@ -503,6 +512,7 @@ func TestUndoOnAWorkspaceUndoesItsOwnNewestAction(t *testing.T) {
 		{"no workspace: the newest of all", engineOn(), taskB},
 		{"on A: A's own", engineOn(baseA), taskA},
 		{"on B: B's own", engineOn(baseB), taskB},
+		{"on A through a symlink: A's own", engineOn(link), taskA},
 	} {
 		up, err := c.eng.PlanUndo(ctx)
 		if err != nil {

@@ -95,11 +95,12 @@ func killTarget(snap *Snapshot, rep reconcile.Report, target KillTarget, force b
 		}
 	}
 	if len(found) > 1 {
-		// A server the operator named is the one meant over servers only
-		// followed through a claude's TMUX.
+		// A server the operator named (--tmux-socket, --tmux-socket-path)
+		// is the one meant over servers only followed through a claude's
+		// TMUX.
 		var named []reconcile.SessionRow
 		for _, s := range found {
-			if !followed(snap, s.Server) {
+			if serverWhy(snap, s.Server) == "given" {
 				named = append(named, s)
 			}
 		}
@@ -134,15 +135,16 @@ func killTarget(snap *Snapshot, rep reconcile.Report, target KillTarget, force b
 	return append(ops, reconcile.Op{Op: reconcile.OpKillSession, AgentID: s.AgentID, Session: s.Name, Server: s.Server, Why: why}), nil
 }
 
-// followed reports whether the server named name was scanned only because
-// a claude's TMUX names it.
-func followed(snap *Snapshot, name string) bool {
+// serverWhy says why the server named name was scanned: "given" for one the
+// operator named, "default" for tmux's default server when none was named,
+// or how a claude's TMUX led to it.
+func serverWhy(snap *Snapshot, name string) string {
 	for _, s := range snap.Input.Live.Servers {
 		if s.Socket.String() == name {
-			return s.Followed
+			return s.Why
 		}
 	}
-	return false
+	return ""
 }
 
 func killOps(snap *Snapshot, pids []int, agentID, session, server, why string) []reconcile.Op {

@@ -30,6 +30,14 @@ func TestKillPlanPrefersTheServerNamedOverOnesFollowed(t *testing.T) {
 		t.Errorf("got %+v, want the session on %s", ops, given)
 	}
 
+	// On tmux's default server, which nobody named, and a followed one:
+	// no guess either.
+	snap.Input.Live.Servers[0].Why = "default"
+	rep = reconcile.Report{Sessions: []reconcile.SessionRow{leak(other), leak(given)}}
+	if _, err := KillPlan(snap, rep, []string{"agent_x-1"}, false); err == nil || !strings.Contains(err.Error(), "several servers") {
+		t.Errorf("got %v, want a refusal: the default server was not named", err)
+	}
+
 	// Only on followed servers, twice: no guess.
 	rep = reconcile.Report{Sessions: []reconcile.SessionRow{leak(other), leak(third)}}
 	if _, err := KillPlan(snap, rep, []string{"agent_x-1"}, false); err == nil ||

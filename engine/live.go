@@ -35,12 +35,12 @@ func (e *Engine) gatherLive(ctx context.Context) (*reconcile.Live, error) {
 	defer cancel()
 	lv := &reconcile.Live{Claude: map[int32]bool{}, Evidence: map[string]bool{}, Confirm: map[string]bool{},
 		Grace: e.cfg.Grace, Stale: e.cfg.Stale}
-	sockets := e.cfg.Sockets
+	why, sockets := "given", e.cfg.Sockets
 	if len(sockets) == 0 {
-		sockets = []tmux.Socket{{}}
+		why, sockets = "default", []tmux.Socket{{}}
 	}
 	for _, s := range sockets {
-		lv.Servers = append(lv.Servers, e.scanServer(ctx, s, "given"))
+		lv.Servers = append(lv.Servers, e.scanServer(ctx, s, why))
 	}
 	table, err := e.scanner.Scan(ctx)
 	if err != nil {
@@ -113,10 +113,12 @@ func (e *Engine) readEvidence(in *reconcile.Input) {
 			live[p.Session] = true
 		}
 	}
+	seen := map[string]bool{}
 	for _, r := range in.Registries {
 		if r.Kind != reconcile.KindTask || r.Root == nil {
 			continue
 		}
+		seen[r.Path] = true
 		for _, a := range e.activeAgents(r) {
 			if live[a.session] {
 				continue
@@ -126,6 +128,7 @@ func (e *Engine) readEvidence(in *reconcile.Input) {
 			}
 		}
 	}
+	e.active.keep(seen)
 }
 
 // activeAgent is an agent of a task registry whose status is active.
@@ -142,6 +145,18 @@ type activeCache struct {
 type activeList struct {
 	hash   string
 	agents []activeAgent
+}
+
+// keep forgets the registries not in paths: archived, removed, or no
+// longer readable.
+func (c *activeCache) keep(paths map[string]bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for p := range c.m {
+		if !paths[p] {
+			delete(c.m, p)
+		}
+	}
 }
 
 // activeAgents returns the active agents of the task registry r, listed

@@ -103,9 +103,10 @@ type UndoPlan struct {
 }
 
 // PlanUndo looks up the newest undoable action and what undoing it means
-// for each file it changed, now. An engine given workspaces undoes the
-// newest action on them: the TUI on one workspace never undoes a repair of
-// another.
+// for each file it changed, now. An engine given workspaces looks up the
+// newest action that changed a registry of theirs, so that the TUI on one
+// workspace does not undo a later repair of another; the action is undone
+// whole, and the plan lists every file it changed, on whatever workspace.
 func (e *Engine) PlanUndo(ctx context.Context) (*UndoPlan, error) {
 	var within []string
 	for _, b := range e.cfg.Bases {
@@ -168,16 +169,18 @@ func (e *Engine) Undo(ctx context.Context, up *UndoPlan, force bool) ([]UndoOutc
 	var outs []UndoOutcome
 	var commits []*registry.Commit
 	var blocked []string
+	forceable := true // every refusal is one that --force overrides
 	for _, f := range up.Files {
 		if f.Restore == nil || (f.Conflict != "" && !force) {
 			blocked = append(blocked, f.Path)
+			forceable = forceable && f.Restore != nil
 		}
 	}
 	if len(blocked) > 0 {
 		for _, f := range up.Files {
 			out := UndoOutcome{Path: f.Path, Reason: f.Conflict}
 			switch {
-			case f.Restore != nil && f.Conflict != "":
+			case f.Restore != nil && f.Conflict != "" && forceable:
 				out.Reason += "; `undo --force` puts it back anyway"
 			case f.Conflict == "":
 				out.Reason = "not put back: undo is all or nothing, and " + strings.Join(blocked, ", ") + " was refused"

@@ -432,8 +432,10 @@ func (m Model) onUndoPlan(msg undoPlanMsg) (tea.Model, tea.Cmd) {
 	if refused > 0 {
 		// Undo is all or nothing: here it would put nothing back.
 		fmt.Fprintf(&b, "\nNothing can be put back: undo is all or nothing, and %d file%s cannot be put back safely.", refused, plural(refused))
-		if forceable > 0 {
-			b.WriteString(" `agentwatch undo --force` overrides a change made since.")
+		if forceable == refused {
+			fmt.Fprintf(&b, " `agentwatch undo --force%s` overrides a change made since.", m.workspaceFlags())
+		} else {
+			b.WriteString(" Not even --force can: agentwatch never recreates a file or writes bytes it has no backup of.")
 		}
 		m.openDialog(title, strings.TrimRight(b.String(), "\n"), "", nil)
 		m.setStatus("undo: refused, nothing was changed")
@@ -442,6 +444,16 @@ func (m Model) onUndoPlan(msg undoPlanMsg) (tea.Model, tea.Cmd) {
 	m.openDialog(title, strings.TrimRight(b.String(), "\n"), "Undo", &pendingAction{kind: actionUndo, undo: up})
 	m.setStatus("undo: review it, then Undo or Cancel")
 	return m, nil
+}
+
+// workspaceFlags are the --workspace flags that point a command at this
+// screen's workspaces.
+func (m Model) workspaceFlags() string {
+	var b strings.Builder
+	for _, base := range m.bases {
+		b.WriteString(" --workspace " + escape(base.Dir))
+	}
+	return b.String()
 }
 
 func (m Model) onResult(msg resultMsg) (tea.Model, tea.Cmd) {

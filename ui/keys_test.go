@@ -293,10 +293,13 @@ var mainKeyCases = []keyCase{
 	}, check: func(t *testing.T, m Model, cmd tea.Cmd, fb *fakeBackend) {
 		m, _ = update(t, m, run(cmd)[0])
 		wantOverlay(overlayDialog)(t, m, nil, nil)
-		for _, want := range []string{"Nothing can be put back", "undo --force", `+  "active_count": 9`, "no longer exists"} {
+		for _, want := range []string{"Nothing can be put back", "Not even --force", `+  "active_count": 9`, "no longer exists"} {
 			if !strings.Contains(m.dialog.body, want) {
 				t.Errorf("refused undo lacks %q:\n%s", want, m.dialog.body)
 			}
+		}
+		if strings.Contains(m.dialog.body, "undo --force") {
+			t.Errorf("--force is offered where it cannot help:\n%s", m.dialog.body)
 		}
 		if v := m.View(); strings.Contains(v, "Undo  ") || !strings.Contains(v, "[ Close ]") {
 			t.Errorf("a refused undo offers to undo:\n%s", v)
@@ -307,6 +310,17 @@ var mainKeyCases = []keyCase{
 		}
 		if fb.undos != 0 || m.overlay != overlayNone {
 			t.Errorf("undos %d, overlay %v: want none run and the dialog closed", fb.undos, m.overlay)
+		}
+	}},
+	{name: "Undo/refused, changed since", setup: func(t *testing.T, m Model, b *fakeBackend) Model {
+		b.undoPlan = &engine.UndoPlan{Entry: engine.Entry{Action: "repair", Time: testNow}, Files: []engine.UndoFile{
+			{FileChange: engine.FileChange{Path: testPathA}, Conflict: "changed since after agentwatch wrote it",
+				Current: []byte("{\n  \"active_count\": 5\n}"), Restore: []byte("{\n  \"active_count\": 9\n}")}}}
+		return m
+	}, check: func(t *testing.T, m Model, cmd tea.Cmd, fb *fakeBackend) {
+		m, _ = update(t, m, run(cmd)[0])
+		if want := "`agentwatch undo --force --workspace " + testBase + "` overrides"; !strings.Contains(m.dialog.body, want) {
+			t.Errorf("a refusal that --force overrides lacks %q:\n%s", want, m.dialog.body)
 		}
 	}},
 	{name: "Undo/nothing to undo", setup: func(t *testing.T, m Model, b *fakeBackend) Model {

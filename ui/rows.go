@@ -115,8 +115,8 @@ func (r row) name() string {
 	return escape(r.heading)
 }
 
-// matches reports whether the filter text q (lower case) is in the row's
-// id, name or command.
+// matches reports whether the filter text q (lower case) is in one of the
+// row's fields: id, task, session, status, command, PID or verdict.
 func (r row) matches(q string) bool {
 	if q == "" {
 		return true
@@ -135,8 +135,9 @@ func (r row) matches(q string) bool {
 	default:
 		return false
 	}
-	// The verdict and its cause too: "/ghost", "/leak", "/orphan".
-	fields = append(fields, r.verdict(), r.cause())
+	// The verdict word too: "/ghost", "/leak". (Not the cause: "session"
+	// would then match every ghost, session_not_found.)
+	fields = append(fields, r.verdict())
 	for _, f := range fields {
 		if strings.Contains(strings.ToLower(f), q) {
 			return true
