@@ -307,22 +307,28 @@ func writeDoc(path string, doc *registry.Value) error {
 	return nil
 }
 
-// claudeCommand is the orchestrator's pane command: claude piped into tee,
-// which writes the agent's stream log.
+// claudeCommand is the pane command of one of the scene's agents.
 func (s *Scene) claudeCommand(task, id string, extra ...string) []string {
-	args := []string{filepath.Join(s.Bin, ClaudeName), "--print", "--output-format", "stream-json",
-		"--scene", s.Dir, "--role", "agent:" + id, "--agent-id", id}
-	args = append(args, extra...)
-	quoted := make([]string, len(args))
-	for i, a := range args {
-		quoted[i] = shellQuote(a)
-	}
-	logPath := registry.StreamLogPath(filepath.Join(s.Base, task, "AGENT_REGISTRY.json"), id)
-	return []string{"sh", "-c", fmt.Sprintf("cd %s && %s | tee -a %s", shellQuote(filepath.Join(s.Base, task)),
-		strings.Join(quoted, " "), shellQuote(logPath))}
+	return AgentCommand(filepath.Join(s.Bin, ClaudeName), s.Dir, filepath.Join(s.Base, task), id, extra...)
 }
 
-func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+// AgentCommand is the orchestrator's pane command for agent id of the task
+// directory taskDir: the fake claude (at claude, of the scene in sceneDir)
+// in the task directory, piped into tee, which writes the stream log.
+func AgentCommand(claude, sceneDir, taskDir, id string, extra ...string) []string {
+	args := append([]string{claude, "--print", "--output-format", "stream-json",
+		"--scene", sceneDir, "--role", "agent:" + id, "--agent-id", id}, extra...)
+	quoted := make([]string, len(args))
+	for i, a := range args {
+		quoted[i] = ShellQuote(a)
+	}
+	logPath := registry.StreamLogPath(filepath.Join(taskDir, "AGENT_REGISTRY.json"), id)
+	return []string{"sh", "-c", fmt.Sprintf("cd %s && %s | tee -a %s", ShellQuote(taskDir),
+		strings.Join(quoted, " "), ShellQuote(logPath))}
+}
+
+// ShellQuote quotes s as one word for sh.
+func ShellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 // StartAgent starts an agent's session as the orchestrator does.
 func (s *Scene) StartAgent(ctx context.Context, task, id string, extra ...string) error {
@@ -450,6 +456,25 @@ func Naming(ctx context.Context, dir string) ([]procscan.Identity, error) {
 	return out, nil
 }
 
+// KillAll ends the processes ids by PID and start time, TERM then KILL,
+// and returns an error for each that survived or was refused.
+func KillAll(ctx context.Context, ids []procscan.Identity) []error {
+	if len(ids) == 0 {
+		return nil
+	}
+	var errs []error
+	outs, err := procscan.Kill(ctx, procscan.KillRequest{Targets: ids, TermTimeout: 2 * time.Second})
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for _, o := range outs {
+		if o.Result == procscan.KillSurvived || o.Result == procscan.KillRefused {
+			errs = append(errs, fmt.Errorf("PID %d %s: %s", o.PID, o.Result, o.Reason))
+		}
+	}
+	return errs
+}
+
 // Teardown kills the tmux server on sock, every process naming dir (by PID
 // and start time: TERM, then KILL), and removes dir. The demo and the tests
 // end what they started with it.
@@ -463,17 +488,7 @@ func Teardown(ctx context.Context, dir string, sock tmux.Socket) error {
 	if err != nil {
 		errs = append(errs, err)
 	}
-	if len(ids) > 0 {
-		outs, err := procscan.Kill(ctx, procscan.KillRequest{Targets: ids, TermTimeout: 2 * time.Second})
-		if err != nil {
-			errs = append(errs, err)
-		}
-		for _, o := range outs {
-			if o.Result == procscan.KillSurvived || o.Result == procscan.KillRefused {
-				errs = append(errs, fmt.Errorf("demo: PID %d %s: %s", o.PID, o.Result, o.Reason))
-			}
-		}
-	}
+	errs = append(errs, KillAll(ctx, ids)...)
 	if err := os.RemoveAll(dir); err != nil {
 		errs = append(errs, err)
 	}

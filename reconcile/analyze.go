@@ -2,7 +2,8 @@ package reconcile
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"time"
 
 	"agentwatch/registry"
@@ -298,12 +299,7 @@ func (w *world) fileFindings(f *file) []Finding {
 // divergent compares each base's global registry with its task registries.
 func (w *world) divergent() []Finding {
 	var out []Finding
-	bases := make([]string, 0, len(w.bases))
-	for b := range w.bases {
-		bases = append(bases, b)
-	}
-	sort.Strings(bases)
-	for _, name := range bases {
+	for _, name := range slices.Sorted(maps.Keys(w.bases)) {
 		b := w.bases[name]
 		if b.global == nil || b.global.global == nil {
 			continue
@@ -332,12 +328,7 @@ func (w *world) divergent() []Finding {
 					GlobalRegistry: b.global.Path, TaskRegistry: tf.Path, GlobalStatus: a.Status, TaskStatus: te.Status})
 			}
 		}
-		taskIDs := make([]string, 0, len(b.tasks))
-		for id := range b.tasks {
-			taskIDs = append(taskIDs, id)
-		}
-		sort.Strings(taskIDs)
-		for _, id := range taskIDs {
+		for _, id := range slices.Sorted(maps.Keys(b.tasks)) {
 			tf := b.tasks[id]
 			if tf.task == nil {
 				continue

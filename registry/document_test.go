@@ -702,9 +702,9 @@ func genTaskDoc(n int) *Value {
 		a.Set("tracked_files", files)
 		if i%4 == 1 {
 			cv := NewObject()
-			cv.Set("confidence", parseNumber("1.0"))
+			cv.Set("confidence", parseValue("1.0"))
 			cv.Set("warnings", NewArray())
-			cv.Set("elapsed_seconds", parseNumber("191.599808"))
+			cv.Set("elapsed_seconds", parseValue("191.599808"))
 			cv.Set("validated_at", NewString("2025-10-17T21:59:51.551036"))
 			a.Set("completion_validation", cv)
 			a.Set("completed_at", NewString("2025-10-17T21:59:51.551133"))
@@ -727,7 +727,9 @@ func genTaskDoc(n int) *Value {
 	return doc
 }
 
-func parseNumber(s string) *Value {
+// parseValue parses a JSON text that the test itself wrote, for the
+// generators, which have no testing.TB to fail.
+func parseValue(s string) *Value {
 	v, err := Parse([]byte(s))
 	if err != nil {
 		panic(err)
@@ -952,7 +954,7 @@ func genFieldTaskDoc(n int) *Value {
 		switch status {
 		case "completed":
 			completed++
-			a.Set("completion_validation", mustParseDocB(fmt.Sprintf(`{
+			a.Set("completion_validation", parseValue(fmt.Sprintf(`{
   "confidence": %s,
   "warnings": %s,
   "blocking_issues": [],
@@ -982,17 +984,9 @@ func genFieldTaskDoc(n int) *Value {
 	doc.Set("total_spawned", NewInt(int64(n)))
 	doc.Set("active_count", NewInt(int64(active)))
 	doc.Set("completed_count", NewInt(int64(completed)))
-	doc.Set("orchestration_guidance", mustParseDocB(`{"min_specialization_depth": 2, "recommended_child_agents_per_parent": 3, "specialization_domains": [], "complexity_score": 1}`))
-	doc.Set("spiral_checks", mustParseDocB(`{"enabled": true, "last_check": "2025-10-18T21:31:15.606030", "violations": 0}`))
+	doc.Set("orchestration_guidance", parseValue(`{"min_specialization_depth": 2, "recommended_child_agents_per_parent": 3, "specialization_domains": [], "complexity_score": 1}`))
+	doc.Set("spiral_checks", parseValue(`{"enabled": true, "last_check": "2025-10-18T21:31:15.606030", "violations": 0}`))
 	return doc
-}
-
-func mustParseDocB(s string) *Value {
-	v, err := Parse([]byte(s))
-	if err != nil {
-		panic(err)
-	}
-	return v
 }
 
 // BenchmarkDecodeEncodeTask10k is a repair's in-memory cost on a task
@@ -1231,7 +1225,7 @@ func fieldEditCases(tb testing.TB) []fieldEditCase {
 			return []docEdit{{path: docAt("agents", 5), op: "inplace", key: "status", val: NewString("terminated")}}
 		}, 3},
 		{"replace a member's value in place with a same-length one", func(r *Value) []docEdit {
-			return []docEdit{{path: docAt("agents", 5), op: "inplace", key: "depth", val: parseNumber("7")}}
+			return []docEdit{{path: docAt("agents", 5), op: "inplace", key: "depth", val: parseValue("7")}}
 		}, 3},
 		{"replace a member's value in place with a parsed value from elsewhere", func(r *Value) []docEdit {
 			a := r.Get("agents").Index(5)

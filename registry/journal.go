@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -110,12 +109,6 @@ func journalParts(j *Journal) (header, trailer []byte) {
 	header = fmt.Appendf(nil, "%s\nregistry %s\nold %s\nnew %s\nsize %d\n\n",
 		journalMagic, strconv.Quote(j.Registry), j.OldHash, j.NewHash, len(j.Data))
 	return header, fmt.Appendf(nil, "\nsum %s\n", HashBytes(header))
-}
-
-// encodeJournal returns a journal file's whole content.
-func encodeJournal(j *Journal) []byte {
-	header, trailer := journalParts(j)
-	return slices.Concat(header, j.Data, trailer)
 }
 
 func decodeJournal(raw []byte) (*Journal, error) {

@@ -1360,3 +1360,10 @@ func TestSameContent(t *testing.T) {
 		}
 	}
 }
+
+// encodeJournal returns a journal file's whole content, as writeJournal
+// writes it.
+func encodeJournal(j *Journal) []byte {
+	header, trailer := journalParts(j)
+	return slices.Concat(header, j.Data, trailer)
+}

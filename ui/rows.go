@@ -51,53 +51,29 @@ type row struct {
 
 func (r row) selectable() bool { return r.kind != rowHeading }
 
-func (r row) verdict() string {
-	switch r.kind {
-	case rowAgent:
-		return r.agent.Verdict
-	case rowSession:
-		return r.session.Verdict
-	case rowProc:
-		return r.proc.Verdict
-	}
-	return ""
+// judgement is what reconcile said of a row; agents, sessions and processes
+// all carry it.
+type judgement struct {
+	verdict, cause, reason string
+	isNew                  bool
 }
 
-func (r row) reason() string {
+func (r row) judged() judgement {
 	switch r.kind {
 	case rowAgent:
-		return r.agent.Reason
+		return judgement{r.agent.Verdict, r.agent.Cause, r.agent.Reason, r.agent.New}
 	case rowSession:
-		return r.session.Reason
+		return judgement{r.session.Verdict, r.session.Cause, r.session.Reason, r.session.New}
 	case rowProc:
-		return r.proc.Reason
+		return judgement{r.proc.Verdict, r.proc.Cause, r.proc.Reason, r.proc.New}
 	}
-	return ""
+	return judgement{}
 }
 
-func (r row) cause() string {
-	switch r.kind {
-	case rowAgent:
-		return r.agent.Cause
-	case rowSession:
-		return r.session.Cause
-	case rowProc:
-		return r.proc.Cause
-	}
-	return ""
-}
-
-func (r row) isNew() bool {
-	switch r.kind {
-	case rowAgent:
-		return r.agent.New
-	case rowSession:
-		return r.session.New
-	case rowProc:
-		return r.proc.New
-	}
-	return false
-}
+func (r row) verdict() string { return r.judged().verdict }
+func (r row) reason() string  { return r.judged().reason }
+func (r row) cause() string   { return r.judged().cause }
+func (r row) isNew() bool     { return r.judged().isNew }
 
 // name is how the row is named on the detail line and in dialogs.
 func (r row) name() string {

@@ -405,16 +405,10 @@ func (s *scene) startSleeps(ctx context.Context) error {
 // claude piped into tee, in the task directory.
 func (s *scene) startAgents(ctx context.Context) error {
 	claude := filepath.Join(s.bin, demo.ClaudeName)
-	taskReg := filepath.Join(s.base, bigTask, "AGENT_REGISTRY.json")
 	for i := range s.cfg.live {
 		id := agentID(i)
-		args := []string{claude, "--print", "--output-format", "stream-json", "--scene", s.dir, "--role", "agent:" + id, "--agent-id", id}
-		for j, a := range args {
-			args[j] = shellQuote(a)
-		}
-		line := fmt.Sprintf("cd %s && %s | tee -a %s", shellQuote(filepath.Join(s.base, bigTask)), strings.Join(args, " "),
-			shellQuote(registry.StreamLogPath(taskReg, id)))
-		req := tmux.NewSessionRequest{Name: "agent_" + id, Dir: s.dir, Width: 200, Height: 50, Command: []string{"sh", "-c", line}}
+		req := tmux.NewSessionRequest{Name: "agent_" + id, Dir: s.dir, Width: 200, Height: 50,
+			Command: demo.AgentCommand(claude, s.dir, filepath.Join(s.base, bigTask), id)}
 		if err := s.tmux.NewSession(ctx, req); err != nil {
 			return err
 		}
@@ -443,8 +437,6 @@ func (s *scene) startAgents(ctx context.Context) error {
 	}
 }
 
-func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
-
 func (s *scene) print() {
 	flags := []string{"--workspace", s.base, "--tmux-socket-path", s.sock.Path}
 	for _, kv := range [][2]string{
@@ -457,7 +449,7 @@ func (s *scene) print() {
 		{"AW_FLAGS", strings.Join(flags, " ")},
 		{"AW_SLEEP_PGID", fmt.Sprint(s.sleepPGID)},
 	} {
-		fmt.Printf("%s=%s\n", kv[0], shellQuote(kv[1]))
+		fmt.Printf("%s=%s\n", kv[0], demo.ShellQuote(kv[1]))
 	}
 	fmt.Println("READY")
 }
@@ -491,15 +483,7 @@ func (s *scene) close() error {
 		if left = ids; len(left) == 0 {
 			break
 		}
-		outs, err := procscan.Kill(ctx, procscan.KillRequest{Targets: ids, TermTimeout: 2 * time.Second})
-		if err != nil {
-			errs = append(errs, err)
-		}
-		for _, o := range outs {
-			if o.Result == procscan.KillSurvived || o.Result == procscan.KillRefused {
-				errs = append(errs, fmt.Errorf("PID %d %s: %s", o.PID, o.Result, o.Reason))
-			}
-		}
+		errs = append(errs, demo.KillAll(ctx, ids)...)
 	}
 	if len(left) > 0 {
 		if ids, _ := s.leftovers(ctx); len(ids) > 0 {
