@@ -813,6 +813,12 @@ func readAll(f *os.File) ([]byte, error) {
 	if fi, err := f.Stat(); err == nil {
 		size = fi.Size()
 	}
+	return readAllFrom(f, size)
+}
+
+// readAllFrom is readAll with the size it expects given: a file longer than
+// that is still read whole.
+func readAllFrom(f *os.File, size int64) ([]byte, error) {
 	buf := make([]byte, 0, size+512)
 	for {
 		n, err := f.ReadAt(buf[len(buf):cap(buf)], int64(len(buf)))
