@@ -1,0 +1,259 @@
+package statedb_test
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// fixture is the workspace the orchestrator's own code wrote (see
+// testdata/orchestrator-2026-sqlite at the repository's root). Tests only
+// ever open copies of it: a read-only open may create -wal and -shm files.
+const fixture = "../testdata/orchestrator-2026-sqlite"
+
+var (
+	fixtureDB    = filepath.Join(fixture, "project/.agent-workspace/registry/state.sqlite3")
+	fixtureIndex = filepath.Join(fixture, "home/.claude-orchestrator/global_registry.sqlite3")
+)
+
+// The fixture's two tasks.
+const (
+	taskA = "TASK-20261205-173221-188fc597"
+	taskB = "TASK-20261205-173222-bfcbcbec"
+)
+
+// copyFile copies src to dst, creating dst's directory.
+func copyFile(t *testing.T, src, dst string) {
+	t.Helper()
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// copyDB copies the fixture's state database into a fresh temporary
+// directory and returns the copy's path.
+func copyDB(t *testing.T) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), "registry", "state.sqlite3")
+	copyFile(t, fixtureDB, dst)
+	return dst
+}
+
+// copyTree copies the directory src into dst.
+func copyTree(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, p)
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		copyFile(t, p, filepath.Join(dst, rel))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// hashTree returns the sha256 of every regular file under dir, by path
+// relative to dir.
+func hashTree(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	sums := make(map[string]string)
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		sum := sha256.Sum256(b)
+		sums[rel] = hex.EncodeToString(sum[:])
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sums
+}
+
+// readBytes returns a file's content.
+func readBytes(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// exists reports whether path exists (without following a symlink).
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
+}
+
+// --- python3, playing the orchestrator ---------------------------------
+
+// python is a python3 process running a script from testdata. It is killed
+// by its PID when the test ends, however it ends.
+type python struct {
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	lines  chan string
+	done   chan struct{}
+	err    error // from Wait, once done is closed
+	stderr bytes.Buffer
+}
+
+// requirePython skips the test when there is no python3 to play the
+// orchestrator.
+func requirePython(t *testing.T) string {
+	t.Helper()
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("python3 not found on PATH: the tests against the orchestrator's Python connections need it")
+	}
+	return py
+}
+
+// startPython starts testdata/script with args.
+func startPython(t *testing.T, script string, args ...string) *python {
+	t.Helper()
+	py := requirePython(t)
+	p := &python{lines: make(chan string, 16), done: make(chan struct{})}
+	p.cmd = exec.Command(py, append([]string{filepath.Join("testdata", script)}, args...)...)
+	p.cmd.Stderr = &p.stderr
+	var err error
+	if p.stdin, err = p.cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	// Our own pipe, read to EOF by our own goroutine, so that Wait never
+	// races the reader.
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.cmd.Stdout = w
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	pid := p.cmd.Process.Pid
+	t.Cleanup(func() {
+		if err := p.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
+			t.Logf("kill python PID %d: %v", pid, err)
+		}
+		<-p.done
+	})
+	go func() {
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			p.lines <- sc.Text()
+		}
+		r.Close()
+	}()
+	go func() {
+		p.err = p.cmd.Wait()
+		close(p.done)
+	}()
+	return p
+}
+
+// expect waits for the line want on the script's stdout.
+func (p *python) expect(t *testing.T, want string) {
+	t.Helper()
+	select {
+	case got := <-p.lines:
+		if got != want {
+			t.Fatalf("python PID %d: got line %q, want %q", p.cmd.Process.Pid, got, want)
+		}
+	case <-p.done:
+		t.Fatalf("python PID %d exited (%v) before printing %q: %s", p.cmd.Process.Pid, p.err, want, p.stderr.String())
+	case <-time.After(60 * time.Second):
+		t.Fatalf("python PID %d: no %q after 60s", p.cmd.Process.Pid, want)
+	}
+}
+
+// send writes a line to the script's stdin.
+func (p *python) send(t *testing.T) {
+	t.Helper()
+	if _, err := io.WriteString(p.stdin, "go\n"); err != nil {
+		t.Fatalf("python PID %d: %v", p.cmd.Process.Pid, err)
+	}
+}
+
+// wait waits for the script to exit and fails the test unless it exited 0
+// with nothing on stderr.
+func (p *python) wait(t *testing.T) {
+	t.Helper()
+	<-p.done
+	if p.err != nil || p.stderr.Len() > 0 {
+		t.Errorf("python PID %d: got exit %v, stderr %q; want exit 0 and no stderr", p.cmd.Process.Pid, p.err, p.stderr.String())
+	}
+}
+
+// orch runs one statement on the database at path through python3's sqlite3
+// module, as the orchestrator would (kind "write": a BEGIN IMMEDIATE
+// transaction; "query": a plain read), and returns its rows.
+func orch(t *testing.T, path, kind, sql string, params ...any) [][]any {
+	t.Helper()
+	py := requirePython(t)
+	if params == nil {
+		params = []any{}
+	}
+	pj, err := json.Marshal(params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(py, filepath.Join("testdata", "orch.py"), path, kind, sql, string(pj))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("orch.py %s %q: %v: %s", kind, sql, err, stderr.String())
+	}
+	var rows [][]any
+	if err := json.Unmarshal(out, &rows); err != nil {
+		t.Fatalf("orch.py %s %q: %v in %q", kind, sql, err, out)
+	}
+	return rows
+}
+
+// integrityCheck runs PRAGMA integrity_check through python3 and fails the
+// test unless it says ok.
+func integrityCheck(t *testing.T, path string) {
+	t.Helper()
+	rows := orch(t, path, "query", "PRAGMA integrity_check")
+	if len(rows) != 1 || len(rows[0]) != 1 || rows[0][0] != "ok" {
+		t.Errorf("integrity_check: got %v, want [[ok]]", rows)
+	}
+}
