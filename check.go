@@ -12,6 +12,7 @@ import (
 
 	"agentwatch/engine"
 	"agentwatch/reconcile"
+	"agentwatch/registry"
 )
 
 func newCheckCmd(opts *options) *cobra.Command {
@@ -40,6 +41,9 @@ func newCheckCmd(opts *options) *cobra.Command {
 			if err != nil {
 				return &exitErr{code: exitError, err: err}
 			}
+			if n := rep.Summary()[reconcile.FindUnreadable]; n > 0 {
+				return &exitErr{code: exitError, err: fmt.Errorf("%d source(s) could not be read: nothing they would own was judged", n)}
+			}
 			if !rep.Healthy() {
 				return &exitErr{code: exitFindings}
 			}
@@ -62,6 +66,12 @@ func unreadError(snap *engine.Snapshot) (err error, lock bool) {
 	for _, r := range snap.Unreadable() {
 		msgs = append(msgs, r.Err.Error()+" (run agentwatch as a user who can read it)")
 	}
+	for _, d := range snap.Input.Databases {
+		if d.Locked {
+			msgs = append(msgs, d.Err.Error())
+			lock = true
+		}
+	}
 	if len(msgs) == 0 {
 		return nil, false
 	}
@@ -69,8 +79,10 @@ func unreadError(snap *engine.Snapshot) (err error, lock bool) {
 }
 
 type workspaceJSON struct {
-	Path   string `json:"path"`
-	Source string `json:"source"`
+	Path    string `json:"path"`
+	FoundBy string `json:"found_by"`
+	// Era is "sqlite" for a base with a state database, "json" otherwise.
+	Era string `json:"era"`
 }
 
 // checkJSON is the object `check --json` prints.
@@ -177,7 +189,7 @@ func writeCheckJSON(w io.Writer, eng *engine.Engine, snap *engine.Snapshot, rep 
 			Session: p.Session, SID: p.SID, Claude: p.Claude, AgentID: p.AgentID, Verdict: p.Verdict, Cause: p.Cause, Reason: p.Reason})
 	}
 	for _, b := range eng.Bases() {
-		out.Workspaces = append(out.Workspaces, workspaceJSON{Path: b.Dir, Source: b.Source})
+		out.Workspaces = append(out.Workspaces, workspaceJSON{Path: b.Dir, FoundBy: b.Source, Era: registry.Era(b.Dir)})
 	}
 	if out.Registries == nil {
 		out.Registries = []reconcile.RegistrySummary{}
@@ -202,13 +214,17 @@ func shortPath(p string) string {
 func writeCheckText(w io.Writer, eng *engine.Engine, snap *engine.Snapshot, rep reconcile.Report, scope string) {
 	agents, active := 0, 0
 	for _, r := range rep.Registries {
-		if r.Kind == reconcile.KindTask {
+		if r.Kind == reconcile.KindTask || r.Kind == reconcile.KindState {
 			agents += r.Agents
 			active += r.Active
 		}
 	}
 	for _, b := range eng.Bases() {
-		fmt.Fprintf(w, "workspace %s  (%s)\n", b.Dir, b.Source)
+		era := "JSON registries"
+		if registry.Era(b.Dir) == "sqlite" {
+			era = "SQLite state"
+		}
+		fmt.Fprintf(w, "workspace %s  (%s; %s)\n", b.Dir, b.Source, era)
 	}
 	for i, s := range serversOf(snap) {
 		state := fmt.Sprintf("%d sessions", s.Sessions)
@@ -230,7 +246,7 @@ func writeCheckText(w io.Writer, eng *engine.Engine, snap *engine.Snapshot, rep 
 			claude++
 		}
 	}
-	fmt.Fprintf(w, "%d registries, %d agents in task registries (%d active), %d claude processes; scanned in %s\n",
+	fmt.Fprintf(w, "%d registries, %d agents in task registries and state databases (%d active), %d claude processes; scanned in %s\n",
 		len(rep.Registries), agents, active, claude, snap.Duration.Round(time.Millisecond))
 	if len(rep.Findings) == 0 {
 		fmt.Fprintln(w, "healthy: no findings")
@@ -277,8 +293,20 @@ func describe(f reconcile.Finding) (where, detail string) {
 	case reconcile.FindDuplicate:
 		return shortPath(f.Registry), fmt.Sprintf("%s: %d entries", f.AgentID, f.Count)
 	case reconcile.FindDivergent:
+		if f.Registry != "" {
+			return f.AgentID, fmt.Sprintf("agents row %s, its last progress report %s", f.Status, f.ProgressStatus)
+		}
 		g, t := orDash(f.GlobalStatus), orDash(f.TaskStatus)
 		return f.AgentID, fmt.Sprintf("global %s, task %s", g, t)
+	case reconcile.FindUnreadable:
+		return f.Source, f.Error + "; nothing it would own is judged"
+	case reconcile.FindUnknown:
+		return f.AgentID, fmt.Sprintf("status %q is neither active nor terminal: its phase never completes", f.Status)
+	case reconcile.FindSpawnBlocked:
+		return f.TaskID, fmt.Sprintf("ghost rows %s count against max_concurrent %d and block their types from spawning again",
+			strings.Join(f.AgentIDs, ", "), f.Limit)
+	case reconcile.FindOrphanRow:
+		return f.AgentID, fmt.Sprintf("a row of %s whose agent row is missing", f.Table)
 	case reconcile.FindStale:
 		return f.AgentID, "alive, last update " + f.LastUpdate
 	case reconcile.FindGhost:

@@ -24,6 +24,7 @@ import (
 	"agentwatch/engine"
 	"agentwatch/procscan"
 	"agentwatch/registry"
+	"agentwatch/statedb"
 	"agentwatch/tmux"
 )
 
@@ -212,17 +213,31 @@ func (o *options) newEngineWith(ctx context.Context, tune func(*engine.Config)) 
 		return nil, fmt.Errorf("discover workspaces: %w", err)
 	}
 	home, _ := os.UserHomeDir()
+	var known []string
+	if home != "" && len(o.workspaces) == 0 {
+		// The orchestrator indexes every base it wrote to; an index that
+		// is missing or cannot be read only means fewer bases are found.
+		known, _ = statedb.KnownWorkspaces(ctx, statedb.IndexPath(home), statedb.ReadOptions{BusyTimeout: time.Second})
+	}
 	bases, err := registry.Discover(ctx, registry.DiscoverOptions{
 		Explicit: o.workspaces,
 		Env:      os.Getenv("CLAUDE_ORCHESTRATOR_WORKSPACE"),
 		Cwd:      cwd,
 		Home:     home,
+		Known:    known,
 	})
+	var notFound *registry.NotFoundError
+	if errors.As(err, &notFound) {
+		// Live agent panes may still name a base (their stream logs'
+		// paths): the engine finds those as it scans.
+		bases, err = nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}
 	cfg := o.config()
 	cfg.Bases = bases
+	cfg.FollowPanes = len(o.workspaces) == 0
 	cfg.Live = true
 	cfg.Grace, cfg.Stale = o.grace, o.stale
 	for _, n := range o.socketNames {
@@ -242,7 +257,17 @@ func (o *options) newEngineWith(ctx context.Context, tune func(*engine.Config)) 
 	if tune != nil {
 		tune(&cfg)
 	}
-	return engine.New(cfg), nil
+	eng := engine.New(cfg)
+	if notFound != nil {
+		found, err := eng.DiscoverFromPanes(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if !found {
+			return nil, fmt.Errorf("discover workspaces: %w", notFound)
+		}
+	}
+	return eng, nil
 }
 
 // config is the engine configuration without workspaces: enough for the

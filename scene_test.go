@@ -84,6 +84,12 @@ func leftovers() string {
 // removes it when the test ends, pass or fail.
 func buildScene(t *testing.T) *demo.Scene {
 	t.Helper()
+	return buildSceneWith(t, demo.Options{})
+}
+
+// buildSceneWith is buildScene with options (the exe is this test binary).
+func buildSceneWith(t *testing.T, opts demo.Options) *demo.Scene {
+	t.Helper()
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Skip("tmux is not installed")
 	}
@@ -93,7 +99,8 @@ func buildScene(t *testing.T) *demo.Scene {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s, err := demo.Build(ctx, demo.Options{Exe: exe})
+	opts.Exe = exe
+	s, err := demo.Build(ctx, opts)
 	if err != nil {
 		t.Fatalf("build the scene: %v", err)
 	}

@@ -27,7 +27,8 @@ func IsFake(argv0 string) bool {
 	case ClaudeName, MCPName:
 		return true
 	}
-	return false
+	// The native installer's claude, named by its version.
+	return filepath.Base(filepath.Dir(argv0)) == "versions" && filepath.Base(filepath.Dir(filepath.Dir(argv0))) == ClaudeName
 }
 
 // RunFake is the main of the fake programs: a claude that writes a stream
@@ -43,8 +44,16 @@ func RunFake(argv []string) int {
 	setsidChild := fs.Bool("setsid-child", false, "start a child claude that calls setsid and outlives the session")
 	mcpChild := fs.Bool("mcp-child", false, "start a child MCP server in the same session")
 	finish := fs.Duration("finish-after", 0, "write a result line and exit after this long")
+	linger := fs.Bool("linger-after-result", false, "write a result line at once, then hang on without exiting")
+	// The flags the orchestrator passes, taken and ignored.
 	fs.Bool("print", false, "")
 	fs.String("output-format", "", "")
+	fs.String("input-format", "", "")
+	fs.Bool("verbose", false, "")
+	fs.Bool("dangerously-skip-permissions", false, "")
+	fs.String("model", "", "")
+	fs.String("effort", "", "")
+	fs.String("mcp-config", "", "")
 	if err := fs.Parse(argv[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
@@ -80,6 +89,10 @@ func RunFake(argv []string) int {
 	}
 	out := json.NewEncoder(os.Stdout)
 	out.Encode(map[string]any{"type": "system", "subtype": "init", "agent_id": *agentID})
+	if *linger {
+		out.Encode(map[string]any{"type": "result", "subtype": "success", "is_error": false, "num_turns": 1})
+		waitForever()
+	}
 	tick := time.NewTicker(2 * time.Second)
 	defer tick.Stop()
 	var done <-chan time.Time

@@ -47,6 +47,9 @@ type Cast struct {
 	Untracked                    string // a session that no registry records
 }
 
+// randHex draws 24 random bits, an agent id's hex part.
+func randHex() int { return rand.IntN(1 << 24) }
+
 // newCast draws a cast whose ids end in distinct hex.
 func newCast() Cast {
 	seen := map[string]bool{}
@@ -76,8 +79,13 @@ type Scene struct {
 	Bin    string
 	// Cast names its agents.
 	Cast Cast
-	tmux *tmux.Client
-	now  time.Time
+	// StateBase is the base of the scene's second project, of the SQLite
+	// era, on the same tmux server; "" when the scene has none.
+	StateBase string
+	// StateCast names that project's agents.
+	StateCast StateCast
+	tmux      *tmux.Client
+	now       time.Time
 }
 
 // Options tune a scene.
@@ -87,6 +95,9 @@ type Options struct {
 	Exe string
 	// Now is the scene's present; zero means time.Now().
 	Now time.Time
+	// State adds a second project on the same tmux server, run by the
+	// 2026 orchestrator: a state database, today's panes (see state.go).
+	State bool
 }
 
 // Build makes the scene: directories, registries, the private tmux server
@@ -138,12 +149,30 @@ func Build(ctx context.Context, opts Options) (s *Scene, err error) {
 	if err := s.startCast(ctx); err != nil {
 		return nil, err
 	}
+	if opts.State {
+		s.StateBase, s.StateCast = filepath.Join(dir, "proj26", ".agent-workspace"), newStateCast()
+		if err := s.buildState(ctx); err != nil {
+			return nil, err
+		}
+		if err := s.waitRoles(ctx, StateRoles...); err != nil {
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
-// Flags are the command-line flags that point agentwatch at the scene.
+// Flags are the command-line flags that point agentwatch at the scene's
+// first project (the JSON era).
 func (s *Scene) Flags() []string {
 	return []string{"--workspace", s.Base, "--tmux-socket-path", s.Socket.Path}
+}
+
+// AllFlags point agentwatch at every project of the scene.
+func (s *Scene) AllFlags() []string {
+	if s.StateBase == "" {
+		return s.Flags()
+	}
+	return []string{"--workspace", s.Base, "--workspace", s.StateBase, "--tmux-socket-path", s.Socket.Path}
 }
 
 // Tmux returns a client of the scene's private tmux server.

@@ -48,8 +48,10 @@ type Entry struct {
 	Targets []string     `json:"targets,omitempty"`
 	Result  string       `json:"result"`
 	Files   []FileChange `json:"registries,omitempty"`
-	Ops     []Item       `json:"ops,omitempty"`
-	Error   string       `json:"error,omitempty"`
+	// Rows are the agent rows an action changed in state databases.
+	Rows  []RowChange `json:"rows,omitempty"`
+	Ops   []Item      `json:"ops,omitempty"`
+	Error string      `json:"error,omitempty"`
 }
 
 // Actions whose file changes `undo` can put back.
@@ -128,7 +130,7 @@ func (a *Audit) LastUndoable(ctx context.Context, within ...string) (*Entry, err
 		return nil, err
 	}
 	for i := len(entries) - 1; i >= 0; i-- {
-		if undoable[entries[i].Action] && len(entries[i].Files) > 0 && touches(entries[i], within) {
+		if undoable[entries[i].Action] && len(entries[i].Files)+len(entries[i].Rows) > 0 && touches(entries[i], within) {
 			return &entries[i], nil
 		}
 	}
@@ -146,8 +148,15 @@ func touches(e Entry, dirs []string) bool {
 	for i, d := range dirs {
 		real[i] = realPath(d)
 	}
+	paths := make([]string, 0, len(e.Files)+len(e.Rows))
 	for _, f := range e.Files {
-		p := filepath.Join(realPath(filepath.Dir(f.Path)), filepath.Base(f.Path))
+		paths = append(paths, f.Path)
+	}
+	for _, r := range e.Rows {
+		paths = append(paths, r.Database)
+	}
+	for _, path := range paths {
+		p := filepath.Join(realPath(filepath.Dir(path)), filepath.Base(path))
 		for _, d := range real {
 			if rel, err := filepath.Rel(d, p); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
 				return true

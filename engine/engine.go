@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"slices"
+	"sync"
 	"time"
 
 	"agentwatch/procscan"
@@ -35,10 +37,16 @@ type Config struct {
 	Grace, Stale, Settle time.Duration
 	// Metrics, when set, receives every scan, repair and kill.
 	Metrics *Metrics
+	// FollowPanes adds to Bases every workspace base that a live agent
+	// pane names (its stream log's path), so that each project's agents
+	// are judged by their own registry. Set when the bases were
+	// discovered, not named with --workspace.
+	FollowPanes bool
 }
 
 // Engine gathers snapshots and applies plans.
 type Engine struct {
+	mu      sync.Mutex // guards cfg.Bases
 	cfg     Config
 	scanner *procscan.Scanner
 	reads   *readCache
@@ -53,8 +61,20 @@ func New(cfg Config) *Engine {
 // Audit returns the audit log the engine appends to.
 func (e *Engine) Audit() *Audit { return e.cfg.Audit }
 
-// Bases returns the workspace bases the engine watches.
-func (e *Engine) Bases() []registry.Base { return e.cfg.Bases }
+// Bases returns the workspace bases the engine watches: those it was given
+// and, with FollowPanes, those that live agent panes named since.
+func (e *Engine) Bases() []registry.Base {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.cfg.Bases)
+}
+
+// addBase adds a base found while scanning.
+func (e *Engine) addBase(b registry.Base) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.cfg.Bases = append(e.cfg.Bases, b)
+}
 
 // Snapshot is one scan of the sources.
 type Snapshot struct {
@@ -88,17 +108,48 @@ func (e *Engine) Gather(ctx context.Context, now time.Time) (*Snapshot, error) {
 			live <- liveResult{lv, err}
 		}()
 	}
-	for _, b := range e.cfg.Bases {
+	for _, b := range e.Bases() {
+		if err := e.gatherBase(ctx, snap, b); err != nil {
+			return nil, err
+		}
+	}
+	if live != nil {
+		res := <-live
+		if res.err != nil {
+			return nil, res.err
+		}
+		snap.Input.Live = res.lv
+		if e.cfg.FollowPanes {
+			for _, b := range e.paneBases(ctx, res.lv, e.Bases()) {
+				e.addBase(b)
+				if err := e.gatherBase(ctx, snap, b); err != nil {
+					return nil, err
+				}
+			}
+		}
+		e.readEvidence(&snap.Input)
+	}
+	snap.Duration = time.Since(start)
+	return snap, nil
+}
+
+// gatherBase reads one base's registries and state database into snap.
+func (e *Engine) gatherBase(ctx context.Context, snap *Snapshot, b registry.Base) error {
+	snap.Input.Bases = append(snap.Input.Bases, b.Dir)
+	if d, ok := e.readDatabase(ctx, b.Dir); ok {
+		snap.Input.Databases = append(snap.Input.Databases, d)
+	}
+	{
 		files, err := registry.Files(ctx, b.Dir)
 		if err != nil {
-			return nil, fmt.Errorf("gather: %w", err)
+			return fmt.Errorf("gather: %w", err)
 		}
 		for _, f := range files {
 			r := reconcile.Registry{Path: f.Path, Kind: f.Kind.String(), Base: b.Dir, TaskID: f.TaskID}
 			s, err := e.reads.read(ctx, e.cfg.Store, f.Path)
 			switch {
 			case ctx.Err() != nil:
-				return nil, fmt.Errorf("gather: %w", ctx.Err())
+				return fmt.Errorf("gather: %w", ctx.Err())
 			case err != nil && s == nil && errors.Is(err, fs.ErrNotExist):
 				continue // removed since it was listed
 			case err != nil && s == nil:
@@ -115,16 +166,7 @@ func (e *Engine) Gather(ctx context.Context, now time.Time) (*Snapshot, error) {
 			snap.Input.Registries = append(snap.Input.Registries, r)
 		}
 	}
-	if live != nil {
-		res := <-live
-		if res.err != nil {
-			return nil, res.err
-		}
-		snap.Input.Live = res.lv
-		e.readEvidence(&snap.Input)
-	}
-	snap.Duration = time.Since(start)
-	return snap, nil
+	return nil
 }
 
 // Unreadable returns the registries that could not be read, for a reason
@@ -163,6 +205,8 @@ type Result struct {
 	Failed  []Item `json:"failed"`
 	// Commits are the store's transactions, one per registry touched.
 	Commits []*registry.Commit `json:"-"`
+	// Rows are the agent rows changed in state databases.
+	Rows []RowChange `json:"-"`
 }
 
 // LockBusy reports whether any operation failed on a busy lock.
@@ -190,6 +234,10 @@ func (e *Engine) Apply(ctx context.Context, snap *Snapshot, plan reconcile.Plan,
 	res := &Result{}
 	for _, path := range plan.Registries() {
 		ops := plan.OpsFor(path)
+		if ops[0].Kind == reconcile.KindState {
+			e.applyState(ctx, snap, ops, now, res)
+			continue
+		}
 		env := reconcile.Env{Now: now, Sets: e.cfg.Sets}
 		if ops[0].Kind == reconcile.KindGlobal {
 			env.TaskStatus = e.taskStatus(ctx, path)

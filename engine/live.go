@@ -1,12 +1,9 @@
 package engine
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"slices"
 	"sync"
@@ -34,6 +31,7 @@ func (e *Engine) gatherLive(ctx context.Context) (*reconcile.Live, error) {
 	ctx, cancel := context.WithTimeout(ctx, scanTimeout)
 	defer cancel()
 	lv := &reconcile.Live{Claude: map[int32]bool{}, Evidence: map[string]bool{}, Confirm: map[string]bool{},
+		EvidenceError: map[string]bool{}, LogModified: map[string]time.Time{}, Cwd: map[int32]string{},
 		Grace: e.cfg.Grace, Stale: e.cfg.Stale}
 	why, sockets := "given", e.cfg.Sockets
 	if len(sockets) == 0 {
@@ -67,6 +65,7 @@ func (e *Engine) gatherLive(ctx context.Context) (*reconcile.Live, error) {
 		s.Followed = true
 		lv.Servers = append(lv.Servers, s)
 	}
+	markPaneAgents(lv)
 	return lv, nil
 }
 
@@ -123,12 +122,13 @@ func (e *Engine) readEvidence(in *reconcile.Input) {
 			if live[a.session] {
 				continue
 			}
-			if endsWithResult(registry.StreamLogPath(r.Path, a.id)) {
+			if found, _ := lastResult(registry.StreamLogPath(r.Path, a.id)); found {
 				in.Live.Evidence[a.id] = true
 			}
 		}
 	}
 	e.active.keep(seen)
+	readStateEvidence(in, live, e.cfg.Sets)
 }
 
 // activeAgent is an agent of a task registry whose status is active.
@@ -183,34 +183,6 @@ func (e *Engine) activeAgents(r reconcile.Registry) []activeAgent {
 	}
 	c.m[r.Path] = activeList{hash: r.Hash, agents: out}
 	return out
-}
-
-// endsWithResult reports whether a stream log's last line is a JSON object
-// whose type is "result": claude finished its work.
-func endsWithResult(path string) bool {
-	f, err := os.Open(path)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	const tail = 256 << 10
-	if st, err := f.Stat(); err == nil && st.Size() > tail {
-		f.Seek(st.Size()-tail, io.SeekStart)
-	}
-	data, err := io.ReadAll(f)
-	if err != nil {
-		return false
-	}
-	data = bytes.TrimRight(data, "\r\n\t ")
-	if i := bytes.LastIndexByte(data, '\n'); i >= 0 {
-		data = data[i+1:]
-	}
-	var line struct {
-		Type string `json:"type"`
-	}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, len(data)+1), len(data)+1)
-	return sc.Scan() && json.Unmarshal(sc.Bytes(), &line) == nil && line.Type == "result"
 }
 
 // Observe gathers a snapshot and analyzes it against the previous memory.

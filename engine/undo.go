@@ -40,7 +40,7 @@ func (e *Engine) Repair(ctx context.Context, snap *Snapshot, plan reconcile.Plan
 		res.Failed = append(res.Failed, k.Failed...)
 	}
 	e.cfg.Metrics.observeResult(res)
-	entry := Entry{Action: "repair", Result: resultWord(res), Files: changesOf(res.Commits)}
+	entry := Entry{Action: "repair", Result: resultWord(res), Files: changesOf(res.Commits), Rows: res.Rows}
 	for _, it := range res.Applied {
 		entry.Targets = appendTarget(entry.Targets, it.Op)
 	}
@@ -100,6 +100,9 @@ type UndoFile struct {
 type UndoPlan struct {
 	Entry Entry
 	Files []UndoFile
+	// Rows are the state-database rows to put back, each under the guard
+	// of what agentwatch wrote (see statedb.Undo).
+	Rows []RowChange
 }
 
 // PlanUndo looks up the newest undoable action and what undoing it means
@@ -119,7 +122,7 @@ func (e *Engine) PlanUndo(ctx context.Context) (*UndoPlan, error) {
 	if last == nil {
 		return nil, ErrNothingToUndo
 	}
-	up := &UndoPlan{Entry: *last}
+	up := &UndoPlan{Entry: *last, Rows: last.Rows}
 	for _, fc := range last.Files {
 		uf := UndoFile{FileChange: fc}
 		old, err := os.ReadFile(fc.Backup)
@@ -221,7 +224,9 @@ func (e *Engine) Undo(ctx context.Context, up *UndoPlan, force bool) ([]UndoOutc
 		}
 		outs = append(outs, out)
 	}
-	entry := Entry{Action: "undo", Files: changesOf(commits), Result: "ok"}
+	rowOuts, rows := e.undoRows(ctx, up.Rows)
+	outs = append(outs, rowOuts...)
+	entry := Entry{Action: "undo", Files: changesOf(commits), Rows: rows, Result: "ok"}
 	failed := 0
 	for _, o := range outs {
 		entry.Targets = append(entry.Targets, o.Path)

@@ -18,6 +18,8 @@ type Matcher struct {
 //   - comm "claude", or argv[0] whose base name is "claude";
 //   - node or bun running a script whose base name is "claude" or whose
 //     path contains "@anthropic-ai/claude-code";
+//   - the native installer's …/claude/versions/X.Y.Z, whose comm is the
+//     version;
 //
 // and never a zombie, nor Claude Desktop: comm "Claude" or "Claude Helper…", or anything
 // whose program lies in a Claude.app bundle.
@@ -68,7 +70,7 @@ func (m Matcher) Match(p *Proc) bool {
 		return false
 	}
 	prog := path.Base(p.Argv[0])
-	if prog == "claude" {
+	if prog == "claude" || nativeClaude(p.Argv[0]) {
 		return true
 	}
 	if !isRuntime(prog) && !isRuntime(p.Comm) {
@@ -76,6 +78,22 @@ func (m Matcher) Match(p *Proc) bool {
 	}
 	script := scriptOf(prog, p.Argv[1:])
 	return path.Base(script) == "claude" || strings.Contains(script, "@anthropic-ai/claude-code")
+}
+
+// nativeClaude tells whether a program is claude as its native installer
+// lays it out, …/claude/versions/X.Y.Z: its name, and so its comm, is the
+// version, not "claude".
+func nativeClaude(prog string) bool {
+	dir, ver := path.Split(prog)
+	if !strings.HasSuffix(dir, "/claude/versions/") || ver == "" {
+		return false
+	}
+	for _, c := range ver {
+		if (c < '0' || c > '9') && c != '.' && c != '-' && (c < 'a' || c > 'z') {
+			return false
+		}
+	}
+	return ver[0] >= '0' && ver[0] <= '9'
 }
 
 // desktop tells whether p is part of Claude Desktop.
@@ -127,4 +145,60 @@ func scriptOf(prog string, args []string) string {
 		}
 	}
 	return ""
+}
+
+// PaneAgents returns the agent processes of an orchestrator's pane, given
+// its shell: the orchestrator starts an agent as
+//
+//	bash -c "… cat PROMPT | AGENT --print … | tee …/logs/<id>_stream.jsonl; …notifier…"
+//
+// so every child of that shell but tee, cat and the completion notifier is
+// the agent, whatever it is called: claude, node running claude, the
+// native installer's binary named by its version, or gemini. None when the
+// shell's command line does not have that shape.
+func PaneAgents(t *Table, shell int32) []int32 {
+	p := t.Procs[shell]
+	if p == nil || !launchShape(p.Argv) {
+		return nil
+	}
+	var out []int32
+	for _, c := range t.Children[shell] {
+		cp := t.Procs[c]
+		if cp == nil || cp.Zombie() || plumbing(cp) {
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// launchShape reports whether a shell's command line pipes an agent into
+// tee writing a stream log.
+func launchShape(argv []string) bool {
+	for _, a := range argv {
+		if strings.Contains(a, "| tee ") && strings.Contains(a, "_stream.jsonl") {
+			return true
+		}
+	}
+	return false
+}
+
+// plumbing reports whether a child of an agent's pane shell is part of the
+// pipeline around the agent rather than the agent: tee, cat, a subshell,
+// the completion notifier.
+func plumbing(p *Proc) bool {
+	name := p.Comm
+	if len(p.Argv) > 0 {
+		name = path.Base(p.Argv[0])
+	}
+	switch name {
+	case "tee", "cat", "sh", "bash", "dash", "zsh", "echo", "sleep":
+		return true
+	}
+	for _, a := range p.Argv {
+		if strings.HasSuffix(a, "completion_notifier.py") {
+			return true
+		}
+	}
+	return false
 }

@@ -1,6 +1,7 @@
 package procscan
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -38,6 +39,9 @@ func TestMatcher(t *testing.T) {
 		{"node evaluating inline code", def, "node", "node -e require('/x/claude')", false},
 		{"tee of the stream log", def, "tee", "tee /w/TASK-1/logs/claude_stream.jsonl", false},
 		{"kernel thread", def, "kworker/0:1", "", false},
+		{"native installer's claude, named by its version", def, "2.1.97", "/home/u/.local/share/claude/versions/2.1.97 --print", true},
+		{"a version-named binary elsewhere", def, "2.1.97", "/opt/tool/versions/2.1.97 --print", false},
+		{"the versions directory itself", def, "versions", "/home/u/.local/share/claude/versions/ --print", false},
 		{"regex matches the command line", re, "python3", "python3 my-agent --task x", true},
 		{"regex ignores the default rules", re, "claude", "claude --print", false},
 		{"regex against comm when argv is unreadable", func() Matcher { m, _ := NewMatcher(`^claude$`); return m }(), "claude", "", true},
@@ -78,5 +82,39 @@ func TestNewMatcherErrors(t *testing.T) {
 	}
 	if got := (Matcher{}).String(); got != "default" {
 		t.Errorf("zero Matcher: got %q, want default", got)
+	}
+}
+
+func TestPaneAgents(t *testing.T) {
+	const log = "/p/.agent-workspace/TASK-20261205-173221-188fc597/logs/a-1_stream.jsonl"
+	mk := func(pid, ppid int32, comm string, argv ...string) *Proc {
+		return &Proc{PID: pid, PPID: ppid, SID: 10, Comm: comm, Argv: argv}
+	}
+	shell := "set -o pipefail; cd '/p' && cat '/p/prompt.txt' | gemini -y -o stream-json | tee '" + log + "'; exit_code=$?; python3 '/o/orchestrator/completion_notifier.py' T a-1 W L \"$exit_code\""
+	cases := []struct {
+		name  string
+		procs []*Proc
+		want  []int32
+	}{
+		{"the agent of the launch shape, whatever its name; not tee, cat or the notifier", []*Proc{
+			mk(10, 1, "bash", "bash", "-c", shell), mk(11, 10, "cat", "cat", "/p/prompt.txt"),
+			mk(12, 10, "node", "node", "/usr/lib/node_modules/@google/gemini-cli/dist/index.js", "-y"),
+			mk(13, 10, "tee", "tee", log), mk(14, 10, "python3", "python3", "/o/orchestrator/completion_notifier.py", "T")},
+			[]int32{12}},
+		{"a shell of another shape has none", []*Proc{mk(10, 1, "bash", "bash", "-c", "vim notes"), mk(12, 10, "vim", "vim", "notes")}, nil},
+		{"a zombie is no agent", []*Proc{mk(10, 1, "bash", "bash", "-c", shell), func() *Proc { p := mk(12, 10, "2.1.97"); p.State = "Z"; return p }()}, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tb := &Table{Procs: map[int32]*Proc{}, Children: map[int32][]int32{}}
+			for _, p := range tc.procs {
+				tb.Procs[p.PID] = p
+				tb.Children[p.PPID] = append(tb.Children[p.PPID], p.PID)
+			}
+			got := PaneAgents(tb, 10)
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("got %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

@@ -80,11 +80,63 @@ type world struct {
 	sets  registry.StatusSets
 	files []*file
 	bases map[string]*base
+	// scannedList caches scannedDirs.
+	scannedList []string
 }
 
 type base struct {
+	dir    string
 	global *file
 	tasks  map[string]*file // by task id
+	// db is the base's state database: a base that has one is of the
+	// SQLite era, whose agents come from its rows.
+	db *dbIndex
+	// scanned: the base is one of the input's Bases (a base known only
+	// from a registry path is scanned too).
+	scanned bool
+}
+
+// sqlite reports whether the base is of the SQLite era.
+func (b *base) sqlite() bool { return b != nil && b.db != nil }
+
+// dbTask reports whether the base's database holds a row for the task:
+// then the task's agents are the database's, whatever its JSON says.
+func (b *base) dbTask(taskID string) bool {
+	if !b.sqlite() || b.db.State == nil {
+		return false
+	}
+	_, ok := b.db.tasks[taskID]
+	return ok
+}
+
+// usesJSON reports whether a JSON registry's agents count for the task:
+// in a JSON-era base always; in a SQLite-era base only for a task the
+// database does not hold, and only when the database could be read (it
+// might hold the task).
+func (b *base) usesJSON(taskID string) bool {
+	if !b.sqlite() {
+		return true
+	}
+	return b.db.Err == nil && !b.dbTask(taskID)
+}
+
+// unread returns why some source of the base that would own agents could
+// not be read, "" when every one was: a base read incompletely yields no
+// untracked session and no orphan for what it would own.
+func (b *base) unread() string {
+	if b.sqlite() && b.db.Err != nil {
+		return b.db.Path + ": " + b.db.Err.Error()
+	}
+	if b.global != nil && b.global.err != nil && !b.sqlite() {
+		return b.global.Path + ": " + b.global.err.Error()
+	}
+	for _, id := range slices.Sorted(maps.Keys(b.tasks)) {
+		f := b.tasks[id]
+		if f.err != nil && !b.dbTask(id) {
+			return f.Path + ": " + f.err.Error()
+		}
+	}
+	return ""
 }
 
 func newWorld(in Input) *world {
@@ -112,11 +164,7 @@ func newWorld(in Input) *world {
 			}
 		}
 		w.files = append(w.files, f)
-		b := w.bases[r.Base]
-		if b == nil {
-			b = &base{tasks: map[string]*file{}}
-			w.bases[r.Base] = b
-		}
+		b := w.base(r.Base)
 		switch r.Kind {
 		case KindGlobal:
 			b.global = f
@@ -128,7 +176,28 @@ func newWorld(in Input) *world {
 			b.tasks[id] = f
 		}
 	}
+	for _, d := range in.Databases {
+		w.base(d.Base).db = newDBIndex(d)
+	}
+	for _, dir := range in.Bases {
+		w.base(dir).scanned = true
+	}
+	if len(in.Bases) == 0 { // an input without a list: every base it names was scanned
+		for _, b := range w.bases {
+			b.scanned = true
+		}
+	}
 	return w
+}
+
+// base returns the world's base for dir, made on first use.
+func (w *world) base(dir string) *base {
+	b := w.bases[dir]
+	if b == nil {
+		b = &base{dir: dir, tasks: map[string]*file{}}
+		w.bases[dir] = b
+	}
+	return b
 }
 
 // latest returns, among entries of one agent id, the one a dedupe keeps: the
@@ -210,6 +279,12 @@ func Observe(in Input, prev *Memory) (Report, *Memory) {
 		rep.Findings = append(rep.Findings, w.fileFindings(f)...)
 	}
 	rep.Findings = append(rep.Findings, w.divergent()...)
+	for _, name := range slices.Sorted(maps.Keys(w.bases)) {
+		if db := w.bases[name].db; db != nil {
+			rep.Registries = append(rep.Registries, w.dbSummary(db))
+			rep.Findings = append(rep.Findings, w.dbFindings(db)...)
+		}
+	}
 	mem := &Memory{}
 	var until time.Time
 	if in.Live != nil {
@@ -255,6 +330,12 @@ func (w *world) summary(f *file) RegistrySummary {
 
 // fileFindings are the drift and duplicate findings of one parsed file.
 func (w *world) fileFindings(f *file) []Finding {
+	if w.bases[f.Base].sqlite() {
+		// The SQLite-era orchestrator writes its JSON files once, at task
+		// creation, and never again: their counters and agents are
+		// creation-time data, neither drift nor duplicates.
+		return nil
+	}
 	var out []Finding
 	var actual map[string]int64
 	var fields []string
@@ -301,7 +382,7 @@ func (w *world) divergent() []Finding {
 	var out []Finding
 	for _, name := range slices.Sorted(maps.Keys(w.bases)) {
 		b := w.bases[name]
-		if b.global == nil || b.global.global == nil {
+		if b.global == nil || b.global.global == nil || b.sqlite() {
 			continue
 		}
 		inGlobal := make(map[string]bool, len(b.global.gagents))

@@ -13,10 +13,20 @@ const (
 	FindDivergent = "divergent"
 	FindCorrupt   = "corrupt"
 	FindStale     = "stale"
+	// FindUnreadable: a database or file that could not be read; nothing
+	// it would own is judged.
+	FindUnreadable = "unreadable"
+	// FindUnknown: an agent row whose status is in neither set (SQLite era).
+	FindUnknown = "unknown"
+	// FindSpawnBlocked: ghost rows that hold a task's spawns back (SQLite era).
+	FindSpawnBlocked = "spawn_blocked"
+	// FindOrphanRow: a progress or hierarchy row whose agent row is missing.
+	FindOrphanRow = "orphan_row"
 )
 
 // FindingKinds lists every finding kind in the order reports show them.
-var FindingKinds = []string{FindCorrupt, FindGhost, FindLeak, FindDrift, FindDuplicate, FindDivergent, FindStale}
+var FindingKinds = []string{FindCorrupt, FindUnreadable, FindGhost, FindLeak, FindSpawnBlocked, FindDrift, FindDuplicate,
+	FindDivergent, FindUnknown, FindStale, FindOrphanRow}
 
 // Finding is one thing wrong. Which fields are set depends on Kind; the JSON
 // form carries exactly the fields of that kind.
@@ -51,6 +61,16 @@ type Finding struct {
 	Error string
 	// stale
 	LastUpdate string
+	// unreadable
+	Source string
+	// divergent in a state database: the agent_progress_latest status
+	// beside the agents row's Status.
+	ProgressStatus string
+	// spawn_blocked
+	AgentIDs []string
+	Limit    int
+	// orphan_row: the table holding the row.
+	Table string
 }
 
 // MarshalJSON writes the fields of the finding's kind, as DESIGN's contract
@@ -76,12 +96,29 @@ func (f Finding) MarshalJSON() ([]byte, error) {
 	case FindDuplicate:
 		fields = []kv{{"registry", f.Registry}, {"agent_id", f.AgentID}, {"count", f.Count}}
 	case FindDivergent:
+		if f.Registry != "" { // a state database: the agent row against its progress row
+			fields = []kv{{"agent_id", f.AgentID}, {"task_id", f.TaskID}, {"registry", f.Registry},
+				{"status", f.Status}, {"progress_status", f.ProgressStatus}}
+			break
+		}
 		fields = []kv{{"agent_id", f.AgentID}, {"global_registry", f.GlobalRegistry}, {"task_registry", f.TaskRegistry},
 			{"global_status", f.GlobalStatus}, {"task_status", f.TaskStatus}}
 	case FindCorrupt:
 		fields = []kv{{"registry", f.Registry}, {"error", f.Error}}
 	case FindStale:
 		fields = []kv{{"agent_id", f.AgentID}, {"last_update", f.LastUpdate}}
+	case FindUnreadable:
+		fields = []kv{{"source", f.Source}, {"error", f.Error}}
+	case FindUnknown:
+		fields = []kv{{"agent_id", f.AgentID}, {"task_id", f.TaskID}, {"registry", f.Registry}, {"status", f.Status}}
+	case FindSpawnBlocked:
+		ids := f.AgentIDs
+		if ids == nil {
+			ids = []string{}
+		}
+		fields = []kv{{"task_id", f.TaskID}, {"registry", f.Registry}, {"agent_ids", ids}, {"limit", f.Limit}}
+	case FindOrphanRow:
+		fields = []kv{{"registry", f.Registry}, {"table", f.Table}, {"agent_id", f.AgentID}, {"task_id", f.TaskID}}
 	}
 	buf := []byte(`{"kind":`)
 	k, _ := json.Marshal(f.Kind)
@@ -99,6 +136,16 @@ func (f Finding) MarshalJSON() ([]byte, error) {
 	return append(buf, '}'), nil
 }
 
-// Blocking reports whether the finding makes the state unhealthy; a stale
-// agent is a warning only.
-func (f Finding) Blocking() bool { return f.Kind != FindStale }
+// Blocking reports whether the finding makes the state unhealthy. Warnings
+// only: a stale agent, a row whose agent row is missing (the orchestrator
+// never reads it), and a progress row that disagrees with its agent row
+// (the orchestrator's own batch writes leave that, and nothing repairs it).
+func (f Finding) Blocking() bool {
+	switch {
+	case f.Kind == FindStale, f.Kind == FindOrphanRow:
+		return false
+	case f.Kind == FindDivergent && f.Registry != "":
+		return false
+	}
+	return true
+}

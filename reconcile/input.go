@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"agentwatch/registry"
+	"agentwatch/statedb"
 )
 
 // Registry kinds as the JSON output names them.
@@ -41,11 +42,31 @@ type Registry struct {
 	Unreadable bool
 }
 
+// Database is one workspace base's state database (the orchestrator's
+// SQLite era) as read: its rows, or the error that kept them from being read.
+type Database struct {
+	Path string
+	// Base is the workspace base whose registry/ holds the database.
+	Base  string
+	State *statedb.State
+	Err   error
+	// Locked says Err is a lock that stayed busy; Unreadable that the
+	// database could not be opened at all (permissions, another owner).
+	// Neither is known to be corrupt.
+	Locked, Unreadable bool
+}
+
 // Input is everything one analysis looks at.
 type Input struct {
-	Now        time.Time
-	Sets       registry.StatusSets
+	Now  time.Time
+	Sets registry.StatusSets
+	// Bases are the workspace bases that were scanned: a session or a
+	// process is judged only against a base in this list (see owner.go).
+	Bases      []string
 	Registries []Registry
+	// Databases are the state databases of the bases that have one; such
+	// a base is of the SQLite era.
+	Databases []Database
 	// Live is what runs; nil for an analysis of the registries alone.
 	Live *Live
 }

@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"fmt"
+	"maps"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -65,6 +66,15 @@ type Live struct {
 	// Confirm holds the answer of has-session -t =NAME for sessions asked
 	// about again before a ghost is reported: true means it exists.
 	Confirm map[string]bool
+	// EvidenceError holds the agents whose result line says is_error: a
+	// repair of such a ghost in a state database sets failed.
+	EvidenceError map[string]bool
+	// LogModified holds when an agent's stream log last changed, for the
+	// agents whose log was looked at.
+	LogModified map[string]time.Time
+	// Cwd holds the working directory of the panes' processes, where it
+	// could be read: it ties a pane to its project's workspace base.
+	Cwd map[int32]string
 	// Grace: an active agent started this recently is starting, and an
 	// agent session this new that no registry records yet is not a leak
 	// (the orchestrator creates the session before it writes the entry).
@@ -85,14 +95,31 @@ type Memory struct {
 	last     *analysis
 }
 
+// Where an agent row comes from.
+const (
+	// SourceJSON: a task registry (or the global one) in JSON.
+	SourceJSON = "json"
+	// SourceState: a row of a base's state database (the SQLite era).
+	SourceState = "sqlite"
+)
+
 // AgentRow is one agent as the registries and reality together show it.
 type AgentRow struct {
-	Key      string // base + "|" + id
-	ID       string
-	TaskID   string
-	Base     string
-	Registry string // the task registry, else the global one
-	Status   string
+	Key    string // base + "|" + id
+	ID     string
+	TaskID string
+	Base   string
+	// Registry is the task registry, else the global one; for an agent of
+	// the SQLite era, the state database.
+	Registry string
+	// Source is SourceJSON or SourceState.
+	Source string
+	Status string
+	// Model, Progress and Message come with an agent of the SQLite era:
+	// its model, its progress (0–100) and its last progress message.
+	Model    string
+	Progress int
+	Message  string
 	Type     string
 	Session  string
 	Started  string
@@ -100,9 +127,10 @@ type AgentRow struct {
 	Verdict  string
 	Cause    string
 	Reason   string
-	// CompletedEvidence: the stream log ends with a result line.
-	CompletedEvidence bool
-	PIDs              []int32
+	// CompletedEvidence: the stream log ends with a result line;
+	// ResultError: that line says is_error.
+	CompletedEvidence, ResultError bool
+	PIDs                           []int32
 	// New marks a row that turned ghost or leak since the last analysis.
 	New bool
 }
@@ -277,8 +305,16 @@ func (l *live) collectAgents() {
 	l.order = make([]*agentState, 0, n)
 	for _, f := range l.w.files {
 		var agents []registry.Agent
+		b := l.w.bases[f.Base]
 		switch {
 		case f.task != nil:
+			id := f.TaskID
+			if id == "" {
+				id = f.task.ID()
+			}
+			if !b.usesJSON(id) {
+				continue
+			}
 			agents = f.agents
 		case f.global != nil:
 			agents = f.gagents
@@ -286,13 +322,13 @@ func (l *live) collectAgents() {
 			continue
 		}
 		for _, a := range agents {
-			if a.ID == "" {
+			if a.ID == "" || (f.global != nil && !b.usesJSON(a.TaskID)) {
 				continue
 			}
 			key := f.Base + "|" + a.ID
 			st := l.agents[key]
 			if st == nil {
-				st = &agentState{row: AgentRow{Key: key, ID: a.ID, Base: f.Base}}
+				st = &agentState{row: AgentRow{Key: key, ID: a.ID, Base: f.Base, Source: SourceJSON}}
 				l.agents[key] = st
 				l.order = append(l.order, st)
 			}
@@ -320,6 +356,7 @@ func (l *live) collectAgents() {
 			fill(&st.row.Updated, a.LastUpdate)
 		}
 	}
+	l.collectStateAgents()
 	for _, st := range l.order {
 		if st.row.Session == "" {
 			st.row.Session = sessionPrefix + st.row.ID
@@ -338,6 +375,58 @@ func (l *live) collectAgents() {
 		}
 		return a.Started < b.Started
 	})
+}
+
+// collectStateAgents adds the agents of every readable state database:
+// in a base of the SQLite era its rows are the truth about its tasks.
+func (l *live) collectStateAgents() {
+	for _, name := range slices.Sorted(maps.Keys(l.w.bases)) {
+		db := l.w.bases[name].db
+		if db == nil || db.Err != nil {
+			continue
+		}
+		for _, a := range db.State.Agents {
+			if a.ID == "" {
+				continue
+			}
+			key := name + "|" + a.ID
+			if l.agents[key] != nil {
+				continue // the primary key makes a second row impossible; keep the first
+			}
+			st := &agentState{row: AgentRow{Key: key, ID: a.ID, TaskID: a.TaskID, Base: name, Registry: db.Path,
+				Source: SourceState, Status: a.Status, Type: a.Type, Session: a.TmuxSession, Started: a.StartedAt,
+				Updated: a.LastUpdate, Model: a.Model, Progress: a.Progress}}
+			if p, ok := db.progress[a.ID]; ok && p.TaskID == a.TaskID {
+				st.row.Message = p.Message
+			}
+			l.agents[key] = st
+			l.order = append(l.order, st)
+		}
+	}
+}
+
+// finished tells whether a terminal agent that still runs has truly
+// finished, so that what runs of it is a leak. In a registry of the JSON
+// era its status is taken at its word. In the SQLite era the orchestrator
+// marks every agent failed when tmux does not answer it (its startup
+// cleanup, its health daemon), and the agent's next progress report
+// revives it: there the status is believed only with the stream log's
+// word for it, a result line, or a log that has not grown for --stale.
+// Otherwise why says what speaks against it.
+func (l *live) finished(a *agentState) (ok bool, why string) {
+	if a.row.Source != SourceState || l.lv.Evidence[a.row.ID] {
+		return true, ""
+	}
+	mod, known := l.lv.LogModified[a.row.ID]
+	switch {
+	case !known:
+		return false, "it still runs and its stream log shows no result"
+	case l.in.Now.Sub(mod) > l.stale:
+		return true, ""
+	}
+	l.expire(mod.Add(l.stale))
+	l.expireAge(l.in.Now.Sub(mod))
+	return false, fmt.Sprintf("it still runs and its stream log grew %s ago (the orchestrator may have failed it wrongly)", age(l.in.Now.Sub(mod)))
 }
 
 func parseTime(s string) (time.Time, bool) {
@@ -569,16 +658,20 @@ func (l *live) sessionRows() []SessionRow {
 			case a == nil && s.Followed:
 				r.AgentID = id
 				r.Verdict, r.Reason = VerdictOther, "in no registry read here, on a server found through a claude's TMUX: perhaps another workspace's"
-			case a == nil && l.in.Now.Sub(sess.Created) < l.grace:
-				r.AgentID = id
-				r.Verdict, r.Reason = VerdictOK, fmt.Sprintf("created %s ago, not in a registry yet", age(l.in.Now.Sub(sess.Created)))
-				l.expire(sess.Created.Add(l.grace))
-				l.expireAge(l.in.Now.Sub(sess.Created))
 			case a == nil:
-				r.AgentID = id
-				r.Verdict, r.Cause, r.Reason = VerdictLeak, CauseUntrackedSession, "no registry records agent "+id
+				created := l.in.Now.Sub(sess.Created)
+				young := created < l.grace
+				if young {
+					l.expire(sess.Created.Add(l.grace))
+					l.expireAge(created)
+				}
+				l.untracked(&r, id, l.sessionOwner(r.PIDs), young, created)
 			case a.class == registry.StatusTerminal:
 				r.AgentID = id
+				if ok, why := l.finished(a); !ok {
+					r.Verdict, r.Reason = VerdictOK, fmt.Sprintf("agent is %s, but %s: not a leak", a.row.Status, why)
+					break
+				}
 				r.Verdict, r.Cause, r.Reason = VerdictLeak, CauseFinishedAgent, fmt.Sprintf("agent is %s, its session still runs", a.row.Status)
 			case a.class == registry.StatusActive:
 				r.AgentID = id
@@ -700,7 +793,11 @@ func (l *live) agentVerdicts(prev *Memory) {
 					r.Cause, r.Reason = CauseNoAgentProcess, fmt.Sprintf("%s, session %s runs no claude", r.Status, r.Session)
 				}
 				r.CompletedEvidence = l.lv.Evidence[r.ID]
-				if r.CompletedEvidence {
+				r.ResultError = r.CompletedEvidence && l.lv.EvidenceError[r.ID]
+				switch {
+				case r.ResultError:
+					r.Reason += "; its stream log ends with a result that is an error"
+				case r.CompletedEvidence:
 					r.Reason += "; its stream log ends with a result"
 				}
 				r.Verdict = VerdictSuspect
@@ -709,7 +806,9 @@ func (l *live) agentVerdicts(prev *Memory) {
 				}
 			}
 		case registry.StatusTerminal:
-			if sessionAlive || len(claude) > 0 {
+			if ok, why := l.finished(a); (sessionAlive || len(claude) > 0) && !ok {
+				r.Verdict, r.Reason = VerdictOK, fmt.Sprintf("%s, but %s: not a leak", r.Status, why)
+			} else if sessionAlive || len(claude) > 0 {
 				r.Verdict, r.Cause = VerdictLeak, CauseFinishedAgent
 				r.Reason = fmt.Sprintf("%s, but its session still runs", r.Status)
 				if !sessionAlive {
@@ -844,7 +943,9 @@ func (l *live) procRow(p *procscan.Proc, depth int, sessions map[string]SessionR
 		case ag != nil && (ag.row.Verdict == VerdictOK || ag.row.Verdict == VerdictStarting || ag.row.Verdict == VerdictStale):
 			r.Verdict, r.Reason = VerdictOK, fmt.Sprintf("agent %s is %s (%s)", a.agentID, ag.row.Status, a.how)
 		case ag == nil:
-			r.Verdict, r.Cause, r.Reason = VerdictLeak, CauseOrphanProcess, fmt.Sprintf("%s, which no registry records", a.how)
+			// No registry read here records the agent: perhaps another
+			// workspace's, never killed without --force.
+			r.Verdict, r.Reason = VerdictForeign, fmt.Sprintf("%s, which no registry read here records", a.how)
 		default:
 			r.Verdict, r.Cause, r.Reason = VerdictLeak, CauseOrphanProcess, fmt.Sprintf("%s, whose session %s is gone (agent %s)", a.how, ag.row.Session, ag.row.Status)
 		}
@@ -894,6 +995,7 @@ func (l *live) findings(rep *Report) []Finding {
 			out = append(out, Finding{Kind: FindStale, AgentID: a.ID, TaskID: a.TaskID, LastUpdate: a.Updated})
 		}
 	}
+	out = append(out, spawnBlocked(l.w, rep.Agents)...)
 	for _, s := range rep.Sessions {
 		if s.Verdict == VerdictLeak {
 			out = append(out, Finding{Kind: FindLeak, Cause: s.Cause, AgentID: s.AgentID, TmuxSession: s.Name, PIDs: ints(s.PIDs), Server: s.Server})

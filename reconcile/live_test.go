@@ -190,10 +190,24 @@ func TestLiveVerdicts(t *testing.T) {
 				"session main": "other", "pid 501": "foreign", "pid 500": "foreign"},
 		},
 		{
-			name: "an untracked session inside grace is not a leak yet",
+			name: "an untracked session inside grace is starting, not a leak yet",
 			lw: liveWorld{sessions: []pane{{session: "agent_a-fresh", id: "%9", pid: 900, created: -time.Hour + 5*time.Second}},
-				procs: []*procscan.Proc{proc(900, 50, 900, "sh")}},
-			want: map[string]string{"session agent_a-fresh": "ok"},
+				procs: []*procscan.Proc{proc(900, 50, 900, "sh", "-c", "claude | tee '/ws/"+taskA+"/logs/a-fresh_stream.jsonl'")}},
+			want: map[string]string{"session agent_a-fresh": "starting"},
+		},
+		{
+			name: "an agent session that names no workspace is other, never a leak",
+			lw: liveWorld{sessions: []pane{{session: "agent_a-anon", id: "%9", pid: 900}},
+				procs: []*procscan.Proc{proc(900, 50, 900, "sh"), proc(901, 900, 900, "claude")}},
+			want: map[string]string{"session agent_a-anon": "other", "pid 901": "foreign"},
+		},
+		{
+			name: "an agent session of a workspace not scanned is other, and so is its claude",
+			lw: liveWorld{sessions: []pane{{session: "agent_b-busy", id: "%9", pid: 900}},
+				procs: []*procscan.Proc{proc(900, 50, 900, "bash", "-c", "cd /p && cat x | claude --print | tee '/p/.agent-workspace/TASK-20261205-173222-bfcbcbec/logs/b-busy_stream.jsonl'"),
+					proc(901, 900, 900, "claude", "--print"),
+					proc(902, 900, 900, "tee", "/p/.agent-workspace/TASK-20261205-173222-bfcbcbec/logs/b-busy_stream.jsonl")}},
+			want: map[string]string{"session agent_b-busy": "other", "pid 901": "foreign"},
 		},
 		{
 			name: "orphans: reparented but in the pane's session id; naming an agent. A dead TMUX_PANE naming no agent is foreign",

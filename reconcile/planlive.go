@@ -16,14 +16,29 @@ func GhostChanges(rep Report) []StatusChange {
 		if a.Verdict != VerdictGhost {
 			continue
 		}
-		c := StatusChange{Base: a.Base, TaskID: a.TaskID, AgentID: a.ID, Session: a.Session, Op: OpTerminate, Reason: a.Cause,
-			Why: "ghost: " + a.Reason}
-		if a.CompletedEvidence {
-			c.Op = OpComplete
-		}
-		out = append(out, c)
+		op, _ := a.GhostRepair()
+		out = append(out, StatusChange{Base: a.Base, TaskID: a.TaskID, AgentID: a.ID, Session: a.Session, Op: op, Reason: a.Cause,
+			Why: "ghost: " + a.Reason})
 	}
 	return out
+}
+
+// GhostRepair says what a repair of the agent as a ghost does, and the
+// status it writes: completed when its stream log shows it finished;
+// otherwise terminated in a JSON registry, failed in a state database (the
+// SQLite-era orchestrator's word for an agent whose session died;
+// terminated is its word for a deliberate kill). A result that is an error
+// completes nothing there: its own completion notifier sets failed for it.
+func (a AgentRow) GhostRepair() (OpKind, string) {
+	switch {
+	case a.Source == SourceState && a.CompletedEvidence && !a.ResultError:
+		return OpComplete, StateCompleted
+	case a.Source == SourceState:
+		return OpTerminate, StateFailed
+	case a.CompletedEvidence:
+		return OpComplete, "completed"
+	}
+	return OpTerminate, "terminated"
 }
 
 // PlanRepair plans every repair of a report: the registry repairs, the

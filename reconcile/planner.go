@@ -43,6 +43,7 @@ func MakePlan(in Input, changes []StatusChange) Plan {
 		}
 	}
 	ops = append(ops, w.statusOps(changes)...)
+	ops = append(ops, w.stateOps(changes)...)
 	ops = append(ops, w.syncOps()...)
 	ops = append(ops, w.recountOps(in, ops)...)
 	return Plan{Ops: sortOps(ops)}
@@ -138,7 +139,7 @@ func (w *world) baseOf(path string) string {
 // recountOps simulates the other operations on copies of the documents and
 // plans a recount of every counter that would then differ from the count.
 func (w *world) recountOps(in Input, ops []Op) []Op {
-	sim := Input{Now: in.Now, Sets: in.Sets}
+	sim := Input{Now: in.Now, Sets: in.Sets, Bases: in.Bases, Databases: in.Databases}
 	for _, r := range in.Registries {
 		if r.Root != nil {
 			r.Root = r.Root.Clone()

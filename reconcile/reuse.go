@@ -89,7 +89,20 @@ func sameInput(a, b Input) bool {
 			return false
 		}
 	}
+	if !slices.Equal(a.Bases, b.Bases) || !slices.EqualFunc(a.Databases, b.Databases, sameDatabase) {
+		return false
+	}
 	return a.Live == nil || sameLive(a.Live, b.Live)
+}
+
+// sameDatabase compares two reads of a state database: the rows are known
+// to be the same only by the reads' versions.
+func sameDatabase(a, b Database) bool {
+	if a.Path != b.Path || a.Base != b.Base || a.Locked != b.Locked || a.Unreadable != b.Unreadable || errText(a.Err) != errText(b.Err) ||
+		(a.State == nil) != (b.State == nil) {
+		return false
+	}
+	return a.State == nil || (a.State.Version != "" && a.State.Version == b.State.Version)
 }
 
 func sameSets(a, b Input) bool {
@@ -119,7 +132,9 @@ func errText(err error) string {
 
 func sameLive(a, b *Live) bool {
 	if a.Grace != b.Grace || a.Stale != b.Stale || len(a.Servers) != len(b.Servers) ||
-		!maps.Equal(a.Claude, b.Claude) || !maps.Equal(a.Evidence, b.Evidence) || !maps.Equal(a.Confirm, b.Confirm) {
+		!maps.Equal(a.Claude, b.Claude) || !maps.Equal(a.Evidence, b.Evidence) || !maps.Equal(a.Confirm, b.Confirm) ||
+		!maps.Equal(a.EvidenceError, b.EvidenceError) || !maps.Equal(a.Cwd, b.Cwd) ||
+		!maps.EqualFunc(a.LogModified, b.LogModified, time.Time.Equal) {
 		return false
 	}
 	for i := range a.Servers {

@@ -50,6 +50,10 @@ type DiscoverOptions struct {
 	// Home is the operator's home directory, for "~/" and the home
 	// locations; "" means those are not tried.
 	Home string
+	// Known are the bases the orchestrator's global index lists
+	// (~/.claude-orchestrator/global_registry.sqlite3, known_workspaces):
+	// tried after the other rules, in their order.
+	Known []string
 }
 
 // Discover finds workspace bases in DESIGN §1's order: $CLAUDE_ORCHESTRATOR_WORKSPACE,
@@ -73,7 +77,7 @@ func Discover(ctx context.Context, opts DiscoverOptions) ([]Base, error) {
 		}
 		return f.bases, nil
 	}
-	if err := f.search(ctx, opts.Env); err != nil {
+	if err := f.search(ctx, opts.Env, opts.Known); err != nil {
 		return nil, fmt.Errorf("discover workspaces: %w", err)
 	}
 	if len(f.bases) == 0 {
@@ -91,7 +95,7 @@ type NotFoundError struct {
 // Error names every directory tried and suggests --workspace or agentwatch demo.
 func (e *NotFoundError) Error() string {
 	var b strings.Builder
-	b.WriteString("no workspace base found (a directory holding registry/GLOBAL_REGISTRY.json or TASK-*/AGENT_REGISTRY.json)")
+	b.WriteString("no workspace base found (a directory holding registry/state.sqlite3, registry/GLOBAL_REGISTRY.json or TASK-*/AGENT_REGISTRY.json)")
 	if len(e.Tried) == 0 {
 		b.WriteString("; nothing was tried.")
 	} else {
@@ -260,8 +264,9 @@ func (f *baseFinder) resolve(p string) (string, bool) {
 	return filepath.Join(f.cwd, p), true
 }
 
-// search runs discovery's four rules in order.
-func (f *baseFinder) search(ctx context.Context, env string) error {
+// search runs discovery's rules in order: the four of DESIGN §1, then the
+// bases of the orchestrator's global index.
+func (f *baseFinder) search(ctx context.Context, env string, known []string) error {
 	// 1. $CLAUDE_ORCHESTRATOR_WORKSPACE, literally and with ${workspaceFolder} = cwd.
 	if env != "" {
 		if dir, ok := f.resolve(env); ok {
@@ -306,9 +311,14 @@ func (f *baseFinder) search(ctx context.Context, env string) error {
 
 	// 4. ~/.claude-orchestrator/workspaces/* and ~/.agent-workspace.
 	if f.home == "" {
-		return nil
+		return f.known(ctx, known)
 	}
 	workspaces := filepath.Join(f.home, ".claude-orchestrator", "workspaces")
+	// The orchestrator's default base is that directory itself: its task
+	// directories and its registry/ live right in it.
+	if err := f.try(ctx, workspaces, "~/.claude-orchestrator/workspaces"); err != nil {
+		return err
+	}
 	names := subdirNames(workspaces)
 	if len(names) == 0 {
 		f.noteTried(filepath.Join(workspaces, "*"))
@@ -318,7 +328,23 @@ func (f *baseFinder) search(ctx context.Context, env string) error {
 			return err
 		}
 	}
-	return f.try(ctx, filepath.Join(f.home, workspaceDirName), "~/"+workspaceDirName)
+	if err := f.try(ctx, filepath.Join(f.home, workspaceDirName), "~/"+workspaceDirName); err != nil {
+		return err
+	}
+	return f.known(ctx, known)
+}
+
+// known tries the bases of the orchestrator's global index.
+func (f *baseFinder) known(ctx context.Context, known []string) error {
+	for _, dir := range known {
+		if !filepath.IsAbs(dir) {
+			continue // the index holds absolute paths; anything else is not trusted
+		}
+		if err := f.try(ctx, filepath.Clean(dir), "~/.claude-orchestrator/global_registry.sqlite3"); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // subdirNames lists the names of dir's subdirectories (symbolic links to
@@ -374,13 +400,35 @@ func (f *baseFinder) keep(dir, source string) {
 	f.bases = append(f.bases, Base{Dir: dir, Source: source})
 }
 
-// isBaseDir reports whether dir is a directory holding at least one registry file.
+// IsBase reports whether dir is a workspace base: a directory holding at
+// least one registry file, or the state database of the orchestrator's
+// SQLite era, registry/state.sqlite3.
+func IsBase(ctx context.Context, dir string) bool { return isBaseDir(ctx, dir) }
+
+// stateDBName is the state database of a base of the SQLite era, in its
+// registry/ directory (package statedb reads it).
+const stateDBName = "state.sqlite3"
+
+// isBaseDir reports whether dir is a directory holding at least one
+// registry file or a state database.
 func isBaseDir(ctx context.Context, dir string) bool {
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 		return false
 	}
+	if fi, err := os.Stat(filepath.Join(dir, globalRegistryDir, stateDBName)); err == nil && fi.Mode().IsRegular() {
+		return true
+	}
 	files, err := Files(ctx, dir)
 	return err == nil && len(files) > 0
+}
+
+// Era says which of the orchestrator's eras a base is of: "sqlite" when it
+// has a state database, "json" otherwise.
+func Era(dir string) string {
+	if _, err := os.Lstat(filepath.Join(dir, globalRegistryDir, stateDBName)); err == nil {
+		return "sqlite"
+	}
+	return "json"
 }
 
 // explicit checks one --workspace value and keeps it, or its .agent-workspace.
@@ -406,7 +454,7 @@ func (f *baseFinder) explicit(ctx context.Context, raw string) error {
 	if err != nil {
 		return fmt.Errorf("--workspace %s: %w", shown, err)
 	}
-	if len(files) > 0 {
+	if len(files) > 0 || isBaseDir(ctx, dir) {
 		f.keep(dir, explicitSource)
 		return nil
 	}

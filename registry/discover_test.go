@@ -341,6 +341,7 @@ func TestDiscoverNotFound(t *testing.T) {
 			name: "nothing anywhere",
 			wantTried: slices.Concat(parents, []string{
 				proj + "/${workspaceFolder}/.agent-workspace",
+				discoverHome + "/.claude-orchestrator/workspaces",
 				discoverHome + "/.claude-orchestrator/workspaces/*",
 				discoverHome + "/.agent-workspace",
 			}),
@@ -350,6 +351,7 @@ func TestDiscoverNotFound(t *testing.T) {
 			tree: discoverTree{files: []string{".agent-workspace/" + discoverGlobal}},
 			wantTried: slices.Concat(parents, []string{
 				proj + "/${workspaceFolder}/.agent-workspace",
+				discoverHome + "/.claude-orchestrator/workspaces",
 				discoverHome + "/.claude-orchestrator/workspaces/*",
 				discoverHome + "/.agent-workspace",
 			}),
@@ -372,6 +374,7 @@ func TestDiscoverNotFound(t *testing.T) {
 				[]string{proj + "/${workspaceFolder}/.agent-workspace"},
 				parents,
 				[]string{
+					discoverHome + "/.claude-orchestrator/workspaces",
 					discoverHome + "/.claude-orchestrator/workspaces/a",
 					discoverHome + "/.claude-orchestrator/workspaces/b",
 					discoverHome + "/.agent-workspace",

@@ -311,10 +311,7 @@ func (m *Model) openMark() {
 		m.setStatus(fmt.Sprintf("agent %s is %s, not a ghost: t marks only ghosts", escape(a.ID), escape(a.Verdict)))
 		return
 	}
-	op, word := reconcile.OpTerminate, "terminated"
-	if a.CompletedEvidence {
-		op, word = reconcile.OpComplete, "completed"
-	}
+	op, word := a.GhostRepair()
 	full := reconcile.MakePlan(m.snap.Input, []reconcile.StatusChange{{Base: a.Base, TaskID: a.TaskID, AgentID: a.ID,
 		Session: a.Session, Op: op, Reason: a.Cause, Why: "marked from the TUI"}})
 	plan := markPlan(full, a.ID)
@@ -324,12 +321,19 @@ func (m *Model) openMark() {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Agent %s is a ghost: %s\n", escape(a.ID), escape(a.Reason))
-	if a.CompletedEvidence {
+	switch {
+	case op == reconcile.OpComplete:
 		b.WriteString("Its stream log ends with a result line: it is marked completed.\n")
-	} else {
+	case a.Source == reconcile.SourceState:
+		fmt.Fprintf(&b, "Its row in the state database is marked %s, as the orchestrator marks an agent whose session died.\n", word)
+	default:
 		fmt.Fprintf(&b, "It is marked terminated, termination_reason %q.\n", escape(a.Cause))
 	}
-	b.WriteString("Each registry re-checks the session under its lock first, and skips the change if it is alive.\n\n")
+	if a.Source == reconcile.SourceState {
+		b.WriteString("The session is asked for once more just before one short transaction, guarded by the status seen.\n\n")
+	} else {
+		b.WriteString("Each registry re-checks the session under its lock first, and skips the change if it is alive.\n\n")
+	}
 	writeOps(&b, plan.Ops)
 	b.WriteString("\nJournaled and backed up: u undoes it.")
 	m.openDialog(fmt.Sprintf("Mark %s %s", escape(a.ID), word), b.String(), "Mark "+word, &pendingAction{kind: actionMark, snap: m.snap, plan: plan})

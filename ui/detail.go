@@ -47,9 +47,13 @@ func detailContent(r row, snap *engine.Snapshot, termTimeout time.Duration) stri
 func agentDetail(b *strings.Builder, field func(string, string), a *reconcile.AgentRow, snap *engine.Snapshot) {
 	switch a.Verdict {
 	case reconcile.VerdictGhost:
-		to := "terminated (termination_reason " + strconv.Quote(a.Cause) + ")"
-		if a.CompletedEvidence {
-			to = "completed: its stream log ends with a result line"
+		op, word := a.GhostRepair()
+		to := word
+		switch {
+		case op == reconcile.OpComplete:
+			to += ": its stream log ends with a result line"
+		case a.Source != reconcile.SourceState:
+			to += " (termination_reason " + strconv.Quote(a.Cause) + ")"
 		}
 		field("repair", "t marks it "+to+"; R repairs everything")
 	case reconcile.VerdictSuspect:
@@ -65,6 +69,12 @@ func agentDetail(b *strings.Builder, field func(string, string), a *reconcile.Ag
 	field("updated", orNone(escape(a.Updated)))
 	field("claude", orNone(joinPIDs(a.PIDs)))
 	field("registry", escape(a.Registry))
+	if a.Source == reconcile.SourceState {
+		field("model", orNone(escape(a.Model)))
+		field("progress", fmt.Sprintf("%d%%", a.Progress))
+		field("last report", orNone(escape(a.Message)))
+		return
+	}
 	if snap == nil {
 		return
 	}
