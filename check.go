@@ -30,7 +30,10 @@ func newCheckCmd(opts *options) *cobra.Command {
 			if err != nil {
 				return &exitErr{code: exitError, err: err}
 			}
-			if err, _ := unreadError(snap); err != nil {
+			if err, lock := unreadError(snap); err != nil {
+				if lock {
+					return &exitErr{code: exitLockBusy, err: err}
+				}
 				return &exitErr{code: exitError, err: err}
 			}
 			if asJSON {
