@@ -120,10 +120,13 @@ func (b *base) usesJSON(taskID string) bool {
 	return b.db.Err == nil && !b.dbTask(taskID)
 }
 
-// unread returns why some source of the base that would own agents could
-// not be read, "" when every one was: a base read incompletely yields no
-// untracked session and no orphan for what it would own.
-func (b *base) unread() string {
+// unread returns why some source of the base that would record an agent of
+// the task could not be read, "" when every one was: a base read
+// incompletely yields no untracked session for what it would own. With the
+// task unknown ("") every task registry counts; with it known, only its
+// own (an agent is recorded in its task's registry, the global registry and
+// the state database).
+func (b *base) unread(task string) string {
 	if b.sqlite() && b.db.Err != nil {
 		return b.db.Path + ": " + b.db.Err.Error()
 	}
@@ -132,7 +135,7 @@ func (b *base) unread() string {
 	}
 	for _, id := range slices.Sorted(maps.Keys(b.tasks)) {
 		f := b.tasks[id]
-		if f.err != nil && !b.dbTask(id) {
+		if f.err != nil && !b.dbTask(id) && (task == "" || task == id) {
 			return f.Path + ": " + f.err.Error()
 		}
 	}

@@ -32,6 +32,21 @@ const taskDirLen = len("TASK-20060102-150405-0123abcd")
 // first mention, each once.
 func BasesNamedIn(texts ...string) []string {
 	var out []string
+	for _, r := range tasksNamedIn(texts...) {
+		if !slices.Contains(out, r.base) {
+			out = append(out, r.base)
+		}
+	}
+	return out
+}
+
+// taskRef is a task directory named in a command line: its base and name.
+type taskRef struct{ base, task string }
+
+// tasksNamedIn returns the task directories the strings name, in order of
+// first mention, each once (see BasesNamedIn).
+func tasksNamedIn(texts ...string) []taskRef {
+	var out []taskRef
 	for _, s := range texts {
 		for i := 0; ; {
 			j := strings.Index(s[i:], "/TASK-")
@@ -40,10 +55,11 @@ func BasesNamedIn(texts ...string) []string {
 			}
 			at := i + j // the slash before TASK-
 			i = at + 1
-			if at+1+taskDirLen > len(s) || !registry.IsTaskDir(s[at+1:at+1+taskDirLen]) {
+			end := at + 1 + taskDirLen
+			if end > len(s) || !registry.IsTaskDir(s[at+1:end]) {
 				continue
 			}
-			if end := at + 1 + taskDirLen; end < len(s) && s[end] != '/' && !pathEnd(s[end]) {
+			if end < len(s) && s[end] != '/' && !pathEnd(s[end]) {
 				continue
 			}
 			start := quoteStart(s, at)
@@ -57,9 +73,9 @@ func BasesNamedIn(texts ...string) []string {
 			if !strings.HasPrefix(dir, "/") {
 				continue
 			}
-			dir = filepath.Clean(dir)
-			if !slices.Contains(out, dir) {
-				out = append(out, dir)
+			r := taskRef{base: filepath.Clean(dir), task: s[at+1 : end]}
+			if !slices.Contains(out, r) {
+				out = append(out, r)
 			}
 		}
 	}
@@ -94,10 +110,11 @@ func pathEnd(c byte) bool {
 }
 
 // owner is the workspace base a session or process belongs to, and how
-// that was found.
+// that was found; task is its task directory when what named the base
+// named that too.
 type owner struct {
-	base string
-	how  string
+	base, task string
+	how        string
 }
 
 // sessionOwner finds the base of a session from what its processes carry:
@@ -116,19 +133,25 @@ func (l *live) sessionOwner(tree []int32) owner {
 			continue
 		}
 		for _, arg := range p.Argv {
+			how := fmt.Sprintf("PID %d, %s, names it", pid, p.Comm)
 			if b := l.scannedBaseIn(arg); b != "" {
-				return owner{base: b, how: fmt.Sprintf("the command line of PID %d (%s) names it", pid, p.Comm)}
-			}
-			if named.base == "" {
-				if bs := BasesNamedIn(arg); len(bs) > 0 {
-					named = owner{base: bs[0], how: fmt.Sprintf("the command line of PID %d (%s) names it", pid, p.Comm)}
+				o := owner{base: b, how: how}
+				for _, r := range tasksNamedIn(arg) {
+					if r.base == b {
+						o.task = r.task
+						break
+					}
 				}
+				return o
+			}
+			if rs := tasksNamedIn(arg); named.base == "" && len(rs) > 0 {
+				named = owner{base: rs[0].base, task: rs[0].task, how: how}
 			}
 		}
 		if cwd := l.lv.Cwd[pid]; cwd != "" {
 			for _, b := range l.w.scannedDirs() {
 				if filepath.Dir(b) == filepath.Clean(cwd) && filepath.Base(b) == ".agent-workspace" {
-					return owner{base: b, how: fmt.Sprintf("PID %d (%s) works in its project directory", pid, p.Comm)}
+					return owner{base: b, how: fmt.Sprintf("PID %d, %s, works in its project directory", pid, p.Comm)}
 				}
 			}
 		}
@@ -174,11 +197,11 @@ func (l *live) untracked(r *SessionRow, id string, o owner, young bool, created 
 		r.Verdict, r.Reason = VerdictOther, fmt.Sprintf("agent %s is in no registry read here, and nothing in its panes names a workspace: not judged", id)
 	case b == nil || !b.scanned:
 		r.Verdict, r.Reason = VerdictOther, fmt.Sprintf("belongs to %s, not scanned (%s): add --workspace %s", o.base, o.how, o.base)
-	case b.unread() != "":
-		r.Verdict, r.Reason = VerdictOther, fmt.Sprintf("belongs to %s, which could not be read completely (%s): not judged", o.base, b.unread())
+	case b.unread(o.task) != "":
+		r.Verdict, r.Reason = VerdictOther, fmt.Sprintf("belongs to %s, which could not be read completely (%s): not judged", o.base, b.unread(o.task))
 	case young:
 		r.Verdict, r.Reason = VerdictStarting, fmt.Sprintf("not in %s's registry yet, created %s ago (grace %s)", o.base, age(created), l.grace)
 	default:
-		r.Verdict, r.Cause, r.Reason = VerdictLeak, CauseUntrackedSession, fmt.Sprintf("no registry of %s records agent %s (%s)", o.base, id, o.how)
+		r.Verdict, r.Cause, r.Reason = VerdictLeak, CauseUntrackedSession, fmt.Sprintf("no registry of %s records agent %s; %s", o.base, id, o.how)
 	}
 }

@@ -132,7 +132,7 @@ func testWorld(t testing.TB, agents []testAgent) reconcile.Input {
 		tproc(3001, 50, 3001, 115*time.Minute, 0, 3*mb, "sh", "-c", "cd /src && claude --print | tee log"),
 		tproc(3002, 3001, 3001, 115*time.Minute, 0.2, 280*mb, claude("build-200500-ddeeff")...),
 		// an untracked agent session
-		tproc(4001, 50, 4001, time.Hour, 0, 3*mb, "sh", "-c", "cd /src && claude --print | tee log"),
+		tproc(4001, 50, 4001, time.Hour, 0, 3*mb, "sh", "-c", "cd /src && claude --print | tee "+testBase+"/"+testTaskA+"/logs/explore-205000-445566_stream.jsonl"),
 		tproc(4002, 4001, 4001, time.Hour, 3.1, 350*mb, claude("explore-205000-445566")...),
 		// not an agent session
 		tproc(5001, 50, 5001, 5*time.Hour, 0, 4*mb, "bash"),

@@ -76,9 +76,19 @@ func (h header) lines(s *Styles) []string {
 	}
 	out := []string{spread(title, strings.Join(right, " "), w)}
 
+	sqlite := map[string]bool{}
+	if h.snap != nil {
+		for _, d := range h.snap.Input.Databases {
+			sqlite[d.Base] = true
+		}
+	}
 	var ws []string
 	for _, b := range h.bases {
-		ws = append(ws, escape(b.Dir))
+		w := escape(b.Dir)
+		if sqlite[b.Dir] {
+			w += s.Label.Render(" (sqlite)")
+		}
+		ws = append(ws, w)
 	}
 	where := s.Label.Render("workspaces ") + strings.Join(ws, ", ")
 	if len(ws) == 0 {

@@ -274,6 +274,10 @@ func (m Model) onScan(msg scanMsg) (tea.Model, tea.Cmd) {
 		m.tally = newTally(msg.snap.Input.Sets, &msg.rep)
 	}
 	m.snap, m.rep, m.mem = msg.snap, msg.rep, msg.mem
+	if n := len(msg.snap.Input.Bases); n > len(m.bases) {
+		// The scan found bases that live agent panes name: show them.
+		m.bases = m.opts.Backend.Bases()
+	}
 	m.updateLocks(msg)
 	m.refreshRows()
 	m.pruneTags()

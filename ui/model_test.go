@@ -371,7 +371,7 @@ func TestKillSessionOnOneOfTwoServers(t *testing.T) {
 	in.Live.Servers = append(in.Live.Servers, reconcile.Server{Socket: tmux.Socket{Path: sock2}, Snapshot: snap2, Why: "given"})
 	for _, p := range []*procscan.Proc{
 		tproc(60, 1, 60, 5*time.Hour, 0, 1<<20, "tmux", "-S", sock2),
-		tproc(6001, 60, 6001, time.Hour, 0, 1<<20, "sh"),
+		tproc(6001, 60, 6001, time.Hour, 0, 1<<20, "sh", "-c", "claude --print | tee "+testBase+"/"+testTaskA+"/logs/explore-205000-445566_stream.jsonl"),
 		tproc(6002, 6001, 6001, time.Hour, 0, 1<<20, "/usr/local/bin/claude", "--print"),
 	} {
 		in.Live.Procs.Procs[p.PID] = p
