@@ -296,8 +296,12 @@ func (d dbDump) rows(table string, keep func(row map[string]any) bool) []map[str
 }
 
 // of and notOf select the rows of one agent, or of every other.
-func of(id string) func(map[string]any) bool    { return func(r map[string]any) bool { return r["agent_id"] == id } }
-func notOf(id string) func(map[string]any) bool { return func(r map[string]any) bool { return r["agent_id"] != id } }
+func of(id string) func(map[string]any) bool {
+	return func(r map[string]any) bool { return r["agent_id"] == id }
+}
+func notOf(id string) func(map[string]any) bool {
+	return func(r map[string]any) bool { return r["agent_id"] != id }
+}
 
 // agent returns an agent's agents row by column name; nil when absent.
 func (d dbDump) agent(t *testing.T, id string) map[string]any {
