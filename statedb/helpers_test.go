@@ -180,6 +180,7 @@ func startPython(t *testing.T, script string, args ...string) *python {
 			p.lines <- sc.Text()
 		}
 		r.Close()
+		close(p.lines)
 	}()
 	go func() {
 		p.err = p.cmd.Wait()
@@ -191,13 +192,16 @@ func startPython(t *testing.T, script string, args ...string) *python {
 // expect waits for the line want on the script's stdout.
 func (p *python) expect(t *testing.T, want string) {
 	t.Helper()
+	// lines is closed at the end of the script's output, after every line.
 	select {
-	case got := <-p.lines:
+	case got, ok := <-p.lines:
+		if !ok {
+			<-p.done
+			t.Fatalf("python PID %d exited (%v) before printing %q: %s", p.cmd.Process.Pid, p.err, want, p.stderr.String())
+		}
 		if got != want {
 			t.Fatalf("python PID %d: got line %q, want %q", p.cmd.Process.Pid, got, want)
 		}
-	case <-p.done:
-		t.Fatalf("python PID %d exited (%v) before printing %q: %s", p.cmd.Process.Pid, p.err, want, p.stderr.String())
 	case <-time.After(60 * time.Second):
 		t.Fatalf("python PID %d: no %q after 60s", p.cmd.Process.Pid, want)
 	}
