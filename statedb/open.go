@@ -30,7 +30,7 @@ const (
 // checkFile makes sure path is a regular file that may be opened, without
 // opening it: the database is never created, a FIFO or a directory is never
 // opened (it could hang, or become a database), and a database of another
-// user whose -shm is missing is left alone (see ForeignOwnerError).
+// user whose sidecars are missing is left alone (see ForeignOwnerError).
 //
 // Nothing here opens the file itself: closing any descriptor of a file drops
 // every POSIX lock this process holds on it, SQLite's included.
@@ -58,12 +58,20 @@ func checkFile(path string) error {
 	if owner == euid {
 		return nil
 	}
-	if _, err := os.Lstat(path + "-shm"); err == nil {
-		return nil
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("check %s-shm: %w", path, err)
+	// SQLite run by root hands the sidecars it creates to the database's
+	// owner; run by another user it cannot, so then the -wal must exist too.
+	sidecars := []string{"-shm"}
+	if euid != 0 {
+		sidecars = append(sidecars, "-wal")
 	}
-	return &ForeignOwnerError{Path: path, Owner: owner, User: euid}
+	for _, side := range sidecars {
+		if _, err := os.Lstat(path + side); errors.Is(err, fs.ErrNotExist) {
+			return &ForeignOwnerError{Path: path, Owner: owner, User: euid, Missing: side}
+		} else if err != nil {
+			return fmt.Errorf("check %s%s: %w", path, side, err)
+		}
+	}
+	return nil
 }
 
 // fileKind names a file type that is not a database.
