@@ -181,21 +181,29 @@ func isBusy(err error) bool {
 // classify maps an SQLite error to this package's sentinels: ErrBusy for a
 // lock held past the wait, ErrNotDatabase for a file that is not a sound
 // SQLite database. Other errors are returned as they are.
-func classify(path string, err error, waited time.Duration) error {
+//
+// hint is what the caller can do about a busy database.
+func classify(path string, err error, waited time.Duration, hint string) error {
 	if err == nil {
 		return nil
 	}
 	code := sqliteCode(err)
 	switch {
 	case isBusy(err):
-		return fmt.Errorf("%s stayed locked by another connection for %s (%v): %w; try again, or wait longer",
-			path, roundWait(waited), err, ErrBusy)
+		return fmt.Errorf("%s stayed locked by another connection for %s (%v): %w; %s",
+			path, roundWait(waited), err, ErrBusy, hint)
 	case code&0xff == sqliteNotADB, code&0xff == sqliteCorrupt, code == sqliteIOErrShortRead:
-		return fmt.Errorf("%s: %w (%v); it is not the orchestrator's state database, or it is damaged: "+
+		return fmt.Errorf("%s: %w (%v); it is not one of the orchestrator's databases, or it is damaged: "+
 			"check the path, and look for a backup if it should be one", path, ErrNotDatabase, err)
 	}
 	return err
 }
+
+// What to do about a busy database, for a read and for a write.
+const (
+	readBusyHint  = "the orchestrator is writing a long transaction; try again"
+	writeBusyHint = "the orchestrator is writing a long transaction; try again, or raise --lock-timeout"
+)
 
 // roundWait shortens a measured wait for a message: "2s", not "2.000184s".
 func roundWait(d time.Duration) time.Duration {

@@ -596,6 +596,15 @@ func TestReadBusy(t *testing.T) {
 				t.Errorf("got message %q, want it to say how long it waited", err)
 			}
 
+			// A context that ends first ends the wait.
+			ctx, cancel := context.WithTimeout(context.Background(), timeout)
+			defer cancel()
+			start = time.Now()
+			_, err = statedb.Read(ctx, path, statedb.ReadOptions{BusyTimeout: time.Minute})
+			if waited := time.Since(start); !errors.Is(err, context.DeadlineExceeded) || waited > 30*time.Second {
+				t.Errorf("with a context ending after %v: got %v after %v, want context.DeadlineExceeded", timeout, err, waited)
+			}
+
 			holder.send(t)
 			holder.expect(t, "released")
 			holder.wait(t)

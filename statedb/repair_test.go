@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -189,6 +191,10 @@ func TestUndo(t *testing.T) {
 			since:        "UPDATE agents SET status = 'completed', last_update = '2026-12-05T18:30:00.123456' WHERE agent_id = ?",
 			wantRestored: false, wantAgent: false, wantProgress: true,
 			wantWhy: []string{`status is now "completed"`, `last_update "2026-12-05T18:30:00.123456"`, "the orchestrator changed it since"}},
+		{name: "the orchestrator wrote the same status since", agent: builder, from: "working",
+			since:        "UPDATE agents SET status = 'failed', last_update = '2026-12-05T18:30:00.654321' WHERE agent_id = ?",
+			wantRestored: false, wantAgent: false, wantProgress: true,
+			wantWhy: []string{`status is now "failed"`, `last_update "2026-12-05T18:30:00.654321"`}},
 		{name: "the orchestrator reported progress since", agent: builder, from: "working",
 			since: "UPDATE agent_progress_latest SET status = 'working', timestamp = '2026-12-05T18:31:00.000001', " +
 				"message = 'still here' WHERE agent_id = ?",
@@ -314,5 +320,60 @@ func TestWriteBusy(t *testing.T) {
 	got.checkIntegrity(t)
 	if status := got.agent(t, builder)["status"]; status != "failed" {
 		t.Errorf("got status %v, want failed", status)
+	}
+}
+
+// TestNothingStaysOpen checks that no call leaves a descriptor of the
+// database or its sidecars open in this process: nothing pins the WAL
+// between scans.
+func TestNothingStaysOpen(t *testing.T) {
+	if _, err := os.ReadDir("/proc/self/fd"); err != nil {
+		t.Skip("needs /proc/self/fd")
+	}
+	ctx := context.Background()
+	path := copyDB(t)
+	index := filepath.Join(filepath.Dir(path), "global_registry.sqlite3")
+	copyFile(t, fixtureIndex, index)
+	r := statedb.Repair{AgentID: builder, TaskID: taskA, From: "working", To: "failed", Now: isoNow()}
+	calls := []struct {
+		name string
+		call func() error
+	}{
+		{"Read", func() error { _, err := statedb.Read(ctx, path, statedb.ReadOptions{}); return err }},
+		{"KnownWorkspaces", func() error { _, err := statedb.KnownWorkspaces(ctx, index, statedb.ReadOptions{}); return err }},
+		{"Apply and Undo", func() error {
+			before, after, err := statedb.Apply(ctx, path, r, time.Second)
+			if err != nil {
+				return err
+			}
+			_, _, err = statedb.Undo(ctx, path, before, after, time.Second)
+			return err
+		}},
+		{"a failed Apply", func() error {
+			bad := r
+			bad.From = "running"
+			if _, _, err := statedb.Apply(ctx, path, bad, time.Second); !errors.Is(err, statedb.ErrChanged) {
+				return fmt.Errorf("got %v, want ErrChanged", err)
+			}
+			return nil
+		}},
+	}
+	for _, c := range calls {
+		t.Run(c.name, func(t *testing.T) {
+			if err := c.call(); err != nil {
+				t.Fatal(err)
+			}
+			fds, err := os.ReadDir("/proc/self/fd")
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := filepath.Dir(path)
+			for _, fd := range fds {
+				target, err := os.Readlink(filepath.Join("/proc/self/fd", fd.Name()))
+				if err == nil && strings.HasPrefix(target, dir+string(filepath.Separator)) {
+					t.Errorf("got descriptor %s open on %s, want none", fd.Name(), target)
+				}
+			}
+		})
 	}
 }

@@ -73,7 +73,7 @@ func (e *ForeignOwnerError) Error() string {
 	if missing == "" {
 		missing = "-shm"
 	}
-	return fmt.Sprintf("state database %s belongs to %s, not to %s, and has no %s%s file: "+
+	return fmt.Sprintf("database %s belongs to %s, not to %s, and has no %s%s file: "+
 		"opening it would create one that the orchestrator could not write, breaking its writes, "+
 		"so it was not opened; run agentwatch as %s",
 		e.Path, describeUID(e.Owner), describeUID(e.User), filepath.Base(e.Path), missing, describeUID(e.Owner))
