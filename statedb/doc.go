@@ -13,7 +13,8 @@
 // A read-only open still creates the -wal and -shm files of a WAL database
 // when they are missing. Created by another user, they would break every
 // write of the orchestrator, so a database owned by another user whose -shm
-// is absent is not opened at all (ForeignOwnerError).
+// (or, unless agentwatch runs as root, whose -wal) is absent is not opened
+// at all (ForeignOwnerError).
 //
 // The driver is modernc.org/sqlite, a pure-Go SQLite: no cgo.
 package statedb

@@ -180,6 +180,7 @@ func startPython(t *testing.T, script string, args ...string) *python {
 			p.lines <- sc.Text()
 		}
 		r.Close()
+		close(p.lines)
 	}()
 	go func() {
 		p.err = p.cmd.Wait()
@@ -191,13 +192,16 @@ func startPython(t *testing.T, script string, args ...string) *python {
 // expect waits for the line want on the script's stdout.
 func (p *python) expect(t *testing.T, want string) {
 	t.Helper()
+	// lines is closed at the end of the script's output, after every line.
 	select {
-	case got := <-p.lines:
+	case got, ok := <-p.lines:
+		if !ok {
+			<-p.done
+			t.Fatalf("python PID %d exited (%v) before printing %q: %s", p.cmd.Process.Pid, p.err, want, p.stderr.String())
+		}
 		if got != want {
 			t.Fatalf("python PID %d: got line %q, want %q", p.cmd.Process.Pid, got, want)
 		}
-	case <-p.done:
-		t.Fatalf("python PID %d exited (%v) before printing %q: %s", p.cmd.Process.Pid, p.err, want, p.stderr.String())
 	case <-time.After(60 * time.Second):
 		t.Fatalf("python PID %d: no %q after 60s", p.cmd.Process.Pid, want)
 	}
@@ -221,10 +225,9 @@ func (p *python) wait(t *testing.T) {
 	}
 }
 
-// orch runs one statement on the database at path through python3's sqlite3
-// module, as the orchestrator would (kind "write": a BEGIN IMMEDIATE
-// transaction; "query": a plain read), and returns its rows.
-func orch(t *testing.T, path, kind, sql string, params ...any) [][]any {
+// runOrch runs testdata/orch.py on the database at path and returns what it
+// printed.
+func runOrch(t *testing.T, path, kind, sql string, params ...any) []byte {
 	t.Helper()
 	py := requirePython(t)
 	if params == nil {
@@ -241,6 +244,16 @@ func orch(t *testing.T, path, kind, sql string, params ...any) [][]any {
 	if err != nil {
 		t.Fatalf("orch.py %s %q: %v: %s", kind, sql, err, stderr.String())
 	}
+	return out
+}
+
+// orch runs one statement on the database at path through python3's sqlite3
+// module, as the orchestrator would (kind "write": a BEGIN IMMEDIATE
+// transaction; "query": a plain read; "script": several statements), and
+// returns its rows.
+func orch(t *testing.T, path, kind, sql string, params ...any) [][]any {
+	t.Helper()
+	out := runOrch(t, path, kind, sql, params...)
 	var rows [][]any
 	if err := json.Unmarshal(out, &rows); err != nil {
 		t.Fatalf("orch.py %s %q: %v in %q", kind, sql, err, out)
@@ -248,12 +261,88 @@ func orch(t *testing.T, path, kind, sql string, params ...any) [][]any {
 	return rows
 }
 
-// integrityCheck runs PRAGMA integrity_check through python3 and fails the
-// test unless it says ok.
-func integrityCheck(t *testing.T, path string) {
+// dbDump is every row of every table of a database, and its integrity
+// check, as python3 reads them.
+type dbDump struct {
+	Integrity [][]any
+	Tables    map[string]struct {
+		Columns []string
+		Rows    [][]any
+	}
+}
+
+// dump reads the whole database at path through python3 in one process.
+func dump(t *testing.T, path string) dbDump {
 	t.Helper()
-	rows := orch(t, path, "query", "PRAGMA integrity_check")
-	if len(rows) != 1 || len(rows[0]) != 1 || rows[0][0] != "ok" {
-		t.Errorf("integrity_check: got %v, want [[ok]]", rows)
+	out := runOrch(t, path, "dump", "")
+	var d dbDump
+	if err := json.Unmarshal(out, &d); err != nil {
+		t.Fatalf("orch.py dump: %v in %q", err, out)
+	}
+	return d
+}
+
+// rows returns the rows of table that keep accepts, each as a map by
+// column name.
+func (d dbDump) rows(table string, keep func(row map[string]any) bool) []map[string]any {
+	tb := d.Tables[table]
+	var out []map[string]any
+	for _, r := range tb.Rows {
+		m := make(map[string]any)
+		for i, c := range tb.Columns {
+			m[c] = r[i]
+		}
+		if keep(m) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// of and notOf select the rows of one agent, or of every other.
+func of(id string) func(map[string]any) bool {
+	return func(r map[string]any) bool { return r["agent_id"] == id }
+}
+func notOf(id string) func(map[string]any) bool {
+	return func(r map[string]any) bool { return r["agent_id"] != id }
+}
+
+// agent returns an agent's agents row by column name; nil when absent.
+func (d dbDump) agent(t *testing.T, id string) map[string]any {
+	t.Helper()
+	rows := d.rows("agents", of(id))
+	if len(rows) > 1 {
+		t.Fatalf("got %d agents rows for %s", len(rows), id)
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	return rows[0]
+}
+
+// progress returns an agent's agent_progress_latest rows.
+func (d dbDump) progress(id string) []map[string]any {
+	return d.rows("agent_progress_latest", of(id))
+}
+
+// others is every row of every table but an agent's agents and
+// agent_progress_latest rows: what a repair of that agent leaves alone.
+func (d dbDump) others(id string) map[string][]map[string]any {
+	out := make(map[string][]map[string]any)
+	for name := range d.Tables {
+		if name == "agents" || name == "agent_progress_latest" {
+			out[name] = d.rows(name, notOf(id))
+		} else {
+			out[name] = d.rows(name, func(map[string]any) bool { return true })
+		}
+	}
+	return out
+}
+
+// checkIntegrity fails the test unless the dump's integrity check says ok.
+func (d dbDump) checkIntegrity(t *testing.T) {
+	t.Helper()
+	if len(d.Integrity) != 1 || len(d.Integrity[0]) != 1 || d.Integrity[0][0] != "ok" {
+		t.Errorf("integrity_check: got %v, want [[ok]]", d.Integrity)
 	}
 }

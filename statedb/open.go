@@ -30,7 +30,7 @@ const (
 // checkFile makes sure path is a regular file that may be opened, without
 // opening it: the database is never created, a FIFO or a directory is never
 // opened (it could hang, or become a database), and a database of another
-// user whose -shm is missing is left alone (see ForeignOwnerError).
+// user whose sidecars are missing is left alone (see ForeignOwnerError).
 //
 // Nothing here opens the file itself: closing any descriptor of a file drops
 // every POSIX lock this process holds on it, SQLite's included.
@@ -58,12 +58,20 @@ func checkFile(path string) error {
 	if owner == euid {
 		return nil
 	}
-	if _, err := os.Lstat(path + "-shm"); err == nil {
-		return nil
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("check %s-shm: %w", path, err)
+	// SQLite run by root hands the sidecars it creates to the database's
+	// owner; run by another user it cannot, so then the -wal must exist too.
+	sidecars := []string{"-shm"}
+	if euid != 0 {
+		sidecars = append(sidecars, "-wal")
 	}
-	return &ForeignOwnerError{Path: path, Owner: owner, User: euid}
+	for _, side := range sidecars {
+		if _, err := os.Lstat(path + side); errors.Is(err, fs.ErrNotExist) {
+			return &ForeignOwnerError{Path: path, Owner: owner, User: euid, Missing: side}
+		} else if err != nil {
+			return fmt.Errorf("check %s%s: %w", path, side, err)
+		}
+	}
+	return nil
 }
 
 // fileKind names a file type that is not a database.
@@ -173,21 +181,29 @@ func isBusy(err error) bool {
 // classify maps an SQLite error to this package's sentinels: ErrBusy for a
 // lock held past the wait, ErrNotDatabase for a file that is not a sound
 // SQLite database. Other errors are returned as they are.
-func classify(path string, err error, waited time.Duration) error {
+//
+// hint is what the caller can do about a busy database.
+func classify(path string, err error, waited time.Duration, hint string) error {
 	if err == nil {
 		return nil
 	}
 	code := sqliteCode(err)
 	switch {
 	case isBusy(err):
-		return fmt.Errorf("%s stayed locked by another connection for %s (%v): %w; try again, or wait longer",
-			path, roundWait(waited), err, ErrBusy)
+		return fmt.Errorf("%s stayed locked by another connection for %s (%v): %w; %s",
+			path, roundWait(waited), err, ErrBusy, hint)
 	case code&0xff == sqliteNotADB, code&0xff == sqliteCorrupt, code == sqliteIOErrShortRead:
-		return fmt.Errorf("%s: %w (%v); it is not the orchestrator's state database, or it is damaged: "+
+		return fmt.Errorf("%s: %w (%v); it is not one of the orchestrator's databases, or it is damaged: "+
 			"check the path, and look for a backup if it should be one", path, ErrNotDatabase, err)
 	}
 	return err
 }
+
+// What to do about a busy database, for a read and for a write.
+const (
+	readBusyHint  = "the orchestrator is writing a long transaction; try again"
+	writeBusyHint = "the orchestrator is writing a long transaction; try again, or raise --lock-timeout"
+)
 
 // roundWait shortens a measured wait for a message: "2s", not "2.000184s".
 func roundWait(d time.Duration) time.Duration {

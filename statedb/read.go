@@ -115,7 +115,7 @@ func readOnly(ctx context.Context, path string, opts ReadOptions, fn func(*sql.C
 	start := time.Now()
 	s, err := open(ctx, path, "ro", busy)
 	if err != nil {
-		return classify(path, err, time.Since(start))
+		return classify(path, err, time.Since(start), readBusyHint)
 	}
 	defer func() {
 		if cerr := s.close(); err == nil && cerr != nil {
@@ -123,14 +123,14 @@ func readOnly(ctx context.Context, path string, opts ReadOptions, fn func(*sql.C
 		}
 	}()
 	if _, err := s.conn.ExecContext(ctx, "BEGIN"); err != nil {
-		return classify(path, err, time.Since(start))
+		return classify(path, err, time.Since(start), readBusyHint)
 	}
 	if err := fn(s.conn); err != nil {
 		s.conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
-		return classify(path, err, time.Since(start))
+		return classify(path, err, time.Since(start), readBusyHint)
 	}
 	if _, err := s.conn.ExecContext(ctx, "COMMIT"); err != nil {
-		return classify(path, err, time.Since(start))
+		return classify(path, err, time.Since(start), readBusyHint)
 	}
 	return nil
 }

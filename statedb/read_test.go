@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -595,6 +596,15 @@ func TestReadBusy(t *testing.T) {
 				t.Errorf("got message %q, want it to say how long it waited", err)
 			}
 
+			// A context that ends first ends the wait.
+			ctx, cancel := context.WithTimeout(context.Background(), timeout)
+			defer cancel()
+			start = time.Now()
+			_, err = statedb.Read(ctx, path, statedb.ReadOptions{BusyTimeout: time.Minute})
+			if waited := time.Since(start); !errors.Is(err, context.DeadlineExceeded) || waited > 30*time.Second {
+				t.Errorf("with a context ending after %v: got %v after %v, want context.DeadlineExceeded", timeout, err, waited)
+			}
+
 			holder.send(t)
 			holder.expect(t, "released")
 			holder.wait(t)
@@ -603,4 +613,108 @@ func TestReadBusy(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestReadForeignOwnerAsUser re-runs this test binary as uid 65534 on a
+// database owned by root in a directory that user may write: it must open
+// the database only when both sidecars exist, since SQLite run by a user
+// other than root cannot hand the files it creates to their owner.
+func TestReadForeignOwnerAsUser(t *testing.T) {
+	requireRoot(t)
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		t.Skip("setpriv not found: it runs the reader as another user")
+	}
+	// A copy of the test binary that the other user may run, in a
+	// directory it may enter.
+	binDir := worldDir(t, 0o755)
+	bin := filepath.Join(binDir, "statedb.test")
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	copyFile(t, self, bin)
+	if err := os.Chmod(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name string
+		// open: the orchestrator has a connection open (its -shm and -wal
+		// exist); shm: only an empty -shm exists.
+		open, shm bool
+		want      string
+	}{
+		{name: "no sidecars", want: "foreign -shm"},
+		{name: "-shm without -wal", shm: true, want: "foreign -wal"},
+		{name: "the orchestrator's connection open", open: true, want: "agents 10"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := worldDir(t, 0o777)
+			path := filepath.Join(dir, statedb.FileName)
+			copyFile(t, fixtureDB, path)
+			if tc.shm {
+				if err := os.WriteFile(path+"-shm", nil, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tc.open {
+				holder := startPython(t, "hold.py", path, "open")
+				holder.expect(t, "locked")
+				t.Cleanup(func() { holder.send(t); <-holder.done })
+			}
+			sidecars := map[string]bool{"-shm": exists(path + "-shm"), "-wal": exists(path + "-wal")}
+
+			cmd := exec.Command(setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", bin)
+			cmd.Env = append(os.Environ(), roleEnv+"=read", pathEnv+"="+path)
+			var stdout, stderr strings.Builder
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			pid := cmd.Process.Pid
+			t.Cleanup(func() {
+				if err := cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
+					t.Logf("kill reader PID %d: %v", pid, err)
+				}
+			})
+			if err := cmd.Wait(); err != nil {
+				t.Fatalf("reader as uid 65534: %v: %s", err, stderr.String())
+			}
+			if got := strings.TrimSpace(stdout.String()); got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+			for side, was := range sidecars {
+				if exists(path+side) != was {
+					t.Errorf("%s: got existing %v after the read, want %v", side, !was, was)
+				}
+			}
+			entries, err := os.ReadDir(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range entries {
+				fi, err := e.Info()
+				if err == nil && fi.Sys().(*syscall.Stat_t).Uid == nobody {
+					t.Errorf("got %s owned by uid %d, want every file the orchestrator's", e.Name(), nobody)
+				}
+			}
+		})
+	}
+}
+
+// worldDir makes a temporary directory with mode perm, which another user
+// can enter (t.TempDir's parent is private), removed when the test ends.
+func worldDir(t *testing.T, perm os.FileMode) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "statedb-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, perm); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }

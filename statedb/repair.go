@@ -212,7 +212,7 @@ func writeTx(ctx context.Context, path string, lockTimeout time.Duration, fn fun
 	deadline := start.Add(lockTimeout)
 	s, err := open(ctx, path, "rw", lockTimeout)
 	if err != nil {
-		return classify(path, err, time.Since(start))
+		return classify(path, err, time.Since(start), writeBusyHint)
 	}
 	defer func() {
 		if cerr := s.close(); err == nil && cerr != nil {
@@ -226,7 +226,7 @@ func writeTx(ctx context.Context, path string, lockTimeout time.Duration, fn fun
 		}
 		left := time.Until(deadline)
 		if !isBusy(err) || left <= 0 {
-			return classify(path, err, time.Since(start))
+			return classify(path, err, time.Since(start), writeBusyHint)
 		}
 		select {
 		case <-ctx.Done():
@@ -239,11 +239,11 @@ func writeTx(ctx context.Context, path string, lockTimeout time.Duration, fn fun
 	}
 	if err := fn(s.conn); err != nil {
 		s.conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
-		return classify(path, err, time.Since(start))
+		return classify(path, err, time.Since(start), writeBusyHint)
 	}
 	if _, err := s.conn.ExecContext(ctx, "COMMIT"); err != nil {
 		s.conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
-		return classify(path, err, time.Since(start))
+		return classify(path, err, time.Since(start), writeBusyHint)
 	}
 	return nil
 }

@@ -48,11 +48,15 @@ var ErrNoAgentsTable = errors.New("no orchestrator agents table")
 // the caller should scan again before it plans a repair.
 var ErrChanged = errors.New("agent row changed since it was read")
 
-// ForeignOwnerError reports a database that belongs to another user and has
-// no -shm file: opening it, even read-only, would create a -shm (and a -wal)
-// owned by agentwatch's user, which the orchestrator's user could not
-// write, and every write of the orchestrator would fail. Nothing was
-// opened.
+// ForeignOwnerError reports a database that belongs to another user and
+// lacks a sidecar file: opening it, even read-only, would create the -shm
+// (and the -wal) owned by agentwatch's user, which the orchestrator's user
+// could not write, and every write of the orchestrator would fail. Nothing
+// was opened.
+//
+// The -shm must exist for every user but the owner, root included. The
+// -wal must exist too unless agentwatch runs as root: SQLite run by root
+// hands a -wal it creates to the database's owner, and cannot otherwise.
 type ForeignOwnerError struct {
 	// Path is the database file.
 	Path string
@@ -60,13 +64,19 @@ type ForeignOwnerError struct {
 	Owner int
 	// User is agentwatch's effective uid.
 	User int
+	// Missing is the absent sidecar's suffix: "-shm" or "-wal".
+	Missing string
 }
 
 func (e *ForeignOwnerError) Error() string {
-	return fmt.Sprintf("state database %s belongs to %s, not to %s, and has no %s-shm file: "+
+	missing := e.Missing
+	if missing == "" {
+		missing = "-shm"
+	}
+	return fmt.Sprintf("database %s belongs to %s, not to %s, and has no %s%s file: "+
 		"opening it would create one that the orchestrator could not write, breaking its writes, "+
 		"so it was not opened; run agentwatch as %s",
-		e.Path, describeUID(e.Owner), describeUID(e.User), filepath.Base(e.Path), describeUID(e.Owner))
+		e.Path, describeUID(e.Owner), describeUID(e.User), filepath.Base(e.Path), missing, describeUID(e.Owner))
 }
 
 // describeUID names a uid as "user NAME (uid N)", or "uid N" when the name

@@ -4,6 +4,7 @@ usage: hold.py PATH MODE
   immediate      the orchestrator's write transaction: BEGIN IMMEDIATE and an UPDATE
   exclusive      BEGIN EXCLUSIVE (on a rollback-journal database: readers are locked out)
   wal-exclusive  PRAGMA locking_mode=EXCLUSIVE on a WAL database, then a write
+  open           no lock: a connection that has read, so its -wal and -shm exist
 
 Prints "locked" once it holds the lock, then waits for a line on stdin,
 commits, prints "released" and exits.
@@ -24,6 +25,8 @@ elif mode == "wal-exclusive":
     conn.execute("BEGIN IMMEDIATE")
     conn.execute("UPDATE agents SET last_update = last_update WHERE agent_id = 'builder-173224-364e3b'")
     conn.execute("COMMIT")
+elif mode == "open":
+    conn.execute("SELECT count(*) FROM agents").fetchall()
 else:
     sys.exit("unknown mode " + mode)
 print("locked", flush=True)

@@ -5,6 +5,8 @@ usage: orch.py PATH write|query SQL [PARAMS_JSON]
   write  in a BEGIN IMMEDIATE ... COMMIT transaction, on a WAL connection
   query  on a plain connection, no transaction
   script SQL is a script of several statements (executescript), no PARAMS
+  dump   SQL is ignored; prints {"integrity": PRAGMA integrity_check's rows,
+         "tables": {name: {"columns": [...], "rows": [...]}}} for every table
 """
 import json
 import sqlite3
@@ -21,6 +23,15 @@ if kind == "write":
 elif kind == "script":
     conn.executescript(sql)
     rows = []
+elif kind == "dump":
+    out = {"integrity": conn.execute("PRAGMA integrity_check").fetchall(), "tables": {}}
+    names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+    for name in names:
+        cur = conn.execute('SELECT * FROM "%s" ORDER BY rowid' % name.replace('"', '""'))
+        out["tables"][name] = {"columns": [d[0] for d in cur.description], "rows": cur.fetchall()}
+    conn.close()
+    print(json.dumps(out))
+    sys.exit(0)
 elif kind == "query":
     rows = conn.execute(sql, params).fetchall()
 else:
