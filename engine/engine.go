@@ -245,6 +245,9 @@ func (e *Engine) Apply(ctx context.Context, snap *Snapshot, plan reconcile.Plan,
 			out := outcomes[i]
 			if out.Applied {
 				op.New = out.New
+				if out.Rederived != "" {
+					op.Old, op.Why = out.Old, out.Rederived
+				}
 				res.Applied = append(res.Applied, Item{Op: op})
 			} else {
 				op.Why = out.Skip
