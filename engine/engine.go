@@ -189,7 +189,10 @@ func (r *Result) LockBusy() bool {
 func (e *Engine) Apply(ctx context.Context, snap *Snapshot, plan reconcile.Plan, now time.Time) *Result {
 	res := &Result{}
 	for _, path := range plan.Registries() {
-		ops := plan.OpsFor(path)
+		ops := withoutLoneHalves(plan.OpsFor(path), res)
+		if len(ops) == 0 {
+			continue
+		}
 		env := reconcile.Env{Now: now, Sets: e.cfg.Sets}
 		if ops[0].Kind == reconcile.KindGlobal {
 			env.TaskStatus = e.taskStatus(ctx, path)
@@ -256,6 +259,37 @@ func (e *Engine) Apply(ctx context.Context, snap *Snapshot, plan reconcile.Plan,
 		}
 	}
 	return res
+}
+
+// withoutLoneHalves takes out of a registry's operations the global half of
+// every status change whose task half failed, and reports it skipped: a
+// status change is written in both registries or in neither. The task
+// registries' transactions run first, so their failures are in res.
+func withoutLoneHalves(ops []reconcile.Op, res *Result) []reconcile.Op {
+	failed := map[string]string{} // agent id → why its task half failed
+	for _, it := range res.Failed {
+		if it.Kind == reconcile.KindTask && isStatusChange(it.Op) {
+			failed[it.AgentID] = it.Why
+		}
+	}
+	if len(failed) == 0 {
+		return ops
+	}
+	kept := ops[:0:0]
+	for _, op := range ops {
+		why, ok := failed[op.AgentID]
+		if op.Kind != reconcile.KindGlobal || !isStatusChange(op) || !ok {
+			kept = append(kept, op)
+			continue
+		}
+		op.Why = fmt.Sprintf("its task registry half failed (%s): the global half is left as it is, both halves or neither; repair again once the task registry can be written", why)
+		res.Skipped = append(res.Skipped, Item{Op: op})
+	}
+	return kept
+}
+
+func isStatusChange(op reconcile.Op) bool {
+	return op.Op == reconcile.OpTerminate || op.Op == reconcile.OpComplete
 }
 
 // beforeLock, when set (by tests), runs between Apply's derivation ahead
