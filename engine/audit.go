@@ -37,6 +37,11 @@ type FileChange struct {
 	After  string `json:"after"`
 	// Backup holds the bytes as they were before.
 	Backup string `json:"backup,omitempty"`
+	// Fields are the fields the action changed, each with its JSON text
+	// before and after, so that undo puts back those fields alone. Entries
+	// written before agentwatch recorded them have none: undo then puts
+	// the whole file back, as it did then.
+	Fields []FieldChange `json:"fields,omitempty"`
 }
 
 // Entry is one line of the audit log.
@@ -49,7 +54,9 @@ type Entry struct {
 	Result  string       `json:"result"`
 	Files   []FileChange `json:"registries,omitempty"`
 	Ops     []Item       `json:"ops,omitempty"`
-	Error   string       `json:"error,omitempty"`
+	// Kept lists, for an undo, the fields it left as someone changed them.
+	Kept  []string `json:"kept,omitempty"`
+	Error string   `json:"error,omitempty"`
 }
 
 // Actions whose file changes `undo` can put back.
@@ -166,13 +173,26 @@ func realPath(p string) string {
 	return filepath.Clean(p)
 }
 
-// changesOf lists the files a set of commits changed.
-func changesOf(commits []*registry.Commit) []FileChange {
+// changesOf lists the files a set of commits changed, with the fields each
+// changed when they are known.
+func changesOf(commits []*registry.Commit, fields map[string][]FieldChange) []FileChange {
 	var out []FileChange
 	for _, c := range commits {
 		if c.Changed {
-			out = append(out, FileChange{Path: c.Path, Before: c.OldHash, After: c.NewHash, Backup: c.Backup})
+			out = append(out, FileChange{Path: c.Path, Before: c.OldHash, After: c.NewHash, Backup: c.Backup, Fields: fields[c.Path]})
 		}
 	}
 	return out
+}
+
+// noteFields records in fields what a commit changed, field by field, from
+// the bytes its change function saw under the lock and the bytes it
+// returned: the last call's, which are what the store wrote.
+func noteFields(fields map[string][]FieldChange, c *registry.Commit, old, next []byte) {
+	if c == nil || !c.Changed {
+		return
+	}
+	if fs, ok := fieldChangesOf(old, next); ok && len(fs) > 0 {
+		fields[c.Path] = fs
+	}
 }

@@ -163,6 +163,8 @@ type Result struct {
 	Failed  []Item `json:"failed"`
 	// Commits are the store's transactions, one per registry touched.
 	Commits []*registry.Commit `json:"-"`
+	// fields are the fields each changed registry had changed, by path.
+	fields map[string][]FieldChange
 }
 
 // LockBusy reports whether any operation failed on a busy lock.
@@ -187,7 +189,7 @@ func (r *Result) LockBusy() bool {
 // out the same, and its result is written as it is: the orchestrator's
 // writers wait for a read, a compare and the write, not for an encode.
 func (e *Engine) Apply(ctx context.Context, snap *Snapshot, plan reconcile.Plan, now time.Time) *Result {
-	res := &Result{}
+	res := &Result{fields: map[string][]FieldChange{}}
 	for _, path := range plan.Registries() {
 		ops := withoutLoneHalves(plan.OpsFor(path), res)
 		if len(ops) == 0 {
@@ -209,6 +211,7 @@ func (e *Engine) Apply(ctx context.Context, snap *Snapshot, plan reconcile.Plan,
 		if beforeLock != nil {
 			beforeLock(path)
 		}
+		var old, next []byte // what the last call saw and returned
 		commit, err := e.cfg.Store.Update(ctx, path, upd, func(cur *registry.Snapshot) ([]byte, error) {
 			root := cur.Root
 			if ahead != nil && cur.Hash == upd.Prepared.Hash {
@@ -218,6 +221,7 @@ func (e *Engine) Apply(ctx context.Context, snap *Snapshot, plan reconcile.Plan,
 				}
 				if same {
 					outcomes = ahead.outcomes
+					old, next = cur.Data, ahead.next
 					return ahead.next, nil
 				}
 				// The ahead derivation changed the prepared tree: derive
@@ -231,10 +235,12 @@ func (e *Engine) Apply(ctx context.Context, snap *Snapshot, plan reconcile.Plan,
 				return nil, err
 			}
 			outcomes = d.outcomes
+			old, next = cur.Data, d.next
 			return d.next, nil
 		})
 		if commit != nil {
 			res.Commits = append(res.Commits, commit)
+			noteFields(res.fields, commit, old, next)
 		}
 		if err != nil {
 			busy := errors.Is(err, registry.ErrLockBusy)
