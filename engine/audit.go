@@ -55,7 +55,11 @@ type Entry struct {
 	Files   []FileChange `json:"registries,omitempty"`
 	Ops     []Item       `json:"ops,omitempty"`
 	// Kept lists, for an undo, the fields it left as someone changed them.
-	Kept  []string `json:"kept,omitempty"`
+	Kept []string `json:"kept,omitempty"`
+	// Raced lists the registries whose bytes a writer that takes no lock
+	// changed while agentwatch held the lock: that writer's change, or
+	// agentwatch's, may be lost.
+	Raced []string `json:"raced,omitempty"`
 	Error string   `json:"error,omitempty"`
 }
 
@@ -124,6 +128,56 @@ func (a *Audit) Entries(ctx context.Context) ([]Entry, error) {
 		}
 	}
 	return out, sc.Err()
+}
+
+// auditTailBlock is how much of the audit log's end Last reads at a time.
+const auditTailBlock = 64 << 10
+
+// Last returns the newest entry of the given action, or nil. It reads the
+// log from its end, a block at a time, so that `check` finds the last
+// repair without reading a long log whole.
+func (a *Audit) Last(ctx context.Context, action string) (*Entry, error) {
+	f, err := os.Open(a.Path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read audit log: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("read audit log: %w", err)
+	}
+	var tail []byte // the bytes from the block read last to the end
+	for end := fi.Size(); ; {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		// Every whole line in tail, newest first; the first, which may be
+		// cut, waits for the next block unless the file starts there.
+		lines := bytes.Split(tail, []byte("\n"))
+		first := 1
+		if end == 0 {
+			first = 0
+		}
+		for i := len(lines) - 1; i >= first; i-- {
+			var e Entry
+			if json.Unmarshal(lines[i], &e) == nil && e.Action == action {
+				return &e, nil
+			}
+		}
+		if end == 0 {
+			return nil, nil
+		}
+		head := lines[0] // bytes.Split returns at least one
+		start := max(0, end-auditTailBlock)
+		block := make([]byte, end-start, int(end-start)+len(head))
+		if _, err := f.ReadAt(block, start); err != nil {
+			return nil, fmt.Errorf("read audit log: %w", err)
+		}
+		tail, end = append(block, head...), start
+	}
 }
 
 // LastUndoable returns the newest entry that changed registry files, or

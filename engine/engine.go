@@ -163,6 +163,11 @@ type Result struct {
 	Failed  []Item `json:"failed"`
 	// Commits are the store's transactions, one per registry touched.
 	Commits []*registry.Commit `json:"-"`
+	// Raced lists the registries whose bytes a writer that takes no lock
+	// changed while agentwatch held the lock (the store derived again from
+	// the new bytes, or saw its own write overwritten): that writer's
+	// update, or agentwatch's, may be lost, and nothing can prevent it.
+	Raced []string `json:"raced,omitempty"`
 	// fields are the fields each changed registry had changed, by path.
 	fields map[string][]FieldChange
 }
@@ -213,6 +218,9 @@ func (e *Engine) Apply(ctx context.Context, snap *Snapshot, plan reconcile.Plan,
 		}
 		var old, next []byte // what the last call saw and returned
 		commit, err := e.cfg.Store.Update(ctx, path, upd, func(cur *registry.Snapshot) ([]byte, error) {
+			if underLock != nil {
+				underLock(path)
+			}
 			root := cur.Root
 			if ahead != nil && cur.Hash == upd.Prepared.Hash {
 				same, err := e.sessionsAnswerAsBefore(ctx, snap, ops, ahead.alive)
@@ -241,6 +249,9 @@ func (e *Engine) Apply(ctx context.Context, snap *Snapshot, plan reconcile.Plan,
 		if commit != nil {
 			res.Commits = append(res.Commits, commit)
 			noteFields(res.fields, commit, old, next)
+			if commit.UnlockedWrite {
+				res.Raced = append(res.Raced, path)
+			}
 		}
 		if err != nil {
 			busy := errors.Is(err, registry.ErrLockBusy)
@@ -299,8 +310,9 @@ func isStatusChange(op reconcile.Op) bool {
 }
 
 // beforeLock, when set (by tests), runs between Apply's derivation ahead
-// of a registry's lock and the transaction.
-var beforeLock func(path string)
+// of a registry's lock and the transaction; underLock at the start of each
+// derivation under the lock.
+var beforeLock, underLock func(path string)
 
 // derivation is what a registry's operations made of one parse of it.
 type derivation struct {

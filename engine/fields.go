@@ -35,15 +35,17 @@ type FieldChange struct {
 func fieldPath(agent, field string) string {
 	switch {
 	case agent == "":
-		return printable(field)
+		return Printable(field)
 	case field == "":
-		return "agents[" + printable(agent) + "]"
+		return "agents[" + Printable(agent) + "]"
 	}
-	return "agents[" + printable(agent) + "]." + printable(field)
+	return "agents[" + Printable(agent) + "]." + Printable(field)
 }
 
-// printable is s as it is when every rune prints, else Go-quoted.
-func printable(s string) string {
+// Printable is s as it is when every rune of it prints, else Go-quoted:
+// text from a registry or a path that a terminal would act on is shown
+// escaped.
+func Printable(s string) string {
 	for _, r := range s {
 		if !unicode.IsPrint(r) {
 			return strconv.Quote(s)

@@ -48,10 +48,37 @@ func (e *Engine) Repair(ctx context.Context, snap *Snapshot, plan reconcile.Plan
 		entry.Targets = appendTarget(entry.Targets, it.Op)
 	}
 	entry.Ops = append(append(entry.Ops, res.Applied...), res.Failed...)
-	if len(res.Applied)+len(res.Failed) == 0 {
+	entry.Raced = res.Raced
+	if len(res.Applied)+len(res.Failed)+len(res.Raced) == 0 {
 		return res, nil // nothing written, nothing to record
 	}
 	return res, e.cfg.Audit.Append(ctx, entry)
+}
+
+// LastRepairRaced returns the newest repair in the audit log when it
+// raced with a writer that takes no lock (its Raced lists the registries),
+// or nil. An engine given workspaces looks only at a repair of theirs.
+func (e *Engine) LastRepairRaced(ctx context.Context) (*Entry, error) {
+	last, err := e.cfg.Audit.Last(ctx, "repair")
+	if err != nil || last == nil || len(last.Raced) == 0 {
+		return nil, err
+	}
+	var within []string
+	for _, b := range e.cfg.Bases {
+		within = append(within, b.Dir)
+	}
+	if !touches(Entry{Files: pathsOnly(last.Raced)}, within) {
+		return nil, nil
+	}
+	return last, nil
+}
+
+func pathsOnly(paths []string) []FileChange {
+	out := make([]FileChange, len(paths))
+	for i, p := range paths {
+		out[i].Path = p
+	}
+	return out
 }
 
 func appendTarget(ts []string, op reconcile.Op) []string {
