@@ -40,6 +40,7 @@ func newCheckCmd(opts *options) *cobra.Command {
 				err = writeCheckJSON(opts.stdout, eng, snap, rep)
 			} else {
 				writeCheckText(opts.stdout, eng, snap, rep, opts.scope())
+				warnRaced(cmd.Context(), opts.stdout, eng)
 			}
 			if err != nil {
 				return &exitErr{code: exitError, err: err}

@@ -411,7 +411,35 @@ func opLines(ops []reconcile.Op) []string {
 	return out
 }
 
-func TestUndoRefusesWhatChangedSince(t *testing.T) {
+// forgetFields rewrites the audit log as agentwatch wrote it before it
+// recorded the fields each action changed: undo then falls back to putting
+// whole files back.
+func forgetFields(t *testing.T, state string) {
+	t.Helper()
+	path := filepath.Join(state, "audit.jsonl")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []byte
+	for _, line := range bytes.Split(bytes.TrimSpace(data), []byte("\n")) {
+		var e map[string]any
+		if err := json.Unmarshal(line, &e); err != nil {
+			t.Fatal(err)
+		}
+		regs, _ := e["registries"].([]any)
+		for _, r := range regs {
+			delete(r.(map[string]any), "fields")
+		}
+		b, _ := json.Marshal(e)
+		out = append(append(out, b...), '\n')
+	}
+	if err := os.WriteFile(path, out, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestUndoOfAnOldEntryRefusesWhatChangedSince(t *testing.T) {
 	state := sandbox(t)
 	base := copyFixtures(t)
 	tw := filepath.Join(base, taskWorking, "AGENT_REGISTRY.json")
@@ -421,6 +449,7 @@ func TestUndoRefusesWhatChangedSince(t *testing.T) {
 	if r := agentwatch(t, append([]string{"repair", "--yes", "--workspace", base}, liveFlags(t, base)...)...); r.code != 0 {
 		t.Fatalf("repair exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
+	forgetFields(t, state) // an entry written before fields were recorded
 	// An orchestrator writer changes the file after the repair.
 	python(t, `o = load(sys.argv[1]); o['priority'] = 'P0'; save(sys.argv[1], o)`, tw)
 	changed, _ := os.ReadFile(tw)
@@ -706,8 +735,8 @@ func TestCommandLineErrors(t *testing.T) {
 	})
 }
 
-func TestUndoIsAllOrNothing(t *testing.T) {
-	sandbox(t)
+func TestUndoOfAnOldEntryIsAllOrNothing(t *testing.T) {
+	state := sandbox(t)
 	base := copyFixtures(t)
 	tw := filepath.Join(base, taskWorking, "AGENT_REGISTRY.json")
 	g := filepath.Join(base, "registry", "GLOBAL_REGISTRY.json")
@@ -718,6 +747,7 @@ func TestUndoIsAllOrNothing(t *testing.T) {
 	if r := agentwatch(t, append([]string{"repair", "--yes", "--workspace", base}, liveFlags(t, base)...)...); r.code != 0 {
 		t.Fatalf("repair exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
+	forgetFields(t, state) // an entry written before fields were recorded
 	repairedT, _ := os.ReadFile(tw)
 	python(t, `o = load(sys.argv[1]); o['max_concurrent_agents'] = 21; save(sys.argv[1], o)`, g)
 	changedG, _ := os.ReadFile(g)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -125,10 +126,13 @@ type repairJSON struct {
 	Applied []engine.Item  `json:"applied"`
 	Skipped []engine.Item  `json:"skipped"`
 	Failed  []engine.Item  `json:"failed"`
+	// Raced lists the registries that a writer taking no lock changed
+	// while agentwatch held their lock.
+	Raced []string `json:"raced,omitempty"`
 }
 
 func writeRepairJSON(w io.Writer, planned []reconcile.Op, res *engine.Result) error {
-	out := repairJSON{Planned: planned, Applied: res.Applied, Skipped: res.Skipped, Failed: res.Failed}
+	out := repairJSON{Planned: planned, Applied: res.Applied, Skipped: res.Skipped, Failed: res.Failed, Raced: res.Raced}
 	for _, s := range []*[]engine.Item{&out.Applied, &out.Skipped, &out.Failed} {
 		if *s == nil {
 			*s = []engine.Item{}
@@ -186,6 +190,9 @@ func writeResult(w io.Writer, res *engine.Result) {
 	for _, it := range res.Failed {
 		fmt.Fprintf(w, "FAILED   %s\n         %s\n", opLine(it.Op), it.Why)
 	}
+	for _, p := range res.Raced {
+		fmt.Fprintf(w, "raced    %s\n         %s\n", engine.Printable(shortPath(p)), racedNote)
+	}
 	fmt.Fprintf(w, "%d applied, %d skipped, %d failed.", len(res.Applied), len(res.Skipped), len(res.Failed))
 	for _, it := range res.Applied {
 		if it.Registry != "" {
@@ -194,4 +201,23 @@ func writeResult(w io.Writer, res *engine.Result) {
 		}
 	}
 	fmt.Fprintln(w)
+}
+
+// racedNote says what a race with a writer that takes no lock means.
+const racedNote = "a writer that takes no lock changed it while agentwatch held the lock: agentwatch derived its " +
+	"change again from the new bytes, but a write landing during agentwatch's own is lost; look at the registry, " +
+	"and give that writer a flock on the registry file"
+
+// warnRaced says so when the last repair raced with a writer that takes no
+// lock. The audit log is read from its end: it costs a block or two.
+func warnRaced(ctx context.Context, w io.Writer, eng *engine.Engine) {
+	last, err := eng.LastRepairRaced(ctx)
+	if err != nil || last == nil {
+		return
+	}
+	fmt.Fprintf(w, "\nwarning: the last repair (%s) raced with a writer that takes no lock:\n", last.Time.Local().Format(time.DateTime))
+	for _, p := range last.Raced {
+		fmt.Fprintf(w, "  %s\n", engine.Printable(p))
+	}
+	fmt.Fprintln(w, "  "+racedNote+".")
 }

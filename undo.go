@@ -15,11 +15,18 @@ func newUndoCmd(opts *options) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "undo",
 		Short: "Put back every registry that agentwatch's last repair, undo or restore changed",
-		Long: `undo puts every registry file that agentwatch's last repair (or undo, or restore)
-changed back as it was before, from the backups in the state directory. A file that
-someone else changed since is refused without --force: putting it back would roll
-their change back. The undo is itself a locked, journaled transaction, and can be
-undone. With --workspace, it undoes the newest action on those workspaces.`,
+		Long: `undo puts back the fields that agentwatch's last repair (or undo) changed: each
+counter and each field of each agent entry that still holds the value agentwatch
+wrote is set back to what it was, in the registry as it is now, under its lock.
+A field that someone changed since is kept as they left it, and undo says so; the
+rest of the file, whatever the orchestrator wrote since, is left alone. Keeping a
+field is the normal case, not an error (exit 0).
+
+An action recorded before agentwatch recorded fields (and a restore) is undone
+whole, from the backups in the state directory: a file that someone else changed
+since is refused without --force, since putting it back would roll their change
+back. The undo is itself a locked, journaled transaction, and can be undone. With
+--workspace, it undoes the newest action on those workspaces.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := opts.refuseReadonly("undo"); err != nil {
@@ -48,6 +55,9 @@ undone. With --workspace, it undoes the newest action on those workspaces.`,
 				if f.Restore != nil {
 					fmt.Fprint(opts.stdout, engine.Diff(f.Path+" (now)", f.Path+" (after undo)", f.Current, f.Restore))
 				}
+				for _, k := range f.Kept {
+					fmt.Fprintf(opts.stdout, "  keeps %s\n", k)
+				}
 				if f.Conflict != "" {
 					fmt.Fprintf(opts.stdout, "! %s: %s\n", f.Path, f.Conflict)
 				}
@@ -65,9 +75,16 @@ undone. With --workspace, it undoes the newest action on those workspaces.`,
 			outs, auditErr := eng.Undo(ctx, up, force)
 			failed, busy := 0, false
 			for _, o := range outs {
-				if o.Done {
+				switch {
+				case o.Done && o.Reason != "":
+					fmt.Fprintf(opts.stdout, "unchanged %s: %s\n", o.Path, o.Reason)
+				case o.Done:
 					fmt.Fprintf(opts.stdout, "put back  %s\n", o.Path)
-				} else {
+				}
+				for _, k := range o.Kept {
+					fmt.Fprintf(opts.stdout, "kept      %s\n", k)
+				}
+				if !o.Done {
 					failed++
 					busy = busy || o.Busy
 					fmt.Fprintf(opts.stdout, "REFUSED   %s: %s\n", o.Path, o.Reason)
@@ -86,6 +103,6 @@ undone. With --workspace, it undoes the newest action on those workspaces.`,
 		},
 	}
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "put back without asking")
-	cmd.Flags().BoolVar(&force, "force", false, "put back files that changed since agentwatch wrote them")
+	cmd.Flags().BoolVar(&force, "force", false, "for an action recorded before fields were: put back whole files that changed since agentwatch wrote them")
 	return cmd
 }

@@ -37,6 +37,11 @@ type FileChange struct {
 	After  string `json:"after"`
 	// Backup holds the bytes as they were before.
 	Backup string `json:"backup,omitempty"`
+	// Fields are the fields the action changed, each with its JSON text
+	// before and after, so that undo puts back those fields alone. Entries
+	// written before agentwatch recorded them have none: undo then puts
+	// the whole file back, as it did then.
+	Fields []FieldChange `json:"fields,omitempty"`
 }
 
 // Entry is one line of the audit log.
@@ -49,9 +54,15 @@ type Entry struct {
 	Result  string       `json:"result"`
 	Files   []FileChange `json:"registries,omitempty"`
 	// Rows are the agent rows an action changed in state databases.
-	Rows  []RowChange `json:"rows,omitempty"`
-	Ops   []Item      `json:"ops,omitempty"`
-	Error string      `json:"error,omitempty"`
+	Rows []RowChange `json:"rows,omitempty"`
+	Ops  []Item      `json:"ops,omitempty"`
+	// Kept lists, for an undo, the fields it left as someone changed them.
+	Kept []string `json:"kept,omitempty"`
+	// Raced lists the registries whose bytes a writer that takes no lock
+	// changed while agentwatch held the lock: that writer's change, or
+	// agentwatch's, may be lost.
+	Raced []string `json:"raced,omitempty"`
+	Error string   `json:"error,omitempty"`
 }
 
 // Actions whose file changes `undo` can put back.
@@ -121,6 +132,56 @@ func (a *Audit) Entries(ctx context.Context) ([]Entry, error) {
 	return out, sc.Err()
 }
 
+// auditTailBlock is how much of the audit log's end Last reads at a time.
+const auditTailBlock = 64 << 10
+
+// Last returns the newest entry of the given action, or nil. It reads the
+// log from its end, a block at a time, so that `check` finds the last
+// repair without reading a long log whole.
+func (a *Audit) Last(ctx context.Context, action string) (*Entry, error) {
+	f, err := os.Open(a.Path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read audit log: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("read audit log: %w", err)
+	}
+	var tail []byte // the bytes from the block read last to the end
+	for end := fi.Size(); ; {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		// Every whole line in tail, newest first; the first, which may be
+		// cut, waits for the next block unless the file starts there.
+		lines := bytes.Split(tail, []byte("\n"))
+		first := 1
+		if end == 0 {
+			first = 0
+		}
+		for i := len(lines) - 1; i >= first; i-- {
+			var e Entry
+			if json.Unmarshal(lines[i], &e) == nil && e.Action == action {
+				return &e, nil
+			}
+		}
+		if end == 0 {
+			return nil, nil
+		}
+		head := lines[0] // bytes.Split returns at least one
+		start := max(0, end-auditTailBlock)
+		block := make([]byte, end-start, int(end-start)+len(head))
+		if _, err := f.ReadAt(block, start); err != nil {
+			return nil, fmt.Errorf("read audit log: %w", err)
+		}
+		tail, end = append(block, head...), start
+	}
+}
+
 // LastUndoable returns the newest entry that changed registry files, or
 // nil; with within set, the newest that changed a file under one of those
 // directories.
@@ -175,13 +236,26 @@ func realPath(p string) string {
 	return filepath.Clean(p)
 }
 
-// changesOf lists the files a set of commits changed.
-func changesOf(commits []*registry.Commit) []FileChange {
+// changesOf lists the files a set of commits changed, with the fields each
+// changed when they are known.
+func changesOf(commits []*registry.Commit, fields map[string][]FieldChange) []FileChange {
 	var out []FileChange
 	for _, c := range commits {
 		if c.Changed {
-			out = append(out, FileChange{Path: c.Path, Before: c.OldHash, After: c.NewHash, Backup: c.Backup})
+			out = append(out, FileChange{Path: c.Path, Before: c.OldHash, After: c.NewHash, Backup: c.Backup, Fields: fields[c.Path]})
 		}
 	}
 	return out
+}
+
+// noteFields records in fields what a commit changed, field by field, from
+// the bytes its change function saw under the lock and the bytes it
+// returned: the last call's, which are what the store wrote.
+func noteFields(fields map[string][]FieldChange, c *registry.Commit, old, next []byte) {
+	if c == nil || !c.Changed {
+		return
+	}
+	if fs, ok := fieldChangesOf(old, next); ok && len(fs) > 0 {
+		fields[c.Path] = fs
+	}
 }

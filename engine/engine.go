@@ -207,6 +207,13 @@ type Result struct {
 	Commits []*registry.Commit `json:"-"`
 	// Rows are the agent rows changed in state databases.
 	Rows []RowChange `json:"-"`
+	// Raced lists the registries whose bytes a writer that takes no lock
+	// changed while agentwatch held the lock (the store derived again from
+	// the new bytes, or saw its own write overwritten): that writer's
+	// update, or agentwatch's, may be lost, and nothing can prevent it.
+	Raced []string `json:"raced,omitempty"`
+	// fields are the fields each changed registry had changed, by path.
+	fields map[string][]FieldChange
 }
 
 // LockBusy reports whether any operation failed on a busy lock.
@@ -231,11 +238,15 @@ func (r *Result) LockBusy() bool {
 // out the same, and its result is written as it is: the orchestrator's
 // writers wait for a read, a compare and the write, not for an encode.
 func (e *Engine) Apply(ctx context.Context, snap *Snapshot, plan reconcile.Plan, now time.Time) *Result {
-	res := &Result{}
+	res := &Result{fields: map[string][]FieldChange{}}
 	for _, path := range plan.Registries() {
 		ops := plan.OpsFor(path)
 		if ops[0].Kind == reconcile.KindState {
 			e.applyState(ctx, snap, ops, now, res)
+			continue
+		}
+		ops = withoutLoneHalves(ops, res)
+		if len(ops) == 0 {
 			continue
 		}
 		env := reconcile.Env{Now: now, Sets: e.cfg.Sets}
@@ -254,7 +265,11 @@ func (e *Engine) Apply(ctx context.Context, snap *Snapshot, plan reconcile.Plan,
 		if beforeLock != nil {
 			beforeLock(path)
 		}
+		var old, next []byte // what the last call saw and returned
 		commit, err := e.cfg.Store.Update(ctx, path, upd, func(cur *registry.Snapshot) ([]byte, error) {
+			if underLock != nil {
+				underLock(path)
+			}
 			root := cur.Root
 			if ahead != nil && cur.Hash == upd.Prepared.Hash {
 				same, err := e.sessionsAnswerAsBefore(ctx, snap, ops, ahead.alive)
@@ -263,6 +278,7 @@ func (e *Engine) Apply(ctx context.Context, snap *Snapshot, plan reconcile.Plan,
 				}
 				if same {
 					outcomes = ahead.outcomes
+					old, next = cur.Data, ahead.next
 					return ahead.next, nil
 				}
 				// The ahead derivation changed the prepared tree: derive
@@ -276,10 +292,15 @@ func (e *Engine) Apply(ctx context.Context, snap *Snapshot, plan reconcile.Plan,
 				return nil, err
 			}
 			outcomes = d.outcomes
+			old, next = cur.Data, d.next
 			return d.next, nil
 		})
 		if commit != nil {
 			res.Commits = append(res.Commits, commit)
+			noteFields(res.fields, commit, old, next)
+			if commit.UnlockedWrite {
+				res.Raced = append(res.Raced, path)
+			}
 		}
 		if err != nil {
 			busy := errors.Is(err, registry.ErrLockBusy)
@@ -293,6 +314,9 @@ func (e *Engine) Apply(ctx context.Context, snap *Snapshot, plan reconcile.Plan,
 			out := outcomes[i]
 			if out.Applied {
 				op.New = out.New
+				if out.Rederived != "" {
+					op.Old, op.Why = out.Old, out.Rederived
+				}
 				res.Applied = append(res.Applied, Item{Op: op})
 			} else {
 				op.Why = out.Skip
@@ -303,9 +327,41 @@ func (e *Engine) Apply(ctx context.Context, snap *Snapshot, plan reconcile.Plan,
 	return res
 }
 
+// withoutLoneHalves takes out of a registry's operations the global half of
+// every status change whose task half failed, and reports it skipped: a
+// status change is written in both registries or in neither. The task
+// registries' transactions run first, so their failures are in res.
+func withoutLoneHalves(ops []reconcile.Op, res *Result) []reconcile.Op {
+	failed := map[string]string{} // agent id → why its task half failed
+	for _, it := range res.Failed {
+		if it.Kind == reconcile.KindTask && isStatusChange(it.Op) {
+			failed[it.AgentID] = it.Why
+		}
+	}
+	if len(failed) == 0 {
+		return ops
+	}
+	kept := ops[:0:0]
+	for _, op := range ops {
+		why, ok := failed[op.AgentID]
+		if op.Kind != reconcile.KindGlobal || !isStatusChange(op) || !ok {
+			kept = append(kept, op)
+			continue
+		}
+		op.Why = fmt.Sprintf("its task registry half failed (%s): the global half is left as it is, both halves or neither; repair again once the task registry can be written", why)
+		res.Skipped = append(res.Skipped, Item{Op: op})
+	}
+	return kept
+}
+
+func isStatusChange(op reconcile.Op) bool {
+	return op.Op == reconcile.OpTerminate || op.Op == reconcile.OpComplete
+}
+
 // beforeLock, when set (by tests), runs between Apply's derivation ahead
-// of a registry's lock and the transaction.
-var beforeLock func(path string)
+// of a registry's lock and the transaction; underLock at the start of each
+// derivation under the lock.
+var beforeLock, underLock func(path string)
 
 // derivation is what a registry's operations made of one parse of it.
 type derivation struct {

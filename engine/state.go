@@ -253,7 +253,10 @@ func (e *Engine) undoRows(ctx context.Context, rows []RowChange) ([]UndoOutcome,
 		case err != nil:
 			out.Reason, out.Busy = err.Error(), errors.Is(err, statedb.ErrBusy)
 		case !restored:
-			out.Reason = why
+			// Someone changed the row since: it is kept as they wrote it,
+			// as a field of a registry would be.
+			out.Done = true
+			out.Kept = []string{"agent " + r.After.AgentID + " in " + r.Database + ": " + why + ": kept"}
 		default:
 			out.Done = true
 			done = append(done, RowChange{Database: r.Database, Before: r.After, After: r.Before})

@@ -71,6 +71,12 @@ type Outcome struct {
 	Skip string
 	// New is the value written, re-derived under the lock.
 	New json.RawMessage
+	// Old is the value found under the lock, set when it is not the one
+	// the operation was planned against: a recount, dedupe or sync was then
+	// derived again from the bytes under the lock. Rederived says so, for
+	// the report ("re-derived: 6 → 3 …"); both are empty otherwise.
+	Old       json.RawMessage
+	Rederived string
 }
 
 // jsonText is a value as JSON for reports. NaN and Infinity, which Python
@@ -111,12 +117,18 @@ func entries(root *registry.Value, kind, agentID string) []*registry.Value {
 }
 
 // Apply performs the operation on a document of the given kind, re-deriving
-// it from the document as it is now.
+// it from the document as it is now. A recount, a dedupe and a sync are
+// functions of the document: applied to one that changed since the plan,
+// they are derived again from it, and the Outcome says so. A status change
+// (terminate, complete) keeps its guard: it is skipped when the agent's
+// status is no longer the one planned.
 func (op Op) Apply(root *registry.Value, env Env) (Outcome, error) {
 	kind := op.Kind
 	switch op.Op {
-	case OpTerminate, OpComplete, OpSync:
+	case OpTerminate, OpComplete:
 		return op.applyStatus(root, kind, env)
+	case OpSync:
+		return op.applySync(root, kind, env)
 	case OpRecount:
 		return op.applyRecount(root, kind, env)
 	case OpDedupe:
@@ -152,12 +164,6 @@ func (op Op) applyStatus(root *registry.Value, kind string, env Env) (Outcome, e
 		e.Set("status", registry.NewString("completed"))
 		e.Set("completed_at", now)
 		e.Set("last_update", now.Clone())
-	case OpSync:
-		var status string
-		if err := json.Unmarshal(op.New, &status); err != nil {
-			return Outcome{}, fmt.Errorf("apply sync: new status %s: %w", op.New, err)
-		}
-		e.Set("status", registry.NewString(status))
 	}
 	return Outcome{Applied: true, New: jsonText(e.Get("status"))}, nil
 }
@@ -165,8 +171,7 @@ func (op Op) applyStatus(root *registry.Value, kind string, env Env) (Outcome, e
 // taskSaysOtherwise re-derives a global status change from the task
 // registry as it is now (after this plan's own task transaction): a task
 // entry that another writer made terminal, with another status than this
-// change sets, wins over a terminate or complete; a sync follows the task's
-// status only while it is still the one planned.
+// change sets, wins over a terminate or complete.
 func (op Op) taskSaysOtherwise(kind string, env Env) string {
 	if kind != KindGlobal || env.TaskStatus == nil {
 		return ""
@@ -175,17 +180,68 @@ func (op Op) taskSaysOtherwise(kind string, env Env) string {
 	if !known || !found {
 		return ""
 	}
-	switch op.Op {
-	case OpTerminate, OpComplete:
-		if env.Sets.Classify(status) == registry.StatusTerminal && string(jsonString(status)) != string(op.New) {
-			return fmt.Sprintf("the task registry says %q now; the next plan syncs the global entry", status)
-		}
-	case OpSync:
-		if string(jsonString(status)) != string(op.New) {
-			return fmt.Sprintf("the task registry says %q now, the plan followed %s", status, op.New)
-		}
+	if env.Sets.Classify(status) == registry.StatusTerminal && string(jsonString(status)) != string(op.New) {
+		return fmt.Sprintf("the task registry says %q now; the next plan syncs the global entry", status)
 	}
 	return ""
+}
+
+// applySync sets the agent's status to the other registry's, derived again
+// from the entry as it is now and, for the global registry, from the task
+// registry as it is now. When either moved since the plan, the sync's rule
+// is applied to what is there: a terminal status beats an active one; two
+// of one class are left for the next plan, which compares their
+// last_update (this one has only the entry in front of it).
+func (op Op) applySync(root *registry.Value, kind string, env Env) (Outcome, error) {
+	es := entries(root, kind, op.AgentID)
+	switch len(es) {
+	case 0:
+		return Outcome{Skip: "the agent is no longer in this registry"}, nil
+	case 1:
+	default:
+		return Outcome{Skip: fmt.Sprintf("the agent has %d entries here; dedupe it first", len(es))}, nil
+	}
+	var target string
+	if err := json.Unmarshal(op.New, &target); err != nil {
+		return Outcome{}, fmt.Errorf("apply sync: new status %s: %w", op.New, err)
+	}
+	if kind == KindGlobal && env.TaskStatus != nil {
+		status, found, known := env.TaskStatus(op.AgentID, op.TaskID)
+		switch {
+		case known && !found:
+			return Outcome{Skip: "the agent is no longer in its task registry"}, nil
+		case known:
+			target = status // follow the task registry as it is now
+		}
+	}
+	e := es[0]
+	st := e.Get("status")
+	cur, curText := st.StrOr(""), jsonText(st)
+	if st.Kind() == registry.String && cur == target {
+		return Outcome{Skip: fmt.Sprintf("status is already %q", target)}, nil
+	}
+	ct, cc := env.Sets.Classify(target), env.Sets.Classify(cur)
+	if ct == registry.StatusUnknown {
+		return Outcome{Skip: fmt.Sprintf("the other registry says %q now, a status agentwatch never repairs", target)}, nil
+	}
+	planned := string(curText) == string(op.Expect) && string(jsonString(target)) == string(op.New)
+	if !planned && st != nil {
+		switch {
+		case cc == registry.StatusUnknown:
+			return Outcome{Skip: fmt.Sprintf("status is %s now, a status agentwatch never repairs", curText)}, nil
+		case cc == registry.StatusTerminal && ct == registry.StatusActive:
+			return Outcome{Skip: fmt.Sprintf("status is %s now, the other registry %q: a terminal status beats an active one; the next plan syncs the other registry", curText, target)}, nil
+		case cc == ct:
+			return Outcome{Skip: fmt.Sprintf("status is %s now, the other registry %q: the next plan compares their last_update", curText, target)}, nil
+		}
+	}
+	e.Set("status", registry.NewString(target))
+	out := Outcome{Applied: true, New: jsonText(e.Get("status"))}
+	if !planned {
+		out.Old = curText
+		out.Rederived = fmt.Sprintf("re-derived: %s → %s (the plan saw %s → %s; the registries changed since)", orNone(curText), out.New, orNone(op.Old), op.New)
+	}
+	return out, nil
 }
 
 func orNone(s json.RawMessage) string {
@@ -200,9 +256,7 @@ func (op Op) applyRecount(root *registry.Value, kind string, env Env) (Outcome, 
 	if rec == nil {
 		return Outcome{Skip: fmt.Sprintf("%s is no longer in the registry", op.Field)}, nil
 	}
-	if cur := jsonText(rec); string(cur) != string(op.Expect) {
-		return Outcome{Skip: fmt.Sprintf("%s is %s now, the plan expected %s", op.Field, cur, op.Expect)}, nil
-	}
+	cur := jsonText(rec)
 	var actual map[string]int64
 	switch kind {
 	case KindTask:
@@ -230,7 +284,12 @@ func (op Op) applyRecount(root *registry.Value, kind string, env Env) (Outcome, 
 		return Outcome{Skip: fmt.Sprintf("%s is already %d", op.Field, want)}, nil
 	}
 	root.Set(op.Field, registry.NewInt(want))
-	return Outcome{Applied: true, New: jsonText(root.Get(op.Field))}, nil
+	out := Outcome{Applied: true, New: jsonText(root.Get(op.Field))}
+	if string(cur) != string(op.Expect) || string(out.New) != string(op.New) {
+		out.Old = cur
+		out.Rederived = fmt.Sprintf("re-derived: %s → %d (the plan saw %s → %s; the registry changed since)", cur, want, op.Expect, op.New)
+	}
+	return out, nil
 }
 
 // applyDedupe keeps the entry with the latest last_update, fills its missing
@@ -273,7 +332,12 @@ func (op Op) applyDedupe(root *registry.Value, kind string) (Outcome, error) {
 		arr.RemoveAt(dups[i].Index)
 	}
 	arr.Elems()[dups[0].Index] = merged
-	return Outcome{Applied: true, New: json.RawMessage(fmt.Sprint(1))}, nil
+	out := Outcome{Applied: true, New: json.RawMessage(fmt.Sprint(1))}
+	if found := jsonText(registry.NewInt(int64(len(dups)))); string(found) != string(op.Old) {
+		out.Old = found
+		out.Rederived = fmt.Sprintf("re-derived: %d entries → 1 (the plan saw %s; the registry changed since)", len(dups), op.Old)
+	}
+	return out, nil
 }
 
 // Plan is a repair plan: operations in the order they run. Each registry's

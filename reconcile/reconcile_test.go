@@ -415,16 +415,24 @@ func TestApplySkipsWhatChangedSincePlanned(t *testing.T) {
 		name   string
 		mutate func(root *registry.Value)
 		want   []string // skip reasons, "" for applied
+		// rederived is each outcome's Rederived note (a prefix of it).
+		rederived []string
 	}{
 		// The plan: terminate a-1, recount active_count 5→0, recount
-		// completed_count 0→1. Recounts count the document as it is.
-		{"nothing changed", func(*registry.Value) {}, []string{"", "", ""}},
+		// completed_count 0→1. A status change keeps its guard; recounts
+		// count the document as it is.
+		{"nothing changed", func(*registry.Value) {}, []string{"", "", ""}, []string{"", "", ""}},
 		{"the agent completed meanwhile", func(root *registry.Value) {
 			root.Get("agents").Index(0).Set("status", registry.NewString("completed"))
-		}, []string{`status is "completed" now, the plan expected "working"`, "", ""}},
-		{"a writer changed the counter meanwhile", func(root *registry.Value) {
+		}, []string{`status is "completed" now, the plan expected "working"`, "", ""}, []string{"", "", ""}},
+		{"a writer changed the counter meanwhile: the recount is derived again", func(root *registry.Value) {
 			root.Set("active_count", registry.NewInt(6))
-		}, []string{"", `active_count is 6 now, the plan expected 5`, ""}},
+		}, []string{"", "", ""}, []string{"", "re-derived: 6 → 0 (the plan saw 5 → 0", ""}},
+		{"a writer fixed the counter meanwhile: nothing to write", func(root *registry.Value) {
+			root.Get("agents").Index(0).Set("status", registry.NewString("terminated"))
+			root.Set("active_count", registry.NewInt(0))
+			root.Set("completed_count", registry.NewInt(1))
+		}, []string{`status is "terminated" now`, "active_count is already 0", "completed_count is already 1"}, []string{"", "", ""}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -441,6 +449,9 @@ func TestApplySkipsWhatChangedSincePlanned(t *testing.T) {
 			for i := range got {
 				if !strings.HasPrefix(got[i], tt.want[i]) || (tt.want[i] == "" && got[i] != "") {
 					t.Errorf("outcome %d: got skip %q, want %q", i, got[i], tt.want[i])
+				}
+				if r := outs[i].Rederived; !strings.HasPrefix(r, tt.rederived[i]) || (tt.rederived[i] == "" && r != "") {
+					t.Errorf("outcome %d: got re-derivation %q, want %q", i, r, tt.rederived[i])
 				}
 			}
 		})
@@ -481,4 +492,66 @@ func TestEdgeCasesFromReview(t *testing.T) {
 			t.Errorf("got  %s\nwant %s", strings.Join(got, "\n     "), strings.Join(want, "\n     "))
 		}
 	})
+}
+
+func TestSyncIsDerivedAgainFromTheRegistriesAsTheyAre(t *testing.T) {
+	build := func(t *testing.T) Input {
+		task := taskDoc(t, taskA, map[string]int{"active_count": 0, "total_spawned": 1, "completed_count": 1},
+			agent{id: "a-1", status: "completed"})
+		g := globalDoc(t, map[string]int{"active_agents": 0, "total_agents_spawned": 1, "total_tasks": 1, "active_tasks": 1},
+			map[string]string{taskA: "INITIALIZED"}, gagent{id: "a-1", task: taskA, status: "working"})
+		return input(Registry{Path: aPath, Kind: KindTask, TaskID: taskA, Root: task}, Registry{Path: gPath, Kind: KindGlobal, Root: g})
+	}
+	plan := MakePlan(build(t), nil)
+	var sync *Op
+	for i, op := range plan.Ops {
+		if op.Op == OpSync {
+			sync = &plan.Ops[i]
+		}
+	}
+	if sync == nil || sync.Registry != gPath || string(sync.New) != `"completed"` {
+		t.Fatalf("plan %s, want a sync of the global entry to \"completed\"", opKeys(plan.Ops))
+	}
+	tests := []struct {
+		name           string
+		global, task   string // a-1's status in each, as the sync finds them
+		skip           string // "" for applied
+		wrote          string
+		rederivedStart string
+	}{
+		{"nothing changed", "working", "completed", "", `"completed"`, ""},
+		{"the global entry moved to another active status", "blocked", "completed", "", `"completed"`, `re-derived: "blocked" → "completed" (the plan saw "working" → "completed"`},
+		{"the task registry says failed now", "working", "failed", "", `"failed"`, `re-derived: "working" → "failed"`},
+		{"the global entry is already the task's", "completed", "completed", `status is already "completed"`, "", ""},
+		{"both terminal now: left for the next plan", "terminated", "completed", `status is "terminated" now, the other registry "completed": the next plan compares`, "", ""},
+		{"the task went back to active: a terminal global status stays", "killed", "working", `status is "killed" now, the other registry "working": a terminal status beats an active one`, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := build(t)
+			in.Registries[0].Root.Get("agents").Index(0).Set("status", registry.NewString(tt.task))
+			g := in.Registries[1].Root
+			g.Get("agents").Get("a-1").Set("status", registry.NewString(tt.global))
+			w := newWorld(in)
+			out, err := sync.Apply(g, Env{Now: now, Sets: in.Sets, TaskStatus: w.bases["/ws"].lookup})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out.Skip != "" || tt.skip != "" {
+				if !strings.HasPrefix(out.Skip, tt.skip) || tt.skip == "" || out.Applied {
+					t.Errorf("got skip %q (applied %v), want %q", out.Skip, out.Applied, tt.skip)
+				}
+				return
+			}
+			if got := g.Get("agents").Get("a-1").Get("status").String(); `"`+got+`"` != tt.wrote || string(out.New) != tt.wrote {
+				t.Errorf("wrote %s (outcome %s), want %s", got, out.New, tt.wrote)
+			}
+			if !strings.HasPrefix(out.Rederived, tt.rederivedStart) || (tt.rederivedStart == "" && out.Rederived != "") {
+				t.Errorf("got re-derivation %q, want %q", out.Rederived, tt.rederivedStart)
+			}
+			if tt.rederivedStart != "" && string(out.Old) != `"`+tt.global+`"` {
+				t.Errorf("got old %s, want the status found, %q", out.Old, tt.global)
+			}
+		})
+	}
 }
