@@ -74,9 +74,11 @@ func TestKillRefusedServerProtectsItsPanes(t *testing.T) {
 	before := identities(t, pids...)
 
 	r := agentwatch(t, append([]string{"kill", "--yes", "--force", "--term-timeout", "1s", fmt.Sprint(snap.ServerPID)}, sceneFlags(s)...)...)
-	if r.code == 0 || !strings.Contains(r.stdout, "refused") || !strings.Contains(r.stdout, "tmux server") {
-		t.Errorf("kill the tmux server: exit %d, want a refusal\n%s%s", r.code, r.stdout, r.stderr)
+	if r.code == 0 || !strings.Contains(r.stdout, "refused") || !strings.Contains(r.stdout, "tmux server") ||
+		!strings.Contains(r.stdout, "nothing of its tree") {
+		t.Errorf("kill the tmux server: exit %d, want a refusal that says its tree is spared\n%s%s", r.code, r.stdout, r.stderr)
 	}
+	t.Logf("kill the tmux server:\n%s", r.stdout)
 	for _, id := range before {
 		if !procscan.Alive(id) {
 			t.Errorf("PID %d (started %d) of the healthy agent was killed with the refused server", id.PID, id.Start)
