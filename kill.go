@@ -17,13 +17,17 @@ func newKillCmd(opts *options) *cobra.Command {
 		Short: "Kill leaked process trees and sessions, by PID or session name",
 		Long: `kill ends what a TARGET names — a PID, or a tmux session's exact name — as a tree:
 every descendant and every process in the session it leads get SIGTERM, then, after
---term-timeout, SIGKILL; each is checked gone; then the tmux session is killed by
-its exact name. Every process is identified by PID and start time, checked again
-before each signal, so a PID the kernel has reused is never hit.
+--term-timeout, SIGKILL; each is checked gone; then the tmux session is killed. Every
+process is identified by PID and start time, checked again before each signal, so a
+PID the kernel has reused is never hit; a session is identified by its tmux id and
+creation time, checked again before it is killed by its id, so a session that took
+the name since is never hit.
 
 Only leaks are killed. A foreign claude (not attributable to any agent) or one of a
 healthy agent needs --force. Never: PID 1, agentwatch and its ancestors, a tmux
-server, another user's process (unless root and --force).`,
+server, another user's process (unless root and --force); and nothing of such a
+target's tree either: its descendants and the members of its session are spared.
+A process of that tree named as a TARGET of its own is judged on its own.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := opts.refuseReadonly("kill"); err != nil {
@@ -45,6 +49,9 @@ server, another user's process (unless root and --force).`,
 			fmt.Fprintf(opts.stdout, "Kill (SIGTERM, then SIGKILL after %s):\n", termTimeout)
 			for _, op := range ops {
 				fmt.Fprintf(opts.stdout, "  %s\n", opLine(op))
+				if why, ok := engine.PlannedRefusal(op); ok {
+					fmt.Fprintf(opts.stdout, "      refused: %s\n", why)
+				}
 			}
 			if !yes {
 				ok, err := opts.confirm(fmt.Sprintf("Kill these %d targets?", len(ops)))

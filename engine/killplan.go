@@ -5,7 +5,9 @@ import (
 	"strconv"
 	"strings"
 
+	"agentwatch/procscan"
 	"agentwatch/reconcile"
+	"agentwatch/tmux"
 )
 
 // KillPlan resolves kill targets against a report — a PID, or a tmux
@@ -75,7 +77,7 @@ func killTarget(snap *Snapshot, rep reconcile.Report, target KillTarget, force b
 			if p.Verdict != reconcile.VerdictLeak && !force {
 				return nil, fmt.Errorf("PID %d is %s (%s): only leaks are killed; --force kills it anyway", pid, p.Verdict, p.Reason)
 			}
-			return killOps(snap, []int{pid}, p.AgentID, p.Session, p.Server, fmt.Sprintf("%s: %s", p.Verdict, p.Reason)), nil
+			return killOps(snap, []int{pid}, p.AgentID, p.Session, p.Server, fmt.Sprintf("%s: %s", p.Verdict, p.Reason), force), nil
 		}
 		p := snap.Input.Live.Procs.Procs[int32(pid)]
 		switch {
@@ -84,7 +86,7 @@ func killTarget(snap *Snapshot, rep reconcile.Report, target KillTarget, force b
 		case pid <= 1:
 			return nil, fmt.Errorf("PID %d is never killed", pid)
 		case force:
-			return killOps(snap, []int{pid}, "", "", "", "named as a target, with --force"), nil
+			return killOps(snap, []int{pid}, "", "", "", "named as a target, with --force", force), nil
 		}
 		return nil, fmt.Errorf("PID %d is not a claude process or part of an agent's tree; --force kills any process by PID", pid)
 	}
@@ -131,7 +133,7 @@ func killTarget(snap *Snapshot, rep reconcile.Report, target KillTarget, force b
 	for i, p := range s.PIDs {
 		pids[i] = int(p)
 	}
-	ops := killOps(snap, pids, s.AgentID, s.Name, s.Server, why)
+	ops := killOps(snap, pids, s.AgentID, s.Name, s.Server, why, force)
 	return append(ops, reconcile.Op{Op: reconcile.OpKillSession, AgentID: s.AgentID, Session: s.Name, Server: s.Server, Why: why}), nil
 }
 
@@ -147,13 +149,62 @@ func serverWhy(snap *Snapshot, name string) string {
 	return ""
 }
 
-func killOps(snap *Snapshot, pids []int, agentID, session, server, why string) []reconcile.Op {
+// refusedWhy begins the Why of a target the planner already knows is never
+// killed; see PlannedRefusal.
+const refusedWhy = "never killed: "
+
+// PlannedRefusal tells whether op is a process the planner found is never
+// killed — PID 1, agentwatch or an ancestor of it, a tmux server, another
+// user's process — and why. Such a target is planned alone, without its
+// tree, so that the kill refuses it and says so, and signals nothing of
+// what killing it would have swept in.
+func PlannedRefusal(op reconcile.Op) (string, bool) {
+	if op.Op != reconcile.OpKillProcess {
+		return "", false
+	}
+	return strings.CutPrefix(op.Why, refusedWhy)
+}
+
+// killOps plans the processes pids name, each as a tree; a process that is
+// never killed is planned alone (see PlannedRefusal).
+func killOps(snap *Snapshot, pids []int, agentID, session, server, why string, force bool) []reconcile.Op {
 	table := snap.Input.Live.Procs
+	servers := serverPIDs(snap)
 	var ops []reconcile.Op
-	for _, pid := range reconcile.KillSet(table, pids) {
+	var roots []int
+	for _, pid := range pids {
+		p := table.Procs[int32(pid)]
+		never := procscan.Refusal(table, int32(pid), servers, force)
+		if p == nil || never == "" {
+			roots = append(roots, pid)
+			continue
+		}
+		ops = append(ops, reconcile.Op{Op: reconcile.OpKillProcess, AgentID: agentID, PID: pid, Start: p.Start, Comm: p.Comm,
+			Session: session, Server: server, Why: refusedWhy + never + "; nothing of its tree is signaled"})
+	}
+	for _, pid := range reconcile.KillSet(table, roots) {
 		p := table.Procs[pid]
 		ops = append(ops, reconcile.Op{Op: reconcile.OpKillProcess, AgentID: agentID, PID: int(pid), Start: p.Start, Comm: p.Comm,
 			Session: session, Server: server, Why: why})
 	}
 	return ops
+}
+
+// plannedSession finds the session named name on the server named server
+// as snap saw it: its id and creation time identify it.
+func plannedSession(snap *Snapshot, server, name string) (tmux.Session, bool) {
+	if snap == nil || snap.Input.Live == nil {
+		return tmux.Session{}, false
+	}
+	for _, s := range snap.Input.Live.Servers {
+		if s.Socket.String() != server || s.Snapshot == nil {
+			continue
+		}
+		for _, sess := range s.Snapshot.Sessions() {
+			if sess.Name == name {
+				return sess, true
+			}
+		}
+	}
+	return tmux.Session{}, false
 }

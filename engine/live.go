@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -294,21 +295,31 @@ type KillOptions struct {
 
 // Kill runs the plan's kill operations: each group of processes (one leak)
 // gets SIGTERM, a wait, SIGKILL for what remains, a check that each is
-// gone, and then its session is killed by exact name. Identities are
-// checked before every signal, so a reused PID is never hit.
+// gone, and then its session is killed. Identities are checked before every
+// signal, so a reused PID is never hit; a refused process protects the rest
+// of its group's tree; a session is killed by its id, and only while it is
+// the session snap saw (same id, creation time and name), so that one that
+// took its name since is never hit.
 func (e *Engine) Kill(ctx context.Context, snap *Snapshot, ops []reconcile.Op, opts KillOptions) *Result {
 	res := &Result{}
 	var ids []procscan.Identity
+	var trees []int
 	var procOps []reconcile.Op
+	tree := map[string]int{} // by the group a plan made of one target's tree
 	for _, op := range ops {
 		if op.Op == reconcile.OpKillProcess {
 			ids = append(ids, procscan.Identity{PID: int32(op.PID), Start: op.Start})
+			key := op.AgentID + "|" + op.Server + "|" + op.Session + "|" + op.Why
+			if _, ok := tree[key]; !ok {
+				tree[key] = len(tree)
+			}
+			trees = append(trees, tree[key])
 			procOps = append(procOps, op)
 		}
 	}
 	survivors := map[string]bool{} // sessions with a process that survived
 	if len(ids) > 0 {
-		outs, err := procscan.Kill(ctx, procscan.KillRequest{Targets: ids, TermTimeout: opts.TermTimeout,
+		outs, err := procscan.Kill(ctx, procscan.KillRequest{Targets: ids, Trees: trees, TermTimeout: opts.TermTimeout,
 			Protect: serverPIDs(snap), Force: opts.Force})
 		if err != nil {
 			for _, op := range procOps {
@@ -326,7 +337,11 @@ func (e *Engine) Kill(ctx context.Context, snap *Snapshot, ops []reconcile.Op, o
 				op.Why = o.Result + ": " + o.Reason
 				res.Skipped = append(res.Skipped, Item{Op: op})
 			default:
+				_, alone := PlannedRefusal(op)
 				op.Why = o.Result + ": " + o.Reason
+				if alone && o.Result == procscan.KillRefused {
+					op.Why += "; nothing of its tree was planned or signaled"
+				}
 				res.Failed = append(res.Failed, Item{Op: op})
 				survivors[op.Server+"|"+op.Session] = true
 			}
@@ -347,22 +362,25 @@ func (e *Engine) Kill(ctx context.Context, snap *Snapshot, ops []reconcile.Op, o
 			res.Failed = append(res.Failed, Item{Op: op})
 			continue
 		}
-		c := tmux.NewClient(sock)
-		alive, err := c.HasSession(ctx, op.Session)
-		switch {
-		case err != nil:
-			op.Why = err.Error()
+		planned, ok := plannedSession(snap, op.Server, op.Session)
+		if !ok {
+			op.Why = fmt.Sprintf("session %s is not in the scan the plan was made from: not killed; plan again", op.Session)
 			res.Failed = append(res.Failed, Item{Op: op})
-		case !alive:
+			continue
+		}
+		err := tmux.NewClient(sock).KillSessionIfSame(ctx, planned)
+		switch {
+		case err == nil:
+			res.Applied = append(res.Applied, Item{Op: op})
+		case errors.Is(err, tmux.ErrSessionReplaced):
+			op.Why = fmt.Sprintf("session %s was replaced since the plan: not killed (%v)", op.Session, err)
+			res.Skipped = append(res.Skipped, Item{Op: op})
+		case errors.Is(err, tmux.ErrNoSession):
 			op.Why = "the session ended with its processes"
 			res.Applied = append(res.Applied, Item{Op: op})
 		default:
-			if err := c.KillSession(ctx, op.Session); err != nil {
-				op.Why = err.Error()
-				res.Failed = append(res.Failed, Item{Op: op})
-			} else {
-				res.Applied = append(res.Applied, Item{Op: op})
-			}
+			op.Why = err.Error()
+			res.Failed = append(res.Failed, Item{Op: op})
 		}
 	}
 	return res

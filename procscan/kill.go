@@ -63,6 +63,13 @@ type KillRequest struct {
 	Protect []int32
 	// Force allows killing other users' processes when running as root.
 	Force bool
+	// Trees, when set, holds one number per target: the targets of one
+	// number were planned as one tree, one process and what killing it
+	// sweeps in. A refused target protects its tree: a target of the same
+	// number that descends from it, or belongs to the session or process
+	// group it leads, is refused too. Targets of other numbers are judged
+	// on their own. When Trees is nil, the targets are one tree.
+	Trees []int
 }
 
 // KillOutcome is what happened to one target.
@@ -86,15 +93,16 @@ type target struct {
 //
 // It refuses PID 1 and below, the calling process, its ancestors, the
 // PIDs in req.Protect, and another user's process (unless it runs as root
-// and req.Force is set). Every other target is checked to still be the
-// process it names — same PID, same start time — immediately before each
-// signal: it gets SIGTERM (and SIGCONT when it is stopped, so that it can
-// act on the SIGTERM); whatever is left after req.TermTimeout gets SIGKILL;
-// then each is verified gone. A zombie counts as gone: one that is
-// a child of the calling process is reaped first; one of another parent
-// holds nothing but its table entry. On Linux the signals go through a
-// pidfd opened before the check, so not even a PID reused in the instant
-// between check and signal can be hit.
+// and req.Force is set). A refused target protects its tree (see
+// req.Trees): every target is judged before any is signaled. Every other
+// target is checked to still be the process it names — same PID, same
+// start time — immediately before each signal: it gets SIGTERM (and
+// SIGCONT when it is stopped, so that it can act on the SIGTERM); whatever
+// is left after req.TermTimeout gets SIGKILL; then each is verified gone.
+// A zombie counts as gone: one that is a child of the calling process is
+// reaped first; one of another parent holds nothing but its table entry.
+// On Linux the signals go through a pidfd opened before the check, so not
+// even a PID reused in the instant between check and signal can be hit.
 //
 // When ctx ends before every target is verified, Kill returns the outcomes
 // so far, the unverified ones as KillSurvived, and ctx's error.
@@ -103,23 +111,16 @@ func Kill(ctx context.Context, req KillRequest) ([]KillOutcome, error) {
 	if timeout <= 0 {
 		timeout = DefaultTermTimeout
 	}
-	self := int32(os.Getpid())
-	euid := uint32(os.Geteuid())
-	ancestors := selfAncestors(ctx)
-	protected := make(map[int32]bool, len(req.Protect))
+	g := guard{self: int32(os.Getpid()), euid: uint32(os.Geteuid()), force: req.Force,
+		ancestors: selfAncestors(ctx), protected: make(map[int32]bool, len(req.Protect))}
 	for _, pid := range req.Protect {
-		protected[pid] = true
+		g.protected[pid] = true
 	}
 
 	out := make([]KillOutcome, len(req.Targets))
 	first := make(map[Identity]int, len(req.Targets))
 	dupOf := make(map[int]int)
-	var pending []target
-	defer func() {
-		for _, t := range pending {
-			t.h.close()
-		}
-	}()
+	var distinct []int
 	for i, id := range req.Targets {
 		out[i].Identity = id
 		if j, ok := first[id]; ok {
@@ -127,30 +128,32 @@ func Kill(ctx context.Context, req KillRequest) ([]KillOutcome, error) {
 			continue
 		}
 		first[id] = i
-		var why string
-		switch {
-		case id.PID <= 1:
-			why = "PID 1 and below are never killed"
-		case id.PID == self:
-			why = "agentwatch itself"
-		case ancestors[id.PID]:
-			why = "an ancestor of agentwatch"
-		case protected[id.PID]:
-			why = "protected (a tmux server)"
-		}
-		if why != "" {
+		distinct = append(distinct, i)
+		if why := g.refusal(ctx, id); why != "" {
 			out[i].Result, out[i].Reason = KillRefused, why
+		}
+	}
+	spareTrees(ctx, req, out, distinct)
+
+	var pending []target
+	defer func() {
+		for _, t := range pending {
+			t.h.close()
+		}
+	}()
+	for _, i := range distinct {
+		if out[i].Result != "" {
 			continue
 		}
-		if h := term(ctx, &out[i], self, euid, req.Force); h != nil {
+		if h := term(ctx, &out[i], g.self, g.euid, req.Force); h != nil {
 			pending = append(pending, target{i: i, h: h})
 		}
 	}
 
-	err := awaitGone(ctx, &pending, out, time.Now().Add(timeout), self, KillGone, "exited after SIGTERM")
+	err := awaitGone(ctx, &pending, out, time.Now().Add(timeout), g.self, KillGone, "exited after SIGTERM")
 	if err == nil && len(pending) > 0 {
-		pending = sigkill(ctx, pending, out, self)
-		err = awaitGone(ctx, &pending, out, time.Now().Add(killWait), self, KillKilled, "exited after SIGKILL")
+		pending = sigkill(ctx, pending, out, g.self)
+		err = awaitGone(ctx, &pending, out, time.Now().Add(killWait), g.self, KillKilled, "exited after SIGKILL")
 		if err == nil {
 			for _, t := range pending {
 				id := out[t.i].Identity
@@ -174,6 +177,156 @@ func Kill(ctx context.Context, req KillRequest) ([]KillOutcome, error) {
 		return out, fmt.Errorf("kill processes: %w", err)
 	}
 	return out, nil
+}
+
+// guard is what Kill never signals.
+type guard struct {
+	self      int32
+	euid      uint32
+	force     bool
+	ancestors map[int32]bool
+	protected map[int32]bool
+}
+
+// refusal says why id may not be killed, or "" when it may.
+func (g guard) refusal(ctx context.Context, id Identity) string {
+	if why := g.never(id.PID); why != "" {
+		return why
+	}
+	// Another user's process: judged only while id still names it; a
+	// process that is gone or reused is term's to report.
+	st, err := probe(ctx, id.PID)
+	if err != nil || st.Start != id.Start || st.zombie() {
+		return ""
+	}
+	uid, err := owner(id.PID)
+	if err != nil {
+		return ""
+	}
+	return ownerRefusal(uid, g.euid, g.force)
+}
+
+// never says why pid is never killed, whoever owns it, or "".
+func (g guard) never(pid int32) string {
+	switch {
+	case pid <= 1:
+		return "PID 1 and below are never killed"
+	case pid == g.self:
+		return "agentwatch itself"
+	case g.ancestors[pid]:
+		return "an ancestor of agentwatch"
+	case g.protected[pid]:
+		return "protected (a tmux server)"
+	}
+	return ""
+}
+
+// ownerRefusal says why a process of uid may not be killed by euid, or "".
+func ownerRefusal(uid, euid uint32, force bool) string {
+	switch {
+	case uid == euid || (euid == 0 && force):
+		return ""
+	case euid == 0:
+		return fmt.Sprintf("owned by uid %d (needs --force)", uid)
+	}
+	return fmt.Sprintf("owned by uid %d", uid)
+}
+
+// Refusal says why Kill would refuse the process pid names in table, as the
+// table saw it: PID 1 and below, the calling process and its ancestors, a
+// PID in protect, another user's process (unless euid is root and force is
+// set). It returns "" when Kill would go on to check and signal it. A
+// planner asks it, so as not to plan a refused process's tree at all.
+func Refusal(table *Table, pid int32, protect []int32, force bool) string {
+	g := guard{self: int32(os.Getpid()), euid: uint32(os.Geteuid()), force: force,
+		ancestors: map[int32]bool{}, protected: map[int32]bool{}}
+	for _, a := range table.Ancestors(g.self) {
+		g.ancestors[a] = true
+	}
+	for _, p := range protect {
+		g.protected[p] = true
+	}
+	if why := g.never(pid); why != "" {
+		return why
+	}
+	if p := table.Procs[pid]; p != nil {
+		return ownerRefusal(p.UID, g.euid, force)
+	}
+	return ""
+}
+
+// spareTrees refuses every target in the tree of a refused target, as
+// req.Trees groups them: a descendant of it, or a member of the session or
+// process group it leads, as the system shows them now. A target refused
+// so protects its own tree in turn. Each refused target's reason then says
+// how many it spared.
+func spareTrees(ctx context.Context, req KillRequest, out []KillOutcome, distinct []int) {
+	tree := func(i int) int {
+		if len(req.Trees) != len(req.Targets) {
+			return 0
+		}
+		return req.Trees[i]
+	}
+	var refused []int
+	for _, i := range distinct {
+		if out[i].Result == KillRefused && out[i].PID > 0 {
+			refused = append(refused, i)
+		}
+	}
+	if len(refused) == 0 {
+		return
+	}
+	links := make(map[int]map[int32]bool) // by target: the PIDs whose tree holds it
+	for _, i := range distinct {
+		if out[i].Result == "" {
+			links[i] = treeLinks(ctx, out[i].PID)
+		}
+	}
+	spared := make(map[int]int)
+	for len(refused) > 0 {
+		r := refused[0]
+		refused = refused[1:]
+		for _, i := range distinct {
+			if out[i].Result != "" || tree(i) != tree(r) || !links[i][out[r].PID] {
+				continue
+			}
+			out[i].Result = KillRefused
+			out[i].Reason = fmt.Sprintf("in the tree of PID %d, which is refused (%s): not signaled", out[r].PID, out[r].Reason)
+			spared[r]++
+			refused = append(refused, i)
+		}
+	}
+	for r, n := range spared {
+		if n == 1 {
+			out[r].Reason += "; 1 process of its tree was not signaled either"
+		} else {
+			out[r].Reason += fmt.Sprintf("; %d processes of its tree were not signaled either", n)
+		}
+	}
+}
+
+// treeLinks returns the PIDs in whose tree pid is now: its ancestors, the
+// leader of its session and the leader of its process group.
+func treeLinks(ctx context.Context, pid int32) map[int32]bool {
+	links := map[int32]bool{}
+	if sid, err := unix.Getsid(int(pid)); err == nil {
+		links[int32(sid)] = true
+	}
+	if pgid, err := unix.Getpgid(int(pid)); err == nil {
+		links[int32(pgid)] = true
+	}
+	seen := map[int32]bool{pid: true}
+	for p := pid; len(seen) < 4096; {
+		st, err := probe(ctx, p)
+		if err != nil || st.PPID <= 0 || seen[st.PPID] {
+			break
+		}
+		seen[st.PPID] = true
+		links[st.PPID] = true
+		p = st.PPID
+	}
+	delete(links, pid)
+	return links
 }
 
 // term checks o's target and sends it SIGTERM. It returns the target's
@@ -207,13 +360,8 @@ func term(ctx context.Context, o *KillOutcome, self int32, euid uint32, force bo
 			o.Result, o.Reason = KillAlreadyGone, "exited before SIGTERM"
 		case err != nil:
 			o.Result, o.Reason = KillRefused, "cannot read the process's owner: "+err.Error()
-		case uid != euid && !(euid == 0 && force):
-			o.Result = KillRefused
-			if euid == 0 {
-				o.Reason = fmt.Sprintf("owned by uid %d (needs --force)", uid)
-			} else {
-				o.Reason = fmt.Sprintf("owned by uid %d", uid)
-			}
+		case ownerRefusal(uid, euid, force) != "":
+			o.Result, o.Reason = KillRefused, ownerRefusal(uid, euid, force)
 		default:
 			// Check again right before the signal: reading the owner took time.
 			if _, ok := settled(ctx, id, self); ok {

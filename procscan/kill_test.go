@@ -3,6 +3,7 @@ package procscan
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -241,5 +242,75 @@ func TestKillCanceled(t *testing.T) {
 	wantResult(t, out[0], KillSurvived)
 	if !Alive(f.id()) {
 		t.Errorf("a process that ignores SIGTERM died without SIGKILL")
+	}
+}
+
+// TestKillRefusedProtectsItsTree: a refused target protects what killing it
+// would sweep in: its descendants, and the members of the session it
+// leads, even one no longer its descendant. They are not signaled either,
+// and the outcomes say why.
+func TestKillRefusedProtectsItsTree(t *testing.T) {
+	t.Run("descendants", func(t *testing.T) {
+		f := startFake(t, fakeSpec{role: "tree", env: []string{"PROCSCAN_TEST_DEPTH=2"}})
+		grandchild, child, root := f.ids[0], f.ids[1], f.id()
+		// The refused target comes last: nothing may be signaled before
+		// every target has been judged.
+		out := kill(t, KillRequest{Targets: []Identity{grandchild, child, root}, Protect: []int32{root.PID}, TermTimeout: time.Second})
+		wantResult(t, out[2], KillRefused)
+		for _, o := range out[:2] {
+			wantResult(t, o, KillRefused)
+			if want := fmt.Sprintf("PID %d", root.PID); !strings.Contains(o.Reason, want) {
+				t.Errorf("PID %d: reason %q, want it to name the refused %s", o.PID, o.Reason, want)
+			}
+		}
+		if !strings.Contains(out[2].Reason, "2 processes of its tree") {
+			t.Errorf("the refused target's reason %q does not say its tree was spared", out[2].Reason)
+		}
+		for _, id := range f.ids {
+			if !Alive(id) {
+				t.Errorf("PID %d of the refused target's tree was killed", id.PID)
+			}
+		}
+	})
+	t.Run("session members", func(t *testing.T) {
+		f := startFake(t, fakeSpec{role: "tree", env: []string{"PROCSCAN_TEST_DEPTH=2"}, setsid: true})
+		grandchild, child, leader := f.ids[0], f.ids[1], f.id()
+		// Its parent gone, the grandchild is the test's (a subreaper), but
+		// still in the leader's session.
+		if err := unix.Kill(int(child.PID), unix.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the grandchild to be orphaned", func() bool {
+			st, err := probe(context.Background(), grandchild.PID)
+			return err == nil && st.PPID != child.PID
+		})
+		if sid, _ := unix.Getsid(int(grandchild.PID)); int32(sid) != leader.PID {
+			t.Fatalf("the grandchild's session is %d, want the leader's %d", sid, leader.PID)
+		}
+		out := kill(t, KillRequest{Targets: []Identity{leader, grandchild}, Protect: []int32{leader.PID}, TermTimeout: time.Second})
+		wantResult(t, out[0], KillRefused)
+		wantResult(t, out[1], KillRefused)
+		if !Alive(grandchild) || !Alive(leader) {
+			t.Errorf("alive after Kill: leader %v, session member %v; want both", Alive(leader), Alive(grandchild))
+		}
+	})
+}
+
+// TestKillTreesAreJudgedApart: a target planned as a tree of its own is
+// judged on its own, even when it descends from a refused target.
+func TestKillTreesAreJudgedApart(t *testing.T) {
+	f := startFake(t, fakeSpec{role: "tree", env: []string{"PROCSCAN_TEST_DEPTH=2"}})
+	grandchild, child, root := f.ids[0], f.ids[1], f.id()
+	out := kill(t, KillRequest{Targets: []Identity{root, child, grandchild}, Trees: []int{0, 1, 1},
+		Protect: []int32{root.PID}, TermTimeout: 2 * time.Second})
+	wantResult(t, out[0], KillRefused)
+	wantResult(t, out[1], KillGone)
+	wantResult(t, out[2], KillGone)
+	if !Alive(root) {
+		t.Errorf("the refused target was killed")
+	}
+	reap([]Identity{child, grandchild}, time.Now().Add(3*time.Second))
+	if Alive(child) || Alive(grandchild) {
+		t.Errorf("alive after Kill: child %v, grandchild %v", Alive(child), Alive(grandchild))
 	}
 }

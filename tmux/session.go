@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // HasSession reports whether a session named exactly name exists, with
@@ -41,6 +43,73 @@ func (c *Client) KillSession(ctx context.Context, name string) error {
 		_, err = c.run(ctx, "kill-session", "-t", "="+name)
 	}
 	if err != nil {
+		return fmt.Errorf("tmux kill-session: %w", err)
+	}
+	return nil
+}
+
+// ErrSessionReplaced means that the session a plan named is not the one
+// tmux holds now: it ended and another took its name (a new id), or the
+// server was restarted (the id names a session created at another time).
+var ErrSessionReplaced = errors.New("replaced since the plan")
+
+// sessionFormat is the list-sessions format: id, creation time and name,
+// tab-separated, the name last so that a tab in it stays in it.
+const sessionFormat = "#{session_id}\t#{session_created}\t#{session_name}"
+
+// KillSessionIfSame kills the session want names — as a snapshot saw it:
+// its Name, ID and Created are read — only if tmux still holds that very
+// session. It lists the sessions with `tmux list-sessions -F FORMAT`, and
+// when the session with want's id has want's creation time and name, runs
+// `tmux kill-session -t $N`: by id, which tmux never gives twice while it
+// runs, so that a session that took the name meanwhile cannot be hit, not
+// even between the check and the kill.
+//
+// A session that is gone, name and id (or the server with it), is an error
+// matching ErrNoSession; one whose name another session holds now, or whose
+// id names a session of another creation time, matches ErrSessionReplaced;
+// a session renamed since is an error of its own. tmux is run for none of
+// them.
+func (c *Client) KillSessionIfSame(ctx context.Context, want Session) error {
+	if !strings.HasPrefix(want.ID, "$") {
+		return fmt.Errorf("tmux kill-session %q: session id %q: want $N", want.Name, want.ID)
+	}
+	out, err := c.run(ctx, "list-sessions", "-F", sessionFormat)
+	if err != nil {
+		return fmt.Errorf("tmux list-sessions: %w", err)
+	}
+	var byID, byName *Session
+	for line := range strings.Lines(out) {
+		f := strings.SplitN(strings.TrimSuffix(line, "\n"), "\t", 3)
+		if len(f) != 3 {
+			return fmt.Errorf("tmux list-sessions: line %q: want id, creation time and name", line)
+		}
+		created, err := strconv.ParseInt(f[1], 10, 64)
+		if err != nil {
+			return fmt.Errorf("tmux list-sessions: session_created %q: not a number", f[1])
+		}
+		s := &Session{ID: f[0], Created: time.Unix(created, 0), Name: f[2]}
+		if s.ID == want.ID {
+			byID = s
+		}
+		if s.Name == want.Name {
+			byName = s
+		}
+	}
+	switch {
+	case byID == nil && byName == nil:
+		return fmt.Errorf("tmux kill-session: session %q (%s) has ended: %w", want.Name, want.ID, ErrNoSession)
+	case byID == nil:
+		return fmt.Errorf("tmux kill-session: session %q is %s (created %s) now, not %s (created %s): %w",
+			want.Name, byName.ID, byName.Created.Format(time.RFC3339), want.ID, want.Created.Format(time.RFC3339), ErrSessionReplaced)
+	case !byID.Created.Equal(want.Created):
+		return fmt.Errorf("tmux kill-session: session %q (%s) was created %s, not %s: %w",
+			want.Name, want.ID, byID.Created.Format(time.RFC3339), want.Created.Format(time.RFC3339), ErrSessionReplaced)
+	case byID.Name != want.Name:
+		return fmt.Errorf("tmux kill-session: session %q (%s) was renamed %q since: not killed; look at it and kill it by its new name",
+			want.Name, want.ID, byID.Name)
+	}
+	if _, err := c.run(ctx, "kill-session", "-t", want.ID); err != nil {
 		return fmt.Errorf("tmux kill-session: %w", err)
 	}
 	return nil

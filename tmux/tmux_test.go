@@ -769,3 +769,72 @@ func TestNoServerMessages(t *testing.T) {
 		}
 	}
 }
+
+// TestKillSessionIfSame: a session is killed by its id, and only while the
+// id, creation time and name a snapshot saw are still the session's.
+func TestKillSessionIfSame(t *testing.T) {
+	ctx := context.Background()
+	c := newServer(t)
+	session := func(name string) Session {
+		t.Helper()
+		snap, err := c.Snapshot(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range snap.Sessions() {
+			if s.Name == name {
+				return s
+			}
+		}
+		t.Fatalf("no session %s", name)
+		return Session{}
+	}
+	mustNewSession(t, c, NewSessionRequest{Name: "agent_x", Command: sleeper})
+	mustNewSession(t, c, NewSessionRequest{Name: "agent_x-2", Command: sleeper})
+	old := session("agent_x")
+
+	// Replaced: the planned session ended and another took its name.
+	if err := c.KillSession(ctx, "agent_x"); err != nil {
+		t.Fatal(err)
+	}
+	mustNewSession(t, c, NewSessionRequest{Name: "agent_x", Command: sleeper})
+	replacement := session("agent_x")
+	if replacement.ID == old.ID {
+		t.Fatalf("tmux gave the id %s twice", old.ID)
+	}
+	if err := c.KillSessionIfSame(ctx, old); !errors.Is(err, ErrSessionReplaced) {
+		t.Errorf("the replaced session: got %v, want an error matching ErrSessionReplaced", err)
+	}
+	// The id names a session created at another time (a restarted server).
+	stale := replacement
+	stale.Created = stale.Created.Add(-time.Hour)
+	if err := c.KillSessionIfSame(ctx, stale); !errors.Is(err, ErrSessionReplaced) {
+		t.Errorf("another creation time: got %v, want an error matching ErrSessionReplaced", err)
+	}
+	// Renamed: not killed either.
+	renamed := replacement
+	renamed.Name = "agent_y"
+	if err := c.KillSessionIfSame(ctx, renamed); err == nil || errors.Is(err, ErrSessionReplaced) || !strings.Contains(err.Error(), "renamed") {
+		t.Errorf("a renamed session: got %v, want an error that says it was renamed", err)
+	}
+	if got, err := c.HasSession(ctx, "agent_x"); err != nil || !got {
+		t.Fatalf("after three refusals, has-session agent_x: got %v, %v, want true, nil", got, err)
+	}
+
+	// The same session: killed, and only it.
+	if err := c.KillSessionIfSame(ctx, replacement); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		want bool
+	}{{"agent_x", false}, {"agent_x-2", true}} {
+		if got, err := c.HasSession(ctx, tt.name); err != nil || got != tt.want {
+			t.Errorf("has-session %s: got %v, %v, want %v, nil", tt.name, got, err, tt.want)
+		}
+	}
+	// Gone: ErrNoSession.
+	if err := c.KillSessionIfSame(ctx, replacement); !errors.Is(err, ErrNoSession) || errors.Is(err, ErrSessionReplaced) {
+		t.Errorf("a session that ended: got %v, want an error matching ErrNoSession", err)
+	}
+}
