@@ -62,8 +62,12 @@ back. The undo is itself a locked, journaled transaction, and can be undone. Wit
 					fmt.Fprintf(opts.stdout, "! %s: %s\n", f.Path, f.Conflict)
 				}
 			}
+			for _, r := range up.Rows {
+				fmt.Fprintf(opts.stdout, "  %s: agent %s back to %s (last_update %s), if it still holds %s (last_update %s)\n",
+					r.Database, r.Before.AgentID, r.Before.Status, r.Before.LastUpdate, r.After.Status, r.After.LastUpdate)
+			}
 			if !yes {
-				ok, err := opts.confirm(fmt.Sprintf("Put back %d registries?", len(up.Files)))
+				ok, err := opts.confirm(fmt.Sprintf("Put back %d registries and %d database rows?", len(up.Files), len(up.Rows)))
 				if err != nil {
 					return err
 				}

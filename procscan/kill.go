@@ -471,7 +471,13 @@ func reapIfChild(pid int32, st procState, self int32) {
 		return
 	}
 	var ws unix.WaitStatus
-	_, _ = unix.Wait4(int(pid), &ws, unix.WNOHANG, nil)
+	// The runtime's preemption signals interrupt system calls: a wait
+	// cut short by one is made again.
+	for {
+		if _, err := unix.Wait4(int(pid), &ws, unix.WNOHANG, nil); err != unix.EINTR {
+			return
+		}
+	}
 }
 
 // selfAncestors returns the PIDs of the calling process's ancestors.

@@ -614,6 +614,10 @@ func TestNewSession(t *testing.T) {
 	ctx := context.Background()
 	c := newServer(t)
 	dir := filepath.Dir(c.Socket.Path)
+	// A session that lives as long as the test: the subtests' sessions
+	// end at once, and a server whose last session ended exits, while the
+	// next new-session may already be talking to it.
+	mustNewSession(t, c, NewSessionRequest{Name: "keeper", Command: sleeper})
 
 	// readWhenDone polls for the file a pane command writes until it holds
 	// the wanted text, and returns what it holds last.

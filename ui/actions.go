@@ -432,6 +432,10 @@ func (m Model) onUndoPlan(msg undoPlanMsg) (tea.Model, tea.Cmd) {
 			b.WriteString("  already as it was\n")
 		}
 	}
+	for _, r := range up.Rows {
+		fmt.Fprintf(&b, "\n%s\n  agent %s: back to %s, if it still holds %s (last_update %s)\n", escape(r.Database),
+			escape(r.Before.AgentID), escape(r.Before.Status), escape(r.After.Status), escape(r.After.LastUpdate))
+	}
 	title := "Undo the last " + escape(up.Entry.Action)
 	if refused > 0 {
 		// Undo is all or nothing: here it would put nothing back.
