@@ -59,7 +59,7 @@ server, another user's process (unless root and --force).`,
 			res, auditErr := eng.KillAudited(ctx, snap, ops, engine.KillOptions{TermTimeout: termTimeout, Force: force}, args)
 			writeResult(opts.stdout, res)
 			if auditErr != nil {
-				fmt.Fprintln(opts.stderr, "agentwatch: warning: not in the audit log:", auditErr)
+				fmt.Fprintln(opts.stderr, "agentwatch: warning: not in the audit log:", safe(auditErr.Error()))
 			}
 			if len(res.Failed) > 0 {
 				return &exitErr{code: exitFindings}

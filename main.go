@@ -24,6 +24,7 @@ import (
 	"agentwatch/engine"
 	"agentwatch/procscan"
 	"agentwatch/registry"
+	"agentwatch/termsafe"
 	"agentwatch/tmux"
 )
 
@@ -108,11 +109,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	var ee *exitErr
 	if errors.As(err, &ee) {
 		if ee.err != nil {
-			fmt.Fprintln(stderr, "agentwatch:", ee.err)
+			fmt.Fprintln(stderr, "agentwatch:", termsafe.Lines(ee.err.Error()))
 		}
 		return ee.code
 	}
-	fmt.Fprintln(stderr, "agentwatch:", err)
+	fmt.Fprintln(stderr, "agentwatch:", termsafe.Lines(err.Error()))
 	if errors.Is(err, registry.ErrLockBusy) {
 		return exitLockBusy
 	}
@@ -134,7 +135,7 @@ func isTTY(r any) bool {
 // for a person at a terminal, one compact line for a program (encoding
 // 10,000 agents indented costs a check a tenth of its time).
 func jsonEncoder(w io.Writer) *json.Encoder {
-	enc := json.NewEncoder(w)
+	enc := json.NewEncoder(safeJSON{w})
 	enc.SetEscapeHTML(false) // command lines hold && and <, as they are
 	if isTTY(w) {
 		enc.SetIndent("", "  ")
@@ -264,17 +265,17 @@ func (o *options) config() engine.Config {
 }
 
 // scope is the flags that chose what agentwatch looks at, as they must be
-// repeated in a command it suggests.
+// repeated in a command it suggests, quoted for the shell.
 func (o *options) scope() string {
 	var b strings.Builder
 	for _, w := range o.workspaces {
-		fmt.Fprintf(&b, " --workspace %s", w)
+		fmt.Fprintf(&b, " --workspace %s", shellArg(w))
 	}
 	for _, n := range o.socketNames {
-		fmt.Fprintf(&b, " --tmux-socket %s", n)
+		fmt.Fprintf(&b, " --tmux-socket %s", shellArg(n))
 	}
 	for _, p := range o.socketPaths {
-		fmt.Fprintf(&b, " --tmux-socket-path %s", p)
+		fmt.Fprintf(&b, " --tmux-socket-path %s", shellArg(p))
 	}
 	return b.String()
 }

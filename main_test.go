@@ -771,9 +771,21 @@ func TestLogShowsTheAuditLog(t *testing.T) {
 			t.Errorf("entry %s: %+v %v", l, e, err)
 		}
 	}
+	// A person's log: one short line per action, the registry named by its
+	// task directory and file, never by its full path.
 	r = agentwatch(t, "log")
-	if r.code != 0 || strings.Count(r.stdout, "repair") != 3 || !strings.Contains(r.stdout, tw) {
-		t.Errorf("log: exit %d\n%s", r.code, r.stdout)
+	lines = strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+	if r.code != 0 || len(lines) != 3 {
+		t.Fatalf("log: exit %d, %d lines, want 3\n%s", r.code, len(lines), r.stdout)
+	}
+	short := taskWorking + "/AGENT_REGISTRY.json"
+	for _, l := range lines {
+		if !strings.Contains(l, " repair ") || !strings.Contains(l, " ok ") || !strings.Contains(l, short) || strings.Contains(l, tw) || len(l) > 160 {
+			t.Errorf("log line %q: want the action, its result and %s, not the full path, in under 160 bytes", l, short)
+		}
+	}
+	if r := agentwatch(t, "log", "--help"); !strings.Contains(r.stdout, "JSON Lines") {
+		t.Errorf("log --help does not say that --json prints JSON Lines:\n%s", r.stdout)
 	}
 }
 

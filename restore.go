@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"agentwatch/engine"
+	"agentwatch/termsafe"
 )
 
 func newRestoreCmd(opts *options) *cobra.Command {
@@ -38,14 +39,14 @@ change as a diff and asks first. The corrupt bytes are kept in the backups.`,
 			eng := engine.New(opts.config())
 			cur, cand, err := eng.PlanRestore(ctx, path, from)
 			if errors.Is(err, engine.ErrNotCorrupt) {
-				fmt.Fprintln(opts.stdout, path+": "+err.Error())
+				fmt.Fprintln(opts.stdout, safe(path)+": "+safe(err.Error()))
 				return nil
 			}
 			if err != nil {
 				return &exitErr{code: exitError, err: err}
 			}
-			fmt.Fprintf(opts.stdout, "Restore %s from %s: %s\n", path, cand.Source, cand.Detail)
-			fmt.Fprint(opts.stdout, engine.Diff(path+" (corrupt)", path+" (restored)", cur, cand.Data))
+			fmt.Fprintf(opts.stdout, "Restore %s from %s: %s\n", safe(path), safe(cand.Source), safe(cand.Detail))
+			fmt.Fprint(opts.stdout, termsafe.Lines(engine.Diff(path+" (corrupt)", path+" (restored)", cur, cand.Data)))
 			if !yes {
 				ok, err := opts.confirm("Write the restored registry?")
 				if err != nil {
@@ -61,9 +62,9 @@ change as a diff and asks first. The corrupt bytes are kept in the backups.`,
 				return &exitErr{code: exitError, err: err}
 			}
 			if commit.Changed {
-				fmt.Fprintf(opts.stdout, "restored %s; the corrupt bytes are kept in %s\n", path, commit.Backup)
+				fmt.Fprintf(opts.stdout, "restored %s; the corrupt bytes are kept in %s\n", safe(path), safe(commit.Backup))
 			} else {
-				fmt.Fprintf(opts.stdout, "%s parses again already (%s); nothing written\n", path, commit.Recovered)
+				fmt.Fprintf(opts.stdout, "%s parses again already (%s); nothing written\n", safe(path), safe(commit.Recovered))
 			}
 			return nil
 		},

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"agentwatch/engine"
+	"agentwatch/termsafe"
 )
 
 func newUndoCmd(opts *options) *cobra.Command {
@@ -37,19 +38,19 @@ undone. With --workspace, it undoes the newest action on those workspaces.`,
 			}
 			up, err := eng.PlanUndo(ctx)
 			if errors.Is(err, engine.ErrNothingToUndo) {
-				fmt.Fprintln(opts.stdout, err)
+				fmt.Fprintln(opts.stdout, safe(err.Error()))
 				return nil
 			}
 			if err != nil {
 				return &exitErr{code: exitError, err: err}
 			}
-			fmt.Fprintf(opts.stdout, "Undo the %s of %s (by %s):\n", up.Entry.Action, up.Entry.Time.Local().Format(time.DateTime), up.Entry.User)
+			fmt.Fprintf(opts.stdout, "Undo the %s of %s (by %s):\n", safe(up.Entry.Action), up.Entry.Time.Local().Format(time.DateTime), safe(up.Entry.User))
 			for _, f := range up.Files {
 				if f.Restore != nil {
-					fmt.Fprint(opts.stdout, engine.Diff(f.Path+" (now)", f.Path+" (after undo)", f.Current, f.Restore))
+					fmt.Fprint(opts.stdout, termsafe.Lines(engine.Diff(f.Path+" (now)", f.Path+" (after undo)", f.Current, f.Restore)))
 				}
 				if f.Conflict != "" {
-					fmt.Fprintf(opts.stdout, "! %s: %s\n", f.Path, f.Conflict)
+					fmt.Fprintf(opts.stdout, "! %s: %s\n", safe(f.Path), safe(f.Conflict))
 				}
 			}
 			if !yes {
@@ -66,15 +67,15 @@ undone. With --workspace, it undoes the newest action on those workspaces.`,
 			failed, busy := 0, false
 			for _, o := range outs {
 				if o.Done {
-					fmt.Fprintf(opts.stdout, "put back  %s\n", o.Path)
+					fmt.Fprintf(opts.stdout, "put back  %s\n", safe(o.Path))
 				} else {
 					failed++
 					busy = busy || o.Busy
-					fmt.Fprintf(opts.stdout, "REFUSED   %s: %s\n", o.Path, o.Reason)
+					fmt.Fprintf(opts.stdout, "REFUSED   %s: %s\n", safe(o.Path), safe(o.Reason))
 				}
 			}
 			if auditErr != nil {
-				fmt.Fprintln(opts.stderr, "agentwatch: warning: not in the audit log:", auditErr)
+				fmt.Fprintln(opts.stderr, "agentwatch: warning: not in the audit log:", safe(auditErr.Error()))
 			}
 			switch {
 			case busy:
