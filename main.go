@@ -23,6 +23,8 @@ import (
 	"agentwatch/demo"
 	"agentwatch/engine"
 	"agentwatch/procscan"
+	// Before Bubble Tea's init: no command but the TUI queries the terminal.
+	_ "agentwatch/quietterm"
 	"agentwatch/registry"
 	"agentwatch/termsafe"
 	"agentwatch/tmux"
