@@ -47,7 +47,7 @@ server, another user's process (unless root and --force).`,
 				fmt.Fprintf(opts.stdout, "  %s\n", opLine(op))
 			}
 			if !yes {
-				ok, err := opts.confirm(fmt.Sprintf("Kill these %d targets?", len(ops)))
+				ok, err := opts.confirm(ctx, fmt.Sprintf("Kill these %d targets?", len(ops)), "nothing signaled")
 				if err != nil {
 					return err
 				}

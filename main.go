@@ -91,9 +91,33 @@ func mainExit() int {
 	}
 	// SIGHUP too: closing the terminal (or its tmux pane) must tear the
 	// demo down as Ctrl-C does, not kill agentwatch before it cleans up.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	defer stop()
+	// The context's cause names the signal, for the exit code.
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	go func() {
+		if sig, ok := <-sigs; ok {
+			cancel(&signalled{sig.(syscall.Signal)})
+		}
+	}()
 	return run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+}
+
+// signalled is the cause of the context of a command that a signal ended.
+type signalled struct{ sig syscall.Signal }
+
+func (s *signalled) Error() string { return "interrupted by " + unix.SignalName(s.sig) }
+
+// signalExit is the shell's exit code for a command that sig ended:
+// 128 + its number (130 for Ctrl-C), and 0 when no signal ended ctx.
+func signalExit(ctx context.Context) int {
+	var s *signalled
+	if errors.As(context.Cause(ctx), &s) {
+		return 128 + int(s.sig)
+	}
+	return 0
 }
 
 // run executes one command line and returns its exit code.
@@ -116,6 +140,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return ee.code
 	}
 	fmt.Fprintln(stderr, "agentwatch:", termsafe.Lines(err.Error()))
+	if code := signalExit(ctx); code != 0 && errors.Is(err, context.Canceled) {
+		return code
+	}
 	if errors.Is(err, registry.ErrLockBusy) {
 		return exitLockBusy
 	}
@@ -312,13 +339,30 @@ func (o *options) refuseReadonly(what string) error {
 }
 
 // confirm asks a yes/no question on the terminal. Without a terminal it
-// refuses: scripts must say --yes.
-func (o *options) confirm(question string) (bool, error) {
+// refuses: scripts must say --yes. A signal while it waits (Ctrl-C) ends
+// the command: exit 130 (128 + the signal), and the error says that
+// nothing was done, in the words of nothing ("nothing written").
+func (o *options) confirm(ctx context.Context, question, nothing string) (bool, error) {
 	if !o.stdinTTY {
 		return false, &exitErr{code: exitError, err: errors.New("no terminal to confirm on: run with --yes to go ahead without asking")}
 	}
 	fmt.Fprintf(o.stderr, "%s [y/N] ", question)
-	var answer string
-	fmt.Fscanln(o.stdin, &answer)
-	return answer == "y" || answer == "Y" || answer == "yes", nil
+	answer := make(chan string, 1)
+	go func() {
+		// Left blocked on a read after a signal; the process ends then.
+		var a string
+		fmt.Fscanln(o.stdin, &a)
+		answer <- a
+	}()
+	select {
+	case a := <-answer:
+		return a == "y" || a == "Y" || a == "yes", nil
+	case <-ctx.Done():
+		fmt.Fprintln(o.stderr)
+		code := signalExit(ctx)
+		if code == 0 {
+			code = exitError
+		}
+		return false, &exitErr{code: code, err: fmt.Errorf("cancelled (%w): %s", context.Cause(ctx), nothing)}
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -158,6 +159,74 @@ func TestNoCommandQueriesTheTerminal(t *testing.T) {
 			}
 			if out := p.output(); strings.Contains(out, "\x1b]11;?") || strings.Contains(out, "\x1b[6n") {
 				t.Errorf("%v queried the terminal: %q", args, out)
+			}
+		})
+	}
+}
+
+// TestCtrlCAtAPromptCancels: Ctrl-C typed at the [y/N] question of kill,
+// undo, repair and restore ends the command at once with exit 130,
+// "cancelled", and nothing done.
+func TestCtrlCAtAPromptCancels(t *testing.T) {
+	sandbox(t)
+	base := copyFixtures(t)
+	noServer := []string{"--tmux-socket-path", "/nonexistent/sock"}
+	tw := filepath.Join(base, taskWorking, "AGENT_REGISTRY.json")
+	te := filepath.Join(base, taskEmpty, "AGENT_REGISTRY.json")
+
+	// Something to undo: a repair of a drifted counter.
+	python(t, `o = load(sys.argv[1]); o['active_count'] = 7; save(sys.argv[1], o)`, tw)
+	if r := agentwatch(t, append([]string{"repair", "--yes", "--workspace", base}, noServer...)...); r.code != 0 {
+		t.Fatalf("repair: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	// Something to repair again, and a registry to restore: a complete
+	// document with the tail of a longer one behind it.
+	python(t, `o = load(sys.argv[1]); o['active_count'] = 9; save(sys.argv[1], o)`, tw)
+	orig, _ := os.ReadFile(te)
+	if err := os.WriteFile(te, append(orig, "\n  \"max_agents\": 45\n}"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Something to kill: a process of the test's own, named with --force.
+	sleeper := exec.Command("sleep", "600")
+	if err := sleeper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sleeper.Process.Kill(); sleeper.Wait() })
+
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{"kill", append([]string{"kill", "--force", "--workspace", base, fmt.Sprint(sleeper.Process.Pid)}, noServer...)},
+		{"undo", []string{"undo"}},
+		{"repair", append([]string{"repair", "--workspace", base}, noServer...)},
+		{"restore", []string{"restore", "--registry", te}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := snapshotFiles(t, base)
+			p := openPTY(t)
+			c := startOnPTY(t, p, tt.args...)
+			p.waitOutput(t, "[y/N]", 30*time.Second)
+			if _, err := p.master.Write([]byte{0x03}); err != nil { // Ctrl-C
+				t.Fatal(err)
+			}
+			c.wait(t, 10*time.Second)
+			if code := c.exitCode(); code != 130 {
+				t.Errorf("exit %d, want 130", code)
+			}
+			p.waitOutput(t, "cancelled", 5*time.Second)
+			after := snapshotFiles(t, base)
+			for path, b := range before {
+				if !bytes.Equal(after[path].data, b.data) {
+					t.Errorf("%s changed after a cancelled %s", path, tt.name)
+				}
+			}
+			if len(after) != len(before) {
+				t.Errorf("%d files after a cancelled %s, want %d", len(after), tt.name, len(before))
+			}
+			if !alive(sleeper.Process.Pid) {
+				t.Fatalf("the process named to kill died after a cancelled %s", tt.name)
 			}
 		})
 	}

@@ -77,7 +77,7 @@ repair can be put back with undo.`,
 				writePlan(opts.stdout, plan.Ops)
 			}
 			if !yes {
-				ok, err := opts.confirm(fmt.Sprintf("Apply %d operations to %d registries?", len(plan.Ops), len(plan.Registries())))
+				ok, err := opts.confirm(ctx, fmt.Sprintf("Apply %d operations to %d registries?", len(plan.Ops), len(plan.Registries())), "nothing written")
 				if err != nil {
 					return err
 				}

@@ -48,7 +48,7 @@ change as a diff and asks first. The corrupt bytes are kept in the backups.`,
 			fmt.Fprintf(opts.stdout, "Restore %s from %s: %s\n", safe(path), safe(cand.Source), safe(cand.Detail))
 			fmt.Fprint(opts.stdout, termsafe.Lines(engine.Diff(path+" (corrupt)", path+" (restored)", cur, cand.Data)))
 			if !yes {
-				ok, err := opts.confirm("Write the restored registry?")
+				ok, err := opts.confirm(ctx, "Write the restored registry?", "nothing written")
 				if err != nil {
 					return err
 				}

@@ -54,7 +54,7 @@ undone. With --workspace, it undoes the newest action on those workspaces.`,
 				}
 			}
 			if !yes {
-				ok, err := opts.confirm(fmt.Sprintf("Put back %d registries?", len(up.Files)))
+				ok, err := opts.confirm(ctx, fmt.Sprintf("Put back %d registries?", len(up.Files)), "nothing written")
 				if err != nil {
 					return err
 				}
