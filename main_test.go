@@ -522,7 +522,7 @@ func TestCorruptRegistries(t *testing.T) {
 
 			r := agentwatch(t, "restore", "--registry", path, "--yes")
 			if !tt.mendable {
-				if r.code != 2 || !strings.Contains(r.stderr, "cannot be mended automatically") {
+				if r.code != 2 || !strings.Contains(r.stderr, "nothing can mend it automatically") {
 					t.Errorf("restore of an unmendable file: exit %d, want 2 and a plain refusal\n%s%s", r.code, r.stdout, r.stderr)
 				}
 				if got, _ := os.ReadFile(path); !bytes.Equal(got, bad) {

@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
@@ -35,6 +37,9 @@ change as a diff and asks first. The corrupt bytes are kept in the backups.`,
 			ctx := cmd.Context()
 			if abs, err := filepath.Abs(path); err == nil {
 				path = abs // the audit log names files by absolute path
+			}
+			if err := registryFile(path); err != nil {
+				return &exitErr{code: exitError, err: err}
 			}
 			eng := engine.New(opts.config())
 			cur, cand, err := eng.PlanRestore(ctx, path, from)
@@ -74,4 +79,30 @@ change as a diff and asks first. The corrupt bytes are kept in the backups.`,
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "write without asking")
 	_ = cmd.MarkFlagRequired("registry")
 	return cmd
+}
+
+// registryFile refuses a path that is not a regular file before anything
+// opens it: opening a FIFO blocks until a writer comes, and a directory or
+// a device is no registry. A missing file is left to the restore to report.
+func registryFile(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil
+	}
+	what := ""
+	switch m := fi.Mode(); {
+	case m.IsRegular():
+		return nil
+	case m.IsDir():
+		what = "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		what = "a named pipe (FIFO)"
+	case m&fs.ModeSocket != 0:
+		what = "a socket"
+	case m&fs.ModeDevice != 0:
+		what = "a device"
+	default:
+		what = "not a regular file (" + m.Type().String() + ")"
+	}
+	return fmt.Errorf("restore --registry %s: it is %s, not a registry file: give the path of an AGENT_REGISTRY.json or a GLOBAL_REGISTRY.json", safe(path), what)
 }
