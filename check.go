@@ -13,6 +13,7 @@ import (
 
 	"agentwatch/engine"
 	"agentwatch/reconcile"
+	"agentwatch/registry"
 )
 
 func newCheckCmd(opts *options) *cobra.Command {
@@ -61,6 +62,10 @@ func unreadError(snap *engine.Snapshot) (err error, lock bool) {
 		lock = true
 	}
 	for _, r := range snap.Unreadable() {
+		if errors.Is(r.Err, registry.ErrNotRegular) {
+			msgs = append(msgs, r.Err.Error()) // says what to do
+			continue
+		}
 		msgs = append(msgs, r.Err.Error()+" (run agentwatch as a user who can read it)")
 	}
 	if len(msgs) == 0 {

@@ -90,3 +90,41 @@ func TestRestoreSaysPlainlyThatNothingCanMendIt(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckReportsWhatStandsInARegistrysPlace: a FIFO or a directory where
+// a registry belongs is an unreadable source, reported at once (exit 2, as
+// for a registry that cannot be read: nothing it owns can be judged), not
+// skipped as if there were no registry, and never opened.
+func TestCheckReportsWhatStandsInARegistrysPlace(t *testing.T) {
+	sandbox(t)
+	for _, tt := range []struct {
+		name, file, want string
+		make             func(string) error
+	}{
+		{"FIFO task registry", filepath.Join(taskEmpty, "AGENT_REGISTRY.json"), "named pipe", func(p string) error { return syscall.Mkfifo(p, 0o644) }},
+		{"directory global registry", filepath.Join("registry", "GLOBAL_REGISTRY.json"), "directory", func(p string) error { return os.Mkdir(p, 0o755) }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			base := copyFixtures(t)
+			path := filepath.Join(base, tt.file)
+			if err := os.Remove(path); err != nil {
+				t.Fatal(err)
+			}
+			if err := tt.make(path); err != nil {
+				t.Fatal(err)
+			}
+			for _, cmd := range []string{"check", "repair"} {
+				r, elapsed := agentwatchProcess(t, 30*time.Second, cmd, "--yes", "--workspace", base, "--tmux-socket-path", "/nonexistent/sock")
+				if cmd == "check" {
+					r, elapsed = agentwatchProcess(t, 30*time.Second, cmd, "--workspace", base, "--tmux-socket-path", "/nonexistent/sock")
+				}
+				if r.code != 2 || !strings.Contains(r.stderr, path) || !strings.Contains(r.stderr, tt.want) {
+					t.Errorf("%s: exit %d, stderr %q; want 2 naming %s as %s", cmd, r.code, r.stderr, path, tt.want)
+				}
+				if elapsed > 5*time.Second {
+					t.Errorf("%s took %s", cmd, elapsed.Round(time.Millisecond))
+				}
+			}
+		})
+	}
+}

@@ -95,6 +95,11 @@ func (e *Engine) Gather(ctx context.Context, now time.Time) (*Snapshot, error) {
 		}
 		for _, f := range files {
 			r := reconcile.Registry{Path: f.Path, Kind: f.Kind.String(), Base: b.Dir, TaskID: f.TaskID}
+			if f.Err != nil { // a FIFO or a directory in a registry's place: never opened
+				r.Err, r.Unreadable = f.Err, true
+				snap.Input.Registries = append(snap.Input.Registries, r)
+				continue
+			}
 			s, err := e.reads.read(ctx, e.cfg.Store, f.Path)
 			switch {
 			case ctx.Err() != nil:
@@ -333,7 +338,7 @@ func (e *Engine) taskStatus(ctx context.Context, globalPath string) func(agentID
 	tasks := map[string]*index{}
 	files, _ := registry.Files(ctx, base)
 	for _, f := range files {
-		if f.Kind != registry.FileTask {
+		if f.Kind != registry.FileTask || f.Err != nil {
 			continue
 		}
 		s, err := e.cfg.Store.Read(ctx, f.Path)
