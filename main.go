@@ -176,11 +176,32 @@ func newRootCmd(opts *options) *cobra.Command {
 	defaults := registry.DefaultStatusSets()
 	root := &cobra.Command{
 		Use:   "agentwatch",
-		Short: "Watch and repair the agent orchestrator's registries",
-		Long: `agentwatch reads the orchestrator's registry files (GLOBAL_REGISTRY.json and each
-task's AGENT_REGISTRY.json), reports what has drifted — wrong counters, duplicated
-agents, global and task registries that disagree, files that do not parse — and
-repairs it under the same flock the orchestrator uses, journaled and undoable.`,
+		Short: "Monitor and repair the agent orchestrator's registries, tmux sessions and claude processes",
+		Long: `agentwatch monitors and repairs the state of the agent orchestrator: its registries,
+the tmux sessions its agents run in, and their claude processes. It joins the three,
+gives every agent, session and process a verdict (ok, starting, ghost, stale, done,
+leak, foreign), and finds ghosts (active in the registry, gone in reality), leaks
+(sessions and process trees that outlive their agent), drifted counters, duplicated
+agents, global and task registries that disagree, and files that do not parse.
+
+It reads both registry eras: the JSON registries (registry/GLOBAL_REGISTRY.json and
+each task's TASK-…/AGENT_REGISTRY.json) and, since 2026, the SQLite state database
+(registry/state.sqlite3). Workspaces are found from $CLAUDE_ORCHESTRATOR_WORKSPACE,
+./.agent-workspace and its parents, ~/.claude-orchestrator and the live agents'
+commands, or named with --workspace.
+
+  agentwatch, agentwatch watch  the TUI: the three sources side by side, live, one-key repairs
+  agentwatch check              scan once and report (--json for scripts); exit 0, 1 findings, 2 error
+  agentwatch repair             plan, show, confirm, apply: locked, journaled, backed up (--kill-leaks)
+  agentwatch kill TARGET…       kill a leaked process tree or session, by PID or exact session name
+  agentwatch undo               put back what agentwatch's last repair, undo or restore changed
+  agentwatch restore            mend a registry that does not parse (journal, salvage, backup)
+  agentwatch log                the audit log of every repair, kill, undo and restore
+  agentwatch metrics            serve the state to Prometheus
+  agentwatch demo               a live sandbox (private tmux server, fake claudes) to try it all on
+
+Every write takes the lock the orchestrator's own writers take, and every change can
+be undone.`,
 		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,

@@ -867,3 +867,17 @@ func TestCheckWarnsOfAGivenServerThatIsNotRunning(t *testing.T) {
 		t.Errorf("check output lacks %q:\n%s", want, r.stdout)
 	}
 }
+
+// TestHelpDescribesTheWholeTool: `agentwatch --help` describes, before its
+// list of commands, every subcommand and both registry eras.
+func TestHelpDescribesTheWholeTool(t *testing.T) {
+	sandbox(t)
+	r := agentwatch(t, "--help")
+	about, _, _ := strings.Cut(r.stdout, "Usage:")
+	for _, want := range []string{"watch", "check", "repair", "kill", "undo", "restore", "log", "metrics", "demo",
+		"GLOBAL_REGISTRY.json", "AGENT_REGISTRY.json", "state.sqlite3", "tmux", "claude"} {
+		if !strings.Contains(about, want) {
+			t.Errorf("--help's description does not mention %q:\n%s", want, about)
+		}
+	}
+}
