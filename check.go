@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/charmbracelet/x/ansi"
 	"github.com/spf13/cobra"
 
 	"agentwatch/engine"
@@ -68,6 +69,10 @@ func unreadError(snap *engine.Snapshot) (err error, lock bool) {
 		lock = true
 	}
 	for _, r := range snap.Unreadable() {
+		if errors.Is(r.Err, registry.ErrNotRegular) {
+			msgs = append(msgs, r.Err.Error()) // says what to do
+			continue
+		}
 		msgs = append(msgs, r.Err.Error()+" (run agentwatch as a user who can read it)")
 	}
 	for _, d := range snap.Input.Databases {
@@ -228,13 +233,13 @@ func writeCheckText(w io.Writer, eng *engine.Engine, snap *engine.Snapshot, rep 
 		if registry.Era(b.Dir) == "sqlite" {
 			era = "SQLite state"
 		}
-		fmt.Fprintf(w, "workspace %s  (%s; %s)\n", b.Dir, b.Source, era)
+		fmt.Fprintf(w, "workspace %s  (%s; %s)\n", safe(b.Dir), safe(b.Source), era)
 	}
 	for i, s := range serversOf(snap) {
 		state := fmt.Sprintf("%d sessions", s.Sessions)
 		switch {
 		case s.Error != "":
-			state = "error: " + s.Error
+			state = "error: " + safe(s.Error)
 		case !s.Running && snap.Input.Live.Servers[i].Why == "given":
 			// A mistyped socket looks exactly like a server that is gone:
 			// every agent of it would be a ghost.
@@ -242,7 +247,7 @@ func writeCheckText(w io.Writer, eng *engine.Engine, snap *engine.Snapshot, rep 
 		case !s.Running:
 			state = "no server running"
 		}
-		fmt.Fprintf(w, "tmux %s  (%s): %s\n", s.Socket, s.Why, state)
+		fmt.Fprintf(w, "tmux %s  (%s): %s\n", safe(s.Socket), safe(s.Why), state)
 	}
 	claude := 0
 	for _, p := range rep.Processes {
@@ -257,10 +262,10 @@ func writeCheckText(w io.Writer, eng *engine.Engine, snap *engine.Snapshot, rep 
 		return
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "%-10s %-30s %s\n", "FINDING", "WHERE", "DETAIL")
+	fmt.Fprintf(w, "%-10s %-*s %s\n", "FINDING", whereWidth, "WHERE", "DETAIL")
 	for _, f := range rep.Findings {
 		where, detail := describe(f)
-		fmt.Fprintf(w, "%-10s %-30s %s\n", f.Kind, clip(where, 30), detail)
+		writeFinding(w, f.Kind, safe(where), safe(detail))
 	}
 	fmt.Fprintln(w)
 	var counts []string
@@ -274,7 +279,7 @@ func writeCheckText(w io.Writer, eng *engine.Engine, snap *engine.Snapshot, rep 
 		fmt.Fprintln(w, "A corrupt registry is never repaired. One that does not parse is mended by")
 		for _, f := range rep.Findings {
 			if f.Kind == reconcile.FindCorrupt {
-				fmt.Fprintf(w, "  agentwatch restore --registry %s\n", f.Registry)
+				fmt.Fprintf(w, "  agentwatch restore --registry %s\n", shellArg(f.Registry))
 			}
 		}
 		fmt.Fprintln(w, "one that parses but is not in the orchestrator's shape needs a hand edit (or `agentwatch undo`, if agentwatch wrote it).")
@@ -336,13 +341,18 @@ func orDash(s string) string {
 	return s
 }
 
-// clip shortens s to n columns, marking the cut.
-func clip(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
+// whereWidth is the width of the WHERE column of check's findings.
+const whereWidth = 30
+
+// writeFinding prints a finding's line. A place wider than its column is
+// printed whole, never cut (it is a session name or an agent id that kill
+// and the registry need exactly), with the detail on the next line.
+func writeFinding(w io.Writer, kind, where, detail string) {
+	if n := ansi.StringWidth(where); n > whereWidth {
+		fmt.Fprintf(w, "%-10s %s\n%-10s %-*s %s\n", kind, where, "", whereWidth, "", detail)
+		return
 	}
-	return string(r[:n-1]) + "…"
+	fmt.Fprintf(w, "%-10s %s%s %s\n", kind, where, strings.Repeat(" ", whereWidth-ansi.StringWidth(where)), detail)
 }
 
 func joinInts(xs []int) string {

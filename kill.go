@@ -54,7 +54,7 @@ A process of that tree named as a TARGET of its own is judged on its own.`,
 				}
 			}
 			if !yes {
-				ok, err := opts.confirm(fmt.Sprintf("Kill these %d targets?", len(ops)))
+				ok, err := opts.confirm(ctx, fmt.Sprintf("Kill these %d targets?", len(ops)), "nothing signaled")
 				if err != nil {
 					return err
 				}
@@ -66,7 +66,7 @@ A process of that tree named as a TARGET of its own is judged on its own.`,
 			res, auditErr := eng.KillAudited(ctx, snap, ops, engine.KillOptions{TermTimeout: termTimeout, Force: force}, args)
 			writeResult(opts.stdout, res)
 			if auditErr != nil {
-				fmt.Fprintln(opts.stderr, "agentwatch: warning: not in the audit log:", auditErr)
+				fmt.Fprintln(opts.stderr, "agentwatch: warning: not in the audit log:", safe(auditErr.Error()))
 			}
 			if len(res.Failed) > 0 {
 				return &exitErr{code: exitFindings}

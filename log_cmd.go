@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,7 +20,12 @@ func newLogCmd(opts *options) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "log [--json] [-n N]",
 		Short: "Show the audit log: every repair, kill, undo and restore, newest last",
-		Args:  cobra.NoArgs,
+		Long: `log shows agentwatch's audit log (audit.jsonl in the state directory), newest
+last: one line per action — its time, user, action, result and targets, each
+registry named by its task directory and file. --json prints the entries whole,
+with every file's path and hashes before and after, as JSON Lines: one JSON object
+per line, for jq and scripts.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if n < 0 {
 				return &exitErr{code: exitError, err: fmt.Errorf("-n %d: zero (all) or more", n)}
@@ -32,7 +39,7 @@ func newLogCmd(opts *options) *cobra.Command {
 				entries = entries[len(entries)-n:]
 			}
 			if asJSON {
-				enc := json.NewEncoder(opts.stdout)
+				enc := json.NewEncoder(safeJSON{opts.stdout})
 				enc.SetEscapeHTML(false)
 				for _, e := range entries {
 					if err := enc.Encode(e); err != nil {
@@ -42,7 +49,7 @@ func newLogCmd(opts *options) *cobra.Command {
 				return nil
 			}
 			if len(entries) == 0 {
-				fmt.Fprintf(opts.stdout, "the audit log (%s) is empty\n", audit.Path)
+				fmt.Fprintf(opts.stdout, "the audit log (%s) is empty\n", safe(audit.Path))
 				return nil
 			}
 			for _, e := range entries {
@@ -51,22 +58,56 @@ func newLogCmd(opts *options) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object per line, as stored")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the entries whole as JSON Lines: one JSON object per line, as stored")
 	cmd.Flags().IntVarP(&n, "lines", "n", 20, "show the last N entries (0: all)")
 	return cmd
 }
 
-// writeEntry prints one audit entry in a line or a few.
+// shownTargets is how many targets a log line names before "+N more".
+const shownTargets = 3
+
+// writeEntry prints one audit entry as one short line: when, who, what,
+// how it went, and its targets with every registry named by its task
+// directory and file. `log --json` has the whole entry.
 func writeEntry(w io.Writer, e engine.Entry) {
-	fmt.Fprintf(w, "%s  %-8s %-8s %s@%d", e.Time.Local().Format(time.DateTime), e.Action, e.Result, e.User, e.PID)
-	if len(e.Targets) > 0 {
-		fmt.Fprintf(w, "  %s", strings.Join(e.Targets, ", "))
+	var targets []string
+	for _, t := range e.Targets {
+		if t = shortTarget(t); !slices.Contains(targets, t) {
+			targets = append(targets, t)
+		}
 	}
-	fmt.Fprintln(w)
 	for _, f := range e.Files {
-		fmt.Fprintf(w, "    %s  %.12s → %.12s\n", f.Path, f.Before, f.After)
+		if t := shortRegistry(f.Path); !slices.Contains(targets, t) {
+			targets = append(targets, t)
+		}
+	}
+	line := fmt.Sprintf("%s  %-8s %-7s %-7s", e.Time.Local().Format(time.DateTime), safe(e.User), safe(e.Action), safe(e.Result))
+	if len(targets) > shownTargets {
+		targets = append(targets[:shownTargets], fmt.Sprintf("+%d more", len(targets)-shownTargets))
+	}
+	if len(targets) > 0 {
+		line += " " + strings.Join(targets, ", ")
 	}
 	if e.Error != "" {
-		fmt.Fprintf(w, "    error: %s\n", e.Error)
+		line += " — " + safe(e.Error)
 	}
+	fmt.Fprintln(w, strings.TrimRight(line, " "))
+}
+
+// shortTarget shortens the registry path in an audit target ("PATH",
+// "AGENT in PATH") to its task directory and file, and escapes the rest.
+func shortTarget(t string) string {
+	if strings.HasPrefix(t, "/") {
+		return shortRegistry(t)
+	}
+	if agent, path, ok := strings.Cut(t, " in /"); ok {
+		return safe(agent) + " in " + shortRegistry("/"+path)
+	}
+	return safe(t)
+}
+
+// shortRegistry names a registry file by its directory and base name:
+// TASK-…/AGENT_REGISTRY.json, registry/GLOBAL_REGISTRY.json.
+func shortRegistry(p string) string {
+	return safe(filepath.Join(filepath.Base(filepath.Dir(p)), filepath.Base(p)))
 }

@@ -23,8 +23,11 @@ import (
 	"agentwatch/demo"
 	"agentwatch/engine"
 	"agentwatch/procscan"
+	// Before Bubble Tea's init: no command but the TUI queries the terminal.
+	_ "agentwatch/quietterm"
 	"agentwatch/registry"
 	"agentwatch/statedb"
+	"agentwatch/termsafe"
 	"agentwatch/tmux"
 )
 
@@ -89,9 +92,33 @@ func mainExit() int {
 	}
 	// SIGHUP too: closing the terminal (or its tmux pane) must tear the
 	// demo down as Ctrl-C does, not kill agentwatch before it cleans up.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	defer stop()
+	// The context's cause names the signal, for the exit code.
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	go func() {
+		if sig, ok := <-sigs; ok {
+			cancel(&signalled{sig.(syscall.Signal)})
+		}
+	}()
 	return run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+}
+
+// signalled is the cause of the context of a command that a signal ended.
+type signalled struct{ sig syscall.Signal }
+
+func (s *signalled) Error() string { return "interrupted by " + unix.SignalName(s.sig) }
+
+// signalExit is the shell's exit code for a command that sig ended:
+// 128 + its number (130 for Ctrl-C), and 0 when no signal ended ctx.
+func signalExit(ctx context.Context) int {
+	var s *signalled
+	if errors.As(context.Cause(ctx), &s) {
+		return 128 + int(s.sig)
+	}
+	return 0
 }
 
 // run executes one command line and returns its exit code.
@@ -109,11 +136,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	var ee *exitErr
 	if errors.As(err, &ee) {
 		if ee.err != nil {
-			fmt.Fprintln(stderr, "agentwatch:", ee.err)
+			fmt.Fprintln(stderr, "agentwatch:", termsafe.Lines(ee.err.Error()))
 		}
 		return ee.code
 	}
-	fmt.Fprintln(stderr, "agentwatch:", err)
+	fmt.Fprintln(stderr, "agentwatch:", termsafe.Lines(err.Error()))
+	if code := signalExit(ctx); code != 0 && errors.Is(err, context.Canceled) {
+		return code
+	}
 	if errors.Is(err, registry.ErrLockBusy) {
 		return exitLockBusy
 	}
@@ -135,7 +165,7 @@ func isTTY(r any) bool {
 // for a person at a terminal, one compact line for a program (encoding
 // 10,000 agents indented costs a check a tenth of its time).
 func jsonEncoder(w io.Writer) *json.Encoder {
-	enc := json.NewEncoder(w)
+	enc := json.NewEncoder(safeJSON{w})
 	enc.SetEscapeHTML(false) // command lines hold && and <, as they are
 	if isTTY(w) {
 		enc.SetIndent("", "  ")
@@ -147,11 +177,32 @@ func newRootCmd(opts *options) *cobra.Command {
 	defaults := registry.DefaultStatusSets()
 	root := &cobra.Command{
 		Use:   "agentwatch",
-		Short: "Watch and repair the agent orchestrator's registries",
-		Long: `agentwatch reads the orchestrator's registry files (GLOBAL_REGISTRY.json and each
-task's AGENT_REGISTRY.json), reports what has drifted — wrong counters, duplicated
-agents, global and task registries that disagree, files that do not parse — and
-repairs it under the same flock the orchestrator uses, journaled and undoable.`,
+		Short: "Monitor and repair the agent orchestrator's registries, tmux sessions and claude processes",
+		Long: `agentwatch monitors and repairs the state of the agent orchestrator: its registries,
+the tmux sessions its agents run in, and their claude processes. It joins the three,
+gives every agent, session and process a verdict (ok, starting, ghost, stale, done,
+leak, foreign), and finds ghosts (active in the registry, gone in reality), leaks
+(sessions and process trees that outlive their agent), drifted counters, duplicated
+agents, global and task registries that disagree, and files that do not parse.
+
+It reads both registry eras: the JSON registries (registry/GLOBAL_REGISTRY.json and
+each task's TASK-…/AGENT_REGISTRY.json) and, since 2026, the SQLite state database
+(registry/state.sqlite3). Workspaces are found from $CLAUDE_ORCHESTRATOR_WORKSPACE,
+./.agent-workspace and its parents, ~/.claude-orchestrator and the live agents'
+commands, or named with --workspace.
+
+  agentwatch, agentwatch watch  the TUI: the three sources side by side, live, one-key repairs
+  agentwatch check              scan once and report (--json for scripts); exit 0, 1 findings, 2 error
+  agentwatch repair             plan, show, confirm, apply: locked, journaled, backed up (--kill-leaks)
+  agentwatch kill TARGET…       kill a leaked process tree or session, by PID or exact session name
+  agentwatch undo               put back what agentwatch's last repair, undo or restore changed
+  agentwatch restore            mend a registry that does not parse (journal, salvage, backup)
+  agentwatch log                the audit log of every repair, kill, undo and restore
+  agentwatch metrics            serve the state to Prometheus
+  agentwatch demo               a live sandbox (private tmux server, fake claudes) to try it all on
+
+Every write takes the lock the orchestrator's own writers take, and every change can
+be undone.`,
 		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -289,17 +340,17 @@ func (o *options) config() engine.Config {
 }
 
 // scope is the flags that chose what agentwatch looks at, as they must be
-// repeated in a command it suggests.
+// repeated in a command it suggests, quoted for the shell.
 func (o *options) scope() string {
 	var b strings.Builder
 	for _, w := range o.workspaces {
-		fmt.Fprintf(&b, " --workspace %s", w)
+		fmt.Fprintf(&b, " --workspace %s", shellArg(w))
 	}
 	for _, n := range o.socketNames {
-		fmt.Fprintf(&b, " --tmux-socket %s", n)
+		fmt.Fprintf(&b, " --tmux-socket %s", shellArg(n))
 	}
 	for _, p := range o.socketPaths {
-		fmt.Fprintf(&b, " --tmux-socket-path %s", p)
+		fmt.Fprintf(&b, " --tmux-socket-path %s", shellArg(p))
 	}
 	return b.String()
 }
@@ -334,13 +385,30 @@ func (o *options) refuseReadonly(what string) error {
 }
 
 // confirm asks a yes/no question on the terminal. Without a terminal it
-// refuses: scripts must say --yes.
-func (o *options) confirm(question string) (bool, error) {
+// refuses: scripts must say --yes. A signal while it waits (Ctrl-C) ends
+// the command: exit 130 (128 + the signal), and the error says that
+// nothing was done, in the words of nothing ("nothing written").
+func (o *options) confirm(ctx context.Context, question, nothing string) (bool, error) {
 	if !o.stdinTTY {
 		return false, &exitErr{code: exitError, err: errors.New("no terminal to confirm on: run with --yes to go ahead without asking")}
 	}
 	fmt.Fprintf(o.stderr, "%s [y/N] ", question)
-	var answer string
-	fmt.Fscanln(o.stdin, &answer)
-	return answer == "y" || answer == "Y" || answer == "yes", nil
+	answer := make(chan string, 1)
+	go func() {
+		// Left blocked on a read after a signal; the process ends then.
+		var a string
+		fmt.Fscanln(o.stdin, &a)
+		answer <- a
+	}()
+	select {
+	case a := <-answer:
+		return a == "y" || a == "Y" || a == "yes", nil
+	case <-ctx.Done():
+		fmt.Fprintln(o.stderr)
+		code := signalExit(ctx)
+		if code == 0 {
+			code = exitError
+		}
+		return false, &exitErr{code: code, err: fmt.Errorf("cancelled (%w): %s", context.Cause(ctx), nothing)}
+	}
 }

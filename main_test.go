@@ -551,7 +551,7 @@ func TestCorruptRegistries(t *testing.T) {
 
 			r := agentwatch(t, "restore", "--registry", path, "--yes")
 			if !tt.mendable {
-				if r.code != 2 || !strings.Contains(r.stderr, "cannot be mended automatically") {
+				if r.code != 2 || !strings.Contains(r.stderr, "nothing can mend it automatically") {
 					t.Errorf("restore of an unmendable file: exit %d, want 2 and a plain refusal\n%s%s", r.code, r.stdout, r.stderr)
 				}
 				if got, _ := os.ReadFile(path); !bytes.Equal(got, bad) {
@@ -801,9 +801,21 @@ func TestLogShowsTheAuditLog(t *testing.T) {
 			t.Errorf("entry %s: %+v %v", l, e, err)
 		}
 	}
+	// A person's log: one short line per action, the registry named by its
+	// task directory and file, never by its full path.
 	r = agentwatch(t, "log")
-	if r.code != 0 || strings.Count(r.stdout, "repair") != 3 || !strings.Contains(r.stdout, tw) {
-		t.Errorf("log: exit %d\n%s", r.code, r.stdout)
+	lines = strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+	if r.code != 0 || len(lines) != 3 {
+		t.Fatalf("log: exit %d, %d lines, want 3\n%s", r.code, len(lines), r.stdout)
+	}
+	short := taskWorking + "/AGENT_REGISTRY.json"
+	for _, l := range lines {
+		if !strings.Contains(l, " repair ") || !strings.Contains(l, " ok ") || !strings.Contains(l, short) || strings.Contains(l, tw) || len(l) > 160 {
+			t.Errorf("log line %q: want the action, its result and %s, not the full path, in under 160 bytes", l, short)
+		}
+	}
+	if r := agentwatch(t, "log", "--help"); !strings.Contains(r.stdout, "JSON Lines") {
+		t.Errorf("log --help does not say that --json prints JSON Lines:\n%s", r.stdout)
 	}
 }
 
@@ -883,5 +895,19 @@ func TestCheckWarnsOfAGivenServerThatIsNotRunning(t *testing.T) {
 	r := agentwatch(t, "check", "--workspace", base, "--tmux-socket-path", missing)
 	if want := "tmux -S " + missing + "  (given): no server running — if agents should be running on it, check the socket"; !strings.Contains(r.stdout, want) {
 		t.Errorf("check output lacks %q:\n%s", want, r.stdout)
+	}
+}
+
+// TestHelpDescribesTheWholeTool: `agentwatch --help` describes, before its
+// list of commands, every subcommand and both registry eras.
+func TestHelpDescribesTheWholeTool(t *testing.T) {
+	sandbox(t)
+	r := agentwatch(t, "--help")
+	about, _, _ := strings.Cut(r.stdout, "Usage:")
+	for _, want := range []string{"watch", "check", "repair", "kill", "undo", "restore", "log", "metrics", "demo",
+		"GLOBAL_REGISTRY.json", "AGENT_REGISTRY.json", "state.sqlite3", "tmux", "claude"} {
+		if !strings.Contains(about, want) {
+			t.Errorf("--help's description does not mention %q:\n%s", want, about)
+		}
 	}
 }

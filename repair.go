@@ -50,7 +50,7 @@ repair can be put back with undo.`,
 			}
 			for _, r := range snap.Input.Registries {
 				if r.Err != nil {
-					fmt.Fprintf(opts.stderr, "agentwatch: leaving %s alone: %v (see `agentwatch restore --registry %s`)\n", r.Path, r.Err, r.Path)
+					fmt.Fprintf(opts.stderr, "agentwatch: leaving %s alone: %s (see `agentwatch restore --registry %s`)\n", safe(r.Path), safe(r.Err.Error()), shellArg(r.Path))
 				}
 			}
 			plan := reconcile.PlanRepair(snap.Input, rep, killLeaks)
@@ -78,7 +78,7 @@ repair can be put back with undo.`,
 				writePlan(opts.stdout, plan.Ops)
 			}
 			if !yes {
-				ok, err := opts.confirm(fmt.Sprintf("Apply %d operations to %d registries?", len(plan.Ops), len(plan.Registries())))
+				ok, err := opts.confirm(ctx, fmt.Sprintf("Apply %d operations to %d registries?", len(plan.Ops), len(plan.Registries())), "nothing written")
 				if err != nil {
 					return err
 				}
@@ -96,7 +96,7 @@ repair can be put back with undo.`,
 				writeResult(opts.stdout, res)
 			}
 			if auditErr != nil {
-				fmt.Fprintln(opts.stderr, "agentwatch: warning: the repair is done but not in the audit log:", auditErr)
+				fmt.Fprintln(opts.stderr, "agentwatch: warning: the repair is done but not in the audit log:", safe(auditErr.Error()))
 			}
 			return repairExit(res)
 		},
@@ -142,33 +142,34 @@ func writeRepairJSON(w io.Writer, planned []reconcile.Op, res *engine.Result) er
 	return enc.Encode(out)
 }
 
-// opLine is one operation in a line: what, where, old → new.
+// opLine is one operation in a line: what, where, old → new, its outside
+// text escaped.
 func opLine(op reconcile.Op) string {
 	var b strings.Builder
 	switch op.Op {
 	case reconcile.OpKillProcess:
-		fmt.Fprintf(&b, "%-12s PID %d %s", op.Op, op.PID, op.Comm)
+		fmt.Fprintf(&b, "%-12s PID %d %s", op.Op, op.PID, safe(op.Comm))
 		if op.Session != "" {
-			fmt.Fprintf(&b, " (session %s)", op.Session)
+			fmt.Fprintf(&b, " (session %s)", safe(op.Session))
 		}
 		return b.String()
 	case reconcile.OpKillSession:
-		fmt.Fprintf(&b, "%-12s %s on tmux %s", op.Op, op.Session, op.Server)
+		fmt.Fprintf(&b, "%-12s %s on tmux %s", op.Op, safe(op.Session), safe(op.Server))
 		return b.String()
 	}
 	fmt.Fprintf(&b, "%-9s %s", op.Op, shortPath(op.Registry))
 	if op.AgentID != "" {
-		fmt.Fprintf(&b, " %s", op.AgentID)
+		fmt.Fprintf(&b, " %s", safe(op.AgentID))
 	}
 	if op.Field != "" {
-		fmt.Fprintf(&b, " %s", op.Field)
+		fmt.Fprintf(&b, " %s", safe(op.Field))
 	}
 	if len(op.Old) > 0 || len(op.New) > 0 {
 		old := string(op.Old)
 		if old == "" {
 			old = "(absent)"
 		}
-		fmt.Fprintf(&b, ": %s → %s", old, op.New)
+		fmt.Fprintf(&b, ": %s → %s", safe(old), safe(string(op.New)))
 	}
 	return b.String()
 }
@@ -176,7 +177,7 @@ func opLine(op reconcile.Op) string {
 func writePlan(w io.Writer, ops []reconcile.Op) {
 	fmt.Fprintf(w, "Plan (%d operations):\n", len(ops))
 	for _, op := range ops {
-		fmt.Fprintf(w, "  %s\n      %s\n", opLine(op), op.Why)
+		fmt.Fprintf(w, "  %s\n      %s\n", opLine(op), safe(op.Why))
 	}
 }
 
@@ -185,10 +186,10 @@ func writeResult(w io.Writer, res *engine.Result) {
 		fmt.Fprintf(w, "applied  %s\n", opLine(it.Op))
 	}
 	for _, it := range res.Skipped {
-		fmt.Fprintf(w, "skipped  %s\n         %s\n", opLine(it.Op), it.Why)
+		fmt.Fprintf(w, "skipped  %s\n         %s\n", opLine(it.Op), safe(it.Why))
 	}
 	for _, it := range res.Failed {
-		fmt.Fprintf(w, "FAILED   %s\n         %s\n", opLine(it.Op), it.Why)
+		fmt.Fprintf(w, "FAILED   %s\n         %s\n", opLine(it.Op), safe(it.Why))
 	}
 	for _, p := range res.Raced {
 		fmt.Fprintf(w, "raced    %s\n         %s\n", engine.Printable(shortPath(p)), racedNote)

@@ -3,11 +3,14 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"agentwatch/engine"
+	"agentwatch/termsafe"
 )
 
 func newRestoreCmd(opts *options) *cobra.Command {
@@ -35,19 +38,22 @@ change as a diff and asks first. The corrupt bytes are kept in the backups.`,
 			if abs, err := filepath.Abs(path); err == nil {
 				path = abs // the audit log names files by absolute path
 			}
+			if err := registryFile(path); err != nil {
+				return &exitErr{code: exitError, err: err}
+			}
 			eng := engine.New(opts.config())
 			cur, cand, err := eng.PlanRestore(ctx, path, from)
 			if errors.Is(err, engine.ErrNotCorrupt) {
-				fmt.Fprintln(opts.stdout, path+": "+err.Error())
+				fmt.Fprintln(opts.stdout, safe(path)+": "+safe(err.Error()))
 				return nil
 			}
 			if err != nil {
 				return &exitErr{code: exitError, err: err}
 			}
-			fmt.Fprintf(opts.stdout, "Restore %s from %s: %s\n", path, cand.Source, cand.Detail)
-			fmt.Fprint(opts.stdout, engine.Diff(path+" (corrupt)", path+" (restored)", cur, cand.Data))
+			fmt.Fprintf(opts.stdout, "Restore %s from %s: %s\n", safe(path), safe(cand.Source), safe(cand.Detail))
+			fmt.Fprint(opts.stdout, termsafe.Lines(engine.Diff(path+" (corrupt)", path+" (restored)", cur, cand.Data)))
 			if !yes {
-				ok, err := opts.confirm("Write the restored registry?")
+				ok, err := opts.confirm(ctx, "Write the restored registry?", "nothing written")
 				if err != nil {
 					return err
 				}
@@ -61,9 +67,9 @@ change as a diff and asks first. The corrupt bytes are kept in the backups.`,
 				return &exitErr{code: exitError, err: err}
 			}
 			if commit.Changed {
-				fmt.Fprintf(opts.stdout, "restored %s; the corrupt bytes are kept in %s\n", path, commit.Backup)
+				fmt.Fprintf(opts.stdout, "restored %s; the corrupt bytes are kept in %s\n", safe(path), safe(commit.Backup))
 			} else {
-				fmt.Fprintf(opts.stdout, "%s parses again already (%s); nothing written\n", path, commit.Recovered)
+				fmt.Fprintf(opts.stdout, "%s parses again already (%s); nothing written\n", safe(path), safe(commit.Recovered))
 			}
 			return nil
 		},
@@ -73,4 +79,30 @@ change as a diff and asks first. The corrupt bytes are kept in the backups.`,
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "write without asking")
 	_ = cmd.MarkFlagRequired("registry")
 	return cmd
+}
+
+// registryFile refuses a path that is not a regular file before anything
+// opens it: opening a FIFO blocks until a writer comes, and a directory or
+// a device is no registry. A missing file is left to the restore to report.
+func registryFile(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil
+	}
+	what := ""
+	switch m := fi.Mode(); {
+	case m.IsRegular():
+		return nil
+	case m.IsDir():
+		what = "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		what = "a named pipe (FIFO)"
+	case m&fs.ModeSocket != 0:
+		what = "a socket"
+	case m&fs.ModeDevice != 0:
+		what = "a device"
+	default:
+		what = "not a regular file (" + m.Type().String() + ")"
+	}
+	return fmt.Errorf("restore --registry %s: it is %s, not a registry file: give the path of an AGENT_REGISTRY.json or a GLOBAL_REGISTRY.json", safe(path), what)
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"agentwatch/engine"
+	"agentwatch/termsafe"
 )
 
 func newUndoCmd(opts *options) *cobra.Command {
@@ -44,30 +45,30 @@ back. The undo is itself a locked, journaled transaction, and can be undone. Wit
 			}
 			up, err := eng.PlanUndo(ctx)
 			if errors.Is(err, engine.ErrNothingToUndo) {
-				fmt.Fprintln(opts.stdout, err)
+				fmt.Fprintln(opts.stdout, safe(err.Error()))
 				return nil
 			}
 			if err != nil {
 				return &exitErr{code: exitError, err: err}
 			}
-			fmt.Fprintf(opts.stdout, "Undo the %s of %s (by %s):\n", up.Entry.Action, up.Entry.Time.Local().Format(time.DateTime), up.Entry.User)
+			fmt.Fprintf(opts.stdout, "Undo the %s of %s (by %s):\n", safe(up.Entry.Action), up.Entry.Time.Local().Format(time.DateTime), safe(up.Entry.User))
 			for _, f := range up.Files {
 				if f.Restore != nil {
-					fmt.Fprint(opts.stdout, engine.Diff(f.Path+" (now)", f.Path+" (after undo)", f.Current, f.Restore))
+					fmt.Fprint(opts.stdout, termsafe.Lines(engine.Diff(f.Path+" (now)", f.Path+" (after undo)", f.Current, f.Restore)))
 				}
 				for _, k := range f.Kept {
-					fmt.Fprintf(opts.stdout, "  keeps %s\n", k)
+					fmt.Fprintf(opts.stdout, "  keeps %s\n", safe(k))
 				}
 				if f.Conflict != "" {
-					fmt.Fprintf(opts.stdout, "! %s: %s\n", f.Path, f.Conflict)
+					fmt.Fprintf(opts.stdout, "! %s: %s\n", safe(f.Path), safe(f.Conflict))
 				}
 			}
 			for _, r := range up.Rows {
 				fmt.Fprintf(opts.stdout, "  %s: agent %s back to %s (last_update %s), if it still holds %s (last_update %s)\n",
-					r.Database, r.Before.AgentID, r.Before.Status, r.Before.LastUpdate, r.After.Status, r.After.LastUpdate)
+					safe(r.Database), safe(r.Before.AgentID), safe(r.Before.Status), safe(r.Before.LastUpdate), safe(r.After.Status), safe(r.After.LastUpdate))
 			}
 			if !yes {
-				ok, err := opts.confirm(fmt.Sprintf("Put back %d registries and %d database rows?", len(up.Files), len(up.Rows)))
+				ok, err := opts.confirm(ctx, fmt.Sprintf("Put back %d registries and %d database rows?", len(up.Files), len(up.Rows)), "nothing written")
 				if err != nil {
 					return err
 				}
@@ -81,21 +82,21 @@ back. The undo is itself a locked, journaled transaction, and can be undone. Wit
 			for _, o := range outs {
 				switch {
 				case o.Done && o.Reason != "":
-					fmt.Fprintf(opts.stdout, "unchanged %s: %s\n", o.Path, o.Reason)
+					fmt.Fprintf(opts.stdout, "unchanged %s: %s\n", safe(o.Path), safe(o.Reason))
 				case o.Done:
-					fmt.Fprintf(opts.stdout, "put back  %s\n", o.Path)
+					fmt.Fprintf(opts.stdout, "put back  %s\n", safe(o.Path))
 				}
 				for _, k := range o.Kept {
-					fmt.Fprintf(opts.stdout, "kept      %s\n", k)
+					fmt.Fprintf(opts.stdout, "kept      %s\n", safe(k))
 				}
 				if !o.Done {
 					failed++
 					busy = busy || o.Busy
-					fmt.Fprintf(opts.stdout, "REFUSED   %s: %s\n", o.Path, o.Reason)
+					fmt.Fprintf(opts.stdout, "REFUSED   %s: %s\n", safe(o.Path), safe(o.Reason))
 				}
 			}
 			if auditErr != nil {
-				fmt.Fprintln(opts.stderr, "agentwatch: warning: not in the audit log:", auditErr)
+				fmt.Fprintln(opts.stderr, "agentwatch: warning: not in the audit log:", safe(auditErr.Error()))
 			}
 			switch {
 			case busy:

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"agentwatch/engine"
+	"agentwatch/quietterm"
 	"agentwatch/ui"
 )
 
@@ -69,6 +70,7 @@ func runTUI(ctx context.Context, opts *options, f *tuiFlags, title string) error
 		go srv.Serve(ln)
 		defer srv.Close()
 	}
+	quietterm.Ask() // the TUI alone asks the terminal for its background
 	err = ui.Run(ctx, ui.Options{
 		Backend:     eng,
 		Readonly:    opts.readonly,

@@ -146,6 +146,11 @@ func (e *Engine) gatherBase(ctx context.Context, snap *Snapshot, b registry.Base
 		}
 		for _, f := range files {
 			r := reconcile.Registry{Path: f.Path, Kind: f.Kind.String(), Base: b.Dir, TaskID: f.TaskID}
+			if f.Err != nil { // a FIFO or a directory in a registry's place: never opened
+				r.Err, r.Unreadable = f.Err, true
+				snap.Input.Registries = append(snap.Input.Registries, r)
+				continue
+			}
 			s, err := e.reads.read(ctx, e.cfg.Store, f.Path)
 			switch {
 			case ctx.Err() != nil:
@@ -437,7 +442,7 @@ func (e *Engine) taskStatus(ctx context.Context, globalPath string) func(agentID
 	tasks := map[string]*index{}
 	files, _ := registry.Files(ctx, base)
 	for _, f := range files {
-		if f.Kind != registry.FileTask {
+		if f.Kind != registry.FileTask || f.Err != nil {
 			continue
 		}
 		s, err := e.cfg.Store.Read(ctx, f.Path)

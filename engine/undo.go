@@ -413,6 +413,8 @@ func (e *Engine) PlanRestore(ctx context.Context, path, from string) (cur []byte
 			return s.Data, &RestoreCandidate{Source: "journal", Detail: "the new bytes of agentwatch's unfinished write", Data: j.Data}, nil
 		case jerr == nil:
 			tried = append(tried, "journal: its bytes do not parse either")
+		case errors.Is(jerr, fs.ErrNotExist):
+			tried = append(tried, "journal: none beside it (agentwatch was not interrupted while writing it)")
 		default:
 			tried = append(tried, "journal: "+jerr.Error())
 		}
@@ -425,10 +427,13 @@ func (e *Engine) PlanRestore(ctx context.Context, path, from string) (cur []byte
 		if serr == nil {
 			return s.Data, &RestoreCandidate{Source: "salvage", Detail: fmt.Sprintf("the complete document at the front, dropping %d trailing bytes", dropped), Data: kept}, nil
 		}
-		tried = append(tried, serr.Error())
+		tried = append(tried, "salvage: "+strings.TrimPrefix(serr.Error(), "salvage: "))
 	}
 	if from == "" || from == "backup" {
 		backups, berr := e.cfg.Store.Backups(ctx, path)
+		if errors.Is(berr, fs.ErrNotExist) {
+			backups, berr = nil, nil
+		}
 		if berr != nil {
 			tried = append(tried, "backups: "+berr.Error())
 		}
@@ -438,11 +443,14 @@ func (e *Engine) PlanRestore(ctx context.Context, path, from string) (cur []byte
 				return s.Data, &RestoreCandidate{Source: "backup", Detail: "backup of " + b.Time.Format(time.RFC3339), Data: data}, nil
 			}
 		}
-		if berr == nil {
-			tried = append(tried, fmt.Sprintf("backups: none of %d parses", len(backups)))
+		switch {
+		case berr == nil && len(backups) == 0:
+			tried = append(tried, fmt.Sprintf("backups: no backup of %s exists in %s; nothing to restore from", path, e.cfg.Store.StateDir))
+		case berr == nil:
+			tried = append(tried, fmt.Sprintf("backups: not one of its %d backups in %s parses", len(backups), e.cfg.Store.StateDir))
 		}
 	}
-	return s.Data, nil, fmt.Errorf("restore %s: it cannot be mended automatically (%s); edit it by hand — its bytes are untouched", path, strings.Join(tried, "; "))
+	return s.Data, nil, fmt.Errorf("restore %s: nothing can mend it automatically; edit it by hand (its bytes are untouched):\n  %s", path, strings.Join(tried, "\n  "))
 }
 
 // inShape checks that salvaged bytes are a registry of the file's kind, not

@@ -141,7 +141,15 @@ type File struct {
 	TaskID string
 	// Base is the workspace base the file belongs to, cleaned.
 	Base string
+	// Err, when set, says why the path cannot be read as a registry: it is
+	// a FIFO, a directory, a device or a socket (an ErrNotRegular). It must
+	// not be opened: a FIFO would block the reader.
+	Err error
 }
+
+// ErrNotRegular marks a path where a registry file belongs that holds
+// something other than a regular file.
+var ErrNotRegular = errors.New("not a regular file")
 
 // Files lists a base's registry files: registry/GLOBAL_REGISTRY.json if
 // present, then TASK-*/AGENT_REGISTRY.json for every directory whose name is
@@ -160,8 +168,8 @@ func Files(ctx context.Context, base string) ([]File, error) {
 	}
 	var files []File
 	global := filepath.Join(base, globalRegistryDir, globalRegistryName)
-	if registryFileAt(global) {
-		files = append(files, File{Path: global, Kind: FileGlobal, Base: base})
+	if ok, err := registryFileAt(global); ok {
+		files = append(files, File{Path: global, Kind: FileGlobal, Base: base, Err: err})
 	}
 	for _, e := range entries {
 		name := e.Name()
@@ -172,23 +180,38 @@ func Files(ctx context.Context, base string) ([]File, error) {
 			return nil, fmt.Errorf("list registry files: %w", err)
 		}
 		p := filepath.Join(base, name, taskRegistryName)
-		if registryFileAt(p) {
-			files = append(files, File{Path: p, Kind: FileTask, TaskID: name, Base: base})
+		if ok, err := registryFileAt(p); ok {
+			files = append(files, File{Path: p, Kind: FileTask, TaskID: name, Base: base, Err: err})
 		}
 	}
 	return files, nil
 }
 
-// registryFileAt reports whether path names a registry file: something that
-// is not a directory, or that exists but cannot be examined.
-func registryFileAt(path string) bool {
+// registryFileAt reports whether something is at path where a registry
+// belongs: a regular file, a file that cannot be examined, or anything else
+// in the registry's place (a FIFO, a directory, a device), which is listed
+// with an ErrNotRegular so that it is reported rather than silently
+// skipped, and never opened (a FIFO would hang the read).
+func registryFileAt(path string) (bool, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
-		return !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR)
+		return !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR), nil
 	}
-	// A FIFO or a device would hang or mislead a read: only regular files
-	// are registries.
-	return fi.Mode().IsRegular()
+	if m := fi.Mode(); !m.IsRegular() {
+		what := "something other than a file"
+		switch {
+		case m.IsDir():
+			what = "a directory"
+		case m&fs.ModeNamedPipe != 0:
+			what = "a named pipe (FIFO)"
+		case m&fs.ModeSocket != 0:
+			what = "a socket"
+		case m&fs.ModeDevice != 0:
+			what = "a device"
+		}
+		return true, fmt.Errorf("read registry %s: it is %s, %w: move it away, or put the registry file back in its place", path, what, ErrNotRegular)
+	}
+	return true, nil
 }
 
 // isTaskDirName reports whether name is exactly TASK-YYYYMMDD-HHMMSS-<8 hex>,

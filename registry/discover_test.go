@@ -598,7 +598,11 @@ func TestDiscoverFiles(t *testing.T) {
 				files: []string{"ws/" + taskC, "ws/" + taskB + "/logs/x_stream.jsonl"},
 				dirs:  []string{"ws/" + taskA + "/" + taskRegistryName, "ws/" + discoverGlobal},
 			},
-			want: nil,
+			// A directory in a registry's place is listed, to be reported.
+			want: []File{
+				{Path: "registry/" + globalRegistryName, Kind: FileGlobal, Err: ErrNotRegular},
+				{Path: taskA + "/" + taskRegistryName, Kind: FileTask, TaskID: taskA, Err: ErrNotRegular},
+			},
 		},
 		{
 			name: "task directory reached through a symlink",
@@ -621,6 +625,11 @@ func TestDiscoverFiles(t *testing.T) {
 			got, err := Files(context.Background(), base+"/")
 			if err != nil {
 				t.Fatalf("got error %v, want none", err)
+			}
+			for i, f := range got {
+				if errors.Is(f.Err, ErrNotRegular) {
+					got[i].Err = ErrNotRegular // its text names the path
+				}
 			}
 			var want []File
 			for _, f := range tc.want {
