@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -139,6 +140,13 @@ func rolePIDs(t *testing.T, s *demo.Scene, roles ...string) []int {
 
 // sceneFlags point agentwatch at a scene, with a grace of one second.
 func sceneFlags(s *demo.Scene) []string { return append(s.Flags(), "--grace", "1s") }
+
+// ownClaudes is a --match that picks the claudes of scene s and no other:
+// the fake claude of its bin directory, run with --scene naming it.
+func ownClaudes(s *demo.Scene) []string {
+	return []string{"--match", "^" + regexp.QuoteMeta(filepath.Join(s.Bin, demo.ClaudeName)) +
+		" (.* )?--scene " + regexp.QuoteMeta(s.Dir) + "( |$)"}
+}
 
 func TestSceneCastIsFoundExactlyAndRepaired(t *testing.T) {
 	sandbox(t)
@@ -558,8 +566,12 @@ func TestMetricsExportTheScene(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errb syncBuffer
 	done := make(chan int, 1)
+	// The gauges add up every claude the scan sees: counted machine-wide,
+	// another scene on the host would add its own. --match picks this
+	// scene's claudes alone, and so the tmux servers they name.
+	args := append([]string{"metrics", "--listen", "127.0.0.1:0", "--interval", "200ms"}, ownClaudes(s)...)
 	go func() {
-		done <- run(ctx, append([]string{"metrics", "--listen", "127.0.0.1:0", "--interval", "200ms"}, sceneFlags(s)...), strings.NewReader(""), &out, &errb)
+		done <- run(ctx, append(args, sceneFlags(s)...), strings.NewReader(""), &out, &errb)
 	}()
 	t.Cleanup(func() {
 		cancel()
