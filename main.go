@@ -17,8 +17,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
-	"golang.org/x/sys/unix"
 
 	"agentwatch/demo"
 	"agentwatch/engine"
@@ -126,8 +126,7 @@ func isTTY(r any) bool {
 	if !ok {
 		return false
 	}
-	_, err := unix.IoctlGetTermios(int(f.Fd()), ioctlGetTermios)
-	return err == nil
+	return term.IsTerminal(f.Fd())
 }
 
 // jsonEncoder returns the encoder of a command's --json output: indented
