@@ -614,6 +614,10 @@ func TestNewSession(t *testing.T) {
 	ctx := context.Background()
 	c := newServer(t)
 	dir := filepath.Dir(c.Socket.Path)
+	// A session that outlives the others: when a pane command below ends,
+	// its session goes, and a server left with none exits, so the next
+	// new-session would meet a server on its way out.
+	mustNewSession(t, c, NewSessionRequest{Name: "keep", Command: sleeper})
 
 	// readWhenDone polls for the file a pane command writes until it holds
 	// the wanted text, and returns what it holds last.
