@@ -17,8 +17,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/spf13/cobra"
+	"github.com/charmbracelet/x/term"
 	"golang.org/x/sys/unix"
+	"github.com/spf13/cobra"
 
 	"agentwatch/demo"
 	"agentwatch/engine"
@@ -157,8 +158,7 @@ func isTTY(r any) bool {
 	if !ok {
 		return false
 	}
-	_, err := unix.IoctlGetTermios(int(f.Fd()), ioctlGetTermios)
-	return err == nil
+	return term.IsTerminal(f.Fd())
 }
 
 // jsonEncoder returns the encoder of a command's --json output: indented

@@ -22,7 +22,7 @@ import (
 	"agentwatch/tmux"
 )
 
-const fixtureDir = "../shared/fixtures/orchestrator-2025-10/.agent-workspace"
+const fixtureDir = "testdata/orchestrator-2025-10/.agent-workspace"
 
 const (
 	taskDone    = "TASK-20251017-213512-5169d812" // six completed agents
@@ -115,7 +115,7 @@ var live = struct {
 func copyFixtures(t *testing.T) string {
 	t.Helper()
 	if _, err := os.Stat(fixtureDir); err != nil {
-		t.Skipf("the shared fixtures are not beside the project (%v): they come with ../shared", err)
+		t.Fatalf("the fixtures are missing from the repository: %v", err)
 	}
 	dst := filepath.Join(t.TempDir(), ".agent-workspace")
 	err := filepath.WalkDir(fixtureDir, func(p string, d fs.DirEntry, err error) error {

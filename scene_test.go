@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -146,6 +147,13 @@ func rolePIDs(t *testing.T, s *demo.Scene, roles ...string) []int {
 
 // sceneFlags point agentwatch at a scene, with a grace of one second.
 func sceneFlags(s *demo.Scene) []string { return append(s.Flags(), "--grace", "1s") }
+
+// ownClaudes is a --match that picks the claudes of scene s and no other:
+// the fake claude of its bin directory, run with --scene naming it.
+func ownClaudes(s *demo.Scene) []string {
+	return []string{"--match", "^" + regexp.QuoteMeta(filepath.Join(s.Bin, demo.ClaudeName)) +
+		" (.* )?--scene " + regexp.QuoteMeta(s.Dir) + "( |$)"}
+}
 
 func TestSceneCastIsFoundExactlyAndRepaired(t *testing.T) {
 	sandbox(t)
@@ -440,19 +448,71 @@ with open(p, 'r+') as f:
     f.seek(0); f.write(json.dumps(o, indent=2)); f.truncate()
 `, task, id, fmt.Sprint(startedAgo.Seconds()))
 	}
-	complete := func(id string) {
-		python(t, `
-import fcntl, datetime
+	// completer starts the orchestrator's careful writer of a completion
+	// and waits until it is ready (interpreter up, registry open), so that
+	// what is left once it is released is a lock and a rewrite, not a
+	// python3 start that takes seconds on a busy machine.
+	completer := func(id string) (release func(), landed <-chan error) {
+		cmd := exec.Command("python3", "-c", `
+import fcntl, datetime, json, sys
 p, id = sys.argv[1], sys.argv[2]
-with open(p, 'r+') as f:
-    fcntl.flock(f, fcntl.LOCK_EX)
-    o = json.load(f)
-    for a in o['agents']:
-        if a['id'] == id:
-            a['status'] = 'completed'; a['completed_at'] = a['last_update'] = datetime.datetime.now().isoformat()
-    o['active_count'] -= 1; o['completed_count'] += 1
-    f.seek(0); f.write(json.dumps(o, indent=2)); f.truncate()
+f = open(p, 'r+')
+print('ready', flush=True)
+sys.stdin.readline()
+fcntl.flock(f, fcntl.LOCK_EX)
+o = json.load(f)
+for a in o['agents']:
+    if a['id'] == id:
+        a['status'] = 'completed'; a['completed_at'] = a['last_update'] = datetime.datetime.now().isoformat()
+o['active_count'] -= 1; o['completed_count'] += 1
+f.seek(0); f.write(json.dumps(o, indent=2)); f.truncate()
+f.close()
 `, task, id)
+		stdin, err := cmd.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stderr syncBuffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("python3: %v", err)
+		}
+		exited := make(chan error, 1)
+		t.Cleanup(func() {
+			cmd.Process.Kill() // by PID; a writer that already exited is reaped
+			stdin.Close()
+		})
+		ready := make([]byte, len("ready\n"))
+		if _, err := io.ReadFull(stdout, ready); err != nil || string(ready) != "ready\n" {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("the completion writer did not get ready: %q %v %s", ready, err, stderr.String())
+		}
+		go func() {
+			err := cmd.Wait()
+			if err != nil {
+				err = fmt.Errorf("%v: %s", err, stderr.String())
+			}
+			exited <- err
+		}()
+		return func() { stdin.Write([]byte("go\n")) }, exited
+	}
+	// endSession kills the agent's session and waits until its claude has
+	// exited: from then on nothing of the agent runs.
+	endSession := func(id string) {
+		pids := rolePIDs(t, s, "agent:"+id)
+		if err := s.Tmux().KillSession(context.Background(), "agent_"+id); err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(10 * time.Second); slices.ContainsFunc(pids, alive); time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("agent %s (PIDs %v) still runs 10s after its session was killed", id, pids)
+			}
+		}
 	}
 	ghostsIn := func(out checkOut) []string {
 		var ids []string
@@ -464,27 +524,55 @@ with open(p, 'r+') as f:
 		return ids
 	}
 
-	for i, delay := range []time.Duration{100 * time.Millisecond, 500 * time.Millisecond, 900 * time.Millisecond} {
-		t.Run(fmt.Sprintf("completion lands %v after the session ends", delay), func(t *testing.T) {
-			id := fmt.Sprintf("finisher-12000%d-abcdef", i)
-			register(id, 10*time.Minute)
-			startLeak(t, s, id)
-			if err := s.Tmux().KillSession(context.Background(), "agent_"+id); err != nil {
-				t.Fatal(err)
+	// The check looks, finds the agent's session gone, waits for in-flight
+	// updates to land, and looks again. A completion the orchestrator
+	// records in between is not a ghost: the writer is released when the
+	// check first reads the task registry, and its exclusive lock waits for
+	// that read to end, so it lands after the first look, and well before
+	// the second (a lock and a rewrite against the settle's 1.5s).
+	t.Run("a completion that lands after the first look is not a ghost", func(t *testing.T) {
+		id := "finisher-120000-abcdef"
+		register(id, 10*time.Minute)
+		startLeak(t, s, id)
+		release, landed := completer(id)
+		endSession(id)
+		read := firstRead(t, task)
+		go func() {
+			<-read
+			release()
+		}()
+		out, _ := checkJSONArgs(t, append([]string{"check", "--json"}, sceneFlags(s)...)...)
+		running := "had exited"
+		var err error
+		select {
+		case err = <-landed:
+		default:
+			running = "still ran"
+			select {
+			case err = <-landed:
+			case <-time.After(30 * time.Second):
+				t.Fatal("the completion writer did not end in 30s after its release")
 			}
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				time.Sleep(delay)
-				complete(id)
-			}()
-			out, _ := checkJSONArgs(t, append([]string{"check", "--json"}, sceneFlags(s)...)...)
-			<-done
-			if slices.Contains(ghostsIn(out), id) {
-				t.Errorf("%s was reported a ghost though its completion landed %v after its session ended", id, delay)
-			}
-		})
-	}
+		}
+		if err != nil {
+			t.Fatalf("the completion writer: %v", err)
+		}
+		if slices.Contains(ghostsIn(out), id) {
+			t.Errorf("%s was reported a ghost though its completion was released on the check's first read (the writer %s when the check returned)", id, running)
+		}
+	})
+	// The same agent without the completion: a ghost. Without this, the
+	// case above could pass on a check that never saw the agent.
+	t.Run("without the completion it is a ghost", func(t *testing.T) {
+		id := "finisher-120001-abcdef"
+		register(id, 10*time.Minute)
+		startLeak(t, s, id)
+		endSession(id)
+		out, _ := checkJSONArgs(t, append([]string{"check", "--json"}, sceneFlags(s)...)...)
+		if !slices.Contains(ghostsIn(out), id) {
+			t.Errorf("%s, whose session ended and whose completion never came, is not a ghost: ghosts %v", id, ghostsIn(out))
+		}
+	})
 	t.Run("inside --grace an agent is starting, not a ghost", func(t *testing.T) {
 		id := "newcomer-120100-abcdef"
 		register(id, 0)
@@ -565,8 +653,12 @@ func TestMetricsExportTheScene(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errb syncBuffer
 	done := make(chan int, 1)
+	// The gauges add up every claude the scan sees: counted machine-wide,
+	// another scene on the host would add its own. --match picks this
+	// scene's claudes alone, and so the tmux servers they name.
+	args := append([]string{"metrics", "--listen", "127.0.0.1:0", "--interval", "200ms"}, ownClaudes(s)...)
 	go func() {
-		done <- run(ctx, append([]string{"metrics", "--listen", "127.0.0.1:0", "--interval", "200ms"}, sceneFlags(s)...), strings.NewReader(""), &out, &errb)
+		done <- run(ctx, append(args, sceneFlags(s)...), strings.NewReader(""), &out, &errb)
 	}()
 	t.Cleanup(func() {
 		cancel()

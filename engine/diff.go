@@ -3,157 +3,69 @@ package engine
 import (
 	"fmt"
 	"strings"
+
+	"github.com/aymanbagabas/go-udiff"
+	"github.com/aymanbagabas/go-udiff/lcs"
 )
 
 // Diff returns a unified diff of two texts, line by line, with three lines
-// of context: the preview shown before a restore or an undo writes.
+// of context: the preview shown before a restore or an undo writes. Equal
+// texts have an empty diff.
 func Diff(oldName, newName string, a, b []byte) string {
-	x := splitLines(string(a))
-	y := splitLines(string(b))
-	// Trim the common head and tail: registry edits are local, and the
-	// quadratic matcher below then only sees the lines that differ.
-	pre := 0
-	for pre < len(x) && pre < len(y) && x[pre] == y[pre] {
-		pre++
+	before, after := string(a), string(b)
+	d, err := udiff.ToUnified(oldName, newName, before, lineEdits(before, after), udiff.DefaultContextLines)
+	if err != nil {
+		// Cannot happen: the edits are computed from before itself. Say
+		// so rather than show a preview that hides the change.
+		return fmt.Sprintf("--- %s\n+++ %s\n(no preview: %v)\n", oldName, newName, err)
 	}
-	suf := 0
-	for suf < len(x)-pre && suf < len(y)-pre && x[len(x)-1-suf] == y[len(y)-1-suf] {
-		suf++
-	}
-	ops := make([]diffOp, 0, len(x)+len(y))
-	for i := 0; i < pre; i++ {
-		ops = append(ops, diffOp{' ', x[i]})
-	}
-	ops = append(ops, lcsOps(x[pre:len(x)-suf], y[pre:len(y)-suf])...)
-	for i := len(x) - suf; i < len(x); i++ {
-		ops = append(ops, diffOp{' ', x[i]})
-	}
-	return formatUnified(oldName, newName, ops)
+	return d
 }
 
-type diffOp struct {
-	kind byte // ' ', '-', '+'
-	line string
+// lineEdits returns the edits from before to after in whole lines. The
+// lines are matched as units (each distinct line is one symbol for the
+// LCS), so an edit never starts inside a line that did not change: a
+// removed array entry shows as its own lines, not as a shifted "[" removed
+// and added.
+func lineEdits(before, after string) []udiff.Edit {
+	if before == after {
+		return nil
+	}
+	symbol := map[string]rune{}
+	symbols := func(lines []string) []rune {
+		out := make([]rune, len(lines))
+		for i, l := range lines {
+			s, ok := symbol[l]
+			if !ok {
+				s = rune(len(symbol))
+				symbol[l] = s
+			}
+			out[i] = s
+		}
+		return out
+	}
+	x, y := splitLines(before), splitLines(after)
+	// offset[i] is the byte offset of line i of before.
+	offset := make([]int, len(x)+1)
+	for i, l := range x {
+		offset[i+1] = offset[i] + len(l)
+	}
+	diffs := lcs.DiffRunes(symbols(x), symbols(y))
+	edits := make([]udiff.Edit, len(diffs))
+	for i, d := range diffs {
+		edits[i] = udiff.Edit{Start: offset[d.Start], End: offset[d.End], New: strings.Join(y[d.ReplStart:d.ReplEnd], "")}
+	}
+	return edits
 }
 
+// splitLines cuts s after each newline; a last line without one is kept.
 func splitLines(s string) []string {
 	if s == "" {
 		return nil
 	}
-	return strings.SplitAfter(s, "\n")
-}
-
-// lcsOps matches two short line lists by longest common subsequence; long
-// ones are shown as removed and added whole.
-func lcsOps(x, y []string) []diffOp {
-	var ops []diffOp
-	if len(x)*len(y) > 4_000_000 {
-		for _, l := range x {
-			ops = append(ops, diffOp{'-', l})
-		}
-		for _, l := range y {
-			ops = append(ops, diffOp{'+', l})
-		}
-		return ops
+	lines := strings.SplitAfter(s, "\n")
+	if lines[len(lines)-1] == "" {
+		lines = lines[:len(lines)-1]
 	}
-	n, m := len(x), len(y)
-	t := make([][]int32, n+1)
-	for i := range t {
-		t[i] = make([]int32, m+1)
-	}
-	for i := n - 1; i >= 0; i-- {
-		for j := m - 1; j >= 0; j-- {
-			if x[i] == y[j] {
-				t[i][j] = t[i+1][j+1] + 1
-			} else {
-				t[i][j] = max(t[i+1][j], t[i][j+1])
-			}
-		}
-	}
-	i, j := 0, 0
-	for i < n && j < m {
-		switch {
-		case x[i] == y[j]:
-			ops = append(ops, diffOp{' ', x[i]})
-			i++
-			j++
-		case t[i+1][j] >= t[i][j+1]:
-			ops = append(ops, diffOp{'-', x[i]})
-			i++
-		default:
-			ops = append(ops, diffOp{'+', y[j]})
-			j++
-		}
-	}
-	for ; i < n; i++ {
-		ops = append(ops, diffOp{'-', x[i]})
-	}
-	for ; j < m; j++ {
-		ops = append(ops, diffOp{'+', y[j]})
-	}
-	return ops
-}
-
-func formatUnified(oldName, newName string, ops []diffOp) string {
-	const ctx = 3
-	var b strings.Builder
-	fmt.Fprintf(&b, "--- %s\n+++ %s\n", oldName, newName)
-	changed := false
-	for i := 0; i < len(ops); {
-		if ops[i].kind == ' ' {
-			i++
-			continue
-		}
-		changed = true
-		// A hunk: from ctx lines before this change to ctx lines after the
-		// last change that is within 2*ctx of the next.
-		start := max(0, i-ctx)
-		end := i
-		for end < len(ops) {
-			if ops[end].kind != ' ' {
-				end++
-				continue
-			}
-			run := end
-			for run < len(ops) && ops[run].kind == ' ' {
-				run++
-			}
-			if run == len(ops) || run-end > 2*ctx {
-				end = min(end+ctx, len(ops))
-				break
-			}
-			end = run
-		}
-		oldStart, newStart := 1, 1
-		for _, op := range ops[:start] {
-			if op.kind != '+' {
-				oldStart++
-			}
-			if op.kind != '-' {
-				newStart++
-			}
-		}
-		oldLen, newLen := 0, 0
-		for _, op := range ops[start:end] {
-			if op.kind != '+' {
-				oldLen++
-			}
-			if op.kind != '-' {
-				newLen++
-			}
-		}
-		fmt.Fprintf(&b, "@@ -%d,%d +%d,%d @@\n", oldStart, oldLen, newStart, newLen)
-		for _, op := range ops[start:end] {
-			b.WriteByte(op.kind)
-			b.WriteString(op.line)
-			if !strings.HasSuffix(op.line, "\n") {
-				b.WriteString("\n\\ No newline at end of file\n")
-			}
-		}
-		i = end
-	}
-	if !changed {
-		return ""
-	}
-	return b.String()
+	return lines
 }

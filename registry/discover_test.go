@@ -670,8 +670,8 @@ func TestDiscoverFilesErrors(t *testing.T) {
 }
 
 // discoverFixtureRoot is the real orchestrator fixture, relative to this
-// package's directory (the module root's ../shared/fixtures/...).
-var discoverFixtureRoot = filepath.Join("..", "..", "shared", "fixtures", "orchestrator-2025-10")
+// package's directory (the module root's testdata/...).
+var discoverFixtureRoot = filepath.Join("..", "testdata", "orchestrator-2025-10")
 
 func discoverFixture(t *testing.T) string {
 	t.Helper()
@@ -680,7 +680,7 @@ func discoverFixture(t *testing.T) string {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("real fixtures not available at %s (expected beside the module at ../shared/fixtures): %v", dir, err)
+		t.Fatalf("the fixtures are missing from the repository at %s: %v", dir, err)
 	}
 	return dir
 }

@@ -15,27 +15,13 @@ import (
 	"unsafe"
 )
 
-// docFixtureDir finds ../shared/fixtures/orchestrator-2025-10 beside the module
-// root, or skips tb when it is not there.
+// docFixtureDir returns the repository's testdata/orchestrator-2025-10 and
+// fails tb when it is not there: the fixtures come with the repository.
 func docFixtureDir(tb testing.TB) string {
 	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Skip("skipping: no go.mod above the test's directory, so no fixtures to find")
-		}
-		dir = parent
-	}
-	fixtures := filepath.Join(dir, "..", "shared", "fixtures", "orchestrator-2025-10")
+	fixtures := filepath.Join("..", "testdata", "orchestrator-2025-10")
 	if _, err := os.Stat(fixtures); err != nil {
-		tb.Skipf("skipping: real orchestrator fixtures not found at %s (they live beside the repository, not in it)", fixtures)
+		tb.Fatalf("the fixtures are missing from the repository: %v", err)
 	}
 	return fixtures
 }

@@ -885,17 +885,19 @@ func syncDir(dir string) error {
 	return err
 }
 
-// Test hook, nothing else: the crash tests run a child that sets
-// AGENTWATCH_TEST_PAUSE_AT to one step of a transaction, wait for it to write
-// AGENTWATCH_TEST_PAUSE_MARKER, and SIGKILL it there.
-var pauseAt = sync.OnceValue(func() string { return os.Getenv("AGENTWATCH_TEST_PAUSE_AT") })
+// Test hook, nothing else: the crash tests run the test binary as a child
+// that sets pauseAt to one step of a transaction, wait for it to write the
+// file pauseMarker names, and SIGKILL it there. Only a _test.go file sets
+// them: the shipped binary reads nothing from its environment for this, so
+// it never stops at a step.
+var pauseAt, pauseMarker string
 
 func pause(step string) {
-	if pauseAt() != step {
+	if pauseAt != step {
 		return
 	}
-	if marker := os.Getenv("AGENTWATCH_TEST_PAUSE_MARKER"); marker != "" {
-		_ = os.WriteFile(marker, []byte(step), 0o600)
+	if pauseMarker != "" {
+		_ = os.WriteFile(pauseMarker, []byte(step), 0o600)
 	}
 	for {
 		time.Sleep(time.Hour)

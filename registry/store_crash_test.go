@@ -14,8 +14,9 @@ import (
 )
 
 // The crash tests run this test binary again as a writer that stops at one
-// step of a transaction (AGENTWATCH_TEST_PAUSE_AT), kill it there with
-// SIGKILL, and check what the next transaction makes of what it left.
+// step of a transaction (pauseEnv, which only this test binary reads: the
+// child sets the store's pauseAt from it), kill it there with SIGKILL, and
+// check what the next transaction makes of what it left.
 const (
 	childEnv         = "AGENTWATCH_TEST_CHILD"
 	childRegistryEnv = "AGENTWATCH_TEST_REGISTRY"
@@ -24,17 +25,22 @@ const (
 	// childAheadEnv set makes the child derive its change ahead of the
 	// lock, as the engine does: a Prepared read and the Ahead result.
 	childAheadEnv = "AGENTWATCH_TEST_AHEAD"
+	// pauseEnv names the step the child stops at, pauseMarkerEnv the
+	// file it writes there.
+	pauseEnv       = "AGENTWATCH_TEST_PAUSE_AT"
+	pauseMarkerEnv = "AGENTWATCH_TEST_PAUSE_MARKER"
 )
 
 func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) == "update" {
+		pauseAt, pauseMarker = os.Getenv(pauseEnv), os.Getenv(pauseMarkerEnv)
 		os.Exit(runUpdateChild())
 	}
 	os.Exit(m.Run())
 }
 
 // runUpdateChild commits the bytes of the file named by childNewEnv to the
-// registry; with AGENTWATCH_TEST_PAUSE_AT set it never returns.
+// registry; with pauseEnv set it never returns.
 func runUpdateChild() int {
 	next, err := os.ReadFile(os.Getenv(childNewEnv))
 	if err != nil {
@@ -76,8 +82,8 @@ func crashAt(t *testing.T, step, registry, stateDir string, next []byte, env ...
 		childRegistryEnv+"="+registry,
 		childStateEnv+"="+stateDir,
 		childNewEnv+"="+nextFile,
-		"AGENTWATCH_TEST_PAUSE_AT="+step,
-		"AGENTWATCH_TEST_PAUSE_MARKER="+marker,
+		pauseEnv+"="+step,
+		pauseMarkerEnv+"="+marker,
 	)
 	cmd.Env = append(cmd.Env, env...)
 	var stderr bytes.Buffer

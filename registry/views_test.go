@@ -91,9 +91,9 @@ func TestStatusSets(t *testing.T) {
 }
 
 func TestViewsOverFixtures(t *testing.T) {
-	dir := filepath.Join("..", "..", "shared", "fixtures", "orchestrator-2025-10", ".agent-workspace")
+	dir := filepath.Join("..", "testdata", "orchestrator-2025-10", ".agent-workspace")
 	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("the shared fixtures are not beside the project (%v)", err)
+		t.Fatalf("the fixtures are missing from the repository: %v", err)
 	}
 	read := func(rel string) *Value {
 		data, err := os.ReadFile(filepath.Join(dir, rel))
