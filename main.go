@@ -18,8 +18,8 @@ import (
 	"time"
 
 	"github.com/charmbracelet/x/term"
-	"golang.org/x/sys/unix"
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 
 	"agentwatch/demo"
 	"agentwatch/engine"
