@@ -690,7 +690,32 @@ func TestMetricsExportTheScene(t *testing.T) {
 		`agentwatch_tmux_sessions{verdict="leak"}`:    "2",
 		"agentwatch_scan_duration_seconds_count":      "",
 		`agentwatch_counter_drift{field="active_count",registry="` + filepath.Join(s.Base, demo.TaskMain, "AGENT_REGISTRY.json") + `"}`: "2",
+		// counters and finding gauges exist before their first event
+		`agentwatch_repairs_total{op="recount"}`: "0",
+		`agentwatch_kills_total{result="killed"}`: "0",
+		`agentwatch_findings{kind="corrupt"}`:     "0",
+		`agentwatch_findings{kind="ghost"}`:       "2",
+		`agentwatch_findings{kind="unreadable"}`:  "0",
 	}
+	if !waitMetrics(t, url, want, deadline.Add(10*time.Second)) {
+		return
+	}
+	// A registry that stops parsing keeps a series that says so.
+	docs := filepath.Join(s.Base, demo.TaskDocs, "AGENT_REGISTRY.json")
+	if err := os.WriteFile(docs, []byte(`{"task_id": "torn`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitMetrics(t, url, map[string]string{
+		`agentwatch_findings{kind="corrupt"}`: "1",
+		`agentwatch_sources{kind="task",source="` + docs + `",state="corrupt"}`: "1",
+		`agentwatch_sources{kind="task",source="` + docs + `",state="ok"}`:      "0",
+	}, time.Now().Add(20*time.Second))
+}
+
+// waitMetrics polls url until every series in want has its value ("" for
+// any value), or reports the ones that do not by deadline.
+func waitMetrics(t *testing.T, url string, want map[string]string, deadline time.Time) bool {
+	t.Helper()
 	var body string
 	for {
 		resp, err := http.Get(url)
@@ -705,15 +730,15 @@ func TestMetricsExportTheScene(t *testing.T) {
 			ok = ok && line != "" && (v == "" || line == v)
 		}
 		if ok {
-			break
+			return true
 		}
-		if time.Now().After(deadline.Add(10 * time.Second)) {
+		if time.Now().After(deadline) {
 			for k, v := range want {
 				if got := metricLine(body, k); got != v && !(v == "" && got != "") {
 					t.Errorf("%s = %q, want %q", k, got, v)
 				}
 			}
-			return
+			return false
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

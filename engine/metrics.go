@@ -32,7 +32,19 @@ type Metrics struct {
 	kills         *prometheus.CounterVec
 	scans         prometheus.Counter
 	scanErrors    prometheus.Counter
+	findings      *prometheus.GaugeVec
+	sources       *prometheus.GaugeVec
 }
+
+// Source states, the state label of agentwatch_sources.
+const (
+	sourceOK         = "ok"
+	sourceCorrupt    = "corrupt"
+	sourceUnreadable = "unreadable"
+	sourceLocked     = "locked"
+)
+
+var sourceStates = []string{sourceOK, sourceCorrupt, sourceUnreadable, sourceLocked}
 
 // NewMetrics registers agentwatch's metrics, and the Go and process
 // collectors, in a registry of its own.
@@ -65,15 +77,71 @@ func NewMetrics() *Metrics {
 		Help: "Kill operations, by result."}, []string{"result"})
 	m.scans = prometheus.NewCounter(prometheus.CounterOpts{Name: "agentwatch_scans_total", Help: "Scans done."})
 	m.scanErrors = prometheus.NewCounter(prometheus.CounterOpts{Name: "agentwatch_scan_errors_total", Help: "Scans that failed."})
+	m.findings = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "agentwatch_findings",
+		Help: "Findings of the last scan, by kind (every kind is exported, 0 when there is none)."}, []string{"kind"})
+	m.sources = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "agentwatch_sources",
+		Help: "Each registry file and state database of the last scan: 1 for the state it is in (ok, corrupt, unreadable, locked), 0 for the others."},
+		[]string{"source", "kind", "state"})
 	for _, c := range []prometheus.Collector{m.agents, m.drift, m.ghosts, m.leaks, m.foreign, m.sessions, m.scanDuration,
-		m.lockWait, m.lockTimeouts, m.unlockedWrite, m.repairs, m.kills, m.scans, m.scanErrors,
+		m.lockWait, m.lockTimeouts, m.unlockedWrite, m.repairs, m.kills, m.scans, m.scanErrors, m.findings, m.sources,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		f(c)
 	}
 	for _, cause := range []string{reconcile.CauseUntrackedSession, reconcile.CauseFinishedAgent, reconcile.CauseOrphanProcess} {
 		m.leaks.WithLabelValues(cause)
 	}
+	// Counters exist from the start, at 0: an alert on their rate needs a
+	// series before the first event.
+	for _, kind := range reconcile.FindingKinds {
+		m.findings.WithLabelValues(kind)
+	}
+	for _, op := range []reconcile.OpKind{reconcile.OpTerminate, reconcile.OpComplete, reconcile.OpRecount, reconcile.OpDedupe, reconcile.OpSync} {
+		m.repairs.WithLabelValues(string(op))
+	}
+	for _, r := range []string{"killed", "gone", "session_killed", "failed", "skipped"} {
+		m.kills.WithLabelValues(r)
+	}
 	return m
+}
+
+// observeSources sets agentwatch_sources from a scan: every registry and
+// state database, in the state it was found in. A corrupt registry keeps a
+// series that says so.
+func (m *Metrics) observeSources(snap *Snapshot) {
+	m.sources.Reset()
+	set := func(source, kind, state string) {
+		for _, s := range sourceStates {
+			v := 0.0
+			if s == state {
+				v = 1
+			}
+			m.sources.WithLabelValues(source, kind, s).Set(v)
+		}
+	}
+	for _, r := range snap.Input.Registries {
+		state := sourceOK
+		switch {
+		case r.Locked:
+			state = sourceLocked
+		case r.Unreadable:
+			state = sourceUnreadable
+		case r.Err != nil:
+			state = sourceCorrupt
+		}
+		set(r.Path, r.Kind, state)
+	}
+	for _, d := range snap.Input.Databases {
+		state := sourceOK
+		switch {
+		case d.Locked:
+			state = sourceLocked
+		case d.Unreadable:
+			state = sourceUnreadable
+		case d.Err != nil:
+			state = sourceCorrupt
+		}
+		set(d.Path, reconcile.KindState, state)
+	}
 }
 
 // Handler serves the metrics in the Prometheus text format.
@@ -99,6 +167,10 @@ func (m *Metrics) observeScan(snap *Snapshot, rep reconcile.Report, err error) {
 	}
 	m.scanDuration.Observe(snap.Duration.Seconds())
 	m.lockTimeouts.Add(float64(len(snap.Locked())))
+	m.observeSources(snap)
+	for kind, n := range rep.Summary() {
+		m.findings.WithLabelValues(kind).Set(float64(n))
+	}
 	m.agents.Reset()
 	for _, a := range rep.Agents {
 		m.agents.WithLabelValues(a.Registry, a.Status).Inc()
