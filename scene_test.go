@@ -691,7 +691,7 @@ func TestMetricsExportTheScene(t *testing.T) {
 		"agentwatch_scan_duration_seconds_count":      "",
 		`agentwatch_counter_drift{field="active_count",registry="` + filepath.Join(s.Base, demo.TaskMain, "AGENT_REGISTRY.json") + `"}`: "2",
 		// counters and finding gauges exist before their first event
-		`agentwatch_repairs_total{op="recount"}`: "0",
+		`agentwatch_repairs_total{op="recount"}`:  "0",
 		`agentwatch_kills_total{result="killed"}`: "0",
 		`agentwatch_findings{kind="corrupt"}`:     "0",
 		`agentwatch_findings{kind="ghost"}`:       "2",
@@ -706,7 +706,7 @@ func TestMetricsExportTheScene(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitMetrics(t, url, map[string]string{
-		`agentwatch_findings{kind="corrupt"}`: "1",
+		`agentwatch_findings{kind="corrupt"}`:                                   "1",
 		`agentwatch_sources{kind="task",source="` + docs + `",state="corrupt"}`: "1",
 		`agentwatch_sources{kind="task",source="` + docs + `",state="ok"}`:      "0",
 	}, time.Now().Add(20*time.Second))
