@@ -129,8 +129,8 @@ func (s *Store) saveBackup(canon string, data []byte, now time.Time) (string, er
 // durably, and returns its path. It needs no lock: a backup is a file of
 // agentwatch's own, and its name is unique.
 func (s *Store) writeBackup(canon string, data []byte, hash string, now time.Time) (string, error) {
-	dir := s.backupDir(canon)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	dir, err := s.makeBackupDir(canon)
+	if err != nil {
 		return "", err
 	}
 	record := filepath.Join(dir, backupRecordName)
@@ -144,6 +144,24 @@ func (s *Store) writeBackup(canon string, data []byte, hash string, now time.Tim
 		return "", err
 	}
 	return filepath.Join(dir, name), nil
+}
+
+// makeBackupDir creates the registry's backup directory, and the state
+// directory above it, each 0700 and each refused when it is a link or
+// another user's (privateDir). The state directory's parents are created
+// as needed, as any program's would be.
+func (s *Store) makeBackupDir(canon string) (string, error) {
+	state := s.stateDir()
+	if err := os.MkdirAll(filepath.Dir(state), 0o700); err != nil {
+		return "", err
+	}
+	dir := s.backupDir(canon)
+	for _, d := range []string{state, filepath.Dir(dir), dir} {
+		if err := privateDir(d); err != nil {
+			return "", err
+		}
+	}
+	return dir, nil
 }
 
 // writeFileSynced writes a file of agentwatch's own state whole or not at

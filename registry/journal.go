@@ -89,7 +89,11 @@ func ReadJournal(ctx context.Context, path string) (*Journal, error) {
 	if err != nil {
 		return nil, err
 	}
-	raw, err := os.ReadFile(journalPath(canon))
+	fi, err := os.Stat(canon)
+	if err != nil {
+		return nil, fmt.Errorf("read journal: %w", err)
+	}
+	raw, err := readOwnJournal(journalPath(canon), ownerOf(fi))
 	if err != nil {
 		return nil, fmt.Errorf("read journal: %w", err)
 	}
@@ -102,6 +106,19 @@ func ReadJournal(ctx context.Context, path string) (*Journal, error) {
 }
 
 func journalPath(registry string) string { return registry + JournalSuffix }
+
+// readOwnJournal reads the journal at path, never through a link, and only
+// when it is a regular file of the registry's owner or of agentwatch's own
+// user: one of anyone else's, or a link, is a *ForeignFileError, neither
+// read nor followed.
+func readOwnJournal(path string, registryOwner int) ([]byte, error) {
+	f, err := openOwn("journal", path, registryOwner, os.Geteuid())
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return readAll(f)
+}
 
 // journalParts returns a journal's header and trailer; its new bytes go
 // between them.
@@ -165,13 +182,43 @@ func decodeJournal(raw []byte) (*Journal, error) {
 }
 
 // writeJournal creates the journal, writes it, and makes it and its
-// directory entry durable before the registry is touched.
-func writeJournal(j *Journal, perm fs.FileMode) error {
-	f, err := os.OpenFile(j.Path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
+// directory entry durable before the registry is touched. It only ever
+// writes a file it has just created (createOwn): a regular file of the
+// registry's owner or of agentwatch's user already at the journal's name
+// (the journal recovery kept for restore) is removed first; anything else
+// there (a link planted in a directory another user can write) is a
+// *ForeignFileError, and nothing is written.
+func writeJournal(j *Journal, perm fs.FileMode, registryOwner int) error {
+	var f *os.File
+	var err error
+	for range 3 {
+		if f, err = createOwn(j.Path, perm); !errors.Is(err, fs.ErrExist) {
+			break
+		}
+		fi, lerr := os.Lstat(j.Path)
+		if errors.Is(lerr, fs.ErrNotExist) {
+			continue
+		}
+		if lerr != nil {
+			return lerr
+		}
+		if why := foreign(fi, false, registryOwner, os.Geteuid()); why != "" {
+			return &ForeignFileError{What: "journal", Path: j.Path, Why: why}
+		}
+		if rerr := os.Remove(j.Path); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+			return rerr
+		}
+	}
+	if errors.Is(err, fs.ErrExist) {
+		return &ForeignFileError{What: "journal", Path: j.Path, Why: "another process keeps creating it"}
+	}
 	if err != nil {
 		return err
 	}
 	err = writeJournalTo(f, j)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
 	if err == nil {
 		err = syncDir(filepath.Dir(j.Path))
 	}
@@ -182,7 +229,7 @@ func writeJournal(j *Journal, perm fs.FileMode) error {
 	return nil
 }
 
-// writeJournalTo writes j into the new file f, fsyncs and closes it. The
+// writeJournalTo writes j into the new file f and fsyncs it. The
 // new bytes are written from where they are, not copied into one buffer
 // with the rest.
 func writeJournalTo(f *os.File, j *Journal) error {
@@ -201,9 +248,6 @@ func writeJournalTo(f *os.File, j *Journal) error {
 	}
 	if err == nil {
 		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
 	}
 	return err
 }
@@ -245,7 +289,11 @@ func removeJournal(path string) error {
 // no journal.
 func (s *Store) recoverJournal(ctx context.Context, f *os.File, canon string, beforeRetry func()) (string, error) {
 	jpath := journalPath(canon)
-	raw, err := os.ReadFile(jpath)
+	fi, err := f.Stat()
+	if err != nil {
+		return "", err
+	}
+	raw, err := readOwnJournal(jpath, ownerOf(fi))
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", nil
 	}

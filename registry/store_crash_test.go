@@ -290,39 +290,66 @@ func checkCrashOutcome(t *testing.T, s *Store, path string, old, next []byte, wa
 	}
 }
 
-// TestCrashLeavesAnEarlyJournalUntilItIsStale crashes a writer that had
-// written its journal ahead of the lock: the registry is untouched, and the
-// early journal it left is kept while it could still be a live
-// transaction's and removed by a later transaction once it is stale.
-func TestCrashLeavesAnEarlyJournalUntilItIsStale(t *testing.T) {
+// TestCrashLeftEarlyJournalIsRemovedByTheNextTransaction crashes writers
+// that had written their journals ahead of the lock: the registry is
+// untouched, and the next transaction removes the temporary journals they
+// left, at once, since no process holds them. One that a live process
+// holds (its flock taken, as a transaction waiting for the lock holds its
+// own), a link and another user's file with the same name pattern, and a
+// file of another pattern are kept.
+func TestCrashLeftEarlyJournalIsRemovedByTheNextTransaction(t *testing.T) {
 	old, next := crashContent(t, "grow")
 	path := newRegistry(t, string(old))
 	s := newStore(t)
-	crashAt(t, "journal-ahead", path, s.StateDir, next, childAheadEnv+"=1")
+	for range 3 {
+		crashAt(t, "journal-ahead", path, s.StateDir, next, childAheadEnv+"=1")
+	}
 	early, _ := filepath.Glob(path + JournalSuffix + ".*" + earlyJournalSuffix)
-	if len(early) != 1 {
-		t.Fatalf("got early journals %v, want the crashed writer's one", early)
+	if len(early) != 3 {
+		t.Fatalf("got early journals %v, want the three crashed writers' ones", early)
 	}
 	if j, err := decodeJournal(readFile(t, early[0])); err != nil || !bytes.Equal(j.Data, next) || j.OldHash != HashBytes(old) {
 		t.Fatalf("the early journal is not the crashed change's: %v", err)
 	}
+	held := path + JournalSuffix + ".777" + earlyJournalSuffix
+	if err := os.WriteFile(held, []byte("in use"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	holder := startPython(t, "hold.py", held, "ex")
+	holder.expect(t, "locked")
+	link := path + JournalSuffix + ".778" + earlyJournalSuffix
+	if err := os.Symlink(early[0], link); err != nil {
+		t.Fatal(err)
+	}
+	other := path + JournalSuffix + ".779.tmp.keep"
+	if err := os.WriteFile(other, []byte("not ours"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
 	if _, err := s.Update(context.Background(), path, UpdateOptions{}, setKey("a", 1)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(early[0]); err != nil {
-		t.Errorf("a young early journal was removed: %v", err)
+	for _, e := range early {
+		if _, err := os.Lstat(e); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("the crashed writer's early journal %s was kept: %v", e, err)
+		}
 	}
-	stale := time.Now().Add(-staleEarlyJournal - time.Minute)
-	if err := os.Chtimes(early[0], stale, stale); err != nil {
-		t.Fatal(err)
+	for _, keep := range []string{held, link, other} {
+		if _, err := os.Lstat(keep); err != nil {
+			t.Errorf("%s was removed: %v", keep, err)
+		}
 	}
+	assertNoJournal(t, path)
+
+	// Let go, and the next transaction removes it.
+	fmt.Fprintln(holder.stdin)
+	holder.expect(t, "released")
 	if _, err := s.Update(context.Background(), path, UpdateOptions{}, setKey("a", 2)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(early[0]); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("a stale early journal was kept: %v", err)
+	if _, err := os.Lstat(held); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a temporary journal no one holds any more was kept: %v", err)
 	}
-	assertNoJournal(t, path)
 }
 
 // TestCrashThenPythonWriterIsKept crashes a writer where the registry still
