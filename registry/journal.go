@@ -262,17 +262,20 @@ func removeJournal(path string) error {
 // recoverJournal finishes or discards the journal an interrupted transaction
 // left beside the registry; the caller holds the exclusive lock and f is the
 // registry's second descriptor. It decides from what our own write can leave
-// behind: writeInPlace puts the new bytes at offset 0 and then truncates, so
-// cut short it leaves the new bytes' first k followed by the old bytes from
+// behind: writeInPlace first marks the file unparseable (tornMark at offset
+// 0), then writes the new bytes from offset 1, truncates, and writes the
+// first byte last, so cut short it leaves a marked file (markedTornWrite).
+// Agentwatch before the mark wrote the new bytes at offset 0 and then
+// truncated, leaving the new bytes' first k followed by the old bytes from
 // k on (ourTornWrite). The rules, in order:
 //   - a torn journal was never complete, so the registry was never touched:
 //     delete it;
 //   - the registry's hash is the journal's new one (the write completed) or
 //     its old one (it had not begun): delete it;
-//   - the registry is provably our interrupted write, judged against the new
-//     bytes and the old ones as backed up before the journal was written:
-//     keep the torn bytes as a backup, write the new bytes in place, delete
-//     the journal. This holds even when the torn bytes happen to parse;
+//   - the registry is provably our interrupted write: marked, or judged
+//     against the new bytes and the old ones as backed up before the journal
+//     was written: keep the torn bytes as a backup, write the new bytes in
+//     place, delete the journal;
 //   - anything else was written by another writer after the crash. If it
 //     parses, delete the journal and keep the file, never rolling the other
 //     writer back. If it does not parse, write nothing and keep the journal:
@@ -280,10 +283,11 @@ func removeJournal(path string) error {
 //     and restore lets a person choose (Update reports a *CorruptError).
 //
 // Without a backup of the old bytes (pruned, or taken under another state
-// directory) the third rule cannot be proven, and the fourth applies. A
-// registry that does not parse is read again once after tornReadRetry
-// before the last two rules are weighed, in case an unlocked writer was
-// caught mid-write; beforeRetry, if set, runs just before that wait.
+// directory) an unmarked torn write cannot be proven ours, and the fourth
+// rule applies. A registry that does not parse is read again once after
+// tornReadRetry before the last two rules are weighed, in case an unlocked
+// writer was caught mid-write; beforeRetry, if set, runs just before that
+// wait.
 //
 // It returns what it did (one of the recovered* texts), "" when there was
 // no journal.
@@ -349,7 +353,7 @@ func (s *Store) recoverJournal(ctx context.Context, f *os.File, canon string, be
 		return "", fmt.Errorf("read backup of the old bytes: %w", err)
 	}
 	switch {
-	case haveOld && ourTornWrite(cur, old, j.Data):
+	case markedTornWrite(cur), haveOld && ourTornWrite(cur, old, j.Data):
 		// Keep even half-written bytes: nothing is ever lost.
 		if _, err := s.saveBackup(canon, cur, time.Now()); err != nil {
 			return "", fmt.Errorf("back up torn registry: %w", err)
@@ -365,6 +369,17 @@ func (s *Store) recoverJournal(ctx context.Context, f *os.File, canon string, be
 	default:
 		return recoveredKept, nil
 	}
+}
+
+// markedTornWrite reports whether cur is what writeInPlace, cut short, can
+// leave: a file that starts with tornMark. Past the mark it holds some of
+// the new bytes from offset 1 and then the old ones, in proportions no one
+// needs to check: no other writer writes the mark, and no careful writer
+// rewrites a file that does not parse, so a marked file beside a journal
+// is that journal's interrupted write, provable without a backup of the
+// old bytes.
+func markedTornWrite(cur []byte) bool {
+	return len(cur) > 0 && cur[0] == tornMark
 }
 
 // ourTornWrite reports whether cur is what writeInPlace, writing next over

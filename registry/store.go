@@ -261,6 +261,11 @@ func (s *Store) read(ctx context.Context, path string, beforeRetry func()) (*Sna
 	if err != nil {
 		return nil, err
 	}
+	if _, err := os.Lstat(journalPath(canon)); err == nil {
+		if err := s.recoverFirst(ctx, path, canon); err != nil {
+			return nil, fmt.Errorf("read registry: %w", err)
+		}
+	}
 	h, _, err := openLocked(ctx, path, canon, false, orDefault(s.ReadTimeout, defaultReadTimeout))
 	if err != nil {
 		return nil, err
@@ -287,6 +292,29 @@ func (s *Store) read(ctx context.Context, path string, beforeRetry func()) (*Sna
 		return snap, fmt.Errorf("read registry: %w", &CorruptError{Path: path, Err: snap.ParseErr})
 	}
 	return snap, nil
+}
+
+// recoverFirst finishes or discards the journal beside the registry before
+// it is read: whatever an interrupted transaction left is dealt with
+// before anything else looks at the registry, so that no scan, and no
+// repair planned from one, sees a torn write that its journal would mend.
+// It takes the exclusive lock, waiting as long as a read waits. A user who
+// may not write the registry cannot recover it: the read goes on and shows
+// what is there (a torn write does not parse, and is reported corrupt).
+func (s *Store) recoverFirst(ctx context.Context, path, canon string) error {
+	h, _, err := openLocked(ctx, path, canon, true, orDefault(s.ReadTimeout, defaultReadTimeout))
+	if errors.Is(err, fs.ErrPermission) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer h.close()
+	defer removeLeftoverJournals(canon, h.owner)
+	if _, err := s.recoverJournal(ctx, h.file, canon, nil); err != nil {
+		return fmt.Errorf("recover journal: %w", err)
+	}
+	return nil
 }
 
 // Update runs one transaction on the registry at path (DESIGN §4):
@@ -888,14 +916,50 @@ func readAllFrom(f *os.File, size int64) ([]byte, error) {
 	}
 }
 
-// writeInPlace replaces the file's content through f, keeping its inode:
-// write at offset 0, truncate to the new length, fsync. step marks the
-// points the crash tests stop at. beside, when set, runs during the fsync,
-// which mostly waits on the disk: the write is whole in the page cache by
-// then, and can be read back.
+// tornMark is the byte writeInPlace puts first while it rewrites a
+// registry. No JSON document starts with it (it is neither whitespace nor
+// the start of a value), and no reader, Python's json included, parses a
+// file that does; no other writer writes it.
+const tornMark = 0x00
+
+// writeInPlace replaces the file's content through f with data, keeping
+// its inode. step marks the points the crash tests stop at. beside, when
+// set, runs during the last fsync, which mostly waits on the disk: the
+// write is whole in the page cache by then, and can be read back.
+//
+// The invariant: until data is whole and durable, the file does not parse.
+// A write cut short (SIGKILL, a full disk, a power cut) can never leave a
+// document that parses and is neither the old one nor the new one, such as
+// one agent's fields spliced into another's (a reader would take it for
+// the truth, and the orchestrator's next write would make it so). The
+// steps:
+//  1. write tornMark over the first byte and fsync: from here the file is
+//     unparseable, on disk too;
+//  2. write data[1:] from offset 1, truncate to len(data), fsync: the file
+//     is the mark and the rest of data, still unparseable whatever part of
+//     this step a crash lets through;
+//  3. write data's first byte, fsync: only now can the file parse, and it
+//     is data.
+//
+// A SIGKILL needs no fsync to keep this order (the page cache is one for
+// every process); the fsyncs keep it across a power cut. A file left
+// marked is recovered from the journal (recoverJournal's markedTornWrite).
 func writeInPlace(f *os.File, data []byte, step func(string), beside func()) error {
-	half := len(data) / 2
-	if _, err := f.WriteAt(data[:half], 0); err != nil {
+	if len(data) == 0 {
+		if err := f.Truncate(0); err != nil {
+			return err
+		}
+		return f.Sync()
+	}
+	if _, err := f.WriteAt([]byte{tornMark}, 0); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	step("registry-marked")
+	half := max(1, len(data)/2)
+	if _, err := f.WriteAt(data[1:half], 1); err != nil {
 		return err
 	}
 	step("registry-partial")
@@ -906,7 +970,14 @@ func writeInPlace(f *os.File, data []byte, step func(string), beside func()) err
 	if err := f.Truncate(int64(len(data))); err != nil {
 		return err
 	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
 	step("truncated")
+	if _, err := f.WriteAt(data[:1], 0); err != nil {
+		return err
+	}
+	step("first-byte")
 	var wg sync.WaitGroup
 	if beside != nil {
 		wg.Go(beside)

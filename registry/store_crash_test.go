@@ -27,8 +27,11 @@ const (
 )
 
 func TestMain(m *testing.M) {
-	if os.Getenv(childEnv) == "update" {
+	switch os.Getenv(childEnv) {
+	case "update":
 		os.Exit(runUpdateChild())
+	case "loop":
+		os.Exit(runLoopChild())
 	}
 	os.Exit(m.Run())
 }
@@ -207,11 +210,13 @@ func TestCrashAtEveryStep(t *testing.T) {
 		{"backup-written", allVariants(oldBytes), true, false},
 		{"journal-partial", allVariants(torn), true, false},
 		{"journal-written", allVariants(notStarted), true, true},
+		// Until the first byte is written the file is marked, and does not
+		// parse, whatever the variant: recovery finishes the write.
+		{"registry-marked", allVariants(finished), true, true},
 		{"registry-partial", allVariants(finished), true, true},
-		// Not yet truncated: a longer or same-length file is whole, a
-		// shorter one has the old tail after it.
-		{"registry-written", map[string]outcome{"grow": done, "shrink": finished, "same": done}, true, true},
-		{"truncated", allVariants(done), true, true},
+		{"registry-written", allVariants(finished), true, true},
+		{"truncated", allVariants(finished), true, true},
+		{"first-byte", allVariants(done), true, true},
 		{"synced", allVariants(done), true, true},
 		{"journal-removed", allVariants(newBytes), true, true},
 	}
@@ -363,8 +368,7 @@ func TestCrashThenPythonWriterIsKept(t *testing.T) {
 		wantNew bool // the crashed write had reached the file
 	}{
 		{"journal-written", false},
-		{"registry-written", true}, // grow: the whole new bytes, untruncated
-		{"truncated", true},
+		{"first-byte", true},
 		{"synced", true},
 	}
 	for _, tc := range cases {
@@ -493,33 +497,50 @@ func TestCrashThenTornByAnotherWriterKeepsJournal(t *testing.T) {
 	assertNoJournal(t, path)
 }
 
-// TestCrashWithoutBackupOfOldBytes crashes a writer half way through the
-// registry and then removes its backups (as pruning, or another state
-// directory, would): without the old bytes recovery cannot prove the file
-// is its own interrupted write. One that does not parse is left alone with
-// its journal kept; one that parses is kept as another writer's, as DESIGN
-// §4's fourth rule says.
+// TestCrashWithoutBackupOfOldBytes leaves a registry half written, with
+// its journal and no backup of the old bytes (as pruning, or another state
+// directory, would). A marked file (what writeInPlace leaves) is provably
+// agentwatch's write without the old bytes, and is finished. An unmarked
+// splice (what agentwatch wrote before the mark) cannot be proven: one that
+// does not parse is left alone with its journal kept; one that parses is
+// kept as another writer's, as DESIGN §4's fourth rule says.
 func TestCrashWithoutBackupOfOldBytes(t *testing.T) {
 	cases := []struct {
 		variant     string
+		marked      bool
 		wantCorrupt bool
 		recovered   string
 	}{
-		{"grow", true, recoveredKept},
-		{"same", false, recoveredForeign},
+		{"grow", true, false, recoveredFinished},
+		{"same", true, false, recoveredFinished},
+		{"grow", false, true, recoveredKept},
+		{"same", false, false, recoveredForeign},
 	}
 	for _, tc := range cases {
-		t.Run(tc.variant, func(t *testing.T) {
+		t.Run(fmt.Sprintf("%s/marked=%v", tc.variant, tc.marked), func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			old, next := crashContent(t, tc.variant)
 			path := newRegistry(t, string(old))
 			s := newStore(t)
-			crashAt(t, "registry-partial", path, s.StateDir, next)
-			if err := os.RemoveAll(filepath.Join(s.StateDir, "backups")); err != nil {
-				t.Fatal(err)
+			var left []byte
+			if tc.marked {
+				crashAt(t, "registry-partial", path, s.StateDir, next)
+				if err := os.RemoveAll(filepath.Join(s.StateDir, "backups")); err != nil {
+					t.Fatal(err)
+				}
+				left = readFile(t, path)
+			} else {
+				half := len(next) / 2
+				left = append(bytes.Clone(next[:half]), old[half:]...)
+				j := &Journal{Registry: path, OldHash: HashBytes(old), NewHash: HashBytes(next), Data: next}
+				if err := os.WriteFile(path+JournalSuffix, encodeJournal(j), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, left, 0o644); err != nil {
+					t.Fatal(err)
+				}
 			}
-			left := readFile(t, path)
 
 			c, err := s.Update(ctx, path, UpdateOptions{}, func(*Snapshot) ([]byte, error) { return nil, nil })
 			var ce *CorruptError
@@ -532,8 +553,12 @@ func TestCrashWithoutBackupOfOldBytes(t *testing.T) {
 			if c == nil || c.Recovered != tc.recovered {
 				t.Errorf("got Commit %+v, want Recovered %q", c, tc.recovered)
 			}
-			if got := readFile(t, path); !bytes.Equal(got, left) {
-				t.Errorf("got registry %q, want what the crash left %q", got, left)
+			want := left
+			if tc.recovered == recoveredFinished {
+				want = next
+			}
+			if got := readFile(t, path); !bytes.Equal(got, want) {
+				t.Errorf("got registry %q, want %q", got, want)
 			}
 			_, jerr := ReadJournal(ctx, path)
 			if kept := jerr == nil; kept != tc.wantCorrupt {
