@@ -189,16 +189,36 @@ func writeFileSynced(dir, name string, data []byte) error {
 	return syncDir(dir)
 }
 
-// pruneBackups removes all but the newest keepBackups backups. It is best
-// effort: a backup that cannot be removed now is removed by a later
-// transaction, and is no reason to refuse this one.
-func pruneBackups(dir string) {
+// backupBudget bounds the bytes of one registry's backups: with keepBackups
+// copies of a 200 MB task registry, backups alone would take 4 GB. Past it
+// the oldest backups go first, down to the newest, which is always kept
+// (the last action's undo needs it), however big it is.
+const backupBudget = 256 << 20
+
+// pruneBackups keeps the newest keepBackups backups within backupBudget
+// bytes, and removes the rest, oldest first.
+func pruneBackups(dir string) { pruneBackupsTo(dir, keepBackups, backupBudget) }
+
+// pruneBackupsTo keeps, newest first, at most keep backups and, after the
+// newest, only as many as fit in budget bytes together with it; the newest
+// is always kept. It is best effort: a backup that cannot be removed now
+// is removed by a later transaction, and is no reason to refuse this one.
+func pruneBackupsTo(dir string, keep int, budget int64) {
 	names, err := backupNames(dir)
 	if err != nil {
 		return
 	}
-	for _, name := range names[min(len(names), keepBackups):] {
-		os.Remove(filepath.Join(dir, name))
+	total := int64(0)
+	for i, name := range names {
+		path := filepath.Join(dir, name)
+		fi, err := os.Lstat(path)
+		if err != nil {
+			continue
+		}
+		total += fi.Size()
+		if i > 0 && (i >= keep || total > budget) {
+			os.Remove(path)
+		}
 	}
 }
 
