@@ -97,17 +97,6 @@ func startAsNobody(t *testing.T, setpriv, script string) {
 	})
 }
 
-// waitFor polls cond until it holds, failing the test after a minute.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(time.Minute); !cond(); {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited a minute for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 // TestNoWriteThroughPlantedJournalLinks runs, as root, the store's writes
 // (a repair's Update, one derived ahead, restore's and undo's Update with
 // AllowCorrupt, a Read that may recover a journal, restore's ReadJournal)

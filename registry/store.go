@@ -266,14 +266,9 @@ func (s *Store) read(ctx context.Context, path string, beforeRetry func()) (*Sna
 			return nil, fmt.Errorf("read registry: %w", err)
 		}
 	}
-	h, _, err := openLocked(ctx, path, canon, false, orDefault(s.ReadTimeout, defaultReadTimeout))
+	snap, err := s.readShared(ctx, path, canon)
 	if err != nil {
 		return nil, err
-	}
-	defer h.close()
-	snap, err := h.snapshot(path)
-	if err != nil {
-		return nil, fmt.Errorf("read registry: %w", err)
 	}
 	if snap.ParseErr != nil {
 		if beforeRetry != nil {
@@ -284,8 +279,8 @@ func (s *Store) read(ctx context.Context, path string, beforeRetry func()) (*Sna
 			return snap, fmt.Errorf("read registry: %w", ctx.Err())
 		case <-time.After(tornReadRetry):
 		}
-		if snap, err = h.snapshot(path); err != nil {
-			return nil, fmt.Errorf("read registry: %w", err)
+		if snap, err = s.readShared(ctx, path, canon); err != nil {
+			return nil, err
 		}
 	}
 	if snap.ParseErr != nil {
@@ -315,6 +310,27 @@ func (s *Store) recoverFirst(ctx context.Context, path, canon string) error {
 		return fmt.Errorf("recover journal: %w", err)
 	}
 	return nil
+}
+
+// readShared reads the registry's bytes under its shared lock and parses
+// them once the lock is let go: the orchestrator's writers wait for the
+// lock only while the bytes are read, never while a big registry parses.
+func (s *Store) readShared(ctx context.Context, path, canon string) (*Snapshot, error) {
+	h, _, err := openLocked(ctx, path, canon, false, orDefault(s.ReadTimeout, defaultReadTimeout))
+	if err != nil {
+		return nil, err
+	}
+	data, err := readAll(h.file)
+	var fi os.FileInfo
+	if err == nil {
+		fi, err = h.file.Stat()
+	}
+	h.close()
+	if err != nil {
+		return nil, fmt.Errorf("read registry: %w", err)
+	}
+	pause("read-parse")
+	return newSnapshot(path, data, fi.ModTime()), nil
 }
 
 // Update runs one transaction on the registry at path (DESIGN §4):
@@ -836,12 +852,17 @@ func (h *lockedFile) snapshotOf(shown string, data []byte) (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	snap := &Snapshot{Path: shown, Data: data, Hash: HashBytes(data), ModTime: fi.ModTime()}
+	return newSnapshot(shown, data, fi.ModTime()), nil
+}
+
+// newSnapshot hashes and parses bytes read under the lock.
+func newSnapshot(shown string, data []byte, modTime time.Time) *Snapshot {
+	snap := &Snapshot{Path: shown, Data: data, Hash: HashBytes(data), ModTime: modTime}
 	snap.Root, snap.ParseErr = parseShared(data)
 	if snap.ParseErr != nil {
 		snap.Root = nil
 	}
-	return snap, nil
+	return snap
 }
 
 // snapshotLike reads the file and, when its bytes are those of a read

@@ -32,6 +32,13 @@ func TestMain(m *testing.M) {
 		os.Exit(runUpdateChild())
 	case "loop":
 		os.Exit(runLoopChild())
+	case "read":
+		_, err := (&Store{}).Read(context.Background(), os.Getenv(childRegistryEnv))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
 	}
 	os.Exit(m.Run())
 }

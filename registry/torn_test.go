@@ -259,3 +259,51 @@ func runLoopChild() int {
 		}
 	}
 }
+
+// TestReadParsesWithoutTheLock stops a reading child just before it parses
+// what it read and checks, while the child is stopped there, that a Python
+// writer can take the registry's exclusive lock: the shared lock covers
+// only the reading of bytes, so the orchestrator's writers never wait for a
+// big registry's parse.
+func TestReadParsesWithoutTheLock(t *testing.T) {
+	path := newRegistry(t, sampleRegistry)
+	marker := filepath.Join(t.TempDir(), "paused")
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"=read", childRegistryEnv+"="+path,
+		"AGENTWATCH_TEST_PAUSE_AT=read-parse", "AGENTWATCH_TEST_PAUSE_MARKER="+marker)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pid := cmd.Process.Pid
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-done
+	})
+	waitFor(t, "the reader to stop before its parse", func() bool {
+		_, err := os.Stat(marker)
+		return err == nil
+	})
+	holder := startPython(t, "hold.py", path, "ex")
+	holder.expect(t, "locked")
+	select {
+	case err := <-done:
+		done <- err
+		t.Fatalf("reader PID %d exited (%v) before the check was over", pid, err)
+	default:
+	}
+	fmt.Fprintln(holder.stdin)
+	holder.expect(t, "released")
+}
+
+// waitFor polls cond until it holds, failing the test after a minute.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited a minute for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
