@@ -32,10 +32,17 @@ func newCheckCmd(opts *options) *cobra.Command {
 				return &exitErr{code: exitError, err: err}
 			}
 			if err, lock := unreadError(snap); err != nil {
-				if lock {
-					return &exitErr{code: exitLockBusy, err: err}
+				if !lock {
+					return &exitErr{code: exitError, err: err}
 				}
-				return &exitErr{code: exitError, err: err}
+				// A busy lock is temporary (75): scripts still get the
+				// JSON, with the locked registries marked.
+				if asJSON {
+					if jerr := writeCheckJSON(opts.stdout, eng, snap, rep); jerr != nil {
+						return &exitErr{code: exitError, err: jerr}
+					}
+				}
+				return &exitErr{code: exitLockBusy, err: err}
 			}
 			if asJSON {
 				err = writeCheckJSON(opts.stdout, eng, snap, rep)
@@ -87,6 +94,13 @@ func unreadError(snap *engine.Snapshot) (err error, lock bool) {
 	return errors.New(strings.Join(msgs, "\n")), lock
 }
 
+// registryJSON is one registry of `check --json`: its summary, and whether
+// its lock stayed busy for the whole --lock-timeout (its state unknown).
+type registryJSON struct {
+	reconcile.RegistrySummary
+	Locked bool `json:"locked"`
+}
+
 type workspaceJSON struct {
 	Path    string `json:"path"`
 	FoundBy string `json:"found_by"`
@@ -96,15 +110,15 @@ type workspaceJSON struct {
 
 // checkJSON is the object `check --json` prints.
 type checkJSON struct {
-	Healthy    bool                        `json:"healthy"`
-	Summary    map[string]int              `json:"summary"`
-	Workspaces []workspaceJSON             `json:"workspaces"`
-	Servers    []serverJSON                `json:"servers"`
-	Registries []reconcile.RegistrySummary `json:"registries"`
-	Agents     []agentJSON                 `json:"agents"`
-	Sessions   []sessionJSON               `json:"sessions"`
-	Processes  []processJSON               `json:"processes"`
-	Findings   []reconcile.Finding         `json:"findings"`
+	Healthy    bool                `json:"healthy"`
+	Summary    map[string]int      `json:"summary"`
+	Workspaces []workspaceJSON     `json:"workspaces"`
+	Servers    []serverJSON        `json:"servers"`
+	Registries []registryJSON      `json:"registries"`
+	Agents     []agentJSON         `json:"agents"`
+	Sessions   []sessionJSON       `json:"sessions"`
+	Processes  []processJSON       `json:"processes"`
+	Findings   []reconcile.Finding `json:"findings"`
 }
 
 type serverJSON struct {
@@ -175,7 +189,7 @@ func writeCheckJSON(w io.Writer, eng *engine.Engine, snap *engine.Snapshot, rep 
 		Healthy:    rep.Healthy(),
 		Summary:    rep.Summary(),
 		Servers:    serversOf(snap),
-		Registries: rep.Registries,
+		Registries: []registryJSON{},
 		Agents:     []agentJSON{},
 		Sessions:   []sessionJSON{},
 		Processes:  []processJSON{},
@@ -200,9 +214,19 @@ func writeCheckJSON(w io.Writer, eng *engine.Engine, snap *engine.Snapshot, rep 
 	for _, b := range eng.Bases() {
 		out.Workspaces = append(out.Workspaces, workspaceJSON{Path: b.Dir, FoundBy: b.Source, Era: registry.Era(b.Dir)})
 	}
-	if out.Registries == nil {
-		out.Registries = []reconcile.RegistrySummary{}
+	locked := map[string]bool{}
+	for _, r := range snap.Locked() {
+		locked[r.Path] = true
 	}
+	for _, d := range snap.Input.Databases {
+		if d.Locked {
+			locked[d.Path] = true
+		}
+	}
+	for _, r := range rep.Registries {
+		out.Registries = append(out.Registries, registryJSON{RegistrySummary: r, Locked: locked[r.Path]})
+	}
+	out.Healthy = out.Healthy && len(locked) == 0
 	if out.Findings == nil {
 		out.Findings = []reconcile.Finding{}
 	}

@@ -632,6 +632,38 @@ func TestLockHeldByPython(t *testing.T) {
 			t.Error("the registry was written without the lock")
 		}
 	})
+	t.Run("check past --lock-timeout: exit 75, the JSON marks it, one wait", func(t *testing.T) {
+		holdLock(t, path)
+		start := time.Now()
+		r := agentwatch(t, append([]string{"check", "--json", "--lock-timeout", "2s", "--workspace", base}, liveFlags(t, base)...)...)
+		waited := time.Since(start)
+		if r.code != 75 {
+			t.Fatalf("exit %d, want 75\n%s%s", r.code, r.stdout, r.stderr)
+		}
+		var out struct {
+			Healthy    bool `json:"healthy"`
+			Registries []struct {
+				Path   string `json:"path"`
+				Locked bool   `json:"locked"`
+			} `json:"registries"`
+		}
+		if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
+			t.Fatalf("stdout is not the JSON: %v\n%s", err, r.stdout)
+		}
+		found := false
+		for _, reg := range out.Registries {
+			if reg.Locked != (reg.Path == path) {
+				t.Errorf("registry %s: got locked %v", reg.Path, reg.Locked)
+			}
+			found = found || reg.Path == path
+		}
+		if !found || out.Healthy {
+			t.Errorf("got registries %+v healthy %v, want %s listed as locked and not healthy", out.Registries, out.Healthy, path)
+		}
+		if waited >= 4*time.Second {
+			t.Errorf("check took %v with a 2s lock timeout, want one wait, not two", waited)
+		}
+	})
 	t.Run("released in time: agentwatch waits and repairs", func(t *testing.T) {
 		holder := holdLock(t, path)
 		go func() {

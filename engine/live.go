@@ -206,7 +206,9 @@ func (e *Engine) Observe(ctx context.Context, now time.Time, prev *reconcile.Mem
 // agent missing on both looks is a ghost.
 func (e *Engine) Check(ctx context.Context) (*Snapshot, reconcile.Report, error) {
 	snap, rep, mem, err := e.Observe(ctx, time.Now(), nil)
-	if err != nil || !e.cfg.Live {
+	if err != nil || !e.cfg.Live || len(snap.Locked()) > 0 {
+		// A registry whose lock stayed busy leaves the check without a
+		// verdict: a second look would only wait for the lock again.
 		return snap, rep, err
 	}
 	var suspects []reconcile.AgentRow

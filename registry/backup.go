@@ -129,8 +129,8 @@ func (s *Store) saveBackup(canon string, data []byte, now time.Time) (string, er
 // durably, and returns its path. It needs no lock: a backup is a file of
 // agentwatch's own, and its name is unique.
 func (s *Store) writeBackup(canon string, data []byte, hash string, now time.Time) (string, error) {
-	dir := s.backupDir(canon)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	dir, err := s.makeBackupDir(canon)
+	if err != nil {
 		return "", err
 	}
 	record := filepath.Join(dir, backupRecordName)
@@ -144,6 +144,24 @@ func (s *Store) writeBackup(canon string, data []byte, hash string, now time.Tim
 		return "", err
 	}
 	return filepath.Join(dir, name), nil
+}
+
+// makeBackupDir creates the registry's backup directory, and the state
+// directory above it, each 0700 and each refused when it is a link or
+// another user's (privateDir). The state directory's parents are created
+// as needed, as any program's would be.
+func (s *Store) makeBackupDir(canon string) (string, error) {
+	state := s.stateDir()
+	if err := os.MkdirAll(filepath.Dir(state), 0o700); err != nil {
+		return "", err
+	}
+	dir := s.backupDir(canon)
+	for _, d := range []string{state, filepath.Dir(dir), dir} {
+		if err := privateDir(d); err != nil {
+			return "", err
+		}
+	}
+	return dir, nil
 }
 
 // writeFileSynced writes a file of agentwatch's own state whole or not at
@@ -171,16 +189,36 @@ func writeFileSynced(dir, name string, data []byte) error {
 	return syncDir(dir)
 }
 
-// pruneBackups removes all but the newest keepBackups backups. It is best
-// effort: a backup that cannot be removed now is removed by a later
-// transaction, and is no reason to refuse this one.
-func pruneBackups(dir string) {
+// backupBudget bounds the bytes of one registry's backups: with keepBackups
+// copies of a 200 MB task registry, backups alone would take 4 GB. Past it
+// the oldest backups go first, down to the newest, which is always kept
+// (the last action's undo needs it), however big it is.
+const backupBudget = 256 << 20
+
+// pruneBackups keeps the newest keepBackups backups within backupBudget
+// bytes, and removes the rest, oldest first.
+func pruneBackups(dir string) { pruneBackupsTo(dir, keepBackups, backupBudget) }
+
+// pruneBackupsTo keeps, newest first, at most keep backups and, after the
+// newest, only as many as fit in budget bytes together with it; the newest
+// is always kept. It is best effort: a backup that cannot be removed now
+// is removed by a later transaction, and is no reason to refuse this one.
+func pruneBackupsTo(dir string, keep int, budget int64) {
 	names, err := backupNames(dir)
 	if err != nil {
 		return
 	}
-	for _, name := range names[min(len(names), keepBackups):] {
-		os.Remove(filepath.Join(dir, name))
+	total := int64(0)
+	for i, name := range names {
+		path := filepath.Join(dir, name)
+		fi, err := os.Lstat(path)
+		if err != nil {
+			continue
+		}
+		total += fi.Size()
+		if i > 0 && (i >= keep || total > budget) {
+			os.Remove(path)
+		}
 	}
 }
 

@@ -89,7 +89,11 @@ func ReadJournal(ctx context.Context, path string) (*Journal, error) {
 	if err != nil {
 		return nil, err
 	}
-	raw, err := os.ReadFile(journalPath(canon))
+	fi, err := os.Stat(canon)
+	if err != nil {
+		return nil, fmt.Errorf("read journal: %w", err)
+	}
+	raw, err := readOwnJournal(journalPath(canon), ownerOf(fi))
 	if err != nil {
 		return nil, fmt.Errorf("read journal: %w", err)
 	}
@@ -102,6 +106,19 @@ func ReadJournal(ctx context.Context, path string) (*Journal, error) {
 }
 
 func journalPath(registry string) string { return registry + JournalSuffix }
+
+// readOwnJournal reads the journal at path, never through a link, and only
+// when it is a regular file of the registry's owner or of agentwatch's own
+// user: one of anyone else's, or a link, is a *ForeignFileError, neither
+// read nor followed.
+func readOwnJournal(path string, registryOwner int) ([]byte, error) {
+	f, err := openOwn("journal", path, registryOwner, os.Geteuid())
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return readAll(f)
+}
 
 // journalParts returns a journal's header and trailer; its new bytes go
 // between them.
@@ -165,13 +182,43 @@ func decodeJournal(raw []byte) (*Journal, error) {
 }
 
 // writeJournal creates the journal, writes it, and makes it and its
-// directory entry durable before the registry is touched.
-func writeJournal(j *Journal, perm fs.FileMode) error {
-	f, err := os.OpenFile(j.Path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
+// directory entry durable before the registry is touched. It only ever
+// writes a file it has just created (createOwn): a regular file of the
+// registry's owner or of agentwatch's user already at the journal's name
+// (the journal recovery kept for restore) is removed first; anything else
+// there (a link planted in a directory another user can write) is a
+// *ForeignFileError, and nothing is written.
+func writeJournal(j *Journal, perm fs.FileMode, registryOwner int) error {
+	var f *os.File
+	var err error
+	for range 3 {
+		if f, err = createOwn(j.Path, perm); !errors.Is(err, fs.ErrExist) {
+			break
+		}
+		fi, lerr := os.Lstat(j.Path)
+		if errors.Is(lerr, fs.ErrNotExist) {
+			continue
+		}
+		if lerr != nil {
+			return lerr
+		}
+		if why := foreign(fi, false, registryOwner, os.Geteuid()); why != "" {
+			return &ForeignFileError{What: "journal", Path: j.Path, Why: why}
+		}
+		if rerr := os.Remove(j.Path); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+			return rerr
+		}
+	}
+	if errors.Is(err, fs.ErrExist) {
+		return &ForeignFileError{What: "journal", Path: j.Path, Why: "another process keeps creating it"}
+	}
 	if err != nil {
 		return err
 	}
 	err = writeJournalTo(f, j)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
 	if err == nil {
 		err = syncDir(filepath.Dir(j.Path))
 	}
@@ -182,7 +229,7 @@ func writeJournal(j *Journal, perm fs.FileMode) error {
 	return nil
 }
 
-// writeJournalTo writes j into the new file f, fsyncs and closes it. The
+// writeJournalTo writes j into the new file f and fsyncs it. The
 // new bytes are written from where they are, not copied into one buffer
 // with the rest.
 func writeJournalTo(f *os.File, j *Journal) error {
@@ -202,9 +249,6 @@ func writeJournalTo(f *os.File, j *Journal) error {
 	if err == nil {
 		err = f.Sync()
 	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
 	return err
 }
 
@@ -218,17 +262,20 @@ func removeJournal(path string) error {
 // recoverJournal finishes or discards the journal an interrupted transaction
 // left beside the registry; the caller holds the exclusive lock and f is the
 // registry's second descriptor. It decides from what our own write can leave
-// behind: writeInPlace puts the new bytes at offset 0 and then truncates, so
-// cut short it leaves the new bytes' first k followed by the old bytes from
+// behind: writeInPlace first marks the file unparseable (tornMark at offset
+// 0), then writes the new bytes from offset 1, truncates, and writes the
+// first byte last, so cut short it leaves a marked file (markedTornWrite).
+// Agentwatch before the mark wrote the new bytes at offset 0 and then
+// truncated, leaving the new bytes' first k followed by the old bytes from
 // k on (ourTornWrite). The rules, in order:
 //   - a torn journal was never complete, so the registry was never touched:
 //     delete it;
 //   - the registry's hash is the journal's new one (the write completed) or
 //     its old one (it had not begun): delete it;
-//   - the registry is provably our interrupted write, judged against the new
-//     bytes and the old ones as backed up before the journal was written:
-//     keep the torn bytes as a backup, write the new bytes in place, delete
-//     the journal. This holds even when the torn bytes happen to parse;
+//   - the registry is provably our interrupted write: marked, or judged
+//     against the new bytes and the old ones as backed up before the journal
+//     was written: keep the torn bytes as a backup, write the new bytes in
+//     place, delete the journal;
 //   - anything else was written by another writer after the crash. If it
 //     parses, delete the journal and keep the file, never rolling the other
 //     writer back. If it does not parse, write nothing and keep the journal:
@@ -236,16 +283,21 @@ func removeJournal(path string) error {
 //     and restore lets a person choose (Update reports a *CorruptError).
 //
 // Without a backup of the old bytes (pruned, or taken under another state
-// directory) the third rule cannot be proven, and the fourth applies. A
-// registry that does not parse is read again once after tornReadRetry
-// before the last two rules are weighed, in case an unlocked writer was
-// caught mid-write; beforeRetry, if set, runs just before that wait.
+// directory) an unmarked torn write cannot be proven ours, and the fourth
+// rule applies. A registry that does not parse is read again once after
+// tornReadRetry before the last two rules are weighed, in case an unlocked
+// writer was caught mid-write; beforeRetry, if set, runs just before that
+// wait.
 //
 // It returns what it did (one of the recovered* texts), "" when there was
 // no journal.
 func (s *Store) recoverJournal(ctx context.Context, f *os.File, canon string, beforeRetry func()) (string, error) {
 	jpath := journalPath(canon)
-	raw, err := os.ReadFile(jpath)
+	fi, err := f.Stat()
+	if err != nil {
+		return "", err
+	}
+	raw, err := readOwnJournal(jpath, ownerOf(fi))
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", nil
 	}
@@ -301,7 +353,7 @@ func (s *Store) recoverJournal(ctx context.Context, f *os.File, canon string, be
 		return "", fmt.Errorf("read backup of the old bytes: %w", err)
 	}
 	switch {
-	case haveOld && ourTornWrite(cur, old, j.Data):
+	case markedTornWrite(cur), haveOld && ourTornWrite(cur, old, j.Data):
 		// Keep even half-written bytes: nothing is ever lost.
 		if _, err := s.saveBackup(canon, cur, time.Now()); err != nil {
 			return "", fmt.Errorf("back up torn registry: %w", err)
@@ -317,6 +369,17 @@ func (s *Store) recoverJournal(ctx context.Context, f *os.File, canon string, be
 	default:
 		return recoveredKept, nil
 	}
+}
+
+// markedTornWrite reports whether cur is what writeInPlace, cut short, can
+// leave: a file that starts with tornMark. Past the mark it holds some of
+// the new bytes from offset 1 and then the old ones, in proportions no one
+// needs to check: no other writer writes the mark, and no careful writer
+// rewrites a file that does not parse, so a marked file beside a journal
+// is that journal's interrupted write, provable without a backup of the
+// old bytes.
+func markedTornWrite(cur []byte) bool {
+	return len(cur) > 0 && cur[0] == tornMark
 }
 
 // ourTornWrite reports whether cur is what writeInPlace, writing next over

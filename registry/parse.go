@@ -9,10 +9,18 @@ import (
 	"unsafe"
 )
 
-// maxDepth bounds nesting so that hostile input cannot exhaust the stack.
-// Python's own decoder gives up near 1,000 levels, so this refuses
-// nothing the orchestrator could read.
-const maxDepth = 2000
+// maxDepth is the deepest nesting of objects and arrays a registry may
+// have. Python's json module gives up at 995 levels when called from the
+// top of a script (RecursionError; TestNestingLimitMatchesPython finds the
+// limit against python3 itself), and a little sooner from deeper in a
+// program's stack. A document nested deeper than the orchestrator can read
+// back must be reported corrupt, never rewritten, so the limit sits a few
+// levels below Python's. It also keeps hostile input from exhausting the
+// stack.
+const maxDepth = 990
+
+// errNesting is the message of a document nested deeper than maxDepth.
+var errNesting = fmt.Sprintf("Nesting too deep: more than %d levels of objects and arrays, which Python's json module cannot read back", maxDepth)
 
 // SyntaxError is a document that does not parse, located as Python's json
 // module locates it: line and column are 1-based, the column counted in
@@ -219,9 +227,6 @@ func (p *parser) takeElems(base int) []*Value {
 // value parses the value at p.pos, nested depth levels deep. canon reports
 // that its source text is what Encode writes for it at that depth.
 func (p *parser) value(depth int) (v *Value, canon bool, err error) {
-	if depth > maxDepth {
-		return nil, false, p.fail("Nesting too deep")
-	}
 	if p.pos >= len(p.src) {
 		return nil, false, p.fail("Expecting value")
 	}
@@ -262,6 +267,9 @@ func (p *parser) literal(kind Kind, n int) *Value {
 }
 
 func (p *parser) object(depth int) (*Value, bool, error) {
+	if depth >= maxDepth {
+		return nil, false, p.fail(errNesting)
+	}
 	start := p.pos
 	p.pos++ // {
 	p.skipSpace()
@@ -362,6 +370,9 @@ func (p *parser) object(depth int) (*Value, bool, error) {
 }
 
 func (p *parser) array(depth int) (*Value, bool, error) {
+	if depth >= maxDepth {
+		return nil, false, p.fail(errNesting)
+	}
 	start := p.pos
 	p.pos++ // [
 	p.skipSpace()

@@ -261,14 +261,14 @@ func (s *Store) read(ctx context.Context, path string, beforeRetry func()) (*Sna
 	if err != nil {
 		return nil, err
 	}
-	h, _, err := openLocked(ctx, path, canon, false, orDefault(s.ReadTimeout, defaultReadTimeout))
+	if _, err := os.Lstat(journalPath(canon)); err == nil {
+		if err := s.recoverFirst(ctx, path, canon); err != nil {
+			return nil, fmt.Errorf("read registry: %w", err)
+		}
+	}
+	snap, err := s.readShared(ctx, path, canon)
 	if err != nil {
 		return nil, err
-	}
-	defer h.close()
-	snap, err := h.snapshot(path)
-	if err != nil {
-		return nil, fmt.Errorf("read registry: %w", err)
 	}
 	if snap.ParseErr != nil {
 		if beforeRetry != nil {
@@ -279,14 +279,58 @@ func (s *Store) read(ctx context.Context, path string, beforeRetry func()) (*Sna
 			return snap, fmt.Errorf("read registry: %w", ctx.Err())
 		case <-time.After(tornReadRetry):
 		}
-		if snap, err = h.snapshot(path); err != nil {
-			return nil, fmt.Errorf("read registry: %w", err)
+		if snap, err = s.readShared(ctx, path, canon); err != nil {
+			return nil, err
 		}
 	}
 	if snap.ParseErr != nil {
 		return snap, fmt.Errorf("read registry: %w", &CorruptError{Path: path, Err: snap.ParseErr})
 	}
 	return snap, nil
+}
+
+// recoverFirst finishes or discards the journal beside the registry before
+// it is read: whatever an interrupted transaction left is dealt with
+// before anything else looks at the registry, so that no scan, and no
+// repair planned from one, sees a torn write that its journal would mend.
+// It takes the exclusive lock, waiting as long as a read waits. A user who
+// may not write the registry cannot recover it: the read goes on and shows
+// what is there (a torn write does not parse, and is reported corrupt).
+func (s *Store) recoverFirst(ctx context.Context, path, canon string) error {
+	h, _, err := openLocked(ctx, path, canon, true, orDefault(s.ReadTimeout, defaultReadTimeout))
+	if errors.Is(err, fs.ErrPermission) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer h.close()
+	defer removeLeftoverJournals(canon, h.owner)
+	if _, err := s.recoverJournal(ctx, h.file, canon, nil); err != nil {
+		return fmt.Errorf("recover journal: %w", err)
+	}
+	return nil
+}
+
+// readShared reads the registry's bytes under its shared lock and parses
+// them once the lock is let go: the orchestrator's writers wait for the
+// lock only while the bytes are read, never while a big registry parses.
+func (s *Store) readShared(ctx context.Context, path, canon string) (*Snapshot, error) {
+	h, _, err := openLocked(ctx, path, canon, false, orDefault(s.ReadTimeout, defaultReadTimeout))
+	if err != nil {
+		return nil, err
+	}
+	data, err := readAll(h.file)
+	var fi os.FileInfo
+	if err == nil {
+		fi, err = h.file.Stat()
+	}
+	h.close()
+	if err != nil {
+		return nil, fmt.Errorf("read registry: %w", err)
+	}
+	pause("read-parse")
+	return newSnapshot(path, data, fi.ModTime()), nil
 }
 
 // Update runs one transaction on the registry at path (DESIGN §4):
@@ -359,7 +403,7 @@ func (s *Store) update(ctx context.Context, path string, opts UpdateOptions, cha
 			early.discard()
 		}
 		earlyJ.discard()
-		removeStaleEarlyJournals(canon, time.Now())
+		removeLeftoverJournals(canon, h.owner)
 		if c.Backup != "" {
 			pruneBackups(filepath.Dir(c.Backup))
 		}
@@ -414,7 +458,7 @@ func (s *Store) update(ctx context.Context, path string, opts UpdateOptions, cha
 	placed := earlyJ.place(j)
 	c.Ahead = placed && opts.isAhead(next)
 	if !placed {
-		if err := writeJournal(j, h.perm); err != nil {
+		if err := writeJournal(j, h.perm, h.owner); err != nil {
 			return c, fmt.Errorf("write journal: %w", err)
 		}
 	}
@@ -445,10 +489,15 @@ func (s *Store) update(ctx context.Context, path string, opts UpdateOptions, cha
 
 // earlyJournal is a journal written before the lock was taken, under a
 // temporary name beside the registry, for the change derived ahead from a
-// Prepared read's bytes.
+// Prepared read's bytes. Its file stays open, under an exclusive flock,
+// until it is placed or discarded: that lock is how a later transaction
+// tells a temporary journal in use from one a crash left behind
+// (removeLeftoverJournals).
 type earlyJournal struct {
 	tmp              string // "" when there is none, or once it is placed
+	file             *os.File
 	oldHash, newHash string
+	owners           []int // the registry's owner and agentwatch's user
 }
 
 // journalAhead writes, and makes durable, the journal of the change
@@ -461,35 +510,49 @@ func journalAhead(canon string, prepared *Snapshot, ahead []byte, hash string) *
 		return nil
 	}
 	j := &Journal{Registry: canon, OldHash: prepared.Hash, NewHash: hash, Data: ahead}
+	// CreateTemp opens with O_CREAT|O_EXCL: it never opens what is already
+	// at the name it picks, a planted link included.
 	f, err := os.CreateTemp(filepath.Dir(canon), filepath.Base(canon)+JournalSuffix+".*"+earlyJournalSuffix)
 	if err != nil {
 		return nil
 	}
-	if err = f.Chmod(fi.Mode().Perm()); err == nil {
-		err = writeJournalTo(f, j)
-	} else {
-		f.Close()
+	e := &earlyJournal{tmp: f.Name(), file: f, oldHash: j.OldHash, newHash: j.NewHash, owners: []int{ownerOf(fi), os.Geteuid()}}
+	if err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err == nil {
+		if err = f.Chmod(fi.Mode().Perm()); err == nil {
+			err = writeJournalTo(f, j)
+		}
 	}
 	if err != nil {
-		os.Remove(f.Name())
+		e.discard()
 		return nil
 	}
 	pause("journal-ahead")
-	return &earlyJournal{tmp: f.Name(), oldHash: j.OldHash, newHash: j.NewHash}
+	return e
 }
 
 // place renames the early journal to j's path when it is j's journal (the
 // same old and new bytes, by their hashes), and makes the name durable.
 // It reports whether j's journal is now in place; when not, the caller
-// writes it.
+// writes it. It renames only the file it wrote (still at its temporary
+// name) and only over nothing, or over a journal of the registry's owner
+// or of agentwatch's user: never over a link or another user's file.
 func (e *earlyJournal) place(j *Journal) bool {
 	if e == nil || e.tmp == "" || e.oldHash != j.OldHash || e.newHash != j.NewHash {
+		return false
+	}
+	mine, err1 := e.file.Stat()
+	at, err2 := os.Lstat(e.tmp)
+	if err1 != nil || err2 != nil || !os.SameFile(mine, at) {
+		return false
+	}
+	if _, err := os.Lstat(j.Path); !errors.Is(err, fs.ErrNotExist) && !isOwn(j.Path, e.owners...) {
 		return false
 	}
 	if err := os.Rename(e.tmp, j.Path); err != nil {
 		return false
 	}
 	e.tmp = ""
+	e.file.Close()
 	if err := syncDir(filepath.Dir(j.Path)); err != nil {
 		os.Remove(j.Path) // not durable: write it again, the slow way
 		return false
@@ -500,17 +563,17 @@ func (e *earlyJournal) place(j *Journal) bool {
 
 // discard removes an early journal that was not placed.
 func (e *earlyJournal) discard() {
-	if e != nil && e.tmp != "" {
-		os.Remove(e.tmp)
-		e.tmp = ""
+	if e == nil || e.tmp == "" {
+		return
 	}
+	if mine, err := e.file.Stat(); err == nil {
+		if at, err := os.Lstat(e.tmp); err == nil && os.SameFile(mine, at) {
+			os.Remove(e.tmp)
+		}
+	}
+	e.file.Close()
+	e.tmp = ""
 }
-
-// staleEarlyJournal is the age past which an early journal is taken for
-// one a crash left behind. One that is younger may belong to a transaction
-// waiting for the lock; removing it would only make that transaction write
-// its journal under the lock.
-const staleEarlyJournal = time.Hour
 
 // retireJournal takes the journal's name away, as removing it would, but by
 // a rename: freeing the blocks of a big journal takes milliseconds, and is
@@ -528,30 +591,61 @@ func retireJournal(path string) (string, error) {
 	return "", nil
 }
 
-// removeStaleEarlyJournals removes the early journals of the registry that
-// crashed transactions left behind, and any retired journal: that one is
-// never needed again, whoever left it.
-func removeStaleEarlyJournals(canon string, now time.Time) {
+// removeLeftoverJournals removes, beside the registry, the temporary
+// journals (…agentwatch-journal.<digits>.tmp) that crashed transactions
+// left behind, and the retired ones (….done), which are never needed
+// again. A file is removed only when its name has one of those patterns,
+// it is a regular file (never a link, which is not followed) of the
+// registry's owner or of agentwatch's user, and, for a temporary journal,
+// no process holds its flock: a transaction that wrote it ahead of the
+// lock holds that until it is placed or discarded. It is best effort.
+func removeLeftoverJournals(canon string, registryOwner int) {
+	dir := filepath.Dir(canon)
 	prefix := filepath.Base(canon) + JournalSuffix + "."
-	entries, err := os.ReadDir(filepath.Dir(canon))
+	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return
 	}
+	owners := []int{registryOwner, os.Geteuid()}
 	for _, e := range entries {
 		name := e.Name()
-		if !strings.HasPrefix(name, prefix) {
+		rest, ok := strings.CutPrefix(name, prefix)
+		if !ok || !e.Type().IsRegular() {
 			continue
 		}
-		if strings.HasSuffix(name, retiredJournalSuffix) {
-			os.Remove(filepath.Join(filepath.Dir(canon), name))
+		path := filepath.Join(dir, name)
+		if strings.HasSuffix(rest, retiredJournalSuffix) {
+			if isOwn(path, owners...) {
+				os.Remove(path)
+			}
 			continue
 		}
-		if !strings.HasSuffix(name, earlyJournalSuffix) {
+		digits, ok := strings.CutSuffix(rest, earlyJournalSuffix)
+		if !ok || digits == "" || strings.Trim(digits, "0123456789") != "" {
 			continue
 		}
-		if fi, err := e.Info(); err == nil && now.Sub(fi.ModTime()) > staleEarlyJournal {
-			os.Remove(filepath.Join(filepath.Dir(canon), name))
-		}
+		removeUnheld(path, owners)
+	}
+}
+
+// removeUnheld removes the temporary journal at path when it is a regular
+// file of one of owners that no process holds a flock on. It takes that
+// flock itself, so that no transaction can be between its creation and
+// its use, and removes the name only while it still names the file
+// checked.
+func removeUnheld(path string, owners []int) {
+	f, err := openOwn("temporary journal", path, owners...)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil {
+		return // in use
+	}
+	mine, err1 := f.Stat()
+	at, err2 := os.Lstat(path)
+	if err1 == nil && err2 == nil && os.SameFile(mine, at) {
+		os.Remove(path)
 	}
 }
 
@@ -654,6 +748,9 @@ type lockedFile struct {
 	lock *flock.Flock
 	file *os.File
 	perm fs.FileMode
+	// owner is the registry's owner (uid): a journal beside it may be the
+	// owner's or agentwatch's own user's, and no one else's.
+	owner int
 }
 
 // openLocked takes the registry's lock, exclusive or shared, polling until
@@ -699,7 +796,7 @@ func openLocked(ctx context.Context, shown, canon string, exclusive bool, timeou
 		return nil, waited, fmt.Errorf("open registry: %s was replaced while it was being locked "+
 			"(some program renamed a new file over it); try again", shown)
 	}
-	h.perm = fi.Mode().Perm()
+	h.perm, h.owner = fi.Mode().Perm(), ownerOf(fi)
 	return h, waited, nil
 }
 
@@ -755,12 +852,17 @@ func (h *lockedFile) snapshotOf(shown string, data []byte) (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	snap := &Snapshot{Path: shown, Data: data, Hash: HashBytes(data), ModTime: fi.ModTime()}
+	return newSnapshot(shown, data, fi.ModTime()), nil
+}
+
+// newSnapshot hashes and parses bytes read under the lock.
+func newSnapshot(shown string, data []byte, modTime time.Time) *Snapshot {
+	snap := &Snapshot{Path: shown, Data: data, Hash: HashBytes(data), ModTime: modTime}
 	snap.Root, snap.ParseErr = parseShared(data)
 	if snap.ParseErr != nil {
 		snap.Root = nil
 	}
-	return snap, nil
+	return snap
 }
 
 // snapshotLike reads the file and, when its bytes are those of a read
@@ -835,14 +937,50 @@ func readAllFrom(f *os.File, size int64) ([]byte, error) {
 	}
 }
 
-// writeInPlace replaces the file's content through f, keeping its inode:
-// write at offset 0, truncate to the new length, fsync. step marks the
-// points the crash tests stop at. beside, when set, runs during the fsync,
-// which mostly waits on the disk: the write is whole in the page cache by
-// then, and can be read back.
+// tornMark is the byte writeInPlace puts first while it rewrites a
+// registry. No JSON document starts with it (it is neither whitespace nor
+// the start of a value), and no reader, Python's json included, parses a
+// file that does; no other writer writes it.
+const tornMark = 0x00
+
+// writeInPlace replaces the file's content through f with data, keeping
+// its inode. step marks the points the crash tests stop at. beside, when
+// set, runs during the last fsync, which mostly waits on the disk: the
+// write is whole in the page cache by then, and can be read back.
+//
+// The invariant: until data is whole and durable, the file does not parse.
+// A write cut short (SIGKILL, a full disk, a power cut) can never leave a
+// document that parses and is neither the old one nor the new one, such as
+// one agent's fields spliced into another's (a reader would take it for
+// the truth, and the orchestrator's next write would make it so). The
+// steps:
+//  1. write tornMark over the first byte and fsync: from here the file is
+//     unparseable, on disk too;
+//  2. write data[1:] from offset 1, truncate to len(data), fsync: the file
+//     is the mark and the rest of data, still unparseable whatever part of
+//     this step a crash lets through;
+//  3. write data's first byte, fsync: only now can the file parse, and it
+//     is data.
+//
+// A SIGKILL needs no fsync to keep this order (the page cache is one for
+// every process); the fsyncs keep it across a power cut. A file left
+// marked is recovered from the journal (recoverJournal's markedTornWrite).
 func writeInPlace(f *os.File, data []byte, step func(string), beside func()) error {
-	half := len(data) / 2
-	if _, err := f.WriteAt(data[:half], 0); err != nil {
+	if len(data) == 0 {
+		if err := f.Truncate(0); err != nil {
+			return err
+		}
+		return f.Sync()
+	}
+	if _, err := f.WriteAt([]byte{tornMark}, 0); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	step("registry-marked")
+	half := max(1, len(data)/2)
+	if _, err := f.WriteAt(data[1:half], 1); err != nil {
 		return err
 	}
 	step("registry-partial")
@@ -853,7 +991,14 @@ func writeInPlace(f *os.File, data []byte, step func(string), beside func()) err
 	if err := f.Truncate(int64(len(data))); err != nil {
 		return err
 	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
 	step("truncated")
+	if _, err := f.WriteAt(data[:1], 0); err != nil {
+		return err
+	}
+	step("first-byte")
 	var wg sync.WaitGroup
 	if beside != nil {
 		wg.Go(beside)

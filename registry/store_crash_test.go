@@ -32,9 +32,19 @@ const (
 )
 
 func TestMain(m *testing.M) {
-	if os.Getenv(childEnv) == "update" {
+	switch os.Getenv(childEnv) {
+	case "update":
 		pauseAt, pauseMarker = os.Getenv(pauseEnv), os.Getenv(pauseMarkerEnv)
 		os.Exit(runUpdateChild())
+	case "loop":
+		os.Exit(runLoopChild())
+	case "read":
+		_, err := (&Store{}).Read(context.Background(), os.Getenv(childRegistryEnv))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
 	}
 	os.Exit(m.Run())
 }
@@ -213,11 +223,13 @@ func TestCrashAtEveryStep(t *testing.T) {
 		{"backup-written", allVariants(oldBytes), true, false},
 		{"journal-partial", allVariants(torn), true, false},
 		{"journal-written", allVariants(notStarted), true, true},
+		// Until the first byte is written the file is marked, and does not
+		// parse, whatever the variant: recovery finishes the write.
+		{"registry-marked", allVariants(finished), true, true},
 		{"registry-partial", allVariants(finished), true, true},
-		// Not yet truncated: a longer or same-length file is whole, a
-		// shorter one has the old tail after it.
-		{"registry-written", map[string]outcome{"grow": done, "shrink": finished, "same": done}, true, true},
-		{"truncated", allVariants(done), true, true},
+		{"registry-written", allVariants(finished), true, true},
+		{"truncated", allVariants(finished), true, true},
+		{"first-byte", allVariants(done), true, true},
 		{"synced", allVariants(done), true, true},
 		{"journal-removed", allVariants(newBytes), true, true},
 	}
@@ -296,39 +308,66 @@ func checkCrashOutcome(t *testing.T, s *Store, path string, old, next []byte, wa
 	}
 }
 
-// TestCrashLeavesAnEarlyJournalUntilItIsStale crashes a writer that had
-// written its journal ahead of the lock: the registry is untouched, and the
-// early journal it left is kept while it could still be a live
-// transaction's and removed by a later transaction once it is stale.
-func TestCrashLeavesAnEarlyJournalUntilItIsStale(t *testing.T) {
+// TestCrashLeftEarlyJournalIsRemovedByTheNextTransaction crashes writers
+// that had written their journals ahead of the lock: the registry is
+// untouched, and the next transaction removes the temporary journals they
+// left, at once, since no process holds them. One that a live process
+// holds (its flock taken, as a transaction waiting for the lock holds its
+// own), a link and another user's file with the same name pattern, and a
+// file of another pattern are kept.
+func TestCrashLeftEarlyJournalIsRemovedByTheNextTransaction(t *testing.T) {
 	old, next := crashContent(t, "grow")
 	path := newRegistry(t, string(old))
 	s := newStore(t)
-	crashAt(t, "journal-ahead", path, s.StateDir, next, childAheadEnv+"=1")
+	for range 3 {
+		crashAt(t, "journal-ahead", path, s.StateDir, next, childAheadEnv+"=1")
+	}
 	early, _ := filepath.Glob(path + JournalSuffix + ".*" + earlyJournalSuffix)
-	if len(early) != 1 {
-		t.Fatalf("got early journals %v, want the crashed writer's one", early)
+	if len(early) != 3 {
+		t.Fatalf("got early journals %v, want the three crashed writers' ones", early)
 	}
 	if j, err := decodeJournal(readFile(t, early[0])); err != nil || !bytes.Equal(j.Data, next) || j.OldHash != HashBytes(old) {
 		t.Fatalf("the early journal is not the crashed change's: %v", err)
 	}
+	held := path + JournalSuffix + ".777" + earlyJournalSuffix
+	if err := os.WriteFile(held, []byte("in use"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	holder := startPython(t, "hold.py", held, "ex")
+	holder.expect(t, "locked")
+	link := path + JournalSuffix + ".778" + earlyJournalSuffix
+	if err := os.Symlink(early[0], link); err != nil {
+		t.Fatal(err)
+	}
+	other := path + JournalSuffix + ".779.tmp.keep"
+	if err := os.WriteFile(other, []byte("not ours"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
 	if _, err := s.Update(context.Background(), path, UpdateOptions{}, setKey("a", 1)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(early[0]); err != nil {
-		t.Errorf("a young early journal was removed: %v", err)
+	for _, e := range early {
+		if _, err := os.Lstat(e); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("the crashed writer's early journal %s was kept: %v", e, err)
+		}
 	}
-	stale := time.Now().Add(-staleEarlyJournal - time.Minute)
-	if err := os.Chtimes(early[0], stale, stale); err != nil {
-		t.Fatal(err)
+	for _, keep := range []string{held, link, other} {
+		if _, err := os.Lstat(keep); err != nil {
+			t.Errorf("%s was removed: %v", keep, err)
+		}
 	}
+	assertNoJournal(t, path)
+
+	// Let go, and the next transaction removes it.
+	fmt.Fprintln(holder.stdin)
+	holder.expect(t, "released")
 	if _, err := s.Update(context.Background(), path, UpdateOptions{}, setKey("a", 2)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(early[0]); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("a stale early journal was kept: %v", err)
+	if _, err := os.Lstat(held); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a temporary journal no one holds any more was kept: %v", err)
 	}
-	assertNoJournal(t, path)
 }
 
 // TestCrashThenPythonWriterIsKept crashes a writer where the registry still
@@ -342,8 +381,7 @@ func TestCrashThenPythonWriterIsKept(t *testing.T) {
 		wantNew bool // the crashed write had reached the file
 	}{
 		{"journal-written", false},
-		{"registry-written", true}, // grow: the whole new bytes, untruncated
-		{"truncated", true},
+		{"first-byte", true},
 		{"synced", true},
 	}
 	for _, tc := range cases {
@@ -472,33 +510,50 @@ func TestCrashThenTornByAnotherWriterKeepsJournal(t *testing.T) {
 	assertNoJournal(t, path)
 }
 
-// TestCrashWithoutBackupOfOldBytes crashes a writer half way through the
-// registry and then removes its backups (as pruning, or another state
-// directory, would): without the old bytes recovery cannot prove the file
-// is its own interrupted write. One that does not parse is left alone with
-// its journal kept; one that parses is kept as another writer's, as DESIGN
-// §4's fourth rule says.
+// TestCrashWithoutBackupOfOldBytes leaves a registry half written, with
+// its journal and no backup of the old bytes (as pruning, or another state
+// directory, would). A marked file (what writeInPlace leaves) is provably
+// agentwatch's write without the old bytes, and is finished. An unmarked
+// splice (what agentwatch wrote before the mark) cannot be proven: one that
+// does not parse is left alone with its journal kept; one that parses is
+// kept as another writer's, as DESIGN §4's fourth rule says.
 func TestCrashWithoutBackupOfOldBytes(t *testing.T) {
 	cases := []struct {
 		variant     string
+		marked      bool
 		wantCorrupt bool
 		recovered   string
 	}{
-		{"grow", true, recoveredKept},
-		{"same", false, recoveredForeign},
+		{"grow", true, false, recoveredFinished},
+		{"same", true, false, recoveredFinished},
+		{"grow", false, true, recoveredKept},
+		{"same", false, false, recoveredForeign},
 	}
 	for _, tc := range cases {
-		t.Run(tc.variant, func(t *testing.T) {
+		t.Run(fmt.Sprintf("%s/marked=%v", tc.variant, tc.marked), func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			old, next := crashContent(t, tc.variant)
 			path := newRegistry(t, string(old))
 			s := newStore(t)
-			crashAt(t, "registry-partial", path, s.StateDir, next)
-			if err := os.RemoveAll(filepath.Join(s.StateDir, "backups")); err != nil {
-				t.Fatal(err)
+			var left []byte
+			if tc.marked {
+				crashAt(t, "registry-partial", path, s.StateDir, next)
+				if err := os.RemoveAll(filepath.Join(s.StateDir, "backups")); err != nil {
+					t.Fatal(err)
+				}
+				left = readFile(t, path)
+			} else {
+				half := len(next) / 2
+				left = append(bytes.Clone(next[:half]), old[half:]...)
+				j := &Journal{Registry: path, OldHash: HashBytes(old), NewHash: HashBytes(next), Data: next}
+				if err := os.WriteFile(path+JournalSuffix, encodeJournal(j), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, left, 0o644); err != nil {
+					t.Fatal(err)
+				}
 			}
-			left := readFile(t, path)
 
 			c, err := s.Update(ctx, path, UpdateOptions{}, func(*Snapshot) ([]byte, error) { return nil, nil })
 			var ce *CorruptError
@@ -511,8 +566,12 @@ func TestCrashWithoutBackupOfOldBytes(t *testing.T) {
 			if c == nil || c.Recovered != tc.recovered {
 				t.Errorf("got Commit %+v, want Recovered %q", c, tc.recovered)
 			}
-			if got := readFile(t, path); !bytes.Equal(got, left) {
-				t.Errorf("got registry %q, want what the crash left %q", got, left)
+			want := left
+			if tc.recovered == recoveredFinished {
+				want = next
+			}
+			if got := readFile(t, path); !bytes.Equal(got, want) {
+				t.Errorf("got registry %q, want %q", got, want)
 			}
 			_, jerr := ReadJournal(ctx, path)
 			if kept := jerr == nil; kept != tc.wantCorrupt {

@@ -1,0 +1,309 @@
+package registry
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// carefulWrite runs testdata/careful.py once: a flock'd Python write that
+// leaves a file that does not parse alone. It reports whether it wrote.
+func carefulWrite(t *testing.T, path, field string) bool {
+	t.Helper()
+	p := startPython(t, "careful.py", path, field)
+	var line string
+	select {
+	case line = <-p.lines:
+	case <-p.done:
+	}
+	p.wait(t)
+	switch line {
+	case "wrote":
+		return true
+	case "corrupt":
+		return false
+	}
+	t.Fatalf("careful.py: got %q, want wrote or corrupt: %s", line, p.stderr.String())
+	return false
+}
+
+// TestCrashNeverLeavesAParseableWrongFile kills a writer at every step of
+// its rewrite of the registry, for changes that shift an agent's fields,
+// keep the length, or shrink the file, lets a flock'd Python writer (which
+// leaves a file that does not parse alone) write once, and then reads and
+// repairs as agentwatch's next run would. What the crash left must be the
+// old bytes, the new ones, or a file that does not parse; and at the end
+// every field of the crashed change and the Python write is there. Before
+// the mark, a same-length change cut short parsed, the Python writer
+// rewrote it, and recovery took it for another writer's and dropped the
+// journal: the change's fields were lost.
+func TestCrashNeverLeavesAParseableWrongFile(t *testing.T) {
+	requirePython(t)
+	steps := []string{"registry-marked", "registry-partial", "registry-written", "truncated", "first-byte", "synced"}
+	for _, mode := range []string{"locked", "ahead"} {
+		for _, step := range steps {
+			for _, variant := range []string{"grow", "shrink", "same"} {
+				t.Run(mode+"/"+step+"/"+variant, func(t *testing.T) {
+					t.Parallel()
+					old, next := crashContent(t, variant)
+					path := newRegistry(t, string(old))
+					s := newStore(t)
+					var env []string
+					if mode == "ahead" {
+						env = append(env, childAheadEnv+"=1")
+					}
+					crashAt(t, step, path, s.StateDir, next, env...)
+					left := readFile(t, path)
+					if _, err := Parse(left); err == nil && !bytes.Equal(left, old) && !bytes.Equal(left, next) {
+						t.Errorf("the crash left a file that parses and is neither the old bytes nor the new: %q", left)
+					}
+					wrote := carefulWrite(t, path, "python_edits")
+
+					// The next run: a scan's read recovers first, then a repair.
+					if _, err := s.Read(context.Background(), path); err != nil {
+						t.Fatalf("Read after the crash: %v", err)
+					}
+					if _, err := s.Update(context.Background(), path, UpdateOptions{}, setKey("aw_after", 1)); err != nil {
+						t.Fatalf("Update after the crash: %v", err)
+					}
+					got, err := Parse(readFile(t, path))
+					if err != nil {
+						t.Fatalf("the registry does not parse: %v", err)
+					}
+					want := must(Parse(next))
+					if wrote {
+						want.Set("python_edits", NewInt(1))
+					}
+					want.Set("aw_after", NewInt(1))
+					if !Equal(got, want) {
+						t.Errorf("got registry %s, want the crashed change, the Python write (%v) and the repair: %s", Encode(got), wrote, Encode(want))
+					}
+					assertNoJournal(t, path)
+				})
+			}
+		}
+	}
+}
+
+// bigRegistry returns a registry of about size bytes: agents with every
+// field the orchestrator writes.
+func bigRegistry(size int) []byte {
+	root := NewObject()
+	root.Set("total_agents_spawned", NewInt(0))
+	agents := NewObject()
+	root.Set("agents", agents)
+	for i := 0; len(Encode(root)) < size; i++ {
+		for range 500 {
+			a := NewObject()
+			id := fmt.Sprintf("builder-%06d-%04x", i, i*7919%65536)
+			a.Set("task_id", NewString("TASK-20251017-215604-df6a3cbd"))
+			a.Set("parent", NewString("planner-215642-c3f469"))
+			a.Set("depth", NewInt(int64(i%4)))
+			a.Set("status", NewString([]string{"running", "completed", "failed"}[i%3]))
+			a.Set("started_at", NewString("2025-10-17T21:57:00.000001"))
+			a.Set("tmux_session", NewString("agent_"+id))
+			agents.Set(id, a)
+			i++
+		}
+	}
+	return Encode(root)
+}
+
+// TestRandomKillsMidRepairLoseNothing kills, at random points, children
+// that rewrite a 4 MB registry over and over, flipping agents' statuses
+// (which changes lengths in the middle of the file) and bumping a counter;
+// between kills a flock'd Python writer adds 1 to its own counter. After
+// the last kill, one clean run: the registry parses, holds every Python
+// write, every agent's fields are whole, and no journal or temporary file
+// is left.
+func TestRandomKillsMidRepairLoseNothing(t *testing.T) {
+	requirePython(t)
+	kills := 30
+	if testing.Short() {
+		kills = 8
+	}
+	orig := bigRegistry(4 << 20)
+	path := newRegistry(t, string(orig))
+	s := newStore(t)
+	origRoot := must(Parse(orig))
+	pyWrites := 0
+	for i := range kills {
+		killLoopChild(t, path, s.StateDir, rand.N(40*time.Millisecond))
+		if carefulWrite(t, path, "python_edits") {
+			pyWrites++
+		}
+		if i%5 == 4 {
+			// Now and then agentwatch's next scan comes between kills.
+			if _, err := s.Read(context.Background(), path); err != nil {
+				t.Fatalf("Read after kill %d: %v", i, err)
+			}
+		}
+	}
+	if _, err := s.Update(context.Background(), path, UpdateOptions{}, setKey("aw_final", 1)); err != nil {
+		t.Fatalf("the clean run: %v", err)
+	}
+	got, err := Parse(readFile(t, path))
+	if err != nil {
+		t.Fatalf("the registry does not parse: %v", err)
+	}
+	if n, _ := got.Get("python_edits").Int(); int(n) != pyWrites {
+		t.Errorf("got python_edits %d, want %d: a Python write was lost", n, pyWrites)
+	}
+	if pyWrites == 0 {
+		t.Errorf("no Python write landed between %d kills", kills)
+	}
+	for _, m := range origRoot.Get("agents").Members() {
+		a := got.Get("agents").Get(m.Key)
+		if a == nil {
+			t.Fatalf("agent %s is gone", m.Key)
+		}
+		for _, f := range []string{"task_id", "parent", "depth", "started_at", "tmux_session"} {
+			if !Equal(a.Get(f), m.Value.Get(f)) {
+				t.Fatalf("agent %s: got %s %s, want %s", m.Key, f, Encode(a.Get(f)), Encode(m.Value.Get(f)))
+			}
+		}
+	}
+	assertNoJournal(t, path)
+	left, _ := filepath.Glob(path + JournalSuffix + "*")
+	if len(left) != 0 {
+		t.Errorf("journals or temporary journals left after the clean run: %v", left)
+	}
+	t.Logf("%d kills, %d Python writes between them", kills, pyWrites)
+}
+
+// killLoopChild starts a child that rewrites the registry in a loop, waits
+// until it has committed once, lets it run for after, and kills it.
+func killLoopChild(t *testing.T, path, stateDir string, after time.Duration) {
+	t.Helper()
+	dir := t.TempDir()
+	marker := dir + "/committed"
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"=loop", childRegistryEnv+"="+path, childStateEnv+"="+stateDir,
+		"AGENTWATCH_TEST_PAUSE_MARKER="+marker)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pid := cmd.Process.Pid
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	reaped := false
+	t.Cleanup(func() {
+		if !reaped {
+			cmd.Process.Kill()
+			<-done
+		}
+	})
+	for deadline := time.Now().Add(time.Minute); ; {
+		if _, err := os.Stat(marker); err == nil {
+			break
+		}
+		select {
+		case err := <-done:
+			reaped = true
+			t.Fatalf("loop child PID %d exited (%v): %s", pid, err, stderr.String())
+		case <-time.After(2 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("loop child PID %d committed nothing in a minute", pid)
+		}
+	}
+	select {
+	case err := <-done:
+		reaped = true
+		t.Fatalf("loop child PID %d exited (%v): %s", pid, err, stderr.String())
+	case <-time.After(after): // a random point of its work, not a wait for it
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatalf("kill loop child PID %d: %v", pid, err)
+	}
+	<-done
+	reaped = true
+}
+
+// runLoopChild rewrites the registry until it is killed: each round flips
+// the status of a few agents and bumps aw_rounds, and after the first one
+// writes AGENTWATCH_TEST_PAUSE_MARKER.
+func runLoopChild() int {
+	s := &Store{StateDir: os.Getenv(childStateEnv)}
+	path := os.Getenv(childRegistryEnv)
+	for round := 0; ; round++ {
+		_, err := s.Update(context.Background(), path, UpdateOptions{}, func(cur *Snapshot) ([]byte, error) {
+			n, _ := cur.Root.Get("aw_rounds").Int()
+			cur.Root.Set("aw_rounds", NewInt(n+1))
+			for i, m := range cur.Root.Get("agents").Members() {
+				if (i+round)%97 == 0 {
+					st := "failed"
+					if cur, _ := m.Value.Get("status").Str(); cur == "failed" {
+						st = "running"
+					}
+					m.Value.Set("status", NewString(st))
+				}
+			}
+			return Encode(cur.Root), nil
+		})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		if round == 0 {
+			_ = os.WriteFile(os.Getenv("AGENTWATCH_TEST_PAUSE_MARKER"), []byte(strconv.Itoa(round)), 0o600)
+		}
+	}
+}
+
+// TestReadParsesWithoutTheLock stops a reading child just before it parses
+// what it read and checks, while the child is stopped there, that a Python
+// writer can take the registry's exclusive lock: the shared lock covers
+// only the reading of bytes, so the orchestrator's writers never wait for a
+// big registry's parse.
+func TestReadParsesWithoutTheLock(t *testing.T) {
+	path := newRegistry(t, sampleRegistry)
+	marker := filepath.Join(t.TempDir(), "paused")
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"=read", childRegistryEnv+"="+path,
+		"AGENTWATCH_TEST_PAUSE_AT=read-parse", "AGENTWATCH_TEST_PAUSE_MARKER="+marker)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pid := cmd.Process.Pid
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-done
+	})
+	waitFor(t, "the reader to stop before its parse", func() bool {
+		_, err := os.Stat(marker)
+		return err == nil
+	})
+	holder := startPython(t, "hold.py", path, "ex")
+	holder.expect(t, "locked")
+	select {
+	case err := <-done:
+		done <- err
+		t.Fatalf("reader PID %d exited (%v) before the check was over", pid, err)
+	default:
+	}
+	fmt.Fprintln(holder.stdin)
+	holder.expect(t, "released")
+}
+
+// waitFor polls cond until it holds, failing the test after a minute.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited a minute for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
