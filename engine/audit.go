@@ -92,10 +92,12 @@ func (a *Audit) Append(_ context.Context, e Entry) error {
 	if err != nil {
 		return fmt.Errorf("audit log: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(a.Path), 0o700); err != nil {
+	// The state directory is agentwatch's own, and the log is never
+	// reached through a link someone planted.
+	if err := registry.PrivateDir(filepath.Dir(a.Path)); err != nil {
 		return fmt.Errorf("audit log: %w", err)
 	}
-	f, err := os.OpenFile(a.Path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	f, err := registry.OpenOwnAppend(a.Path)
 	if err != nil {
 		return fmt.Errorf("audit log: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"syscall"
 )
 
@@ -124,4 +125,34 @@ func privateDir(dir string) error {
 			Hint: "remove it, or give agentwatch a state directory of its own user (--state-dir)"}
 	}
 	return nil
+}
+
+// PrivateDir makes dir a directory of agentwatch's own, as the state
+// directory must be (see privateDir); its parents are created as needed.
+func PrivateDir(dir string) error {
+	if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
+		return err
+	}
+	return privateDir(dir)
+}
+
+// OpenOwnAppend opens path for appending — created 0600 when missing —
+// never through a link, and only when it is a regular file of this user:
+// agentwatch's audit log.
+func OpenOwnAppend(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err == nil {
+		if why := foreign(fi, false, os.Geteuid()); why != "" {
+			err = &ForeignFileError{What: "audit log", Path: path, Why: why, Hint: "remove it, or give agentwatch a state directory of its own"}
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
