@@ -32,9 +32,13 @@ const (
 )
 
 func TestMain(m *testing.M) {
+	// The children of the crash tests stop where they are told: the hook
+	// is set here, by the test binary, never by the shipped one.
+	if os.Getenv(childEnv) != "" {
+		pauseAt, pauseMarker = os.Getenv(pauseEnv), os.Getenv(pauseMarkerEnv)
+	}
 	switch os.Getenv(childEnv) {
 	case "update":
-		pauseAt, pauseMarker = os.Getenv(pauseEnv), os.Getenv(pauseMarkerEnv)
 		os.Exit(runUpdateChild())
 	case "loop":
 		os.Exit(runLoopChild())

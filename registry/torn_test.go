@@ -22,6 +22,11 @@ func carefulWrite(t *testing.T, path, field string) bool {
 	select {
 	case line = <-p.lines:
 	case <-p.done:
+		// Its word may still be on its way from the pipe when it exits.
+		select {
+		case line = <-p.lines:
+		case <-time.After(10 * time.Second):
+		}
 	}
 	p.wait(t)
 	switch line {
