@@ -839,6 +839,15 @@ func (p *python) expect(t *testing.T, want string) {
 			t.Fatalf("python PID %d: got line %q, want %q", p.cmd.Process.Pid, got, want)
 		}
 	case <-p.done:
+		// A line printed just before the exit may still be in the pipe.
+		select {
+		case got := <-p.lines:
+			if got == want {
+				return
+			}
+			t.Fatalf("python PID %d: got line %q, want %q", p.cmd.Process.Pid, got, want)
+		case <-time.After(10 * time.Second):
+		}
 		t.Fatalf("python PID %d exited (%v) before printing %q: %s", p.cmd.Process.Pid, p.err, want, p.stderr.String())
 	case <-time.After(20 * time.Second):
 		t.Fatalf("python PID %d: no %q after 20s", p.cmd.Process.Pid, want)
