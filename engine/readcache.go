@@ -6,8 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"agentwatch/registry"
 )
 
@@ -56,7 +54,7 @@ func (c *readCache) read(ctx context.Context, store *registry.Store, path string
 	c.mu.Lock()
 	e, ok := c.entries[path]
 	c.mu.Unlock()
-	if statErr == nil && ok && e.unchanged(info) && !lockedExclusive(path) {
+	if statErr == nil && ok && e.unchanged(info) && !registry.LockedExclusive(path) {
 		return e.snap, nil
 	}
 	start := time.Now()
@@ -71,21 +69,6 @@ func (c *readCache) read(ctx context.Context, store *registry.Store, path string
 	kept.Data = nil // the document is all a scan needs; the bytes can go
 	c.entries[path] = cachedRead{info: info, start: start, snap: &kept}
 	return &kept, nil
-}
-
-// lockedExclusive reports whether another process holds an exclusive flock
-// on the file: a shared one cannot be had at once. It never waits.
-func lockedExclusive(path string) bool {
-	f, err := os.Open(path)
-	if err != nil {
-		return true // let the real read say what is wrong
-	}
-	defer f.Close()
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB); err != nil {
-		return true
-	}
-	unix.Flock(int(f.Fd()), unix.LOCK_UN)
-	return false
 }
 
 func (e cachedRead) unchanged(info os.FileInfo) bool {

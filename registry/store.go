@@ -761,9 +761,29 @@ func openLocked(ctx context.Context, shown, canon string, exclusive bool, timeou
 		flag = os.O_RDWR
 	}
 	lk := flock.New(canon, flock.SetFlag(flag))
-	try := lk.TryRLock
+	tryFlock := lk.TryRLock
 	if exclusive {
-		try = lk.TryLock
+		tryFlock = lk.TryLock
+	}
+	// The flock, then the record lock on the second descriptor (see
+	// recordLock): a writer holding either keeps agentwatch waiting.
+	var file *os.File
+	try := func() (bool, error) {
+		if ok, err := tryFlock(); !ok || err != nil {
+			return ok, err
+		}
+		f, err := os.OpenFile(canon, flag, 0)
+		if err != nil {
+			lk.Unlock()
+			return false, fmt.Errorf("open registry: %w", err)
+		}
+		if free, err := recordLock(f, exclusive); !free || err != nil {
+			f.Close()
+			lk.Unlock()
+			return false, err
+		}
+		file = f
+		return true, nil
 	}
 	start := time.Now()
 	ok, err := pollLock(ctx, timeout, try)
@@ -776,11 +796,7 @@ func openLocked(ctx context.Context, shown, canon string, exclusive bool, timeou
 		return nil, waited, fmt.Errorf("lock registry: %w",
 			&LockBusyError{Path: shown, PID: pid, Command: comm, Waited: waited, shared: !exclusive})
 	}
-	h := &lockedFile{lock: lk}
-	if h.file, err = os.OpenFile(canon, flag, 0); err != nil {
-		h.close()
-		return nil, waited, fmt.Errorf("open registry: %w", err)
-	}
+	h := &lockedFile{lock: lk, file: file}
 	li, err := lk.Stat()
 	if err != nil {
 		h.close()
