@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"os/exec"
@@ -126,5 +127,48 @@ func TestCheckReportsWhatStandsInARegistrysPlace(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestRestoreFromBackup(t *testing.T) {
+	sandbox(t)
+	base := copyFixtures(t)
+	path := filepath.Join(base, taskWorking, "AGENT_REGISTRY.json")
+	python(t, `o = load(sys.argv[1]); o['active_count'] = 4; save(sys.argv[1], o)`, path)
+	damaged, _ := os.ReadFile(path)
+	if r := agentwatch(t, append([]string{"repair", "--yes", "--workspace", base}, liveFlags(t, base)...)...); r.code != 0 {
+		t.Fatalf("repair exit %d\n%s", r.code, r.stderr)
+	}
+	// An unlocked writer dies mid-write: half a file.
+	repaired, _ := os.ReadFile(path)
+	if err := os.WriteFile(path, repaired[:len(repaired)/3], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := agentwatch(t, "restore", "--registry", path, "--yes")
+	if r.code != 0 || !strings.Contains(r.stdout, "from backup") {
+		t.Fatalf("restore: exit %d, want 0 from a backup\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	// The newest backup that parses is the one the repair took: the bytes
+	// from before the repair.
+	if got, _ := os.ReadFile(path); !bytes.Equal(got, damaged) {
+		t.Errorf("restored bytes are not the newest parseable backup")
+	}
+}
+
+func TestRestoreNeverSalvagesANonRegistry(t *testing.T) {
+	sandbox(t)
+	base := copyFixtures(t)
+	path := filepath.Join(base, taskEmpty, "AGENT_REGISTRY.json")
+	orig, _ := os.ReadFile(path)
+	bad := append([]byte("0"), orig[1:]...) // a lone 0 where the object began
+	if err := os.WriteFile(path, bad, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := agentwatch(t, "restore", "--registry", path, "--yes")
+	if r.code != 2 || !strings.Contains(r.stderr, "not a registry") {
+		t.Errorf("restore: exit %d, want 2 saying the salvage is not a registry\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if got, _ := os.ReadFile(path); !bytes.Equal(got, bad) {
+		t.Error("restore wrote the file")
 	}
 }

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestCommandLineErrors(t *testing.T) {
+	sandbox(t)
+	base := copyFixtures(t)
+	empty := t.TempDir()
+	t.Chdir(empty)
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantErr  string
+	}{
+		{"unknown flag", []string{"check", "--bogus"}, 2, "unknown flag: --bogus"},
+		{"a mistyped command", []string{"chek"}, 2, `unknown command "chek" for "agentwatch" (did you mean check?); see 'agentwatch --help'`},
+		{"no workspace anywhere", []string{"check"}, 2, "agentwatch demo"},
+		{"missing --workspace", []string{"check", "--workspace", filepath.Join(empty, "nope")}, 2, "does not exist"},
+		{"repair without a terminal or --yes", append([]string{"repair", "--workspace", base}, liveFlags(t, base)...), 0, ""},
+		{"readonly refuses repair", []string{"repair", "--readonly", "--yes", "--workspace", base}, 2, "--readonly"},
+		{"readonly refuses undo", []string{"undo", "--readonly"}, 2, "--readonly"},
+		{"restore needs --registry", []string{"restore"}, 2, `"registry" not set`},
+		{"restore of a missing file", []string{"restore", "--registry", filepath.Join(empty, "x.json"), "--yes"}, 2, "does not exist"},
+		{"nothing to undo", []string{"undo", "--yes"}, 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := agentwatch(t, tt.args...)
+			if r.code != tt.wantCode || !strings.Contains(r.stderr, tt.wantErr) {
+				t.Errorf("exit %d, stderr %q; want exit %d and %q", r.code, r.stderr, tt.wantCode, tt.wantErr)
+			}
+		})
+	}
+	t.Run("repair with findings and no terminal refuses", func(t *testing.T) {
+		tw := filepath.Join(base, taskWorking, "AGENT_REGISTRY.json")
+		python(t, `o = load(sys.argv[1]); o['active_count'] = 4; save(sys.argv[1], o)`, tw)
+		before, _ := os.ReadFile(tw)
+		r := agentwatch(t, append([]string{"repair", "--workspace", base}, liveFlags(t, base)...)...)
+		if r.code != 2 || !strings.Contains(r.stderr, "--yes") {
+			t.Errorf("exit %d, stderr %q; want 2 and a hint to use --yes", r.code, r.stderr)
+		}
+		if got, _ := os.ReadFile(tw); !bytes.Equal(got, before) {
+			t.Error("repair wrote without confirmation")
+		}
+	})
+}
+
+func TestEverySubcommandOfTheContractExists(t *testing.T) {
+	sandbox(t)
+	for _, c := range []string{"watch", "check", "repair", "kill", "undo", "restore", "demo", "log", "metrics"} {
+		r := agentwatch(t, c, "--help")
+		if r.code != 0 || !strings.Contains(r.stdout, "agentwatch "+c) {
+			t.Errorf("agentwatch %s --help: exit %d\n%s%s", c, r.code, r.stdout, r.stderr)
+		}
+	}
+	if r := agentwatch(t, "--version"); r.code != 0 || !strings.Contains(r.stdout, "agentwatch") {
+		t.Errorf("--version: exit %d %q", r.code, r.stdout)
+	}
+}
+
+func TestFlagValuesAreChecked(t *testing.T) {
+	sandbox(t)
+	for _, args := range [][]string{
+		{"check", "--grace", "-5s"},
+		{"check", "--stale", "0s"},
+		{"check", "--active-statuses", "running", "--terminal-statuses", "running"},
+		{"log", "-n", "-3"},
+		{"metrics", "--interval", "0s"},
+		{"watch", "--interval", "0s"},
+	} {
+		if r := agentwatch(t, args...); r.code != 2 || r.stderr == "" {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and a reason", args, r.code, r.stderr)
+		}
+	}
+}
+
+// TestHelpDescribesTheWholeTool: `agentwatch --help` describes, before its
+// list of commands, every subcommand and both registry eras.
+func TestHelpDescribesTheWholeTool(t *testing.T) {
+	sandbox(t)
+	r := agentwatch(t, "--help")
+	about, _, _ := strings.Cut(r.stdout, "Usage:")
+	for _, want := range []string{"watch", "check", "repair", "kill", "undo", "restore", "log", "metrics", "demo",
+		"GLOBAL_REGISTRY.json", "AGENT_REGISTRY.json", "state.sqlite3", "tmux", "claude"} {
+		if !strings.Contains(about, want) {
+			t.Errorf("--help's description does not mention %q:\n%s", want, about)
+		}
+	}
+}
