@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -213,6 +214,14 @@ type fakeBackend struct {
 	undoErr     error
 	undos       int
 	audit       *engine.Audit
+	// preview is what Preview returns; previews are the requests it got.
+	preview  engine.Preview
+	previews []engine.PreviewRequest
+	// inside: SwitchClient switches (and records switches); otherwise it
+	// says agentwatch is not inside tmux and AttachCommand is asked.
+	inside   bool
+	switches []engine.AttachRequest
+	attaches []engine.AttachRequest
 }
 
 func newFakeBackend(t testing.TB) *fakeBackend {
@@ -298,6 +307,31 @@ func (f *fakeBackend) Undo(ctx context.Context, up *engine.UndoPlan, force bool)
 }
 
 func (f *fakeBackend) Audit() *engine.Audit { return f.audit }
+
+func (f *fakeBackend) Preview(ctx context.Context, snap *engine.Snapshot, req engine.PreviewRequest) *engine.Preview {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.previews = append(f.previews, req)
+	p := f.preview
+	return &p
+}
+
+func (f *fakeBackend) SwitchClient(ctx context.Context, snap *engine.Snapshot, req engine.AttachRequest) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.inside {
+		return engine.ErrNotInside
+	}
+	f.switches = append(f.switches, req)
+	return nil
+}
+
+func (f *fakeBackend) AttachCommand(snap *engine.Snapshot, req engine.AttachRequest) (*exec.Cmd, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.attaches = append(f.attaches, req)
+	return exec.Command("true"), nil
+}
 
 func (f *fakeBackend) Bases() []registry.Base {
 	return []registry.Base{{Dir: testBase, Source: "--workspace"}}

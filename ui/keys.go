@@ -29,6 +29,8 @@ type KeyMap struct {
 	Rescan     key.Binding
 	Log        key.Binding
 	Help       key.Binding
+	Preview    key.Binding
+	Attach     key.Binding
 	Quit       key.Binding
 	Interrupt  key.Binding
 
@@ -66,6 +68,8 @@ func DefaultKeyMap() KeyMap {
 		Rescan:     key.NewBinding(key.WithKeys("ctrl+r"), key.WithHelp("ctrl+r", "rescan")),
 		Log:        key.NewBinding(key.WithKeys("@"), key.WithHelp("@", "action log")),
 		Help:       key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		Preview:    key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "preview")),
+		Attach:     key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "attach")),
 		Quit:       key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
 		Interrupt:  key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit from anywhere")),
 	}
@@ -110,14 +114,14 @@ func (k KeyMap) disabledAction(msg tea.KeyMsg) (string, bool) {
 // ShortHelp is the key-hint bar, most wanted first: a narrow bar cuts
 // from the end.
 func (k KeyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.NextPane, k.Detail, k.Kill, k.Mark, k.Repair, k.Help, k.Quit, k.Filter, k.FaultsOnly, k.Tag, k.Undo, k.Pause, k.Log}
+	return []key.Binding{k.NextPane, k.Detail, k.Kill, k.Mark, k.Repair, k.Help, k.Quit, k.Filter, k.FaultsOnly, k.Preview, k.Attach, k.Tag, k.Undo, k.Pause, k.Log}
 }
 
 // FullHelp is the help overlay, in columns.
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.NextPane, k.PrevPane, k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
-		{k.Filter, k.Back, k.Detail, k.FaultsOnly, k.Pause, k.Rescan, k.Log, k.Help, k.Quit, k.Interrupt},
+		{k.Filter, k.Back, k.Detail, k.FaultsOnly, k.Preview, k.Attach, k.Pause, k.Rescan, k.Log, k.Help, k.Quit, k.Interrupt},
 		{k.Tag, k.Kill, k.Mark, k.Repair, k.Undo},
 	}
 }

@@ -11,6 +11,8 @@ package ui
 import (
 	"context"
 	"fmt"
+	"os"
+	"os/exec"
 	"strings"
 	"time"
 
@@ -37,6 +39,13 @@ type Backend interface {
 	Undo(ctx context.Context, up *engine.UndoPlan, force bool) ([]engine.UndoOutcome, error)
 	Audit() *engine.Audit
 	Bases() []registry.Base
+	// Preview reads the pane text and stream log tail of the selected row.
+	Preview(ctx context.Context, snap *engine.Snapshot, req engine.PreviewRequest) *engine.Preview
+	// SwitchClient moves agentwatch's own tmux client to a session, or
+	// returns engine.ErrNotInside; AttachCommand is then the command that
+	// attaches the terminal to it.
+	SwitchClient(ctx context.Context, snap *engine.Snapshot, req engine.AttachRequest) error
+	AttachCommand(snap *engine.Snapshot, req engine.AttachRequest) (*exec.Cmd, error)
 }
 
 var _ Backend = (*engine.Engine)(nil)
@@ -59,6 +68,10 @@ type Options struct {
 	Title string
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// TMUX and TMUXPane are agentwatch's own TMUX and TMUX_PANE, which say
+	// whether attach can switch the client it runs in; default from the
+	// environment.
+	TMUX, TMUXPane string
 }
 
 // Defaults of Options.
@@ -119,6 +132,11 @@ type Model struct {
 	filtering  bool
 	faultsOnly bool
 
+	// preview shows the selected row's pane and stream log: beside the
+	// panes from previewWideWidth, under them when v asks for it.
+	preview        preview
+	previewToggled bool
+
 	overlay overlayKind
 	viewer  viewer
 	dialog  dialog
@@ -141,6 +159,9 @@ func New(opts Options) Model {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.TMUX == "" && opts.TMUXPane == "" {
+		opts.TMUX, opts.TMUXPane = os.Getenv("TMUX"), os.Getenv("TMUX_PANE")
 	}
 	keys := DefaultKeyMap()
 	keys.SetReadonly(opts.Readonly)
@@ -184,9 +205,33 @@ func (m Model) Close() {
 	}
 }
 
-// Update handles one message.
+// Update handles one message, and then lets the preview follow the
+// selection.
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	next, cmd := m.update(msg)
+	nm, ok := next.(Model)
+	if !ok {
+		return next, cmd
+	}
+	nm, pcmd := nm.syncPreview()
+	if pcmd == nil {
+		return nm, cmd
+	}
+	return nm, tea.Batch(cmd, pcmd)
+}
+
+func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
+	case previewMsg:
+		return m.onPreview(msg)
+	case previewTickMsg:
+		return m.onPreviewTick(msg)
+	case attachExecMsg:
+		return m, tea.ExecProcess(msg.cmd, func(err error) tea.Msg { return attachDoneMsg{session: msg.session, err: err} })
+	case attachDoneMsg:
+		return m.onAttachDone(msg)
+	case attachMsg:
+		return m.onAttach(msg)
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
 		m.layout()
@@ -454,6 +499,16 @@ func (m Model) onKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		return m, auditCmd(m.opts.Backend)
 	case key.Matches(msg, k.Help):
 		m.openViewer(overlayHelp, "Help", m.helpContent())
+	case key.Matches(msg, k.Preview):
+		m.previewToggled = !m.previewToggled
+		m.layout()
+		if m.previewShown() {
+			m.setStatus("preview: the selected row's pane and stream log, read while it is selected (v hides it)")
+		} else {
+			m.setStatus("preview hidden (v shows it)")
+		}
+	case key.Matches(msg, k.Attach):
+		return m.attach()
 	}
 	return m, nil
 }
@@ -553,19 +608,32 @@ func (m *Model) layout() {
 		return
 	}
 	bodyH := m.bodyHeight()
+	fullH, avail, panesH := bodyH, m.width, bodyH
+	if m.previewShown() {
+		if m.width >= previewWideWidth {
+			pw := max(m.width-150, m.width/4)
+			avail -= pw
+			m.preview.SetSize(pw, bodyH)
+		} else {
+			ph := bodyH / 2
+			panesH -= ph
+			m.preview.SetSize(m.width, ph)
+		}
+	}
 	if m.width >= wideWidth {
 		// Registry and Tmux as wide as their longest row, within bounds;
 		// Processes, whose command lines are long, takes the rest.
-		w1 := min(max(m.panes[paneRegistry].needWidth(), m.width*25/100), m.width*32/100)
-		w2 := min(max(m.panes[paneTmux].needWidth(), m.width*20/100), m.width*28/100)
-		m.panes[paneRegistry].SetSize(w1, bodyH)
-		m.panes[paneTmux].SetSize(w2, bodyH)
-		m.panes[paneProcs].SetSize(m.width-w1-w2, bodyH)
+		w1 := min(max(m.panes[paneRegistry].needWidth(), avail*25/100), avail*32/100)
+		w2 := min(max(m.panes[paneTmux].needWidth(), avail*20/100), avail*28/100)
+		m.panes[paneRegistry].SetSize(w1, panesH)
+		m.panes[paneTmux].SetSize(w2, panesH)
+		m.panes[paneProcs].SetSize(avail-w1-w2, panesH)
 	} else {
 		for i := range m.panes {
-			m.panes[i].SetSize(m.width, bodyH-1) // a line for the tabs
+			m.panes[i].SetSize(m.width, panesH-1) // a line for the tabs
 		}
 	}
+	bodyH = fullH
 	m.viewer.SetSize(m.width, bodyH)
 	m.dialog.SetSize(m.width, bodyH)
 	m.help.Width = m.width
@@ -624,8 +692,18 @@ func (m Model) panesView() string {
 		}
 		return m.panes[id].View(paneView{styles: &m.styles, now: m.scanTime(), focused: id == m.focus, link: sel, tags: m.tags, empty: empty})
 	}
+	withPreview := func(panes string) string {
+		if !m.previewShown() {
+			return panes
+		}
+		pv := m.preview.View(&m.styles, m.scanTime())
+		if m.width >= previewWideWidth {
+			return lipgloss.JoinHorizontal(lipgloss.Top, panes, pv)
+		}
+		return lipgloss.JoinVertical(lipgloss.Left, panes, pv)
+	}
 	if m.width >= wideWidth {
-		return lipgloss.JoinHorizontal(lipgloss.Top, view(paneRegistry), view(paneTmux), view(paneProcs))
+		return withPreview(lipgloss.JoinHorizontal(lipgloss.Top, view(paneRegistry), view(paneTmux), view(paneProcs)))
 	}
 	var tabs []string
 	for i := range m.panes {
@@ -637,7 +715,7 @@ func (m Model) panesView() string {
 		}
 	}
 	bar := fit(lipgloss.JoinHorizontal(lipgloss.Top, tabs...)+m.styles.Dim.Render("  tab ⇥"), m.width)
-	return lipgloss.JoinVertical(lipgloss.Left, clipLine(bar, m.width), view(m.focus))
+	return withPreview(lipgloss.JoinVertical(lipgloss.Left, clipLine(bar, m.width), view(m.focus)))
 }
 
 func (m Model) scanTime() time.Time {
