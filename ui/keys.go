@@ -31,6 +31,11 @@ type KeyMap struct {
 	Help       key.Binding
 	Preview    key.Binding
 	Attach     key.Binding
+	Sort       key.Binding
+	NextFault  key.Binding
+	PrevFault  key.Binding
+	Collapse   key.Binding
+	HideDone   key.Binding
 	Quit       key.Binding
 	Interrupt  key.Binding
 
@@ -70,6 +75,11 @@ func DefaultKeyMap() KeyMap {
 		Help:       key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Preview:    key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "preview")),
 		Attach:     key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "attach")),
+		Sort:       key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sort: CPU, RSS, age, verdict")),
+		NextFault:  key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "next fault")),
+		PrevFault:  key.NewBinding(key.WithKeys("N"), key.WithHelp("N", "previous fault")),
+		Collapse:   key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "fold task")),
+		HideDone:   key.NewBinding(key.WithKeys("H"), key.WithHelp("H", "hide finished")),
 		Quit:       key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
 		Interrupt:  key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit from anywhere")),
 	}
@@ -120,7 +130,8 @@ func (k KeyMap) ShortHelp() []key.Binding {
 // FullHelp is the help overlay, in columns.
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		{k.NextPane, k.PrevPane, k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
+		{k.NextPane, k.PrevPane, k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.NextFault, k.PrevFault},
+		{k.Sort, k.Collapse, k.HideDone},
 		{k.Filter, k.Back, k.Detail, k.FaultsOnly, k.Preview, k.Attach, k.Pause, k.Rescan, k.Log, k.Help, k.Quit, k.Interrupt},
 		{k.Tag, k.Kill, k.Mark, k.Repair, k.Undo},
 	}

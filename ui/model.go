@@ -131,6 +131,8 @@ type Model struct {
 	filter     textinput.Model
 	filtering  bool
 	faultsOnly bool
+	hideDone   bool
+	collapsed  map[string]bool // task ids folded in the Registry pane
 
 	// preview shows the selected row's pane and stream log: beside the
 	// panes from previewWideWidth, under them when v asks for it.
@@ -379,7 +381,7 @@ func (m *Model) updateLocks(msg scanMsg) {
 func (m *Model) refreshRows() {
 	all := buildRows(m.snap, &m.rep, m.locked)
 	for i := range m.panes {
-		m.panes[i].SetRows(all[i], m.filter.Value(), m.faultsOnly)
+		m.panes[i].SetRows(all[i], m.rowFilter())
 	}
 }
 
@@ -509,6 +511,16 @@ func (m Model) onKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		}
 	case key.Matches(msg, k.Attach):
 		return m.attach()
+	case key.Matches(msg, k.Sort):
+		m.cycleSort()
+	case key.Matches(msg, k.NextFault):
+		m.jumpFault(1)
+	case key.Matches(msg, k.PrevFault):
+		m.jumpFault(-1)
+	case key.Matches(msg, k.Collapse):
+		m.toggleCollapse()
+	case key.Matches(msg, k.HideDone):
+		m.toggleHideDone()
 	}
 	return m, nil
 }

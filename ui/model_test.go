@@ -353,7 +353,7 @@ func TestCursorStaysWhenItsRowGoes(t *testing.T) {
 	if want == "" {
 		t.Fatal("the fixture has no row after PID 4002")
 	}
-	m.panes[paneProcs].SetRows(kept, "", false)
+	m.panes[paneProcs].SetRows(kept, rowFilter{})
 	if got := selected(m); got != want {
 		t.Errorf("cursor on %s, want the row after the killed ones (%s)", got, want)
 	}

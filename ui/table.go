@@ -21,6 +21,7 @@ type table struct {
 	cursor int   // index into rows
 	offset int   // first row shown
 	need   int   // needWidth of all, measured when all changes
+	sortBy sortKey
 	width  int
 	height int
 }
@@ -38,13 +39,13 @@ func (t table) bodyHeight() int { return max(t.height-3, 1) }
 
 // SetRows replaces the rows, keeping the cursor on the same row (by key)
 // when it is still shown.
-func (t *table) SetRows(all []row, filter string, faultsOnly bool) {
+func (t *table) SetRows(all []row, f rowFilter) {
 	prev, old := t.rows, t.cursor
 	if !slices.Equal(all, t.all) { // a scan that changed nothing changes no width
 		t.need = measureWidth(all)
 	}
 	t.all = all
-	t.rows = visibleRows(all, filter, faultsOnly)
+	t.rows = sortRows(visibleRows(all, f), t.sortBy)
 	t.cursor = -1
 	// The same row, most often at the same place; when it is gone (a
 	// killed process, a filter), the next one that is still there, else the
@@ -226,7 +227,13 @@ const (
 )
 
 func (t table) columnHeads(w int) string {
-	pre := strings.Repeat(" ", markWidth) + fit("VERDICT", verdictWidth) + " "
+	mark := func(s string, k sortKey) string {
+		if t.sortBy == k {
+			return s + "▼"
+		}
+		return s
+	}
+	pre := strings.Repeat(" ", markWidth) + fit(mark("VERDICT", sortVerdict), verdictWidth) + " "
 	rest := w - markWidth - verdictWidth - 1
 	switch t.id {
 	case paneRegistry:
@@ -235,16 +242,26 @@ func (t table) columnHeads(w int) string {
 		}
 		return pre + "AGENT"
 	case paneTmux:
-		if rest-pidsWidth-1 >= minNameWidth {
-			return pre + fit("SESSION", rest-pidsWidth-1) + " " + fitRight("PIDS", pidsWidth)
+		head := "SESSION"
+		switch t.sortBy {
+		case sortCPU, sortRSS, sortAge:
+			head += " (by " + sortNames[t.sortBy] + "▼)"
 		}
-		return pre + "SESSION"
+		if rest-pidsWidth-1 >= minNameWidth {
+			return pre + fit(head, rest-pidsWidth-1) + " " + fitRight("PIDS", pidsWidth)
+		}
+		return pre + head
 	}
 	if procStats(rest) {
-		return pre + fitRight("PID", pidWidth) + " " + fitRight("AGE", ageWidth) + " " + fitRight("CPU", cpuWidth) + " " +
-			fitRight("RSS", rssWidth) + " COMMAND"
+		return pre + fitRight("PID", pidWidth) + " " + fitRight(mark("AGE", sortAge), ageWidth) + " " + fitRight(mark("CPU", sortCPU), cpuWidth) + " " +
+			fitRight(mark("RSS", sortRSS), rssWidth) + " COMMAND"
 	}
-	return pre + fitRight("PID", pidWidth) + " " + fitRight("AGE", ageWidth) + " COMMAND"
+	head := " COMMAND"
+	switch t.sortBy {
+	case sortCPU, sortRSS:
+		head += " (by " + sortNames[t.sortBy] + "▼)"
+	}
+	return pre + fitRight("PID", pidWidth) + " " + fitRight(mark("AGE", sortAge), ageWidth) + head
 }
 
 // procStats reports whether a process row is wide enough for CPU and RSS.
@@ -287,6 +304,9 @@ func renderRow(r row, w int, st rowState, v paneView) string {
 	s := v.styles
 	if r.kind == rowHeading {
 		text := "▾ "
+		if r.collapsed {
+			text = "▸ "
+		}
 		if r.locked {
 			text += "⊠ " // its lock is busy: the rows are its last good copy
 		}
@@ -296,6 +316,9 @@ func renderRow(r row, w int, st rowState, v paneView) string {
 			text += escape(r.heading)
 		}
 		text += fmt.Sprintf(" (%d)", r.count)
+		if st.cursor && st.focused {
+			return s.Selected.Render(fit(text, w))
+		}
 		return s.Heading.Render(fit(text, w))
 	}
 	mark := " "
