@@ -167,3 +167,13 @@ func sameSocket(a, b string) bool {
 	fb, err2 := os.Stat(b)
 	return err1 == nil && err2 == nil && os.SameFile(fa, fb)
 }
+
+// CopyToTmux puts text into the paste buffer of the tmux server that the
+// TMUX value tmuxEnv names (agentwatch's own, when it runs inside tmux).
+func (e *Engine) CopyToTmux(ctx context.Context, tmuxEnv, text string) error {
+	sock, _, ok := tmux.SocketFromEnv(tmuxEnv)
+	if !ok {
+		return ErrNotInside
+	}
+	return tmux.NewClient(sock).SetBuffer(ctx, text)
+}

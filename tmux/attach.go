@@ -51,3 +51,13 @@ func (c *Client) AttachCommand(name string) *exec.Cmd {
 	cmd.Env = env
 	return cmd
 }
+
+// SetBuffer puts text into the server's paste buffer, with
+// `tmux set-buffer -- TEXT`: inside tmux, a copied id is then one
+// prefix-] away.
+func (c *Client) SetBuffer(ctx context.Context, text string) error {
+	if _, err := c.run(ctx, "set-buffer", "--", text); err != nil {
+		return fmt.Errorf("tmux set-buffer: %w", err)
+	}
+	return nil
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -222,6 +223,7 @@ type fakeBackend struct {
 	inside   bool
 	switches []engine.AttachRequest
 	attaches []engine.AttachRequest
+	copies   []string // texts put into tmux's paste buffer
 }
 
 func newFakeBackend(t testing.TB) *fakeBackend {
@@ -326,6 +328,13 @@ func (f *fakeBackend) SwitchClient(ctx context.Context, snap *engine.Snapshot, r
 	return nil
 }
 
+func (f *fakeBackend) CopyToTmux(ctx context.Context, tmuxEnv, text string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.copies = append(f.copies, text)
+	return nil
+}
+
 func (f *fakeBackend) AttachCommand(snap *engine.Snapshot, req engine.AttachRequest) (*exec.Cmd, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -338,5 +347,5 @@ func (f *fakeBackend) Bases() []registry.Base {
 }
 
 func testOptions(b Backend) Options {
-	return Options{Backend: b, Title: "test", Now: func() time.Time { return testNow }}
+	return Options{Backend: b, Title: "test", Now: func() time.Time { return testNow }, Clipboard: io.Discard}
 }

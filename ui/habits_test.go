@@ -8,7 +8,7 @@ import (
 )
 
 func init() {
-	mainKeyCases = append(mainKeyCases, habitKeyCases...)
+	mainKeyCases = append(append(mainKeyCases, habitKeyCases...), copyKeyCases...)
 }
 
 var habitKeyCases = []keyCase{
@@ -63,4 +63,73 @@ var habitKeyCases = []keyCase{
 			t.Errorf("%d agents shown, selected %s; want 8 without plan (done)", n, selected(m))
 		}
 	}},
+}
+
+var copyKeyCases = []keyCase{
+	{name: "CopyID", setup: func(t *testing.T, m Model, b *fakeBackend) Model {
+		m.opts.Clipboard = &strings.Builder{}
+		m.opts.TMUX = testSock + ",50,0"
+		return selectRow(t, m, paneRegistry, keyImpl)
+	}, check: func(t *testing.T, m Model, cmd tea.Cmd, b *fakeBackend) {
+		msg, ok := hasMsg[copiedMsg](run(cmd))
+		if !ok {
+			t.Fatal("y copies nothing")
+		}
+		// OSC 52: ESC ] 52 ; c ; base64("impl-214500-a1b2c3") BEL
+		if got := m.opts.Clipboard.(*strings.Builder).String(); got != "\x1b]52;c;aW1wbC0yMTQ1MDAtYTFiMmMz\x07" {
+			t.Errorf("wrote %q to the terminal", got)
+		}
+		if len(b.copies) != 1 || b.copies[0] != "impl-214500-a1b2c3" {
+			t.Errorf("tmux buffer got %q", b.copies)
+		}
+		m, _ = update(t, m, msg)
+		if !strings.Contains(m.status, "copied agent id impl-214500-a1b2c3") {
+			t.Errorf("status %q", m.status)
+		}
+	}},
+	{name: "CopyPath", setup: at(paneProcs, procKey(7001)), check: func(t *testing.T, m Model, cmd tea.Cmd, b *fakeBackend) {
+		msg, ok := hasMsg[copiedMsg](run(cmd))
+		if !ok || msg.text != "/usr/local/bin/claude --print --resume build-200500-ddeeff" || len(b.copies) != 0 {
+			t.Errorf("Y copied %q (tmux buffer %q outside tmux)", msg.text, b.copies)
+		}
+	}},
+}
+
+// TestMouse: a click selects the row under it in any pane; the wheel moves
+// the selection of the pane under it.
+func TestMouse(t *testing.T) {
+	fb := newFakeBackend(t)
+	m := scanned(t, fb, testOptions(fb), 160, 45)
+	top := m.header().height(&m.styles)
+	click := func(m Model, x, y int) Model {
+		m, _ = update(t, m, tea.MouseMsg{X: x, Y: y, Button: tea.MouseButtonLeft, Action: tea.MouseActionPress})
+		return m
+	}
+	// The Tmux pane's third session (agent_build…): border, column heads,
+	// then rows.
+	x := m.panes[paneRegistry].width + 5
+	m = click(m, x, top+2+2)
+	if m.focus != paneTmux || selected(m) != "s|-S "+testSock+"|agent_build-200500-ddeeff" {
+		t.Fatalf("click: focus %s, selected %s", paneNames[m.focus], selected(m))
+	}
+	// A click on a task heading selects nothing new.
+	m = click(m, 3, top+2)
+	if m.focus != paneRegistry || selected(m) != keyPlan {
+		t.Errorf("click on the heading: focus %s, selected %s; want the Registry's first agent kept", paneNames[m.focus], selected(m))
+	}
+	m = click(m, 3, top+2+3)
+	if selected(m) != testBase+"|build-200500-ddeeff" {
+		t.Errorf("click on the third agent: selected %s", selected(m))
+	}
+	m, _ = update(t, m, tea.MouseMsg{X: 3, Y: top + 5, Button: tea.MouseButtonWheelDown, Action: tea.MouseActionPress})
+	if selected(m) != keyReview {
+		t.Errorf("wheel down from build: selected %s, want three rows on (review)", selected(m))
+	}
+	// Narrow: the tab bar switches panes.
+	m, _ = update(t, m, tea.WindowSizeMsg{Width: 100, Height: 30})
+	top = m.header().height(&m.styles)
+	m = click(m, 17, top)
+	if m.focus != paneTmux {
+		t.Errorf("click on the Tmux tab: focus %s", paneNames[m.focus])
+	}
 }

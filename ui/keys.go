@@ -36,6 +36,8 @@ type KeyMap struct {
 	PrevFault  key.Binding
 	Collapse   key.Binding
 	HideDone   key.Binding
+	CopyID     key.Binding
+	CopyPath   key.Binding
 	Quit       key.Binding
 	Interrupt  key.Binding
 
@@ -80,6 +82,8 @@ func DefaultKeyMap() KeyMap {
 		PrevFault:  key.NewBinding(key.WithKeys("N"), key.WithHelp("N", "previous fault")),
 		Collapse:   key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "fold task")),
 		HideDone:   key.NewBinding(key.WithKeys("H"), key.WithHelp("H", "hide finished")),
+		CopyID:     key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy id")),
+		CopyPath:   key.NewBinding(key.WithKeys("Y"), key.WithHelp("Y", "copy path / command")),
 		Quit:       key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
 		Interrupt:  key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit from anywhere")),
 	}
@@ -131,7 +135,7 @@ func (k KeyMap) ShortHelp() []key.Binding {
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.NextPane, k.PrevPane, k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.NextFault, k.PrevFault},
-		{k.Sort, k.Collapse, k.HideDone},
+		{k.Sort, k.Collapse, k.HideDone, k.CopyID, k.CopyPath},
 		{k.Filter, k.Back, k.Detail, k.FaultsOnly, k.Preview, k.Attach, k.Pause, k.Rescan, k.Log, k.Help, k.Quit, k.Interrupt},
 		{k.Tag, k.Kill, k.Mark, k.Repair, k.Undo},
 	}

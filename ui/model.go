@@ -11,6 +11,7 @@ package ui
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -46,6 +47,9 @@ type Backend interface {
 	// attaches the terminal to it.
 	SwitchClient(ctx context.Context, snap *engine.Snapshot, req engine.AttachRequest) error
 	AttachCommand(snap *engine.Snapshot, req engine.AttachRequest) (*exec.Cmd, error)
+	// CopyToTmux puts text into the paste buffer of the tmux server the
+	// TMUX value names.
+	CopyToTmux(ctx context.Context, tmuxEnv, text string) error
 }
 
 var _ Backend = (*engine.Engine)(nil)
@@ -72,6 +76,9 @@ type Options struct {
 	// whether attach can switch the client it runs in; default from the
 	// environment.
 	TMUX, TMUXPane string
+	// Clipboard is where a copy's OSC 52 sequence is written: the
+	// terminal; default standard output.
+	Clipboard io.Writer
 }
 
 // Defaults of Options.
@@ -162,6 +169,9 @@ func New(opts Options) Model {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.Clipboard == nil {
+		opts.Clipboard = os.Stdout
+	}
 	if opts.TMUX == "" && opts.TMUXPane == "" {
 		opts.TMUX, opts.TMUXPane = os.Getenv("TMUX"), os.Getenv("TMUX_PANE")
 	}
@@ -234,6 +244,10 @@ func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m.onAttachDone(msg)
 	case attachMsg:
 		return m.onAttach(msg)
+	case copiedMsg:
+		return m.onCopied(msg)
+	case tea.MouseMsg:
+		return m.onMouse(msg)
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
 		m.layout()
@@ -521,6 +535,10 @@ func (m Model) onKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		m.toggleCollapse()
 	case key.Matches(msg, k.HideDone):
 		m.toggleHideDone()
+	case key.Matches(msg, k.CopyID):
+		return m.copySelected(false)
+	case key.Matches(msg, k.CopyPath):
+		return m.copySelected(true)
 	}
 	return m, nil
 }
