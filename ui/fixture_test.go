@@ -224,6 +224,7 @@ type fakeBackend struct {
 	switches []engine.AttachRequest
 	attaches []engine.AttachRequest
 	copies   []string // texts put into tmux's paste buffer
+	signals  []string // signals sent by SignalAudited
 }
 
 func newFakeBackend(t testing.TB) *fakeBackend {
@@ -326,6 +327,19 @@ func (f *fakeBackend) SwitchClient(ctx context.Context, snap *engine.Snapshot, r
 	}
 	f.switches = append(f.switches, req)
 	return nil
+}
+
+func (f *fakeBackend) SignalAudited(ctx context.Context, snap *engine.Snapshot, ops []reconcile.Op, signal string, targets []string) (*engine.Result, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.signals = append(f.signals, signal)
+	f.kills = append(f.kills, targets)
+	f.killOps = append(f.killOps, ops)
+	res := &engine.Result{}
+	for _, op := range ops {
+		res.Applied = append(res.Applied, engine.Item{Op: op})
+	}
+	return res, nil
 }
 
 func (f *fakeBackend) CopyToTmux(ctx context.Context, tmuxEnv, text string) error {

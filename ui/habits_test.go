@@ -8,7 +8,7 @@ import (
 )
 
 func init() {
-	mainKeyCases = append(append(mainKeyCases, habitKeyCases...), copyKeyCases...)
+	mainKeyCases = append(append(append(mainKeyCases, habitKeyCases...), copyKeyCases...), forceKeyCases...)
 }
 
 var habitKeyCases = []keyCase{
@@ -132,4 +132,37 @@ func TestMouse(t *testing.T) {
 	if m.focus != paneTmux {
 		t.Errorf("click on the Tmux tab: focus %s", paneNames[m.focus])
 	}
+}
+
+var forceKeyCases = []keyCase{
+	{name: "ForceKill", setup: at(paneProcs, procKey(9002)), check: func(t *testing.T, m Model, _ tea.Cmd, b *fakeBackend) {
+		if m.overlay != overlayDialog || len(m.dialog.choices) != 4 || m.dialog.focus != 0 {
+			t.Fatalf("X on a foreign claude: overlay %d, choices %v, focus %d; want the signal dialog on Cancel", m.overlay, m.dialog.choices, m.dialog.focus)
+		}
+		m, _ = press(t, m, "right", "right", "enter") // SIGKILL
+		if m.overlay != overlayDialog || !strings.Contains(m.dialog.title, "Really send SIGKILL") || m.dialog.focus != 0 {
+			t.Fatalf("no second confirmation: %q", m.dialog.title)
+		}
+		m, cmd := press(t, m, "right", "enter")
+		if _, ok := hasMsg[resultMsg](run(cmd)); !ok || len(b.signals) != 1 || b.signals[0] != "KILL" || b.kills[0][0] != "9002" {
+			t.Errorf("signals %v to %v", b.signals, b.kills)
+		}
+	}},
+	{name: "ForceKill/SIGTERM is the kill of x, forced", setup: at(paneProcs, procKey(9002)), check: func(t *testing.T, m Model, _ tea.Cmd, b *fakeBackend) {
+		m, cmd := press(t, m, "right", "enter", "right", "enter")
+		if _, ok := hasMsg[resultMsg](run(cmd)); !ok || len(b.signals) != 0 || len(b.killForce) != 1 || !b.killForce[0] {
+			t.Errorf("SIGTERM: signals %v, kills with force %v; want the engine's kill, forced", b.signals, b.killForce)
+		}
+	}},
+	{name: "ForceKill/second confirmation cancelled", setup: at(paneProcs, procKey(9002)), check: func(t *testing.T, m Model, _ tea.Cmd, b *fakeBackend) {
+		m, cmd := press(t, m, "right", "enter", "enter") // Cancel has the focus
+		if m.overlay != overlayNone || cmd != nil || len(b.signals)+len(b.kills) != 0 {
+			t.Errorf("cancelled, yet overlay %d, kills %v", m.overlay, b.kills)
+		}
+	}},
+	{name: "Kill/on a foreign claude says X", setup: at(paneProcs, procKey(9002)), check: func(t *testing.T, m Model, _ tea.Cmd, _ *fakeBackend) {
+		if !strings.Contains(m.status, "X force-kills it here") || strings.Contains(m.status, "--force") {
+			t.Errorf("status %q", m.status)
+		}
+	}},
 }

@@ -22,6 +22,7 @@ type KeyMap struct {
 	FaultsOnly key.Binding
 	Tag        key.Binding
 	Kill       key.Binding
+	ForceKill  key.Binding
 	Mark       key.Binding
 	Repair     key.Binding
 	Undo       key.Binding
@@ -68,6 +69,7 @@ func DefaultKeyMap() KeyMap {
 		FaultsOnly: key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "faults")),
 		Tag:        key.NewBinding(key.WithKeys(" "), key.WithHelp("space", "tag")),
 		Kill:       key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "kill")),
+		ForceKill:  key.NewBinding(key.WithKeys("X"), key.WithHelp("X", "force kill: any row, choice of signal")),
 		Mark:       key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "mark ghost")),
 		Repair:     key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "repair")),
 		Undo:       key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "undo")),
@@ -99,7 +101,7 @@ func (k *KeyMap) actions() []struct {
 		name string
 		b    *key.Binding
 	}{
-		{"tag", &k.Tag}, {"kill", &k.Kill}, {"mark", &k.Mark}, {"repair", &k.Repair}, {"undo", &k.Undo},
+		{"tag", &k.Tag}, {"kill", &k.Kill}, {"force kill", &k.ForceKill}, {"mark", &k.Mark}, {"repair", &k.Repair}, {"undo", &k.Undo},
 	}
 }
 
@@ -137,7 +139,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 		{k.NextPane, k.PrevPane, k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.NextFault, k.PrevFault},
 		{k.Sort, k.Collapse, k.HideDone, k.CopyID, k.CopyPath},
 		{k.Filter, k.Back, k.Detail, k.FaultsOnly, k.Preview, k.Attach, k.Pause, k.Rescan, k.Log, k.Help, k.Quit, k.Interrupt},
-		{k.Tag, k.Kill, k.Mark, k.Repair, k.Undo},
+		{k.Tag, k.Kill, k.ForceKill, k.Mark, k.Repair, k.Undo},
 	}
 }
 

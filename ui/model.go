@@ -50,6 +50,8 @@ type Backend interface {
 	// CopyToTmux puts text into the paste buffer of the tmux server the
 	// TMUX value names.
 	CopyToTmux(ctx context.Context, tmuxEnv, text string) error
+	// SignalAudited sends one signal to the processes of a kill plan.
+	SignalAudited(ctx context.Context, snap *engine.Snapshot, ops []reconcile.Op, signal string, targets []string) (*engine.Result, error)
 }
 
 var _ Backend = (*engine.Engine)(nil)
@@ -493,6 +495,8 @@ func (m Model) onKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		m.toggleTag()
 	case key.Matches(msg, k.Kill):
 		m.openKill()
+	case key.Matches(msg, k.ForceKill):
+		m.openForceKill()
 	case key.Matches(msg, k.Mark):
 		m.openMark()
 	case key.Matches(msg, k.Repair):
