@@ -43,23 +43,24 @@ var habitKeyCases = []keyCase{
 		}
 	}},
 	{name: "NextFault", check: wantSelected(keyLint)},
-	{name: "NextFault/goes round", setup: at(paneRegistry, keyFix), check: wantSelected(keyLint)},
-	{name: "PrevFault", check: wantSelected(keyFix)},
+	{name: "NextFault/on to the findings", setup: at(paneRegistry, keyFix), check: wantSelected(keyDriftGlobal)},
+	{name: "NextFault/goes round", setup: at(paneRegistry, keyDriftTask), check: wantSelected(keyLint)},
+	{name: "PrevFault", check: wantSelected(keyDriftTask)},
 	{name: "Collapse", setup: at(paneRegistry, keyImpl), check: func(t *testing.T, m Model, _ tea.Cmd, _ *fakeBackend) {
 		r, ok := m.panes[paneRegistry].Selected()
-		if !ok || !r.collapsed || r.count != 9 || countSelectable(m.panes[paneRegistry].rows) != 1 {
+		if !ok || !r.collapsed || r.count != 9 || countAgents(m.panes[paneRegistry].rows) != 0 {
 			t.Fatalf("selected %+v; want the folded heading of 9 agents alone", r.key)
 		}
 		if !strings.Contains(m.View(), "▸ "+testTaskA+" (9)") {
 			t.Error("no folded heading on screen")
 		}
 		m, _ = press(t, m, "c")
-		if countSelectable(m.panes[paneRegistry].rows) != 9 || selected(m) != keyPlan {
-			t.Errorf("c again: %d rows, selected %s", countSelectable(m.panes[paneRegistry].rows), selected(m))
+		if countAgents(m.panes[paneRegistry].rows) != 9 || selected(m) != keyPlan {
+			t.Errorf("c again: %d agents, selected %s", countAgents(m.panes[paneRegistry].rows), selected(m))
 		}
 	}},
 	{name: "HideDone", check: func(t *testing.T, m Model, _ tea.Cmd, _ *fakeBackend) {
-		if n := countSelectable(m.panes[paneRegistry].rows); n != 8 || selected(m) == keyPlan {
+		if n := countAgents(m.panes[paneRegistry].rows); n != 8 || selected(m) == keyPlan {
 			t.Errorf("%d agents shown, selected %s; want 8 without plan (done)", n, selected(m))
 		}
 	}},
@@ -165,4 +166,31 @@ var forceKeyCases = []keyCase{
 			t.Errorf("status %q", m.status)
 		}
 	}},
+}
+
+func countAgents(rows []row) int {
+	n := 0
+	for _, r := range rows {
+		if r.kind == rowAgent {
+			n++
+		}
+	}
+	return n
+}
+
+// TestDriftRowDetail: a drift finding is a row whose detail shows what is
+// recorded against what is, and the repair that fixes it.
+func TestDriftRowDetail(t *testing.T) {
+	fb := newFakeBackend(t)
+	m := scanned(t, fb, testOptions(fb), 120, 40)
+	m = selectRow(t, m, paneRegistry, keyDriftTask)
+	if !strings.Contains(m.View(), "≠ drift") {
+		t.Errorf("no drift row on screen:\n%s", m.View())
+	}
+	m, _ = press(t, m, "enter")
+	for _, want := range []string{"recorded    9", "actual      6", "field       active_count", "recount   active_count: 9 → 4 (counted after"} {
+		if !strings.Contains(m.viewer.content, want) {
+			t.Errorf("the drift detail lacks %q:\n%s", want, m.viewer.content)
+		}
+	}
 }

@@ -601,7 +601,7 @@ func (m *Model) openDetail() {
 		m.setStatus("nothing selected")
 		return
 	}
-	m.openViewer(overlayDetail, detailTitle(r), detailContent(r, m.snap, m.opts.TermTimeout))
+	m.openViewer(overlayDetail, detailTitle(r), detailContent(r, m.snap, &m.rep, m.opts.TermTimeout))
 }
 
 func (m *Model) openViewer(kind overlayKind, title, content string) {

@@ -250,7 +250,7 @@ func TestSelectionHighlightsJoinedRows(t *testing.T) {
 func TestTabsWhenNarrow(t *testing.T) {
 	fb := newFakeBackend(t)
 	m := scanned(t, fb, testOptions(fb), 80, 24)
-	for _, want := range []string{"Registry 9", "Tmux 5", "Processes 12"} {
+	for _, want := range []string{"Registry 11", "Tmux 5", "Processes 12"} {
 		m, _ = press(t, m, "tab")
 		m, _ = press(t, m, "shift+tab")
 		view := m.View()

@@ -30,6 +30,7 @@ const (
 	rowAgent
 	rowSession
 	rowProc
+	rowFinding // a registry-level finding, in the Registry pane
 )
 
 // row is one line of a pane: an agent, a session, a process or a task
@@ -44,6 +45,7 @@ type row struct {
 	agent   *reconcile.AgentRow
 	session *reconcile.SessionRow
 	proc    *reconcile.ProcRow
+	finding *reconcile.Finding
 	stats   *procscan.Proc // CPU and RSS of a process row, when scanned
 	tree    string         // tree connectors before a process's command
 	server  string         // "#2 " before a session's name, when several servers are scanned
@@ -72,6 +74,8 @@ func (r row) judged() judgement {
 		return judgement{r.session.Verdict, r.session.Cause, r.session.Reason, r.session.New}
 	case rowProc:
 		return judgement{r.proc.Verdict, r.proc.Cause, r.proc.Reason, r.proc.New}
+	case rowFinding:
+		return judgement{verdict: r.finding.Kind, reason: findingText(r.finding)}
 	}
 	return judgement{}
 }
@@ -93,6 +97,8 @@ func (r row) name() string {
 		return "session " + escape(r.session.Name)
 	case rowProc:
 		return fmt.Sprintf("PID %d %s", r.proc.PID, escape(r.proc.Comm))
+	case rowFinding:
+		return escape(r.finding.Kind + " " + findingText(r.finding))
 	}
 	return escape(r.heading)
 }
@@ -114,6 +120,8 @@ func (r row) matches(q string) bool {
 	case rowProc:
 		p := r.proc
 		fields = []string{strconv.Itoa(int(p.PID)), p.Comm, p.Cmdline, p.Session, p.AgentID}
+	case rowFinding:
+		fields = []string{findingText(r.finding), r.finding.Registry}
 	default:
 		return false
 	}
@@ -150,6 +158,7 @@ func buildRows(snap *engine.Snapshot, rep *reconcile.Report, locked map[string]b
 		out[paneRegistry][head].count++
 		out[paneRegistry] = append(out[paneRegistry], row{kind: rowAgent, key: a.Key, agent: a})
 	}
+	out[paneRegistry] = append(out[paneRegistry], findingRows(rep)...)
 	servers := serverNumbers(snap)
 	for i := range rep.Sessions {
 		s := &rep.Sessions[i]
@@ -297,7 +306,7 @@ func visibleRows(all []row, f rowFilter) []row {
 			out = append(out, h)
 			pending = -1
 		}
-		if r.kind == rowAgent && head >= 0 {
+		if (r.kind == rowAgent || r.kind == rowFinding) && head >= 0 {
 			out[head].count++
 		}
 		out = append(out, r)
@@ -318,6 +327,8 @@ type link struct {
 func linkOf(r row, from paneID) link {
 	l := link{from: from, pids: map[int32]bool{}}
 	switch r.kind {
+	case rowFinding:
+		l.agentID = r.finding.AgentID
 	case rowAgent:
 		l.agentID, l.session = r.agent.ID, r.agent.Session
 		for _, p := range r.agent.PIDs {

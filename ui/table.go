@@ -335,6 +335,9 @@ func renderRow(r row, w int, st rowState, v paneView) string {
 		tag = "*"
 	}
 	verdict := fit(verdictLabel(r.verdict()), verdictWidth)
+	if r.kind == rowFinding {
+		verdict = fit(findingLabels[r.finding.Kind], verdictWidth)
+	}
 	rest := w - markWidth - verdictWidth - 1
 	cells := rowCells(r, rest, v.now)
 	if st.cursor && st.focused {
@@ -393,6 +396,8 @@ func rowCells(r row, w int, now time.Time) string {
 			cells += fitRight(fmtCPU(r.stats), cpuWidth) + " " + fitRight(fmtRSS(r.stats), rssWidth) + " "
 		}
 		return cells + fit(r.tree+newMark+escape(cmd), w-lipgloss.Width(cells))
+	case rowFinding:
+		return fit(escape(findingText(r.finding)), w)
 	}
 	return fit("", w)
 }
