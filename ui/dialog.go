@@ -69,7 +69,8 @@ func (d dialog) choice() string {
 
 // SetSize fits the dialog into the area it is drawn in.
 func (d *dialog) SetSize(areaW, areaH int) {
-	d.width = max(min(areaW-4, 110), 20)
+	// As wide as the screen allows: a diff of a registry line must not wrap.
+	d.width = max(min(areaW-4, 200), 20)
 	inner := d.width - 4 // border and padding
 	content := wrapText(d.body, inner)
 	lines := strings.Count(content, "\n") + 1

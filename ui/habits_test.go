@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	tea "github.com/charmbracelet/bubbletea"
+
+	"agentwatch/reconcile"
 )
 
 func init() {
@@ -192,5 +194,50 @@ func TestDriftRowDetail(t *testing.T) {
 		if !strings.Contains(m.viewer.content, want) {
 			t.Errorf("the drift detail lacks %q:\n%s", want, m.viewer.content)
 		}
+	}
+}
+
+// TestHeaderCountsFollowedServersApart: sessions and claude processes of a
+// server followed through a claude's TMUX are not in the headline counts.
+func TestHeaderCountsFollowedServersApart(t *testing.T) {
+	fb := newFakeBackend(t)
+	fb.in.Live.Servers[0].Followed = true
+	m := scanned(t, fb, testOptions(fb), 160, 45)
+	head := strings.Join(m.header().lines(&m.styles), "\n")
+	if !strings.Contains(head, "live sessions 0 │ claude procs 1 (followed servers: 4 sessions, 5 claude)") {
+		t.Errorf("header:\n%s", head)
+	}
+}
+
+// TestEmptyFaultsViewSaysSo: faults only, and a pane with no fault says
+// that, not that a filter matches nothing.
+func TestEmptyFaultsViewSaysSo(t *testing.T) {
+	fb := newFakeBackend(t)
+	var healthy []reconcile.SessionRow
+	for _, x := range fb.rep.Sessions {
+		if !faulty(x.Verdict) {
+			healthy = append(healthy, x)
+		}
+	}
+	fb.rep.Sessions = healthy
+	m := scanned(t, fb, testOptions(fb), 160, 45)
+	m, _ = press(t, m, "f")
+	if v := m.View(); !strings.Contains(v, "no faults here") || strings.Contains(v, "no row matches") {
+		t.Errorf("the empty faults view:\n%s", v)
+	}
+}
+
+// TestRescanningClears: the status of ctrl+r goes once the scan is in.
+func TestRescanningClears(t *testing.T) {
+	fb := newFakeBackend(t)
+	m := scanned(t, fb, testOptions(fb), 160, 45)
+	m, cmd := press(t, m, "ctrl+r")
+	if m.status != statusRescanning {
+		t.Fatalf("status %q", m.status)
+	}
+	msg, _ := hasMsg[scanMsg](run(cmd))
+	m, _ = update(t, m, msg)
+	if m.status != "" {
+		t.Errorf("status %q after the scan", m.status)
 	}
 }

@@ -93,6 +93,10 @@ const (
 // below it they are tabs.
 const wideWidth = 120
 
+// statusRescanning is the status while a scan asked for with ctrl+r runs;
+// the scan's result clears it.
+const statusRescanning = "rescanning…"
+
 // Minimum usable size.
 const (
 	minWidth  = 40
@@ -334,7 +338,7 @@ func (m Model) onScan(msg scanMsg) (tea.Model, tea.Cmd) {
 		return m, m.afterScan() // paused: rows do not move
 	}
 	if m.tally == nil || !sameReport(m.rep, msg.rep) {
-		m.tally = newTally(msg.snap.Input.Sets, &msg.rep)
+		m.tally = newTally(msg.snap.Input.Sets, &msg.rep, followedServers(msg.snap))
 	}
 	m.snap, m.rep, m.mem = msg.snap, msg.rep, msg.mem
 	if n := len(msg.snap.Input.Bases); n > len(m.bases) {
@@ -344,7 +348,7 @@ func (m Model) onScan(msg scanMsg) (tea.Model, tea.Cmd) {
 	m.updateLocks(msg)
 	m.refreshRows()
 	m.pruneTags()
-	if m.statusErr && strings.HasPrefix(m.status, "scan:") {
+	if (m.statusErr && strings.HasPrefix(m.status, "scan:")) || m.status == statusRescanning {
 		m.status, m.statusErr = "", false
 	}
 	m.layout()
@@ -512,7 +516,7 @@ func (m Model) onKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		m.setStatus("resumed")
 		return m, m.requestScan(true)
 	case key.Matches(msg, k.Rescan):
-		m.setStatus("rescanning…")
+		m.setStatus(statusRescanning)
 		return m, m.requestScan(true)
 	case key.Matches(msg, k.Log):
 		m.openViewer(overlayLog, "Action log", m.log.content())
@@ -721,6 +725,8 @@ func (m Model) panesView() string {
 		switch {
 		case m.snap == nil:
 			empty = "waiting for the first scan…"
+		case m.faultsOnly && m.filter.Value() == "":
+			empty = "no faults here: every row is healthy"
 		case m.filter.Value() != "" || m.faultsOnly:
 			empty = "no row matches the filter"
 		}

@@ -382,7 +382,7 @@ func TestKillSessionOnOneOfTwoServers(t *testing.T) {
 	fb.in = in
 	fb.rep, fb.mem = testReport(in)
 	m := scanned(t, fb, testOptions(fb), 160, 45)
-	if v := m.View(); !strings.Contains(v, "#1 agent_expl") || !strings.Contains(v, "#2 agent_expl") || !strings.Contains(v, "tmux #1 -S "+testSock) {
+	if v := m.View(); !strings.Contains(v, "#1 agent_e…205000-445566") || !strings.Contains(v, "#2 agent_e…205000-445566") || !strings.Contains(v, "tmux #1 -S "+testSock) {
 		t.Fatalf("the servers are not told apart:\n%s", v)
 	}
 	m = selectRow(t, m, paneTmux, "s|-S "+sock2+"|agent_explore-205000-445566")

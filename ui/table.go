@@ -364,23 +364,23 @@ func rowCells(r row, w int, now time.Time) string {
 		newMark = "NEW "
 	}
 	switch r.kind {
+	// The columns are laid out from w alone, so a NEW badge takes its room
+	// from the name, never from the next column.
 	case rowAgent:
 		a := r.agent
 		id := escape(a.ID)
-		idW := w - len(newMark)
-		if idW-statusWidth-1 >= minNameWidth {
-			return newMark + fitMiddle(id, idW-statusWidth-1) + " " + fit(escape(a.Status), statusWidth)
+		if w-statusWidth-1 >= minNameWidth {
+			return newMark + fitName(id, w-statusWidth-1-len(newMark)) + " " + fit(escape(a.Status), statusWidth)
 		}
-		return newMark + fitMiddle(id, idW)
+		return newMark + fitName(id, w-len(newMark))
 	case rowSession:
 		ss := r.session
 		name := escape(ss.Name)
-		nameW := w - len(newMark) - len(r.server)
-		newMark += r.server
-		if nameW-pidsWidth-1 >= minNameWidth {
-			return newMark + fitMiddle(name, nameW-pidsWidth-1) + " " + fitRight(strconv.Itoa(len(ss.PIDs)), pidsWidth)
+		pre := newMark + r.server
+		if w-pidsWidth-1 >= minNameWidth {
+			return pre + fitName(name, w-pidsWidth-1-len(pre)) + " " + fitRight(strconv.Itoa(len(ss.PIDs)), pidsWidth)
 		}
-		return newMark + fitMiddle(name, nameW)
+		return pre + fitName(name, w-len(pre))
 	case rowProc:
 		p := r.proc
 		age := "-"
@@ -395,7 +395,9 @@ func rowCells(r row, w int, now time.Time) string {
 		if procStats(w) {
 			cells += fitRight(fmtCPU(r.stats), cpuWidth) + " " + fitRight(fmtRSS(r.stats), rssWidth) + " "
 		}
-		return cells + fit(r.tree+newMark+escape(cmd), w-lipgloss.Width(cells))
+		cw := w - lipgloss.Width(cells) - lipgloss.Width(r.tree) - len(newMark)
+		// Pane shells differ at their ends (the stream log's agent id).
+		return cells + fit(r.tree+newMark+fitMiddle(escape(cmd), cw), w-lipgloss.Width(cells))
 	case rowFinding:
 		return fit(escape(findingText(r.finding)), w)
 	}
