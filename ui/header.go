@@ -168,7 +168,7 @@ type tally struct {
 	// because a claude's TMUX named them: other projects' perhaps, so
 	// they are counted apart from the scanned workspaces'.
 	followedSessions, followedClaude int
-	findings                           map[string]int // by kind
+	findings                         map[string]int // by kind
 }
 
 func newTally(sets registry.StatusSets, rep *reconcile.Report, followed map[string]bool) *tally {
