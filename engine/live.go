@@ -130,6 +130,7 @@ func (e *Engine) readEvidence(in *reconcile.Input) {
 	}
 	e.active.keep(seen)
 	readStateEvidence(in, live, e.cfg.Sets)
+	e.readLogTimes(in, live)
 }
 
 // activeAgent is an agent of a task registry whose status is active.

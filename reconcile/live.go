@@ -127,6 +127,15 @@ type AgentRow struct {
 	Verdict  string
 	Cause    string
 	Reason   string
+	// Reported is when the agent's last progress report was made (SQLite
+	// era: agent_progress_latest's timestamp).
+	Reported string
+	// LastSign is the agent's last sign of life: the latest of its
+	// last_update, its last progress report and the last change of its
+	// stream log (agents that never report still write their stream);
+	// zero when none is known. LastSignFrom names which one it is.
+	LastSign     time.Time
+	LastSignFrom string
 	// CompletedEvidence: the stream log ends with a result line;
 	// ResultError: that line says is_error.
 	CompletedEvidence, ResultError bool
@@ -367,6 +376,15 @@ func (l *live) collectAgents() {
 		st.class = l.w.sets.Classify(st.row.Status)
 		st.startedT, st.started = parseTime(st.row.Started)
 		st.updatedT, st.updated = parseTime(st.row.Updated)
+		if st.updated {
+			st.row.LastSign, st.row.LastSignFrom = st.updatedT, "last_update"
+		}
+		if t, ok := parseTime(st.row.Reported); ok && t.After(st.row.LastSign) {
+			st.row.LastSign, st.row.LastSignFrom = t, "progress report"
+		}
+		if mod, ok := l.lv.LogModified[st.row.ID]; ok && mod.After(st.row.LastSign) {
+			st.row.LastSign, st.row.LastSignFrom = mod, "stream log"
+		}
 	}
 	sort.SliceStable(l.order, func(i, j int) bool {
 		a, b := l.order[i].row, l.order[j].row
@@ -397,7 +415,7 @@ func (l *live) collectStateAgents() {
 				Source: SourceState, Status: a.Status, Type: a.Type, Session: a.TmuxSession, Started: a.StartedAt,
 				Updated: a.LastUpdate, Model: a.Model, Progress: a.Progress}}
 			if p, ok := db.progress[a.ID]; ok && p.TaskID == a.TaskID {
-				st.row.Message = p.Message
+				st.row.Message, st.row.Reported = p.Message, p.Timestamp
 			}
 			l.agents[key] = st
 			l.order = append(l.order, st)
@@ -780,12 +798,14 @@ func (l *live) agentVerdicts(prev *Memory) {
 				} else {
 					r.Reason = fmt.Sprintf("session %s is gone, but claude PID %d still runs", r.Session, claude[0])
 				}
+				// Stale is measured from the last sign of life, so a silent
+				// agent whose stream still grows is not stale.
 				switch {
-				case a.updated && l.in.Now.Sub(a.updatedT) > l.stale:
-					r.Verdict, r.Reason = VerdictStale, fmt.Sprintf("alive, but no update for %s", age(l.in.Now.Sub(a.updatedT)))
-					l.expireAge(l.in.Now.Sub(a.updatedT))
-				case a.updated:
-					l.expire(a.updatedT.Add(l.stale))
+				case !r.LastSign.IsZero() && l.in.Now.Sub(r.LastSign) > l.stale:
+					r.Verdict, r.Reason = VerdictStale, fmt.Sprintf("alive, but no sign of life for %s (its %s)", age(l.in.Now.Sub(r.LastSign)), r.LastSignFrom)
+					l.expireAge(l.in.Now.Sub(r.LastSign))
+				case !r.LastSign.IsZero():
+					l.expire(r.LastSign.Add(l.stale))
 				}
 			default:
 				r.Cause, r.Reason = CauseSessionNotFound, fmt.Sprintf("%s, session %s is not on any server", r.Status, r.Session)

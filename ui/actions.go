@@ -24,6 +24,9 @@ type pendingAction struct {
 	why     string         // kill: why force is needed
 	plan    reconcile.Plan // mark, repair
 	undo    *engine.UndoPlan
+	// signal: kill chosen with X: "TERM" (the kill x does) or one of
+	// engine.Signals, sent once.
+	signal string
 }
 
 // refuseBusy says so when an action is already running.
@@ -57,6 +60,9 @@ func (m Model) onDialogKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case dialogConfirmed:
 		p := m.pending
+		if p != nil && len(m.dialog.choices) > 0 {
+			p.signal = strings.TrimPrefix(m.dialog.choice(), "SIG")
+		}
 		m.overlay, m.pending = overlayNone, nil
 		return m, m.run(p)
 	}
@@ -70,8 +76,18 @@ func (m *Model) run(p *pendingAction) tea.Cmd {
 	}
 	if p.kind == actionKill && p.force && !p.forceOK {
 		p.forceOK = true
+		if p.signal != "" {
+			m.openDialog("Really send SIG"+p.signal+"?", forceBody(p), "Send SIG"+p.signal, p)
+			return nil
+		}
 		m.openDialog("Really kill what is not a leak?", forceBody(p), "Kill anyway", p)
 		return nil
+	}
+	if p.kind == actionKill && p.signal != "" && p.signal != "TERM" {
+		m.busy = p.kind
+		m.setStatus(fmt.Sprintf("sending SIG%s to %s…", p.signal, strings.Join(escapeAll(p.targets), ", ")))
+		m.tags = map[string]bool{}
+		return signalCmd(m.opts.Backend, p.snap, p.ops, p.signal, p.targets)
 	}
 	m.busy = p.kind
 	kopts := engine.KillOptions{TermTimeout: m.opts.TermTimeout, Force: p.force}
@@ -194,6 +210,11 @@ func (m *Model) openKill() {
 	p := &pendingAction{kind: actionKill, snap: m.snap, targets: targets}
 	if err != nil {
 		if !m.opts.Force {
+			if _, ferr := m.planKill(ts, true); ferr == nil && !m.opts.Readonly {
+				// The operator need not quit for --force: X is here.
+				why, _, _ := strings.Cut(err.Error(), "; --force")
+				err = fmt.Errorf("%s; X force-kills it here, after a second confirmation, with the signal you choose", why)
+			}
 			m.refuse(actionKill, targets, err)
 			return
 		}

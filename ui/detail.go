@@ -19,7 +19,7 @@ func detailTitle(r row) string { return "Detail: " + r.name() }
 
 // detailContent is everything known about a row: why it has its verdict,
 // the registry entry as JSON, the full command line, the panes.
-func detailContent(r row, snap *engine.Snapshot, termTimeout time.Duration) string {
+func detailContent(r row, snap *engine.Snapshot, rep *reconcile.Report, termTimeout time.Duration) string {
 	var b strings.Builder
 	field := func(name, value string) { fmt.Fprintf(&b, "%-11s %s\n", name, value) }
 	verdict := verdictLabel(r.verdict())
@@ -40,6 +40,8 @@ func detailContent(r row, snap *engine.Snapshot, termTimeout time.Duration) stri
 		sessionDetail(&b, field, r.session, snap, termTimeout)
 	case rowProc:
 		procDetail(&b, field, r.proc, r.stats, snap, termTimeout)
+	case rowFinding:
+		findingDetail(&b, field, r.finding, snap, rep)
 	}
 	return strings.TrimRight(b.String(), "\n")
 }

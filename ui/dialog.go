@@ -26,7 +26,10 @@ type dialog struct {
 	title   string
 	body    string
 	confirm string // the confirm button's label
-	focus   int    // 0 Cancel, 1 confirm
+	// choices, when set, are several confirm buttons (the signals of a
+	// force kill); focus i > 0 is choices[i-1].
+	choices []string
+	focus   int // 0 Cancel, 1 confirm
 	keys    DialogKeyMap
 	vp      viewport.Model
 	width   int
@@ -38,9 +41,36 @@ func newDialog(title, body, confirm string, keys DialogKeyMap) dialog {
 	return dialog{title: title, body: body, confirm: confirm, keys: keys, vp: viewport.New(0, 0)}
 }
 
+// newChoiceDialog is a dialog whose confirm buttons are choices.
+func newChoiceDialog(title, body string, choices []string, keys DialogKeyMap) dialog {
+	d := newDialog(title, body, choices[0], keys)
+	d.choices = choices
+	return d
+}
+
+// buttons is how many buttons the dialog has, Cancel included.
+func (d dialog) buttons() int {
+	switch {
+	case len(d.choices) > 0:
+		return len(d.choices) + 1
+	case d.confirm != "":
+		return 2
+	}
+	return 1
+}
+
+// choice is the confirm button pressed.
+func (d dialog) choice() string {
+	if len(d.choices) > 0 && d.focus > 0 {
+		return d.choices[d.focus-1]
+	}
+	return d.confirm
+}
+
 // SetSize fits the dialog into the area it is drawn in.
 func (d *dialog) SetSize(areaW, areaH int) {
-	d.width = max(min(areaW-4, 110), 20)
+	// As wide as the screen allows: a diff of a registry line must not wrap.
+	d.width = max(min(areaW-4, 200), 20)
 	inner := d.width - 4 // border and padding
 	content := wrapText(d.body, inner)
 	lines := strings.Count(content, "\n") + 1
@@ -67,14 +97,14 @@ func (d dialog) Update(msg tea.Msg) (dialog, dialogResult, tea.Cmd) {
 	case key.Matches(km, d.keys.Cancel):
 		return d, dialogCancelled, nil
 	case key.Matches(km, d.keys.Press):
-		if d.focus == 1 && d.confirm != "" {
+		if d.focus > 0 && d.confirm != "" {
 			return d, dialogConfirmed, nil
 		}
 		return d, dialogCancelled, nil
-	case key.Matches(km, d.keys.Left), key.Matches(km, d.keys.Right):
-		if d.confirm != "" {
-			d.focus = (d.focus + 1) % 2
-		}
+	case key.Matches(km, d.keys.Left):
+		d.focus = (d.focus + d.buttons() - 1) % d.buttons()
+	case key.Matches(km, d.keys.Right):
+		d.focus = (d.focus + 1) % d.buttons()
 	case key.Matches(km, d.keys.Up):
 		d.vp.ScrollUp(1)
 	case key.Matches(km, d.keys.Down):
@@ -97,6 +127,17 @@ func (d dialog) View(s *Styles) string {
 		ok = s.ButtonOn.Render("[ " + d.confirm + " ]")
 	}
 	buttons := lipgloss.PlaceHorizontal(inner, lipgloss.Center, cancel+"    "+ok)
+	if len(d.choices) > 0 {
+		row := cancel
+		for i, c := range d.choices {
+			b := s.Button.Render("  " + c + "  ")
+			if d.focus == i+1 {
+				b = s.ButtonOn.Render("[ " + c + " ]")
+			}
+			row += "  " + b
+		}
+		buttons = lipgloss.PlaceHorizontal(inner, lipgloss.Center, row)
+	}
 	hint := "tab switch · enter press · esc cancel"
 	if d.confirm == "" { // a dialog that only tells
 		buttons = lipgloss.PlaceHorizontal(inner, lipgloss.Center, s.ButtonOn.Render("[ Close ]"))

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -213,6 +215,16 @@ type fakeBackend struct {
 	undoErr     error
 	undos       int
 	audit       *engine.Audit
+	// preview is what Preview returns; previews are the requests it got.
+	preview  engine.Preview
+	previews []engine.PreviewRequest
+	// inside: SwitchClient switches (and records switches); otherwise it
+	// says agentwatch is not inside tmux and AttachCommand is asked.
+	inside   bool
+	switches []engine.AttachRequest
+	attaches []engine.AttachRequest
+	copies   []string // texts put into tmux's paste buffer
+	signals  []string // signals sent by SignalAudited
 }
 
 func newFakeBackend(t testing.TB) *fakeBackend {
@@ -299,10 +311,55 @@ func (f *fakeBackend) Undo(ctx context.Context, up *engine.UndoPlan, force bool)
 
 func (f *fakeBackend) Audit() *engine.Audit { return f.audit }
 
+func (f *fakeBackend) Preview(ctx context.Context, snap *engine.Snapshot, req engine.PreviewRequest) *engine.Preview {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.previews = append(f.previews, req)
+	p := f.preview
+	return &p
+}
+
+func (f *fakeBackend) SwitchClient(ctx context.Context, snap *engine.Snapshot, req engine.AttachRequest) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.inside {
+		return engine.ErrNotInside
+	}
+	f.switches = append(f.switches, req)
+	return nil
+}
+
+func (f *fakeBackend) SignalAudited(ctx context.Context, snap *engine.Snapshot, ops []reconcile.Op, signal string, targets []string) (*engine.Result, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.signals = append(f.signals, signal)
+	f.kills = append(f.kills, targets)
+	f.killOps = append(f.killOps, ops)
+	res := &engine.Result{}
+	for _, op := range ops {
+		res.Applied = append(res.Applied, engine.Item{Op: op})
+	}
+	return res, nil
+}
+
+func (f *fakeBackend) CopyToTmux(ctx context.Context, tmuxEnv, text string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.copies = append(f.copies, text)
+	return nil
+}
+
+func (f *fakeBackend) AttachCommand(snap *engine.Snapshot, req engine.AttachRequest) (*exec.Cmd, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.attaches = append(f.attaches, req)
+	return exec.Command("true"), nil
+}
+
 func (f *fakeBackend) Bases() []registry.Base {
 	return []registry.Base{{Dir: testBase, Source: "--workspace"}}
 }
 
 func testOptions(b Backend) Options {
-	return Options{Backend: b, Title: "test", Now: func() time.Time { return testNow }}
+	return Options{Backend: b, Title: "test", Now: func() time.Time { return testNow }, Clipboard: io.Discard}
 }

@@ -164,10 +164,14 @@ func (h header) servers() string {
 // frame.
 type tally struct {
 	active, sessions, claude, suspects int
-	findings                           map[string]int // by kind
+	// followedSessions and followedClaude are on servers scanned only
+	// because a claude's TMUX named them: other projects' perhaps, so
+	// they are counted apart from the scanned workspaces'.
+	followedSessions, followedClaude int
+	findings                         map[string]int // by kind
 }
 
-func newTally(sets registry.StatusSets, rep *reconcile.Report) *tally {
+func newTally(sets registry.StatusSets, rep *reconcile.Report, followed map[string]bool) *tally {
 	t := &tally{findings: rep.Summary()}
 	for _, a := range rep.Agents {
 		if sets.Classify(a.Status) == registry.StatusActive {
@@ -178,16 +182,39 @@ func newTally(sets registry.StatusSets, rep *reconcile.Report) *tally {
 		}
 	}
 	for _, x := range rep.Sessions {
-		if x.AgentID != "" {
+		switch {
+		case x.AgentID == "":
+		case followed[x.Server]:
+			t.followedSessions++
+		default:
 			t.sessions++
 		}
 	}
 	for _, p := range rep.Processes {
-		if p.Claude {
+		switch {
+		case !p.Claude:
+		case followed[p.Server]:
+			t.followedClaude++
+		default:
 			t.claude++
 		}
 	}
 	return t
+}
+
+// followedServers are the servers of a snapshot scanned only because a
+// claude's TMUX named them.
+func followedServers(snap *engine.Snapshot) map[string]bool {
+	out := map[string]bool{}
+	if snap == nil || snap.Input.Live == nil {
+		return out
+	}
+	for _, s := range snap.Input.Live.Servers {
+		if s.Followed {
+			out[s.Socket.String()] = true
+		}
+	}
+	return out
 }
 
 func (h header) counts(s *Styles) string {
@@ -197,7 +224,15 @@ func (h header) counts(s *Styles) string {
 	sep := s.Label.Render(" │ ")
 	return s.Label.Render("registry active ") + fmt.Sprint(h.tally.active) + sep +
 		s.Label.Render("live sessions ") + fmt.Sprint(h.tally.sessions) + sep +
-		s.Label.Render("claude procs ") + fmt.Sprint(h.tally.claude)
+		s.Label.Render("claude procs ") + fmt.Sprint(h.tally.claude) + h.followed(s)
+}
+
+// followed is what the followed servers hold, apart.
+func (h header) followed(s *Styles) string {
+	if h.tally.followedSessions == 0 && h.tally.followedClaude == 0 {
+		return ""
+	}
+	return s.Label.Render(fmt.Sprintf(" (followed servers: %d sessions, %d claude)", h.tally.followedSessions, h.tally.followedClaude))
 }
 
 func (h header) findings(s *Styles) string {

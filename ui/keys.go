@@ -22,6 +22,7 @@ type KeyMap struct {
 	FaultsOnly key.Binding
 	Tag        key.Binding
 	Kill       key.Binding
+	ForceKill  key.Binding
 	Mark       key.Binding
 	Repair     key.Binding
 	Undo       key.Binding
@@ -29,6 +30,15 @@ type KeyMap struct {
 	Rescan     key.Binding
 	Log        key.Binding
 	Help       key.Binding
+	Preview    key.Binding
+	Attach     key.Binding
+	Sort       key.Binding
+	NextFault  key.Binding
+	PrevFault  key.Binding
+	Collapse   key.Binding
+	HideDone   key.Binding
+	CopyID     key.Binding
+	CopyPath   key.Binding
 	Quit       key.Binding
 	Interrupt  key.Binding
 
@@ -59,6 +69,7 @@ func DefaultKeyMap() KeyMap {
 		FaultsOnly: key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "faults")),
 		Tag:        key.NewBinding(key.WithKeys(" "), key.WithHelp("space", "tag")),
 		Kill:       key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "kill")),
+		ForceKill:  key.NewBinding(key.WithKeys("X"), key.WithHelp("X", "force kill: any row, choice of signal")),
 		Mark:       key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "mark ghost")),
 		Repair:     key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "repair")),
 		Undo:       key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "undo")),
@@ -66,6 +77,15 @@ func DefaultKeyMap() KeyMap {
 		Rescan:     key.NewBinding(key.WithKeys("ctrl+r"), key.WithHelp("ctrl+r", "rescan")),
 		Log:        key.NewBinding(key.WithKeys("@"), key.WithHelp("@", "action log")),
 		Help:       key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		Preview:    key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "preview")),
+		Attach:     key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "attach")),
+		Sort:       key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sort: CPU, RSS, age, verdict")),
+		NextFault:  key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "next fault")),
+		PrevFault:  key.NewBinding(key.WithKeys("N"), key.WithHelp("N", "previous fault")),
+		Collapse:   key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "fold task")),
+		HideDone:   key.NewBinding(key.WithKeys("H"), key.WithHelp("H", "hide finished")),
+		CopyID:     key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy id")),
+		CopyPath:   key.NewBinding(key.WithKeys("Y"), key.WithHelp("Y", "copy path / command")),
 		Quit:       key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
 		Interrupt:  key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit from anywhere")),
 	}
@@ -81,7 +101,7 @@ func (k *KeyMap) actions() []struct {
 		name string
 		b    *key.Binding
 	}{
-		{"tag", &k.Tag}, {"kill", &k.Kill}, {"mark", &k.Mark}, {"repair", &k.Repair}, {"undo", &k.Undo},
+		{"tag", &k.Tag}, {"kill", &k.Kill}, {"force kill", &k.ForceKill}, {"mark", &k.Mark}, {"repair", &k.Repair}, {"undo", &k.Undo},
 	}
 }
 
@@ -110,15 +130,16 @@ func (k KeyMap) disabledAction(msg tea.KeyMsg) (string, bool) {
 // ShortHelp is the key-hint bar, most wanted first: a narrow bar cuts
 // from the end.
 func (k KeyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.NextPane, k.Detail, k.Kill, k.Mark, k.Repair, k.Help, k.Quit, k.Filter, k.FaultsOnly, k.Tag, k.Undo, k.Pause, k.Log}
+	return []key.Binding{k.NextPane, k.Detail, k.Kill, k.Mark, k.Repair, k.Help, k.Quit, k.Filter, k.FaultsOnly, k.Preview, k.Attach, k.Tag, k.Undo, k.Pause, k.Log}
 }
 
 // FullHelp is the help overlay, in columns.
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		{k.NextPane, k.PrevPane, k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
-		{k.Filter, k.Back, k.Detail, k.FaultsOnly, k.Pause, k.Rescan, k.Log, k.Help, k.Quit, k.Interrupt},
-		{k.Tag, k.Kill, k.Mark, k.Repair, k.Undo},
+		{k.NextPane, k.PrevPane, k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.NextFault, k.PrevFault},
+		{k.Sort, k.Collapse, k.HideDone, k.CopyID, k.CopyPath},
+		{k.Filter, k.Back, k.Detail, k.FaultsOnly, k.Preview, k.Attach, k.Pause, k.Rescan, k.Log, k.Help, k.Quit, k.Interrupt},
+		{k.Tag, k.Kill, k.ForceKill, k.Mark, k.Repair, k.Undo},
 	}
 }
 

@@ -24,6 +24,9 @@ var (
 	keyTest    = testBase + "|test-215950-d4e5f6"
 	keyExplore = "s|-S " + testSock + "|agent_explore-205000-445566"
 	keyOps     = "s|-S " + testSock + "|ops"
+	// The drift findings' rows, last in the Registry pane.
+	keyDriftGlobal = "f|drift|" + testPathGlobal + "||||active_agents|"
+	keyDriftTask   = "f|drift|" + testPathA + "|||" + testTaskA + "|active_count|"
 )
 
 func procKey(pid int32) string {
@@ -90,9 +93,9 @@ var mainKeyCases = []keyCase{
 	{name: "Up/skips the task heading", setup: at(paneRegistry, keyPlan), check: wantSelected(keyPlan)},
 	{name: "Down", check: wantSelected(keyLint)},
 	{name: "PageUp", setup: at(paneRegistry, keyTest), check: wantSelected(keyPlan)},
-	{name: "PageDown", check: wantSelected(keyTest)},
+	{name: "PageDown", check: wantSelected(keyDriftTask)},
 	{name: "Top", setup: at(paneRegistry, keyFix), check: wantSelected(keyPlan)},
-	{name: "Bottom", check: wantSelected(keyTest)},
+	{name: "Bottom", check: wantSelected(keyDriftTask)},
 	{name: "Filter", check: func(t *testing.T, m Model, _ tea.Cmd, _ *fakeBackend) {
 		if !m.filtering {
 			t.Fatal("not filtering")
@@ -116,7 +119,7 @@ var mainKeyCases = []keyCase{
 		m.refreshRows()
 		return m
 	}, check: func(t *testing.T, m Model, _ tea.Cmd, _ *fakeBackend) {
-		if m.filter.Value() != "" || countSelectable(m.panes[paneRegistry].rows) != 9 {
+		if m.filter.Value() != "" || countSelectable(m.panes[paneRegistry].rows) != 11 {
 			t.Errorf("filter %q with %d agents, want none and 9", m.filter.Value(), countSelectable(m.panes[paneRegistry].rows))
 		}
 	}},

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"regexp"
 	"strings"
 
 	"github.com/charmbracelet/lipgloss"
@@ -32,6 +33,23 @@ func fitMiddle(s string, w int) string {
 	left := (w - 1) / 2
 	right := w - 1 - left
 	return ansi.Truncate(s, left, "") + "…" + ansi.TruncateLeft(s, sw-right, "")
+}
+
+// idTail matches the end of an agent id, "-HHMMSS-hex": what tells agents
+// of one type apart.
+var idTail = regexp.MustCompile(`-[0-9]{6}-[0-9a-f]{6}$`)
+
+// fitName is fit for an agent id or session name: when it must be cut, the
+// id's tail ("-214500-a1b2c3") stays whole and the head is cut, since
+// names of one type share their head; else it is cut in the middle.
+func fitName(s string, w int) string {
+	sw := lipgloss.Width(s)
+	loc := idTail.FindStringIndex(s)
+	if sw <= w || loc == nil || w < len(s)-loc[0]+4 {
+		return fitMiddle(s, w)
+	}
+	tail := s[loc[0]+1:]
+	return ansi.Truncate(s, w-1-len(tail), "") + "…" + tail
 }
 
 // fitRight is fit, aligned right.

@@ -11,6 +11,9 @@ package ui
 import (
 	"context"
 	"fmt"
+	"io"
+	"os"
+	"os/exec"
 	"strings"
 	"time"
 
@@ -37,6 +40,18 @@ type Backend interface {
 	Undo(ctx context.Context, up *engine.UndoPlan, force bool) ([]engine.UndoOutcome, error)
 	Audit() *engine.Audit
 	Bases() []registry.Base
+	// Preview reads the pane text and stream log tail of the selected row.
+	Preview(ctx context.Context, snap *engine.Snapshot, req engine.PreviewRequest) *engine.Preview
+	// SwitchClient moves agentwatch's own tmux client to a session, or
+	// returns engine.ErrNotInside; AttachCommand is then the command that
+	// attaches the terminal to it.
+	SwitchClient(ctx context.Context, snap *engine.Snapshot, req engine.AttachRequest) error
+	AttachCommand(snap *engine.Snapshot, req engine.AttachRequest) (*exec.Cmd, error)
+	// CopyToTmux puts text into the paste buffer of the tmux server the
+	// TMUX value names.
+	CopyToTmux(ctx context.Context, tmuxEnv, text string) error
+	// SignalAudited sends one signal to the processes of a kill plan.
+	SignalAudited(ctx context.Context, snap *engine.Snapshot, ops []reconcile.Op, signal string, targets []string) (*engine.Result, error)
 }
 
 var _ Backend = (*engine.Engine)(nil)
@@ -59,6 +74,13 @@ type Options struct {
 	Title string
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// TMUX and TMUXPane are agentwatch's own TMUX and TMUX_PANE, which say
+	// whether attach can switch the client it runs in; default from the
+	// environment.
+	TMUX, TMUXPane string
+	// Clipboard is where a copy's OSC 52 sequence is written: the
+	// terminal; default standard output.
+	Clipboard io.Writer
 }
 
 // Defaults of Options.
@@ -70,6 +92,10 @@ const (
 // wideWidth is the width from which the three panes stand side by side;
 // below it they are tabs.
 const wideWidth = 120
+
+// statusRescanning is the status while a scan asked for with ctrl+r runs;
+// the scan's result clears it.
+const statusRescanning = "rescanning…"
 
 // Minimum usable size.
 const (
@@ -118,6 +144,13 @@ type Model struct {
 	filter     textinput.Model
 	filtering  bool
 	faultsOnly bool
+	hideDone   bool
+	collapsed  map[string]bool // task ids folded in the Registry pane
+
+	// preview shows the selected row's pane and stream log: beside the
+	// panes from previewWideWidth, under them when v asks for it.
+	preview        preview
+	previewToggled bool
 
 	overlay overlayKind
 	viewer  viewer
@@ -141,6 +174,12 @@ func New(opts Options) Model {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Clipboard == nil {
+		opts.Clipboard = os.Stdout
+	}
+	if opts.TMUX == "" && opts.TMUXPane == "" {
+		opts.TMUX, opts.TMUXPane = os.Getenv("TMUX"), os.Getenv("TMUX_PANE")
 	}
 	keys := DefaultKeyMap()
 	keys.SetReadonly(opts.Readonly)
@@ -184,9 +223,37 @@ func (m Model) Close() {
 	}
 }
 
-// Update handles one message.
+// Update handles one message, and then lets the preview follow the
+// selection.
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	next, cmd := m.update(msg)
+	nm, ok := next.(Model)
+	if !ok {
+		return next, cmd
+	}
+	nm, pcmd := nm.syncPreview()
+	if pcmd == nil {
+		return nm, cmd
+	}
+	return nm, tea.Batch(cmd, pcmd)
+}
+
+func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
+	case previewMsg:
+		return m.onPreview(msg)
+	case previewTickMsg:
+		return m.onPreviewTick(msg)
+	case attachExecMsg:
+		return m, tea.ExecProcess(msg.cmd, func(err error) tea.Msg { return attachDoneMsg{session: msg.session, err: err} })
+	case attachDoneMsg:
+		return m.onAttachDone(msg)
+	case attachMsg:
+		return m.onAttach(msg)
+	case copiedMsg:
+		return m.onCopied(msg)
+	case tea.MouseMsg:
+		return m.onMouse(msg)
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
 		m.layout()
@@ -271,7 +338,7 @@ func (m Model) onScan(msg scanMsg) (tea.Model, tea.Cmd) {
 		return m, m.afterScan() // paused: rows do not move
 	}
 	if m.tally == nil || !sameReport(m.rep, msg.rep) {
-		m.tally = newTally(msg.snap.Input.Sets, &msg.rep)
+		m.tally = newTally(msg.snap.Input.Sets, &msg.rep, followedServers(msg.snap))
 	}
 	m.snap, m.rep, m.mem = msg.snap, msg.rep, msg.mem
 	if n := len(msg.snap.Input.Bases); n > len(m.bases) {
@@ -281,7 +348,7 @@ func (m Model) onScan(msg scanMsg) (tea.Model, tea.Cmd) {
 	m.updateLocks(msg)
 	m.refreshRows()
 	m.pruneTags()
-	if m.statusErr && strings.HasPrefix(m.status, "scan:") {
+	if (m.statusErr && strings.HasPrefix(m.status, "scan:")) || m.status == statusRescanning {
 		m.status, m.statusErr = "", false
 	}
 	m.layout()
@@ -334,7 +401,7 @@ func (m *Model) updateLocks(msg scanMsg) {
 func (m *Model) refreshRows() {
 	all := buildRows(m.snap, &m.rep, m.locked)
 	for i := range m.panes {
-		m.panes[i].SetRows(all[i], m.filter.Value(), m.faultsOnly)
+		m.panes[i].SetRows(all[i], m.rowFilter())
 	}
 }
 
@@ -432,6 +499,8 @@ func (m Model) onKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		m.toggleTag()
 	case key.Matches(msg, k.Kill):
 		m.openKill()
+	case key.Matches(msg, k.ForceKill):
+		m.openForceKill()
 	case key.Matches(msg, k.Mark):
 		m.openMark()
 	case key.Matches(msg, k.Repair):
@@ -447,13 +516,37 @@ func (m Model) onKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		m.setStatus("resumed")
 		return m, m.requestScan(true)
 	case key.Matches(msg, k.Rescan):
-		m.setStatus("rescanning…")
+		m.setStatus(statusRescanning)
 		return m, m.requestScan(true)
 	case key.Matches(msg, k.Log):
 		m.openViewer(overlayLog, "Action log", m.log.content())
 		return m, auditCmd(m.opts.Backend)
 	case key.Matches(msg, k.Help):
 		m.openViewer(overlayHelp, "Help", m.helpContent())
+	case key.Matches(msg, k.Preview):
+		m.previewToggled = !m.previewToggled
+		m.layout()
+		if m.previewShown() {
+			m.setStatus("preview: the selected row's pane and stream log, read while it is selected (v hides it)")
+		} else {
+			m.setStatus("preview hidden (v shows it)")
+		}
+	case key.Matches(msg, k.Attach):
+		return m.attach()
+	case key.Matches(msg, k.Sort):
+		m.cycleSort()
+	case key.Matches(msg, k.NextFault):
+		m.jumpFault(1)
+	case key.Matches(msg, k.PrevFault):
+		m.jumpFault(-1)
+	case key.Matches(msg, k.Collapse):
+		m.toggleCollapse()
+	case key.Matches(msg, k.HideDone):
+		m.toggleHideDone()
+	case key.Matches(msg, k.CopyID):
+		return m.copySelected(false)
+	case key.Matches(msg, k.CopyPath):
+		return m.copySelected(true)
 	}
 	return m, nil
 }
@@ -512,7 +605,7 @@ func (m *Model) openDetail() {
 		m.setStatus("nothing selected")
 		return
 	}
-	m.openViewer(overlayDetail, detailTitle(r), detailContent(r, m.snap, m.opts.TermTimeout))
+	m.openViewer(overlayDetail, detailTitle(r), detailContent(r, m.snap, &m.rep, m.opts.TermTimeout))
 }
 
 func (m *Model) openViewer(kind overlayKind, title, content string) {
@@ -553,19 +646,32 @@ func (m *Model) layout() {
 		return
 	}
 	bodyH := m.bodyHeight()
+	fullH, avail, panesH := bodyH, m.width, bodyH
+	if m.previewShown() {
+		if m.width >= previewWideWidth {
+			pw := max(m.width-150, m.width/4)
+			avail -= pw
+			m.preview.SetSize(pw, bodyH)
+		} else {
+			ph := bodyH / 2
+			panesH -= ph
+			m.preview.SetSize(m.width, ph)
+		}
+	}
 	if m.width >= wideWidth {
 		// Registry and Tmux as wide as their longest row, within bounds;
 		// Processes, whose command lines are long, takes the rest.
-		w1 := min(max(m.panes[paneRegistry].needWidth(), m.width*25/100), m.width*32/100)
-		w2 := min(max(m.panes[paneTmux].needWidth(), m.width*20/100), m.width*28/100)
-		m.panes[paneRegistry].SetSize(w1, bodyH)
-		m.panes[paneTmux].SetSize(w2, bodyH)
-		m.panes[paneProcs].SetSize(m.width-w1-w2, bodyH)
+		w1 := min(max(m.panes[paneRegistry].needWidth(), avail*25/100), avail*32/100)
+		w2 := min(max(m.panes[paneTmux].needWidth(), avail*20/100), avail*28/100)
+		m.panes[paneRegistry].SetSize(w1, panesH)
+		m.panes[paneTmux].SetSize(w2, panesH)
+		m.panes[paneProcs].SetSize(avail-w1-w2, panesH)
 	} else {
 		for i := range m.panes {
-			m.panes[i].SetSize(m.width, bodyH-1) // a line for the tabs
+			m.panes[i].SetSize(m.width, panesH-1) // a line for the tabs
 		}
 	}
+	bodyH = fullH
 	m.viewer.SetSize(m.width, bodyH)
 	m.dialog.SetSize(m.width, bodyH)
 	m.help.Width = m.width
@@ -619,13 +725,25 @@ func (m Model) panesView() string {
 		switch {
 		case m.snap == nil:
 			empty = "waiting for the first scan…"
+		case m.faultsOnly && m.filter.Value() == "":
+			empty = "no faults here: every row is healthy"
 		case m.filter.Value() != "" || m.faultsOnly:
 			empty = "no row matches the filter"
 		}
 		return m.panes[id].View(paneView{styles: &m.styles, now: m.scanTime(), focused: id == m.focus, link: sel, tags: m.tags, empty: empty})
 	}
+	withPreview := func(panes string) string {
+		if !m.previewShown() {
+			return panes
+		}
+		pv := m.preview.View(&m.styles, m.scanTime())
+		if m.width >= previewWideWidth {
+			return lipgloss.JoinHorizontal(lipgloss.Top, panes, pv)
+		}
+		return lipgloss.JoinVertical(lipgloss.Left, panes, pv)
+	}
 	if m.width >= wideWidth {
-		return lipgloss.JoinHorizontal(lipgloss.Top, view(paneRegistry), view(paneTmux), view(paneProcs))
+		return withPreview(lipgloss.JoinHorizontal(lipgloss.Top, view(paneRegistry), view(paneTmux), view(paneProcs)))
 	}
 	var tabs []string
 	for i := range m.panes {
@@ -637,7 +755,7 @@ func (m Model) panesView() string {
 		}
 	}
 	bar := fit(lipgloss.JoinHorizontal(lipgloss.Top, tabs...)+m.styles.Dim.Render("  tab ⇥"), m.width)
-	return lipgloss.JoinVertical(lipgloss.Left, clipLine(bar, m.width), view(m.focus))
+	return withPreview(lipgloss.JoinVertical(lipgloss.Left, clipLine(bar, m.width), view(m.focus)))
 }
 
 func (m Model) scanTime() time.Time {

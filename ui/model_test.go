@@ -250,7 +250,7 @@ func TestSelectionHighlightsJoinedRows(t *testing.T) {
 func TestTabsWhenNarrow(t *testing.T) {
 	fb := newFakeBackend(t)
 	m := scanned(t, fb, testOptions(fb), 80, 24)
-	for _, want := range []string{"Registry 9", "Tmux 5", "Processes 12"} {
+	for _, want := range []string{"Registry 11", "Tmux 5", "Processes 12"} {
 		m, _ = press(t, m, "tab")
 		m, _ = press(t, m, "shift+tab")
 		view := m.View()
@@ -353,7 +353,7 @@ func TestCursorStaysWhenItsRowGoes(t *testing.T) {
 	if want == "" {
 		t.Fatal("the fixture has no row after PID 4002")
 	}
-	m.panes[paneProcs].SetRows(kept, "", false)
+	m.panes[paneProcs].SetRows(kept, rowFilter{})
 	if got := selected(m); got != want {
 		t.Errorf("cursor on %s, want the row after the killed ones (%s)", got, want)
 	}
@@ -382,7 +382,7 @@ func TestKillSessionOnOneOfTwoServers(t *testing.T) {
 	fb.in = in
 	fb.rep, fb.mem = testReport(in)
 	m := scanned(t, fb, testOptions(fb), 160, 45)
-	if v := m.View(); !strings.Contains(v, "#1 agent_expl") || !strings.Contains(v, "#2 agent_expl") || !strings.Contains(v, "tmux #1 -S "+testSock) {
+	if v := m.View(); !strings.Contains(v, "#1 agent_e…205000-445566") || !strings.Contains(v, "#2 agent_e…205000-445566") || !strings.Contains(v, "tmux #1 -S "+testSock) {
 		t.Fatalf("the servers are not told apart:\n%s", v)
 	}
 	m = selectRow(t, m, paneTmux, "s|-S "+sock2+"|agent_explore-205000-445566")

@@ -30,6 +30,7 @@ const (
 	rowAgent
 	rowSession
 	rowProc
+	rowFinding // a registry-level finding, in the Registry pane
 )
 
 // row is one line of a pane: an agent, a session, a process or a task
@@ -44,12 +45,19 @@ type row struct {
 	agent   *reconcile.AgentRow
 	session *reconcile.SessionRow
 	proc    *reconcile.ProcRow
+	finding *reconcile.Finding
 	stats   *procscan.Proc // CPU and RSS of a process row, when scanned
 	tree    string         // tree connectors before a process's command
 	server  string         // "#2 " before a session's name, when several servers are scanned
+	// cpu and rss of a session: the sum over its processes, for sorting.
+	cpu float64
+	rss uint64
+	// collapsed: a task heading whose agents are hidden; it can then be
+	// selected, to open it again.
+	collapsed bool
 }
 
-func (r row) selectable() bool { return r.kind != rowHeading }
+func (r row) selectable() bool { return r.kind != rowHeading || r.collapsed }
 
 // judgement is what reconcile said of a row; agents, sessions and processes
 // all carry it.
@@ -66,6 +74,8 @@ func (r row) judged() judgement {
 		return judgement{r.session.Verdict, r.session.Cause, r.session.Reason, r.session.New}
 	case rowProc:
 		return judgement{r.proc.Verdict, r.proc.Cause, r.proc.Reason, r.proc.New}
+	case rowFinding:
+		return judgement{verdict: r.finding.Kind, reason: findingText(r.finding)}
 	}
 	return judgement{}
 }
@@ -87,6 +97,8 @@ func (r row) name() string {
 		return "session " + escape(r.session.Name)
 	case rowProc:
 		return fmt.Sprintf("PID %d %s", r.proc.PID, escape(r.proc.Comm))
+	case rowFinding:
+		return escape(r.finding.Kind + " " + findingText(r.finding))
 	}
 	return escape(r.heading)
 }
@@ -108,6 +120,8 @@ func (r row) matches(q string) bool {
 	case rowProc:
 		p := r.proc
 		fields = []string{strconv.Itoa(int(p.PID)), p.Comm, p.Cmdline, p.Session, p.AgentID}
+	case rowFinding:
+		fields = []string{findingText(r.finding), r.finding.Registry}
 	default:
 		return false
 	}
@@ -144,10 +158,19 @@ func buildRows(snap *engine.Snapshot, rep *reconcile.Report, locked map[string]b
 		out[paneRegistry][head].count++
 		out[paneRegistry] = append(out[paneRegistry], row{kind: rowAgent, key: a.Key, agent: a})
 	}
+	out[paneRegistry] = append(out[paneRegistry], findingRows(rep)...)
 	servers := serverNumbers(snap)
 	for i := range rep.Sessions {
 		s := &rep.Sessions[i]
 		r := row{kind: rowSession, key: s.Key, session: s}
+		if snap != nil && snap.Input.Live != nil && snap.Input.Live.Procs != nil {
+			for _, pid := range s.PIDs {
+				if p := snap.Input.Live.Procs.Procs[pid]; p != nil {
+					r.cpu += p.CPU
+					r.rss += p.RSS
+				}
+			}
+		}
 		if n, ok := servers[s.Server]; ok {
 			r.server = fmt.Sprintf("#%d ", n)
 		}
@@ -229,25 +252,51 @@ func treeConnectors(ps []reconcile.ProcRow) []string {
 	return out
 }
 
-// visibleRows applies the filter and "faults only" to a pane's rows; a
-// heading stays when one of its agents does.
-func visibleRows(all []row, filter string, faultsOnly bool) []row {
-	if filter == "" && !faultsOnly {
+// rowFilter is what a pane shows of its rows: the filter text, "faults
+// only", finished agents hidden, collapsed tasks.
+type rowFilter struct {
+	text       string
+	faultsOnly bool
+	hideDone   bool
+	collapsed  map[string]bool // task ids
+}
+
+func (f rowFilter) none() bool {
+	return f.text == "" && !f.faultsOnly && !f.hideDone && len(f.collapsed) == 0
+}
+
+// visibleRows applies a filter to a pane's rows; a heading stays when one
+// of its agents does, and a collapsed task shows its heading alone.
+func visibleRows(all []row, f rowFilter) []row {
+	if f.none() {
 		return all // rows are never changed once built: the slice can be shared
 	}
-	q := strings.ToLower(filter)
+	q := strings.ToLower(f.text)
 	keep := func(r row) bool {
-		return r.matches(q) && (!faultsOnly || faulty(r.verdict()))
+		return r.matches(q) && (!f.faultsOnly || faulty(r.verdict())) &&
+			(!f.hideDone || r.verdict() != reconcile.VerdictDone)
 	}
 	var out []row
 	pending := -1 // index in all of a heading not yet emitted
 	head := -1    // index in out of the last heading emitted
+	folded := false
 	for i, r := range all {
 		if r.kind == rowHeading {
-			pending = i
+			pending, folded = i, f.collapsed[r.heading]
+			if folded {
+				h := r
+				h.count, h.collapsed = 0, true
+				head = len(out)
+				out = append(out, h)
+				pending = -1
+			}
 			continue
 		}
 		if !keep(r) {
+			continue
+		}
+		if folded {
+			out[head].count++
 			continue
 		}
 		if pending >= 0 {
@@ -257,7 +306,7 @@ func visibleRows(all []row, filter string, faultsOnly bool) []row {
 			out = append(out, h)
 			pending = -1
 		}
-		if r.kind == rowAgent && head >= 0 {
+		if (r.kind == rowAgent || r.kind == rowFinding) && head >= 0 {
 			out[head].count++
 		}
 		out = append(out, r)
@@ -278,6 +327,8 @@ type link struct {
 func linkOf(r row, from paneID) link {
 	l := link{from: from, pids: map[int32]bool{}}
 	switch r.kind {
+	case rowFinding:
+		l.agentID = r.finding.AgentID
 	case rowAgent:
 		l.agentID, l.session = r.agent.ID, r.agent.Session
 		for _, p := range r.agent.PIDs {

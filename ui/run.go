@@ -16,7 +16,7 @@ func Run(ctx context.Context, opts Options) error {
 	// before the program reads the keyboard: asked later, the terminal's
 	// answer and the operator's first keys would be read by both.
 	lipgloss.HasDarkBackground()
-	p := tea.NewProgram(New(opts), tea.WithAltScreen(), tea.WithContext(ctx))
+	p := tea.NewProgram(New(opts), tea.WithAltScreen(), tea.WithMouseCellMotion(), tea.WithContext(ctx))
 	final, err := p.Run()
 	if m, ok := final.(Model); ok {
 		m.Close()

@@ -21,6 +21,7 @@ type table struct {
 	cursor int   // index into rows
 	offset int   // first row shown
 	need   int   // needWidth of all, measured when all changes
+	sortBy sortKey
 	width  int
 	height int
 }
@@ -38,13 +39,13 @@ func (t table) bodyHeight() int { return max(t.height-3, 1) }
 
 // SetRows replaces the rows, keeping the cursor on the same row (by key)
 // when it is still shown.
-func (t *table) SetRows(all []row, filter string, faultsOnly bool) {
+func (t *table) SetRows(all []row, f rowFilter) {
 	prev, old := t.rows, t.cursor
 	if !slices.Equal(all, t.all) { // a scan that changed nothing changes no width
 		t.need = measureWidth(all)
 	}
 	t.all = all
-	t.rows = visibleRows(all, filter, faultsOnly)
+	t.rows = sortRows(visibleRows(all, f), t.sortBy)
 	t.cursor = -1
 	// The same row, most often at the same place; when it is gone (a
 	// killed process, a filter), the next one that is still there, else the
@@ -226,7 +227,13 @@ const (
 )
 
 func (t table) columnHeads(w int) string {
-	pre := strings.Repeat(" ", markWidth) + fit("VERDICT", verdictWidth) + " "
+	mark := func(s string, k sortKey) string {
+		if t.sortBy == k {
+			return s + "▼"
+		}
+		return s
+	}
+	pre := strings.Repeat(" ", markWidth) + fit(mark("VERDICT", sortVerdict), verdictWidth) + " "
 	rest := w - markWidth - verdictWidth - 1
 	switch t.id {
 	case paneRegistry:
@@ -235,16 +242,26 @@ func (t table) columnHeads(w int) string {
 		}
 		return pre + "AGENT"
 	case paneTmux:
-		if rest-pidsWidth-1 >= minNameWidth {
-			return pre + fit("SESSION", rest-pidsWidth-1) + " " + fitRight("PIDS", pidsWidth)
+		head := "SESSION"
+		switch t.sortBy {
+		case sortCPU, sortRSS, sortAge:
+			head += " (by " + sortNames[t.sortBy] + "▼)"
 		}
-		return pre + "SESSION"
+		if rest-pidsWidth-1 >= minNameWidth {
+			return pre + fit(head, rest-pidsWidth-1) + " " + fitRight("PIDS", pidsWidth)
+		}
+		return pre + head
 	}
 	if procStats(rest) {
-		return pre + fitRight("PID", pidWidth) + " " + fitRight("AGE", ageWidth) + " " + fitRight("CPU", cpuWidth) + " " +
-			fitRight("RSS", rssWidth) + " COMMAND"
+		return pre + fitRight("PID", pidWidth) + " " + fitRight(mark("AGE", sortAge), ageWidth) + " " + fitRight(mark("CPU", sortCPU), cpuWidth) + " " +
+			fitRight(mark("RSS", sortRSS), rssWidth) + " COMMAND"
 	}
-	return pre + fitRight("PID", pidWidth) + " " + fitRight("AGE", ageWidth) + " COMMAND"
+	head := " COMMAND"
+	switch t.sortBy {
+	case sortCPU, sortRSS:
+		head += " (by " + sortNames[t.sortBy] + "▼)"
+	}
+	return pre + fitRight("PID", pidWidth) + " " + fitRight(mark("AGE", sortAge), ageWidth) + head
 }
 
 // procStats reports whether a process row is wide enough for CPU and RSS.
@@ -287,6 +304,9 @@ func renderRow(r row, w int, st rowState, v paneView) string {
 	s := v.styles
 	if r.kind == rowHeading {
 		text := "▾ "
+		if r.collapsed {
+			text = "▸ "
+		}
 		if r.locked {
 			text += "⊠ " // its lock is busy: the rows are its last good copy
 		}
@@ -296,6 +316,9 @@ func renderRow(r row, w int, st rowState, v paneView) string {
 			text += escape(r.heading)
 		}
 		text += fmt.Sprintf(" (%d)", r.count)
+		if st.cursor && st.focused {
+			return s.Selected.Render(fit(text, w))
+		}
 		return s.Heading.Render(fit(text, w))
 	}
 	mark := " "
@@ -312,6 +335,9 @@ func renderRow(r row, w int, st rowState, v paneView) string {
 		tag = "*"
 	}
 	verdict := fit(verdictLabel(r.verdict()), verdictWidth)
+	if r.kind == rowFinding {
+		verdict = fit(findingLabels[r.finding.Kind], verdictWidth)
+	}
 	rest := w - markWidth - verdictWidth - 1
 	cells := rowCells(r, rest, v.now)
 	if st.cursor && st.focused {
@@ -338,23 +364,23 @@ func rowCells(r row, w int, now time.Time) string {
 		newMark = "NEW "
 	}
 	switch r.kind {
+	// The columns are laid out from w alone, so a NEW badge takes its room
+	// from the name, never from the next column.
 	case rowAgent:
 		a := r.agent
 		id := escape(a.ID)
-		idW := w - len(newMark)
-		if idW-statusWidth-1 >= minNameWidth {
-			return newMark + fitMiddle(id, idW-statusWidth-1) + " " + fit(escape(a.Status), statusWidth)
+		if w-statusWidth-1 >= minNameWidth {
+			return newMark + fitName(id, w-statusWidth-1-len(newMark)) + " " + fit(escape(a.Status), statusWidth)
 		}
-		return newMark + fitMiddle(id, idW)
+		return newMark + fitName(id, w-len(newMark))
 	case rowSession:
 		ss := r.session
 		name := escape(ss.Name)
-		nameW := w - len(newMark) - len(r.server)
-		newMark += r.server
-		if nameW-pidsWidth-1 >= minNameWidth {
-			return newMark + fitMiddle(name, nameW-pidsWidth-1) + " " + fitRight(strconv.Itoa(len(ss.PIDs)), pidsWidth)
+		pre := newMark + r.server
+		if w-pidsWidth-1 >= minNameWidth {
+			return pre + fitName(name, w-pidsWidth-1-len(pre)) + " " + fitRight(strconv.Itoa(len(ss.PIDs)), pidsWidth)
 		}
-		return newMark + fitMiddle(name, nameW)
+		return pre + fitName(name, w-len(pre))
 	case rowProc:
 		p := r.proc
 		age := "-"
@@ -369,7 +395,11 @@ func rowCells(r row, w int, now time.Time) string {
 		if procStats(w) {
 			cells += fitRight(fmtCPU(r.stats), cpuWidth) + " " + fitRight(fmtRSS(r.stats), rssWidth) + " "
 		}
-		return cells + fit(r.tree+newMark+escape(cmd), w-lipgloss.Width(cells))
+		cw := w - lipgloss.Width(cells) - lipgloss.Width(r.tree) - len(newMark)
+		// Pane shells differ at their ends (the stream log's agent id).
+		return cells + fit(r.tree+newMark+fitMiddle(escape(cmd), cw), w-lipgloss.Width(cells))
+	case rowFinding:
+		return fit(escape(findingText(r.finding)), w)
 	}
 	return fit("", w)
 }
