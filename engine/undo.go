@@ -1,17 +1,13 @@
 package engine
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
-	"time"
 
-	"agentwatch/reconcile"
 	"agentwatch/registry"
 )
 
@@ -22,94 +18,6 @@ var ErrNothingToUndo = errors.New("nothing to undo: the audit log holds no repai
 // ErrChangedSince means a registry changed after agentwatch wrote it, so
 // putting back the older bytes would roll someone else's change back.
 var ErrChangedSince = errors.New("changed since by someone else")
-
-// Repair applies a plan — registry operations, then kills — and appends it
-// to the audit log.
-func (e *Engine) Repair(ctx context.Context, snap *Snapshot, plan reconcile.Plan, now time.Time, kill KillOptions) (*Result, error) {
-	res := e.Apply(ctx, snap, plan, now)
-	var kills []reconcile.Op
-	for _, op := range plan.Ops {
-		if op.Op == reconcile.OpKillProcess || op.Op == reconcile.OpKillSession {
-			kills = append(kills, op)
-		}
-	}
-	if len(kills) > 0 {
-		k := e.Kill(ctx, snap, kills, kill)
-		res.Applied = append(res.Applied, k.Applied...)
-		res.Skipped = append(res.Skipped, k.Skipped...)
-		res.Failed = append(res.Failed, k.Failed...)
-	}
-	e.cfg.Metrics.observeResult(res)
-	entry := Entry{Action: "repair", Result: resultWord(res), Files: changesOf(res.Commits, res.fields), Rows: res.Rows}
-	for _, it := range res.Applied {
-		entry.Targets = appendTarget(entry.Targets, it.Op)
-	}
-	for _, it := range res.Failed {
-		entry.Targets = appendTarget(entry.Targets, it.Op)
-	}
-	entry.Ops = append(append(entry.Ops, res.Applied...), res.Failed...)
-	entry.Raced = res.Raced
-	if len(res.Applied)+len(res.Failed)+len(res.Raced) == 0 {
-		return res, nil // nothing written, nothing to record
-	}
-	return res, e.cfg.Audit.Append(ctx, entry)
-}
-
-// LastRepairRaced returns the newest repair in the audit log when it
-// raced with a writer that takes no lock (its Raced lists the registries),
-// or nil. An engine given workspaces looks only at a repair of theirs.
-func (e *Engine) LastRepairRaced(ctx context.Context) (*Entry, error) {
-	last, err := e.cfg.Audit.Last(ctx, "repair")
-	if err != nil || last == nil || len(last.Raced) == 0 {
-		return nil, err
-	}
-	var within []string
-	for _, b := range e.cfg.Bases {
-		within = append(within, b.Dir)
-	}
-	if !touches(Entry{Files: pathsOnly(last.Raced)}, within) {
-		return nil, nil
-	}
-	return last, nil
-}
-
-func pathsOnly(paths []string) []FileChange {
-	out := make([]FileChange, len(paths))
-	for i, p := range paths {
-		out[i].Path = p
-	}
-	return out
-}
-
-func appendTarget(ts []string, op reconcile.Op) []string {
-	t := op.Registry
-	switch {
-	case op.Op == reconcile.OpKillProcess:
-		t = fmt.Sprintf("PID %d (%s)", op.PID, op.Comm)
-	case op.Op == reconcile.OpKillSession:
-		t = "session " + op.Session + " on " + op.Server
-	case op.AgentID != "":
-		t = op.AgentID + " in " + op.Registry
-	}
-	for _, x := range ts {
-		if x == t {
-			return ts
-		}
-	}
-	return append(ts, t)
-}
-
-func resultWord(r *Result) string {
-	switch {
-	case len(r.Failed) > 0 && len(r.Applied) > 0:
-		return "partial"
-	case len(r.Failed) > 0:
-		return "failed"
-	case len(r.Applied) > 0:
-		return "ok"
-	}
-	return "nothing"
-}
 
 // UndoFile is one registry an undo puts back.
 type UndoFile struct {
@@ -379,132 +287,4 @@ func (e *Engine) undoWhole(ctx context.Context, f UndoFile, force bool, fields m
 		out.Done = true
 	}
 	return out, commit
-}
-
-// RestoreCandidate is bytes that would mend a corrupt registry, and where
-// they come from.
-type RestoreCandidate struct {
-	Source string // "journal", "salvage" or "backup"
-	Detail string
-	Data   []byte
-}
-
-// ErrNotCorrupt means the registry parses: restore has nothing to mend.
-var ErrNotCorrupt = errors.New("the registry parses; there is nothing to restore (see `agentwatch undo` to put back agentwatch's last change)")
-
-// PlanRestore reads a registry and finds the best way to mend it: the bytes
-// of a journal that agentwatch left when it crashed mid-write, the complete
-// document at the front of a file with trailing garbage, or the newest
-// backup that parses. from ("", "journal", "salvage", "backup") limits the
-// choice. It returns the current bytes too, for the preview.
-func (e *Engine) PlanRestore(ctx context.Context, path, from string) (cur []byte, cand *RestoreCandidate, err error) {
-	s, err := e.cfg.Store.Read(ctx, path)
-	if s == nil {
-		return nil, nil, err
-	}
-	if s.ParseErr == nil {
-		return s.Data, nil, ErrNotCorrupt
-	}
-	var tried []string
-	if from == "" || from == "journal" {
-		j, jerr := registry.ReadJournal(ctx, path)
-		switch {
-		case jerr == nil && parses(j.Data):
-			return s.Data, &RestoreCandidate{Source: "journal", Detail: "the new bytes of agentwatch's unfinished write", Data: j.Data}, nil
-		case jerr == nil:
-			tried = append(tried, "journal: its bytes do not parse either")
-		case errors.Is(jerr, fs.ErrNotExist):
-			tried = append(tried, "journal: none beside it (agentwatch was not interrupted while writing it)")
-		default:
-			tried = append(tried, "journal: "+jerr.Error())
-		}
-	}
-	if from == "" || from == "salvage" {
-		kept, dropped, serr := registry.Salvage(s.Data)
-		if serr == nil {
-			serr = inShape(path, kept)
-		}
-		if serr == nil {
-			return s.Data, &RestoreCandidate{Source: "salvage", Detail: fmt.Sprintf("the complete document at the front, dropping %d trailing bytes", dropped), Data: kept}, nil
-		}
-		tried = append(tried, "salvage: "+strings.TrimPrefix(serr.Error(), "salvage: "))
-	}
-	if from == "" || from == "backup" {
-		backups, berr := e.cfg.Store.Backups(ctx, path)
-		if errors.Is(berr, fs.ErrNotExist) {
-			backups, berr = nil, nil
-		}
-		if berr != nil {
-			tried = append(tried, "backups: "+berr.Error())
-		}
-		for _, b := range backups {
-			data, rerr := os.ReadFile(b.Path)
-			if rerr == nil && parses(data) {
-				return s.Data, &RestoreCandidate{Source: "backup", Detail: "backup of " + b.Time.Format(time.RFC3339), Data: data}, nil
-			}
-		}
-		switch {
-		case berr == nil && len(backups) == 0:
-			tried = append(tried, fmt.Sprintf("backups: no backup of %s exists in %s; nothing to restore from", path, e.cfg.Store.StateDir))
-		case berr == nil:
-			tried = append(tried, fmt.Sprintf("backups: not one of its %d backups in %s parses", len(backups), e.cfg.Store.StateDir))
-		}
-	}
-	return s.Data, nil, fmt.Errorf("restore %s: nothing can mend it automatically; edit it by hand (its bytes are untouched):\n  %s", path, strings.Join(tried, "\n  "))
-}
-
-// inShape checks that salvaged bytes are a registry of the file's kind, not
-// merely some JSON value (a lone "0" at the front of a torn file parses).
-func inShape(path string, data []byte) error {
-	v, err := registry.Parse(data)
-	if err != nil {
-		return err
-	}
-	switch filepath.Base(path) {
-	case "GLOBAL_REGISTRY.json":
-		_, err = registry.NewGlobalFile(v)
-	default:
-		_, err = registry.NewTaskFile(v)
-	}
-	if err == nil && v.Len() == 0 {
-		err = errors.New("an empty object")
-	}
-	if err != nil {
-		return fmt.Errorf("salvage: the complete value at the front is not a registry (%v)", err)
-	}
-	return nil
-}
-
-func parses(data []byte) bool {
-	_, err := registry.Parse(data)
-	return err == nil
-}
-
-// Restore writes a restore candidate over a corrupt registry, provided the
-// file still holds the bytes the preview showed. The corrupt bytes go to the
-// backups like any old bytes.
-func (e *Engine) Restore(ctx context.Context, path string, previewed []byte, cand *RestoreCandidate) (*registry.Commit, error) {
-	commit, err := e.cfg.Store.Update(ctx, path, registry.UpdateOptions{AllowCorrupt: true}, func(cur *registry.Snapshot) ([]byte, error) {
-		if cur.ParseErr == nil {
-			return nil, nil // mended meanwhile (a journal recovery, or a writer)
-		}
-		if !bytes.Equal(cur.Data, previewed) {
-			return nil, fmt.Errorf("restore %s: the file changed since the preview; run restore again", path)
-		}
-		return cand.Data, nil
-	})
-	entry := Entry{Action: "restore", Targets: []string{path + " from " + cand.Source}, Result: "ok"}
-	if commit != nil {
-		entry.Files = changesOf([]*registry.Commit{commit}, nil)
-		if !commit.Changed {
-			entry.Result = "nothing"
-		}
-	}
-	if err != nil {
-		entry.Result, entry.Error = "failed", err.Error()
-	}
-	if aerr := e.cfg.Audit.Append(ctx, entry); err == nil {
-		err = aerr
-	}
-	return commit, err
 }

@@ -1,0 +1,142 @@
+// Ending a scene: every process it started, by PID and start time, its
+// tmux server by socket, its directory; and the scenes whose owner died.
+
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"agentwatch/procscan"
+	"agentwatch/tmux"
+)
+
+// Processes returns every live process the scene started: every process
+// whose command line names the scene's directory, wherever it was
+// reparented to.
+func (s *Scene) Processes(ctx context.Context) ([]procscan.Identity, error) {
+	return Naming(ctx, s.Dir)
+}
+
+// Close ends every process the scene started, by PID and start time, kills
+// its tmux server by socket and removes its directory.
+func (s *Scene) Close(ctx context.Context) error {
+	return Teardown(ctx, s.Dir, s.Socket)
+}
+
+// Naming returns the live processes (zombies aside) whose command line
+// names dir, other than this one: what a scene, or a test's own sandbox
+// under dir, started.
+func Naming(ctx context.Context, dir string) ([]procscan.Identity, error) {
+	table, err := procscan.NewScanner().Scan(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []procscan.Identity
+	for _, p := range table.Procs {
+		if p.PID != int32(os.Getpid()) && !p.Zombie() && strings.Contains(p.Cmdline(), dir) {
+			out = append(out, p.Identity())
+		}
+	}
+	return out, nil
+}
+
+// KillAll ends the processes ids by PID and start time, TERM then KILL,
+// and returns an error for each that survived or was refused.
+func KillAll(ctx context.Context, ids []procscan.Identity) []error {
+	if len(ids) == 0 {
+		return nil
+	}
+	var errs []error
+	outs, err := procscan.Kill(ctx, procscan.KillRequest{Targets: ids, TermTimeout: 2 * time.Second})
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for _, o := range outs {
+		if o.Result == procscan.KillSurvived || o.Result == procscan.KillRefused {
+			errs = append(errs, fmt.Errorf("PID %d %s: %s", o.PID, o.Result, o.Reason))
+		}
+	}
+	return errs
+}
+
+// Teardown kills the tmux server on sock, every process naming dir (by PID
+// and start time: TERM, then KILL), and removes dir. The demo and the tests
+// end what they started with it.
+func Teardown(ctx context.Context, dir string, sock tmux.Socket) error {
+	var errs []error
+	c := tmux.NewClient(sock)
+	if err := c.KillServer(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	ids, err := Naming(ctx, dir)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	errs = append(errs, KillAll(ctx, ids)...)
+	if err := os.RemoveAll(dir); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+const scenePrefix = "agentwatch-demo-"
+
+// writeOwner records the process that owns the scene, by PID and start
+// time, so that a later Build can tell a scene whose owner died.
+func writeOwner(ctx context.Context, dir string) error {
+	table, err := procscan.NewScanner().Scan(ctx)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	me := table.Procs[int32(os.Getpid())]
+	if me == nil {
+		return fmt.Errorf("demo: this process is not in the process table")
+	}
+	return os.WriteFile(filepath.Join(dir, "owner"), []byte(fmt.Sprintf("%d %d\n", me.PID, me.Start)), 0o644)
+}
+
+// ReapOrphans closes every scene in /tmp whose owner is gone: its tmux
+// server, its processes, its directory. It returns how many it closed.
+func ReapOrphans(ctx context.Context) int {
+	dirs, _ := filepath.Glob(filepath.Join("/tmp", scenePrefix+"*"))
+	if len(dirs) == 0 {
+		return 0
+	}
+	table, err := procscan.NewScanner().Scan(ctx)
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, dir := range dirs {
+		data, err := os.ReadFile(filepath.Join(dir, "owner"))
+		if err != nil {
+			continue // no owner recorded: not ours to judge
+		}
+		var id procscan.Identity
+		if _, err := fmt.Sscan(string(data), &id.PID, &id.Start); err != nil {
+			continue
+		}
+		// Start times computed by two processes can differ by the boot
+		// time's rounding: a second's slack still tells a reused PID.
+		if p := table.Procs[id.PID]; p != nil && !p.Zombie() && absDiff(p.Start, id.Start) <= 2000 {
+			continue
+		}
+		if Teardown(ctx, dir, tmux.Socket{Path: filepath.Join(dir, "sock")}) == nil {
+			n++
+		}
+	}
+	return n
+}
+
+func absDiff(a, b int64) int64 {
+	if a > b {
+		return a - b
+	}
+	return b - a
+}
