@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -92,5 +93,38 @@ func TestHelpDescribesTheWholeTool(t *testing.T) {
 		if !strings.Contains(about, want) {
 			t.Errorf("--help's description does not mention %q:\n%s", want, about)
 		}
+	}
+}
+
+// The README's set-up, followed literally in a clone: `go install .` puts
+// agentwatch where `go env GOPATH`/bin says (here a GOBIN of the test's own,
+// so that nothing of the operator's is touched), and with that directory on
+// PATH, `agentwatch --version` answers.
+func TestInstallPutsAgentwatchOnPath(t *testing.T) {
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("no go command: %v", err)
+	}
+	clone := filepath.Join(t.TempDir(), "clone")
+	if out, err := exec.Command("git", "clone", "-q", ".", clone).CombinedOutput(); err != nil {
+		t.Skipf("not a git checkout to clone (%v): %s", err, out)
+	}
+	bin := t.TempDir()
+	install := exec.Command(gobin, "install", ".")
+	install.Dir = clone
+	install.Env = append(os.Environ(), "GOBIN="+bin)
+	if out, err := install.CombinedOutput(); err != nil {
+		t.Fatalf("go install .: %v\n%s", err, out)
+	}
+	// A shell finds it on the PATH the README sets up.
+	version := exec.Command("sh", "-c", "command -v agentwatch && agentwatch --version")
+	version.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	raw, err := version.CombinedOutput()
+	found, out, _ := strings.Cut(string(raw), "\n")
+	if found != filepath.Join(bin, "agentwatch") {
+		t.Errorf("the shell found %q, want the installed %s", found, filepath.Join(bin, "agentwatch"))
+	}
+	if err != nil || !strings.HasPrefix(out, "agentwatch version ") {
+		t.Errorf("agentwatch --version from PATH: %v, %q", err, out)
 	}
 }
