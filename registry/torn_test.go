@@ -130,7 +130,7 @@ func bigRegistry(size int) []byte {
 // is left.
 func TestRandomKillsMidRepairLoseNothing(t *testing.T) {
 	requirePython(t)
-	kills := 30
+	kills := 50
 	if testing.Short() {
 		kills = 8
 	}
