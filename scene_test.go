@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"agentwatch/demo"
+	"agentwatch/procscan"
 	"agentwatch/registry"
 	"agentwatch/tmux"
 )
@@ -61,16 +62,24 @@ func remember(dir string, sock tmux.Socket) {
 // leftovers lists processes whose command line names a directory a test
 // made, and tmux servers a test started that still answer.
 func leftovers() string {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	// One scan of the process table for every directory: on a busy host
+	// under the race detector a scan takes a while.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	table, err := procscan.NewScanner().Scan(ctx)
+	if err != nil {
+		return "cannot scan processes: " + err.Error()
+	}
 	var out []string
-	for _, d := range startedDirs {
-		ids, err := demo.Naming(ctx, d)
-		if err != nil {
-			return "cannot scan processes: " + err.Error()
+	for _, p := range table.Procs {
+		if p.PID == int32(os.Getpid()) || p.Zombie() {
+			continue
 		}
-		for _, id := range ids {
-			out = append(out, fmt.Sprintf("PID %d names %s", id.PID, d))
+		for _, d := range startedDirs {
+			if strings.Contains(p.Cmdline(), d) {
+				out = append(out, fmt.Sprintf("PID %d names %s", p.PID, d))
+				break
+			}
 		}
 	}
 	for _, s := range startedSockets {
