@@ -14,27 +14,7 @@ import (
 	"agentwatch/tmux"
 )
 
-// Verdict words, as the JSON output and the screen show them.
 const (
-	VerdictOK       = "ok"
-	VerdictStarting = "starting"
-	VerdictSuspect  = "suspect"
-	VerdictGhost    = "ghost"
-	VerdictStale    = "stale"
-	VerdictDone     = "done"
-	VerdictLeak     = "leak"
-	VerdictUnknown  = "unknown"
-	VerdictOther    = "other"
-	VerdictForeign  = "foreign"
-)
-
-// Causes of ghosts and leaks.
-const (
-	CauseSessionNotFound   = "session_not_found"
-	CauseNoAgentProcess    = "no_agent_process"
-	CauseUntrackedSession  = "untracked_session"
-	CauseFinishedAgent     = "finished_agent"
-	CauseOrphanProcess     = "orphan_process"
 	sessionPrefix          = "agent_"
 	defaultStale           = 30 * time.Minute
 	maxAttributionAncestry = 64
@@ -91,7 +71,7 @@ type Live struct {
 // has changed (see reuse). A Memory is never changed once returned.
 type Memory struct {
 	Suspects map[string]bool
-	Verdicts map[string]string
+	Verdicts map[string]Verdict
 	last     *analysis
 }
 
@@ -124,9 +104,7 @@ type AgentRow struct {
 	Session  string
 	Started  string
 	Updated  string
-	Verdict  string
-	Cause    string
-	Reason   string
+	Judgement
 	// Reported is when the agent's last progress report was made (SQLite
 	// era: agent_progress_latest's timestamp).
 	Reported string
@@ -140,8 +118,6 @@ type AgentRow struct {
 	// ResultError: that line says is_error.
 	CompletedEvidence, ResultError bool
 	PIDs                           []int32
-	// New marks a row that turned ghost or leak since the last analysis.
-	New bool
 }
 
 // SessionRow is one tmux session.
@@ -152,11 +128,8 @@ type SessionRow struct {
 	AgentID  string
 	Created  time.Time
 	Attached bool
-	Verdict  string
-	Cause    string
-	Reason   string
-	PIDs     []int32
-	New      bool
+	Judgement
+	PIDs []int32
 }
 
 // ProcRow is one process: a claude, its ancestors up to the pane, its
@@ -175,10 +148,7 @@ type ProcRow struct {
 	Session string // tmux session it belongs to, if any
 	Server  string
 	AgentID string
-	Verdict string
-	Cause   string
-	Reason  string
-	New     bool
+	Judgement
 }
 
 // attribution is what a process belongs to.
@@ -266,7 +236,7 @@ func analyzeLive(w *world, in Input, prev *Memory, rep *Report) (*Memory, time.T
 	l.agentVerdicts(prev)
 	procRows := l.procRows(sessionRows)
 
-	mem := &Memory{Suspects: map[string]bool{}, Verdicts: make(map[string]string, len(l.order)+len(sessionRows)+len(procRows))}
+	mem := &Memory{Suspects: map[string]bool{}, Verdicts: make(map[string]Verdict, len(l.order)+len(sessionRows)+len(procRows))}
 	rep.Agents = slices.Grow(rep.Agents, len(l.order))
 	for _, a := range l.order {
 		rep.Agents = append(rep.Agents, a.row)
@@ -954,7 +924,7 @@ func (l *live) procRow(p *procscan.Proc, depth int, sessions map[string]SessionR
 		default:
 			r.Verdict, r.Reason = VerdictOK, fmt.Sprintf("in session %s (%s)", a.session, a.how)
 			if ag := l.agentByID(a.agentID); ag != nil && ag.row.Verdict != VerdictOK && ag.row.Verdict != VerdictStarting && ag.row.Verdict != VerdictStale {
-				r.Reason += "; agent is " + ag.row.Verdict
+				r.Reason += "; agent is " + string(ag.row.Verdict)
 			}
 		}
 	case a.agentID != "":
@@ -980,8 +950,8 @@ func (l *live) procRow(p *procscan.Proc, depth int, sessions map[string]SessionR
 // markNew flags rows that turned ghost or leak since the previous analysis
 // and records every verdict for the next.
 func markNew(rep *Report, prev *Memory, mem *Memory) {
-	bad := func(v string) bool { return v == VerdictGhost || v == VerdictLeak }
-	was := func(key string) string {
+	bad := func(v Verdict) bool { return v == VerdictGhost || v == VerdictLeak }
+	was := func(key string) Verdict {
 		if prev == nil {
 			return ""
 		}

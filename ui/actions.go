@@ -139,7 +139,7 @@ func (m Model) killTargets() []killTarget {
 			for i := range m.rep.Sessions {
 				if s := &m.rep.Sessions[i]; s.Name == r.agent.Session {
 					out = append(out, killTarget{arg: s.Name, session: s,
-						label: r.name() + " by its session " + escape(s.Name) + " — " + verdictLabel(s.Verdict) + ": " + escape(s.Reason)})
+						label: r.name() + " by its session " + escape(s.Name) + " — " + verdictLabel(string(s.Verdict)) + ": " + escape(s.Reason)})
 					return
 				}
 			}
@@ -329,12 +329,12 @@ func (m *Model) openMark() {
 		m.setStatus(fmt.Sprintf("agent %s is only a suspect: a ghost is called one on the next scan's second look", escape(a.ID)))
 		return
 	default:
-		m.setStatus(fmt.Sprintf("agent %s is %s, not a ghost: t marks only ghosts", escape(a.ID), escape(a.Verdict)))
+		m.setStatus(fmt.Sprintf("agent %s is %s, not a ghost: t marks only ghosts", escape(a.ID), escape(string(a.Verdict))))
 		return
 	}
 	op, word := a.GhostRepair()
 	full := reconcile.MakePlan(m.snap.Input, []reconcile.StatusChange{{Base: a.Base, TaskID: a.TaskID, AgentID: a.ID,
-		Session: a.Session, Op: op, Reason: a.Cause, Why: "marked from the TUI"}})
+		Session: a.Session, Op: op, Reason: string(a.Cause), Why: "marked from the TUI"}})
 	plan := markPlan(full, a.ID)
 	if len(plan.Ops) == 0 {
 		m.setStatus(fmt.Sprintf("nothing to change: no registry holds %s as active any more", escape(a.ID)))
@@ -348,7 +348,7 @@ func (m *Model) openMark() {
 	case a.Source == reconcile.SourceState:
 		fmt.Fprintf(&b, "Its row in the state database is marked %s, as the orchestrator marks an agent whose session died.\n", word)
 	default:
-		fmt.Fprintf(&b, "It is marked terminated, termination_reason %q.\n", escape(a.Cause))
+		fmt.Fprintf(&b, "It is marked terminated, termination_reason %q.\n", escape(string(a.Cause)))
 	}
 	if a.Source == reconcile.SourceState {
 		b.WriteString("The session is asked for once more just before one short transaction, guarded by the status seen.\n\n")

@@ -187,7 +187,7 @@ func testWorld(t testing.TB, agents []testAgent) reconcile.Input {
 // other is NEW); fix-… is missing for the first time, so it is a suspect.
 func testReport(in reconcile.Input) (reconcile.Report, *reconcile.Memory) {
 	_, first := reconcile.Observe(in, nil)
-	prev := &reconcile.Memory{Suspects: map[string]bool{}, Verdicts: map[string]string{}}
+	prev := &reconcile.Memory{Suspects: map[string]bool{}, Verdicts: map[string]reconcile.Verdict{}}
 	for k, v := range first.Verdicts {
 		prev.Verdicts[k] = v
 	}

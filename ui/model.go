@@ -628,10 +628,7 @@ func (m Model) helpContent() string {
 	b.WriteString("\n\nIn a dialog:\n")
 	b.WriteString(h.FullHelpView(m.dkeys.FullHelp()))
 	b.WriteString("\n\nVerdicts: ")
-	for _, v := range []string{reconcile.VerdictOK, reconcile.VerdictStarting, reconcile.VerdictSuspect, reconcile.VerdictGhost,
-		reconcile.VerdictStale, reconcile.VerdictDone, reconcile.VerdictLeak, reconcile.VerdictUnknown, reconcile.VerdictOther, reconcile.VerdictForeign} {
-		b.WriteString(verdictLabel(v) + "   ")
-	}
+	b.WriteString(verdictLegend())
 	b.WriteString("\nMarks:    ▶ cursor   ▷ cursor of another pane   • joined to the selection   * tagged   NEW just turned ghost or leak")
 	if m.opts.Readonly {
 		b.WriteString("\n\nRead-only session: tag, kill, mark, repair and undo are off.")
