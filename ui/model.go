@@ -28,7 +28,9 @@ import (
 // Backend is what the screen needs from the engine; *engine.Engine
 // satisfies it.
 type Backend interface {
-	Observe(ctx context.Context, now time.Time, prev *reconcile.Memory) (*engine.Snapshot, reconcile.Report, *reconcile.Memory, error)
+	// Rescan scans; a registry whose lock is busy keeps its document in
+	// prev.
+	Rescan(ctx context.Context, now time.Time, prev *engine.Snapshot, mem *reconcile.Memory) (engine.Scan, error)
 	Watch(ctx context.Context) (<-chan struct{}, error)
 	Repair(ctx context.Context, snap *engine.Snapshot, plan reconcile.Plan, now time.Time, kill engine.KillOptions) (*engine.Result, error)
 	KillAudited(ctx context.Context, snap *engine.Snapshot, ops []reconcile.Op, opts engine.KillOptions, targets []string) (*engine.Result, error)
