@@ -66,7 +66,7 @@ type Styles struct {
 	DiffDel     lipgloss.Style
 	Help        help.Styles
 
-	verdicts map[string]lipgloss.Style
+	tones map[tone]lipgloss.Style // the verdicts' styles
 }
 
 // DefaultStyles builds the styles from a theme. noColor drops every colour
@@ -130,7 +130,7 @@ func DefaultStyles(t Theme, noColor bool) Styles {
 			FullSeparator:  fg(t.Border),
 		},
 	}
-	tones := map[tone]lipgloss.Style{
+	s.tones = map[tone]lipgloss.Style{
 		toneOK:       fg(t.OK),
 		toneWarn:     fg(t.Warn),
 		toneWarnBold: fg(t.Warn).Bold(true),
@@ -138,19 +138,13 @@ func DefaultStyles(t Theme, noColor bool) Styles {
 		toneDim:      fg(t.Dim),
 		toneForeign:  fg(t.Foreign),
 	}
-	s.verdicts = map[string]lipgloss.Style{}
-	for word, l := range looks {
-		if st, ok := tones[l.tone]; ok {
-			s.verdicts[word] = st
-		}
-	}
 	return s
 }
 
 // Verdict is the style of a verdict's glyph and word: the tone its row of
 // looks names.
 func (s Styles) Verdict(v string) lipgloss.Style {
-	if st, ok := s.verdicts[v]; ok {
+	if st, ok := s.tones[looks[v].tone]; ok {
 		return st
 	}
 	return lipgloss.NewStyle()
