@@ -110,15 +110,15 @@ type workspaceJSON struct {
 
 // checkJSON is the object `check --json` prints.
 type checkJSON struct {
-	Healthy    bool                `json:"healthy"`
-	Summary    map[string]int      `json:"summary"`
-	Workspaces []workspaceJSON     `json:"workspaces"`
-	Servers    []serverJSON        `json:"servers"`
-	Registries []registryJSON      `json:"registries"`
-	Agents     []agentJSON         `json:"agents"`
-	Sessions   []sessionJSON       `json:"sessions"`
-	Processes  []processJSON       `json:"processes"`
-	Findings   []reconcile.Finding `json:"findings"`
+	Healthy    bool                          `json:"healthy"`
+	Summary    map[reconcile.FindingKind]int `json:"summary"`
+	Workspaces []workspaceJSON               `json:"workspaces"`
+	Servers    []serverJSON                  `json:"servers"`
+	Registries []registryJSON                `json:"registries"`
+	Agents     []agentJSON                   `json:"agents"`
+	Sessions   []sessionJSON                 `json:"sessions"`
+	Processes  []processJSON                 `json:"processes"`
+	Findings   []reconcile.Finding           `json:"findings"`
 }
 
 type serverJSON struct {
@@ -197,7 +197,7 @@ func writeCheckJSON(w io.Writer, eng *engine.Engine, snap *engine.Snapshot, rep 
 	}
 	for _, a := range rep.Agents {
 		out.Agents = append(out.Agents, agentJSON{AgentID: a.ID, TaskID: a.TaskID, Registry: a.Registry, Status: a.Status,
-			TmuxSession: a.Session, Verdict: a.Verdict, Cause: a.Cause, Reason: a.Reason, PIDs: ints(a.PIDs)})
+			TmuxSession: a.Session, Verdict: string(a.Verdict), Cause: string(a.Cause), Reason: a.Reason, PIDs: ints(a.PIDs)})
 	}
 	for _, s := range rep.Sessions {
 		pids := s.PIDs
@@ -205,11 +205,11 @@ func writeCheckJSON(w io.Writer, eng *engine.Engine, snap *engine.Snapshot, rep 
 			pids = []int32{}
 		}
 		out.Sessions = append(out.Sessions, sessionJSON{Name: s.Name, Server: s.Server, AgentID: s.AgentID,
-			Verdict: s.Verdict, Cause: s.Cause, Reason: s.Reason, PIDs: pids})
+			Verdict: string(s.Verdict), Cause: string(s.Cause), Reason: s.Reason, PIDs: pids})
 	}
 	for _, p := range rep.Processes {
 		out.Processes = append(out.Processes, processJSON{PID: p.PID, PPID: p.PPID, Comm: p.Comm, Cmdline: p.Cmdline,
-			Session: p.Session, SID: p.SID, Claude: p.Claude, AgentID: p.AgentID, Verdict: p.Verdict, Cause: p.Cause, Reason: p.Reason})
+			Session: p.Session, SID: p.SID, Claude: p.Claude, AgentID: p.AgentID, Verdict: string(p.Verdict), Cause: string(p.Cause), Reason: p.Reason})
 	}
 	for _, b := range eng.Bases() {
 		out.Workspaces = append(out.Workspaces, workspaceJSON{Path: b.Dir, FoundBy: b.Source, Era: registry.Era(b.Dir)})
@@ -289,7 +289,7 @@ func writeCheckText(w io.Writer, eng *engine.Engine, snap *engine.Snapshot, rep 
 	fmt.Fprintf(w, "%-10s %-*s %s\n", "FINDING", whereWidth, "WHERE", "DETAIL")
 	for _, f := range rep.Findings {
 		where, detail := describe(f)
-		writeFinding(w, f.Kind, safe(where), safe(detail))
+		writeFinding(w, string(f.Kind), safe(where), safe(detail))
 	}
 	fmt.Fprintln(w)
 	var counts []string
@@ -355,7 +355,7 @@ func describe(f reconcile.Finding) (where, detail string) {
 		}
 		return where, fmt.Sprintf("%s; PIDs %s", f.Cause, joinInts(f.PIDs))
 	}
-	return f.AgentID, f.Cause
+	return f.AgentID, string(f.Cause)
 }
 
 func orDash(s string) string {

@@ -20,7 +20,7 @@ func TestKillPlanPrefersTheServerNamedOverOnesFollowed(t *testing.T) {
 		Procs:   &procscan.Table{Procs: map[int32]*procscan.Proc{}},
 	}
 	leak := func(server tmux.Socket) reconcile.SessionRow {
-		return reconcile.SessionRow{Name: "agent_x-1", Server: server.String(), Verdict: reconcile.VerdictLeak}
+		return reconcile.SessionRow{Name: "agent_x-1", Server: server.String(), Judgement: reconcile.Judgement{Verdict: reconcile.VerdictLeak}}
 	}
 
 	// On the named server and on a followed one: the named one.

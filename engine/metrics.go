@@ -87,13 +87,13 @@ func NewMetrics() *Metrics {
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		f(c)
 	}
-	for _, cause := range []string{reconcile.CauseUntrackedSession, reconcile.CauseFinishedAgent, reconcile.CauseOrphanProcess} {
-		m.leaks.WithLabelValues(cause)
+	for _, cause := range []reconcile.Cause{reconcile.CauseUntrackedSession, reconcile.CauseFinishedAgent, reconcile.CauseOrphanProcess} {
+		m.leaks.WithLabelValues(string(cause))
 	}
 	// Counters exist from the start, at 0: an alert on their rate needs a
 	// series before the first event.
 	for _, kind := range reconcile.FindingKinds {
-		m.findings.WithLabelValues(kind)
+		m.findings.WithLabelValues(string(kind))
 	}
 	for _, op := range []reconcile.OpKind{reconcile.OpTerminate, reconcile.OpComplete, reconcile.OpRecount, reconcile.OpDedupe, reconcile.OpSync} {
 		m.repairs.WithLabelValues(string(op))
@@ -169,7 +169,7 @@ func (m *Metrics) observeScan(snap *Snapshot, rep reconcile.Report, err error) {
 	m.lockTimeouts.Add(float64(len(snap.Locked())))
 	m.observeSources(snap)
 	for kind, n := range rep.Summary() {
-		m.findings.WithLabelValues(kind).Set(float64(n))
+		m.findings.WithLabelValues(string(kind)).Set(float64(n))
 	}
 	m.agents.Reset()
 	for _, a := range rep.Agents {
@@ -195,7 +195,7 @@ func (m *Metrics) observeScan(snap *Snapshot, rep reconcile.Report, err error) {
 		}
 	}
 	ghosts := 0
-	leaks := map[string]int{}
+	leaks := map[reconcile.Cause]int{}
 	for _, f := range rep.Findings {
 		switch f.Kind {
 		case reconcile.FindDrift:
@@ -211,8 +211,8 @@ func (m *Metrics) observeScan(snap *Snapshot, rep reconcile.Report, err error) {
 		}
 	}
 	m.ghosts.Set(float64(ghosts))
-	for _, cause := range []string{reconcile.CauseUntrackedSession, reconcile.CauseFinishedAgent, reconcile.CauseOrphanProcess} {
-		m.leaks.WithLabelValues(cause).Set(float64(leaks[cause]))
+	for _, cause := range []reconcile.Cause{reconcile.CauseUntrackedSession, reconcile.CauseFinishedAgent, reconcile.CauseOrphanProcess} {
+		m.leaks.WithLabelValues(string(cause)).Set(float64(leaks[cause]))
 	}
 	foreign := 0
 	for _, p := range rep.Processes {
@@ -223,7 +223,7 @@ func (m *Metrics) observeScan(snap *Snapshot, rep reconcile.Report, err error) {
 	m.foreign.Set(float64(foreign))
 	m.sessions.Reset()
 	for _, s := range rep.Sessions {
-		m.sessions.WithLabelValues(s.Verdict).Inc()
+		m.sessions.WithLabelValues(string(s.Verdict)).Inc()
 	}
 }
 

@@ -41,8 +41,8 @@ func (r Report) Healthy() bool {
 }
 
 // Summary counts the findings by kind; every kind is present.
-func (r Report) Summary() map[string]int {
-	out := make(map[string]int, len(FindingKinds))
+func (r Report) Summary() map[FindingKind]int {
+	out := make(map[FindingKind]int, len(FindingKinds))
 	for _, k := range FindingKinds {
 		out[k] = 0
 	}

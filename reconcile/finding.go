@@ -4,34 +4,10 @@ import (
 	"encoding/json"
 )
 
-// Finding kinds: the words the JSON output and the screen use.
-const (
-	FindGhost     = "ghost"
-	FindLeak      = "leak"
-	FindDrift     = "drift"
-	FindDuplicate = "duplicate"
-	FindDivergent = "divergent"
-	FindCorrupt   = "corrupt"
-	FindStale     = "stale"
-	// FindUnreadable: a database or file that could not be read; nothing
-	// it would own is judged.
-	FindUnreadable = "unreadable"
-	// FindUnknown: an agent row whose status is in neither set (SQLite era).
-	FindUnknown = "unknown"
-	// FindSpawnBlocked: ghost rows that hold a task's spawns back (SQLite era).
-	FindSpawnBlocked = "spawn_blocked"
-	// FindOrphanRow: a progress or hierarchy row whose agent row is missing.
-	FindOrphanRow = "orphan_row"
-)
-
-// FindingKinds lists every finding kind in the order reports show them.
-var FindingKinds = []string{FindCorrupt, FindUnreadable, FindGhost, FindLeak, FindSpawnBlocked, FindDrift, FindDuplicate,
-	FindDivergent, FindUnknown, FindStale, FindOrphanRow}
-
 // Finding is one thing wrong. Which fields are set depends on Kind; the JSON
 // form carries exactly the fields of that kind.
 type Finding struct {
-	Kind string
+	Kind FindingKind
 
 	Registry string
 	AgentID  string
@@ -40,7 +16,7 @@ type Finding struct {
 	// ghost
 	Status            string
 	TmuxSession       string
-	Cause             string
+	Cause             Cause
 	CompletedEvidence bool
 	// leak
 	PIDs []int

@@ -16,7 +16,7 @@ func TestStaleFromLastSignOfLife(t *testing.T) {
 	tests := []struct {
 		name    string
 		logAgo  time.Duration // 0: no log time known
-		verdict string
+		verdict Verdict
 		from    string
 		ago     time.Duration
 	}{

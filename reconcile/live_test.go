@@ -106,13 +106,13 @@ func agentPane(id string, base int32, claudeExtra ...string) (pane, []*procscan.
 func verdictsOf(rep Report) map[string]string {
 	out := map[string]string{}
 	for _, a := range rep.Agents {
-		out["agent "+a.ID] = strings.TrimSuffix(a.Verdict+" "+a.Cause, " ")
+		out["agent "+a.ID] = strings.TrimSuffix(string(a.Verdict)+" "+string(a.Cause), " ")
 	}
 	for _, s := range rep.Sessions {
-		out["session "+s.Name] = strings.TrimSuffix(s.Verdict+" "+s.Cause, " ")
+		out["session "+s.Name] = strings.TrimSuffix(string(s.Verdict)+" "+string(s.Cause), " ")
 	}
 	for _, p := range rep.Processes {
-		out[fmt.Sprintf("pid %d", p.PID)] = strings.TrimSuffix(p.Verdict+" "+p.Cause, " ")
+		out[fmt.Sprintf("pid %d", p.PID)] = strings.TrimSuffix(string(p.Verdict)+" "+string(p.Cause), " ")
 	}
 	return out
 }

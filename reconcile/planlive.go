@@ -17,7 +17,7 @@ func GhostChanges(rep Report) []StatusChange {
 			continue
 		}
 		op, _ := a.GhostRepair()
-		out = append(out, StatusChange{Base: a.Base, TaskID: a.TaskID, AgentID: a.ID, Session: a.Session, Op: op, Reason: a.Cause,
+		out = append(out, StatusChange{Base: a.Base, TaskID: a.TaskID, AgentID: a.ID, Session: a.Session, Op: op, Reason: string(a.Cause),
 			Why: "ghost: " + a.Reason})
 	}
 	return out

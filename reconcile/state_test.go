@@ -194,7 +194,7 @@ func TestStateEra(t *testing.T) {
 			}
 			var kinds []string
 			for _, f := range rep.Findings {
-				kinds = append(kinds, f.Kind)
+				kinds = append(kinds, string(f.Kind))
 			}
 			slices.Sort(kinds)
 			if !slices.Equal(kinds, tt.findings) {

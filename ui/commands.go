@@ -20,22 +20,17 @@ const (
 )
 
 // scanCmd runs one scan. A registry whose lock was busy keeps the last good
-// document of prev, and the report is made again from what is then known,
-// so that its agents stay on screen (and their sessions are not taken for
-// untracked leaks) while someone holds the lock.
+// document of prev (see engine.Engine.Rescan), so that its agents stay on
+// screen while someone holds the lock.
 func scanCmd(b Backend, now time.Time, prev *engine.Snapshot, mem *reconcile.Memory, manual bool) tea.Cmd {
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), scanTimeout)
 		defer cancel()
-		snap, rep, next, err := b.Observe(ctx, now, mem)
+		sc, err := b.Rescan(ctx, now, prev, mem)
 		if err != nil {
 			return scanErrMsg{err: err, manual: manual}
 		}
-		carried := snap.Carry(prev)
-		if len(carried) > 0 {
-			rep, next = reconcile.Observe(snap.Input, mem)
-		}
-		return scanMsg{snap: snap, rep: rep, mem: next, carried: carried, manual: manual}
+		return scanMsg{snap: sc.Snap, rep: sc.Report, mem: sc.Memory, carried: sc.Carried, manual: manual}
 	}
 }
 

@@ -32,7 +32,7 @@ func detailContent(r row, snap *engine.Snapshot, rep *reconcile.Report, termTime
 	fmt.Fprintf(&b, "%s\n\n", r.name())
 	field("verdict", verdict)
 	field("why", escape(r.reason()))
-	field("meaning", meanings[r.verdict()])
+	field("meaning", looks[r.verdict()].meaning)
 	switch r.kind {
 	case rowAgent:
 		agentDetail(&b, field, r.agent, snap)
@@ -55,7 +55,7 @@ func agentDetail(b *strings.Builder, field func(string, string), a *reconcile.Ag
 		case op == reconcile.OpComplete:
 			to += ": its stream log ends with a result line"
 		case a.Source != reconcile.SourceState:
-			to += " (termination_reason " + strconv.Quote(a.Cause) + ")"
+			to += " (termination_reason " + strconv.Quote(string(a.Cause)) + ")"
 		}
 		field("repair", "t marks it "+to+"; R repairs everything")
 	case reconcile.VerdictSuspect:

@@ -14,22 +14,6 @@ import (
 // are theirs already).
 const findingsHeading = "findings"
 
-// findingLabels are the short words of the findings in the verdict
-// column, each with a glyph.
-var findingLabels = map[string]string{
-	reconcile.FindDrift:        "≠ drift",
-	reconcile.FindDuplicate:    "= dup",
-	reconcile.FindDivergent:    "⇄ diverge",
-	reconcile.FindCorrupt:      "✗ corrupt",
-	reconcile.FindUnreadable:   "✗ unread",
-	reconcile.FindUnknown:      "¿ unknown",
-	reconcile.FindSpawnBlocked: "⊘ blocked",
-	reconcile.FindOrphanRow:    "∅ orphan",
-}
-
-// findingRow reports whether a finding kind has a row of its own.
-func findingRow(kind string) bool { _, ok := findingLabels[kind]; return ok }
-
 // findingRows are the rows of the report's findings that have rows of
 // their own, under one heading.
 func findingRows(rep *reconcile.Report) []row {
@@ -49,7 +33,7 @@ func findingRows(rep *reconcile.Report) []row {
 }
 
 func findingKey(f *reconcile.Finding, i int) string {
-	return strings.Join([]string{"f", f.Kind, f.Registry, f.Source, f.AgentID, f.TaskID, f.Field, f.Table}, "|")
+	return strings.Join([]string{"f", string(f.Kind), f.Registry, f.Source, f.AgentID, f.TaskID, f.Field, f.Table}, "|")
 }
 
 // findingText is a finding in a line: what is recorded against what is.
@@ -75,7 +59,7 @@ func findingText(f *reconcile.Finding) string {
 	case reconcile.FindOrphanRow:
 		return fmt.Sprintf("%s row of %s, no agent row", f.Table, f.AgentID)
 	}
-	return f.Kind
+	return string(f.Kind)
 }
 
 // findingRepair lists the operations of the repair plan that fix one

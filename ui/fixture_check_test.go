@@ -13,24 +13,24 @@ func TestFixtureHasEveryVerdict(t *testing.T) {
 	seen := map[string]bool{}
 	news := 0
 	for _, a := range f.rep.Agents {
-		seen["agent "+a.Verdict] = true
+		seen["agent "+string(a.Verdict)] = true
 		if a.New {
 			news++
 		}
 		if a.Verdict == reconcile.VerdictLeak {
-			seen["cause "+a.Cause] = true
+			seen["cause "+string(a.Cause)] = true
 		}
 	}
 	for _, s := range f.rep.Sessions {
-		seen["session "+s.Verdict] = true
-		seen["cause "+s.Cause] = true
+		seen["session "+string(s.Verdict)] = true
+		seen["cause "+string(s.Cause)] = true
 	}
 	for _, p := range f.rep.Processes {
-		seen["process "+p.Verdict] = true
-		seen["cause "+p.Cause] = true
+		seen["process "+string(p.Verdict)] = true
+		seen["cause "+string(p.Cause)] = true
 	}
 	for _, fd := range f.rep.Findings {
-		seen["finding "+fd.Kind] = true
+		seen["finding "+string(fd.Kind)] = true
 	}
 	want := []string{"agent ok", "agent starting", "agent suspect", "agent ghost", "agent stale", "agent done", "agent leak", "agent unknown",
 		"session ok", "session leak", "session other", "process ok", "process leak", "process foreign",

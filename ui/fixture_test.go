@@ -187,7 +187,7 @@ func testWorld(t testing.TB, agents []testAgent) reconcile.Input {
 // other is NEW); fix-… is missing for the first time, so it is a suspect.
 func testReport(in reconcile.Input) (reconcile.Report, *reconcile.Memory) {
 	_, first := reconcile.Observe(in, nil)
-	prev := &reconcile.Memory{Suspects: map[string]bool{}, Verdicts: map[string]string{}}
+	prev := &reconcile.Memory{Suspects: map[string]bool{}, Verdicts: map[string]reconcile.Verdict{}}
 	for k, v := range first.Verdicts {
 		prev.Verdicts[k] = v
 	}
@@ -233,7 +233,17 @@ func newFakeBackend(t testing.TB) *fakeBackend {
 	return &fakeBackend{in: in, rep: rep, mem: mem, watch: make(chan struct{}, 1)}
 }
 
-func (f *fakeBackend) Observe(ctx context.Context, now time.Time, prev *reconcile.Memory) (*engine.Snapshot, reconcile.Report, *reconcile.Memory, error) {
+// Rescan serves the fixed world's report, with the engine's own carrying of
+// a locked registry's last good document.
+func (f *fakeBackend) Rescan(ctx context.Context, now time.Time, prev *engine.Snapshot, mem *reconcile.Memory) (engine.Scan, error) {
+	snap, rep, next, err := f.observe(ctx, now)
+	if err != nil {
+		return engine.Scan{}, err
+	}
+	return engine.Scan{Snap: snap, Report: rep, Memory: next}.Carry(prev, mem), nil
+}
+
+func (f *fakeBackend) observe(ctx context.Context, now time.Time) (*engine.Snapshot, reconcile.Report, *reconcile.Memory, error) {
 	f.mu.Lock()
 	gate := f.observeGate
 	f.observes++

@@ -4,8 +4,6 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
-
-	"agentwatch/reconcile"
 )
 
 // sortKey is the order of the Tmux and Processes panes: as scanned (the
@@ -22,13 +20,6 @@ const (
 )
 
 var sortNames = [sortCount]string{"tree", "CPU", "RSS", "age", "verdict"}
-
-// severity orders verdicts worst first.
-var severity = map[string]int{
-	reconcile.VerdictLeak: 0, reconcile.VerdictGhost: 1, reconcile.VerdictSuspect: 2, reconcile.VerdictStale: 3,
-	reconcile.VerdictUnknown: 4, reconcile.VerdictForeign: 5, reconcile.VerdictStarting: 6, reconcile.VerdictOK: 7,
-	reconcile.VerdictOther: 8, reconcile.VerdictDone: 9,
-}
 
 // sortRows orders the rows of the Tmux or Processes pane by k, keeping the
 // order of equal rows. A sorted process list is flat: its tree connectors
@@ -55,13 +46,6 @@ func sortRows(rows []row, k sortKey) []row {
 		return 0
 	})
 	return out
-}
-
-func severityOf(v string) int {
-	if s, ok := severity[v]; ok {
-		return s
-	}
-	return len(severity)
 }
 
 func (r row) cpuOf() float64 {

@@ -215,7 +215,7 @@ func TestEmptyFaultsViewSaysSo(t *testing.T) {
 	fb := newFakeBackend(t)
 	var healthy []reconcile.SessionRow
 	for _, x := range fb.rep.Sessions {
-		if !faulty(x.Verdict) {
+		if !faulty(string(x.Verdict)) {
 			healthy = append(healthy, x)
 		}
 	}

@@ -168,7 +168,7 @@ type tally struct {
 	// because a claude's TMUX named them: other projects' perhaps, so
 	// they are counted apart from the scanned workspaces'.
 	followedSessions, followedClaude int
-	findings                         map[string]int // by kind
+	findings                         map[reconcile.FindingKind]int // by kind
 }
 
 func newTally(sets registry.StatusSets, rep *reconcile.Report, followed map[string]bool) *tally {
@@ -256,7 +256,8 @@ func (h header) findings(s *Styles) string {
 		item(sum[reconcile.FindDrift], "drift", true),
 	}
 	for _, k := range []struct {
-		kind, word string
+		kind reconcile.FindingKind
+		word string
 	}{{reconcile.FindCorrupt, "corrupt"}, {reconcile.FindDuplicate, "duplicate"}, {reconcile.FindDivergent, "divergent"}, {reconcile.FindStale, "stale"}} {
 		if sum[k.kind] > 0 {
 			parts = append(parts, item(sum[k.kind], k.word, k.kind != reconcile.FindStale))

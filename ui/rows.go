@@ -66,16 +66,22 @@ type judgement struct {
 	isNew                  bool
 }
 
+// judgedAs is reconcile's judgement in the screen's words: a finding row's
+// verdict is its kind, so the words are plain strings here.
+func judgedAs(j reconcile.Judgement) judgement {
+	return judgement{string(j.Verdict), string(j.Cause), j.Reason, j.New}
+}
+
 func (r row) judged() judgement {
 	switch r.kind {
 	case rowAgent:
-		return judgement{r.agent.Verdict, r.agent.Cause, r.agent.Reason, r.agent.New}
+		return judgedAs(r.agent.Judgement)
 	case rowSession:
-		return judgement{r.session.Verdict, r.session.Cause, r.session.Reason, r.session.New}
+		return judgedAs(r.session.Judgement)
 	case rowProc:
-		return judgement{r.proc.Verdict, r.proc.Cause, r.proc.Reason, r.proc.New}
+		return judgedAs(r.proc.Judgement)
 	case rowFinding:
-		return judgement{verdict: r.finding.Kind, reason: findingText(r.finding)}
+		return judgement{verdict: string(r.finding.Kind), reason: findingText(r.finding)}
 	}
 	return judgement{}
 }
@@ -98,7 +104,7 @@ func (r row) name() string {
 	case rowProc:
 		return fmt.Sprintf("PID %d %s", r.proc.PID, escape(r.proc.Comm))
 	case rowFinding:
-		return escape(r.finding.Kind + " " + findingText(r.finding))
+		return escape(string(r.finding.Kind) + " " + findingText(r.finding))
 	}
 	return escape(r.heading)
 }
@@ -274,7 +280,7 @@ func visibleRows(all []row, f rowFilter) []row {
 	q := strings.ToLower(f.text)
 	keep := func(r row) bool {
 		return r.matches(q) && (!f.faultsOnly || faulty(r.verdict())) &&
-			(!f.hideDone || r.verdict() != reconcile.VerdictDone)
+			(!f.hideDone || r.verdict() != string(reconcile.VerdictDone))
 	}
 	var out []row
 	pending := -1 // index in all of a heading not yet emitted

@@ -3,8 +3,6 @@ package ui
 import (
 	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/lipgloss"
-
-	"agentwatch/reconcile"
 )
 
 // Theme is the small set of colours the screen uses, each for dark and
@@ -68,7 +66,7 @@ type Styles struct {
 	DiffDel     lipgloss.Style
 	Help        help.Styles
 
-	verdicts map[string]lipgloss.Style
+	tones map[tone]lipgloss.Style // the verdicts' styles
 }
 
 // DefaultStyles builds the styles from a theme. noColor drops every colour
@@ -132,24 +130,21 @@ func DefaultStyles(t Theme, noColor bool) Styles {
 			FullSeparator:  fg(t.Border),
 		},
 	}
-	s.verdicts = map[string]lipgloss.Style{
-		reconcile.VerdictOK:       fg(t.OK),
-		reconcile.VerdictStarting: fg(t.Warn),
-		reconcile.VerdictSuspect:  fg(t.Warn).Bold(true),
-		reconcile.VerdictGhost:    fg(t.Bad).Bold(true),
-		reconcile.VerdictStale:    fg(t.Warn),
-		reconcile.VerdictDone:     fg(t.Dim),
-		reconcile.VerdictLeak:     fg(t.Bad).Bold(true),
-		reconcile.VerdictUnknown:  fg(t.Warn),
-		reconcile.VerdictOther:    fg(t.Dim),
-		reconcile.VerdictForeign:  fg(t.Foreign),
+	s.tones = map[tone]lipgloss.Style{
+		toneOK:       fg(t.OK),
+		toneWarn:     fg(t.Warn),
+		toneWarnBold: fg(t.Warn).Bold(true),
+		toneBad:      fg(t.Bad).Bold(true),
+		toneDim:      fg(t.Dim),
+		toneForeign:  fg(t.Foreign),
 	}
 	return s
 }
 
-// Verdict is the style of a verdict's glyph and word.
+// Verdict is the style of a verdict's glyph and word: the tone its row of
+// looks names.
 func (s Styles) Verdict(v string) lipgloss.Style {
-	if st, ok := s.verdicts[v]; ok {
+	if st, ok := s.tones[looks[v].tone]; ok {
 		return st
 	}
 	return lipgloss.NewStyle()

@@ -336,7 +336,7 @@ func renderRow(r row, w int, st rowState, v paneView) string {
 	}
 	verdict := fit(verdictLabel(r.verdict()), verdictWidth)
 	if r.kind == rowFinding {
-		verdict = fit(findingLabels[r.finding.Kind], verdictWidth)
+		verdict = fit(findingLabel(r.finding.Kind), verdictWidth)
 	}
 	rest := w - markWidth - verdictWidth - 1
 	cells := rowCells(r, rest, v.now)

@@ -536,12 +536,12 @@ func cpuTicks(pid int) ([4]int64, error) {
 }
 
 type checkResult struct {
-	Ms       float64        `json:"ms"`
-	GatherMs float64        `json:"gather_ms"`
-	Healthy  bool           `json:"healthy"`
-	Summary  map[string]int `json:"summary"`
-	Agents   int            `json:"agents"`
-	HeapMB   float64        `json:"heap_inuse_mb"`
+	Ms       float64                       `json:"ms"`
+	GatherMs float64                       `json:"gather_ms"`
+	Healthy  bool                          `json:"healthy"`
+	Summary  map[reconcile.FindingKind]int `json:"summary"`
+	Agents   int                           `json:"agents"`
+	HeapMB   float64                       `json:"heap_inuse_mb"`
 }
 
 // check runs one engine.Check, as `agentwatch check` does; a heap profile
