@@ -150,18 +150,11 @@ func TestNoCommandQueriesTheTerminal(t *testing.T) {
 		{"repair", "--dry-run", "--workspace", base, "--tmux-socket-path", "/nonexistent/sock"},
 	} {
 		t.Run(strings.Join(args[:1], " "), func(t *testing.T) {
-			// The same command without a terminal is the measure of its own
-			// work (slow on a loaded machine or under -race); at a terminal
-			// that does not answer it must take no more than 2s beyond it
-			// (a query that waits for its answer takes 5s).
-			_, alone := agentwatchProcess(t, 30*time.Second, args...)
+			// A query is what would wait for an answer (5s each): none may
+			// reach the terminal. No time is asserted: a loaded machine
+			// makes any bound a coin toss, and the bytes tell.
 			p := openPTY(t)
-			start := time.Now()
-			startOnPTY(t, p, args...).wait(t, 30*time.Second)
-			elapsed := time.Since(start)
-			if elapsed > alone+2*time.Second {
-				t.Errorf("%v took %s at a terminal that does not answer, %s without one; want at most 2s more", args, elapsed.Round(time.Millisecond), alone.Round(time.Millisecond))
-			}
+			startOnPTY(t, p, args...).wait(t, 60*time.Second)
 			if out := p.output(); strings.Contains(out, "\x1b]11;?") || strings.Contains(out, "\x1b[6n") {
 				t.Errorf("%v queried the terminal: %q", args, out)
 			}

@@ -45,8 +45,9 @@ func TestKillTermSuffices(t *testing.T) {
 	start := time.Now()
 	out := kill(t, KillRequest{Targets: []Identity{f.id()}, TermTimeout: 5 * time.Second})
 	wantResult(t, out[0], KillGone)
-	if d := time.Since(start); d > 2*time.Second {
-		t.Errorf("took %v; SIGTERM should end it at once", d)
+	// Waiting out the TermTimeout would mean SIGTERM was not seen to work.
+	if d := time.Since(start); d >= 5*time.Second {
+		t.Errorf("took %v; SIGTERM should end it before the TermTimeout", d)
 	}
 	if Alive(f.id()) {
 		t.Errorf("still alive")
@@ -64,8 +65,10 @@ func TestKillNeedsKill(t *testing.T) {
 	out := kill(t, KillRequest{Targets: []Identity{f.id()}, TermTimeout: timeout})
 	d := time.Since(start)
 	wantResult(t, out[0], KillKilled)
-	if d < timeout || d > timeout+time.Second {
-		t.Errorf("took %v, want about the TermTimeout %v", d, timeout)
+	// At least the TermTimeout; the upper bound only catches a wait that
+	// never ends (a loaded machine stretches everything else).
+	if d < timeout || d > timeout+20*time.Second {
+		t.Errorf("took %v, want the TermTimeout %v and then SIGKILL", d, timeout)
 	}
 	if Alive(f.id()) {
 		t.Errorf("still alive")

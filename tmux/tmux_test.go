@@ -604,7 +604,7 @@ func TestErrors(t *testing.T) {
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("got %v, want an error matching context.DeadlineExceeded", err)
 		}
-		if d := time.Since(start); d > 3*time.Second {
+		if d := time.Since(start); d > 30*time.Second {
 			t.Errorf("took %v, want about the 200ms timeout", d)
 		}
 	})
