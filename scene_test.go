@@ -621,6 +621,18 @@ func TestSceneMoves(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
+	// The agent that died lost its session; its claude goes on SIGHUP, which
+	// a loaded machine may deliver late. A ghost is called once nothing of
+	// it runs: wait for that, not for a time.
+	deadline := time.Now().Add(30 * time.Second)
+	for _, pid := range s.Roles()["agent:"+got["die"]] {
+		for alive(pid) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the claude of the agent that died (PID %d) still runs", pid)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
 	out, _ := checkJSONArgs(t, append([]string{"check", "--json"}, sceneFlags(s)...)...)
 	verdict := map[string]string{}
 	for _, a := range out.Agents {
