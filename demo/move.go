@@ -49,7 +49,7 @@ func (s *Scene) Move(ctx context.Context, interval time.Duration, events chan<- 
 		default:
 			id := live[0]
 			live = live[1:]
-			err = s.tmux.KillSession(ctx, "agent_"+id)
+			err = s.endSession(ctx, "agent_"+id)
 			ev = Event{What: "die", AgentID: id}
 		}
 		if err != nil {
@@ -169,5 +169,18 @@ func (s *Scene) finish(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	return s.tmux.KillSession(ctx, "agent_"+id)
+	return s.endSession(ctx, "agent_"+id)
+}
+
+// endSession kills a session of the scene; one already gone is no error:
+// between the registry saying completed and the session's end, a repair
+// with --kill-leaks may well have killed it as a finished agent's leak.
+func (s *Scene) endSession(ctx context.Context, name string) error {
+	err := s.tmux.KillSession(ctx, name)
+	if err != nil {
+		if alive, herr := s.tmux.HasSession(ctx, name); herr == nil && !alive {
+			return nil
+		}
+	}
+	return err
 }
