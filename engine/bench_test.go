@@ -96,7 +96,7 @@ func BenchmarkRepairRecount(b *testing.B) {
 		rep, _ := reconcile.Observe(snap.Input, nil)
 		plan := reconcile.PlanRepair(snap.Input, rep, false)
 		b.StartTimer()
-		res := e.Apply(ctx, snap, plan, time.Now())
+		res := e.apply(ctx, snap, plan, time.Now())
 		if len(res.Failed) > 0 || len(res.Commits) == 0 {
 			b.Fatalf("repair: %d failed, %d commits", len(res.Failed), len(res.Commits))
 		}

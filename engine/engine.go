@@ -231,7 +231,8 @@ func (r *Result) LockBusy() bool {
 	return false
 }
 
-// Apply runs the plan's registry operations, one locked transaction per
+// apply runs the plan's registry operations (reached only through Repair,
+// which records what it did in the audit log), one locked transaction per
 // registry, task registries first. Each operation is re-derived from the
 // bytes read under the lock, and a ghost's session is asked for again while
 // the lock is held; an operation that no longer fits is skipped with the
@@ -242,7 +243,7 @@ func (r *Result) LockBusy() bool {
 // and every ghost's session answers as it did, the derivation would come
 // out the same, and its result is written as it is: the orchestrator's
 // writers wait for a read, a compare and the write, not for an encode.
-func (e *Engine) Apply(ctx context.Context, snap *Snapshot, plan reconcile.Plan, now time.Time) *Result {
+func (e *Engine) apply(ctx context.Context, snap *Snapshot, plan reconcile.Plan, now time.Time) *Result {
 	res := &Result{fields: map[string][]FieldChange{}}
 	for _, path := range plan.Registries() {
 		ops := plan.OpsFor(path)
@@ -363,7 +364,7 @@ func isStatusChange(op reconcile.Op) bool {
 	return op.Op == reconcile.OpTerminate || op.Op == reconcile.OpComplete
 }
 
-// beforeLock, when set (by tests), runs between Apply's derivation ahead
+// beforeLock, when set (by tests), runs between apply's derivation ahead
 // of a registry's lock and the transaction; underLock at the start of each
 // derivation under the lock.
 var beforeLock, underLock func(path string)

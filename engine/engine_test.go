@@ -200,7 +200,7 @@ func TestKillNeverHitsAReusedPID(t *testing.T) {
 	}
 	// With the right start time the same operation kills it.
 	ops[0].Start = p.Start
-	res = eng.Kill(context.Background(), &Snapshot{}, ops, KillOptions{TermTimeout: time.Second})
+	res = eng.kill(context.Background(), &Snapshot{}, ops, KillOptions{TermTimeout: time.Second})
 	if len(res.Applied) != 1 {
 		t.Errorf("with the right identity: applied %v failed %v", res.Applied, res.Failed)
 	}

@@ -41,7 +41,7 @@ func bothHalvesOrNeither(t *testing.T, sc applyScene, readOnly string) {
 	immutable(t, readOnly)
 	taskBefore, _ := os.ReadFile(sc.task)
 
-	res := sc.eng.Apply(t.Context(), sc.snap, plan, sc.now)
+	res := sc.eng.apply(t.Context(), sc.snap, plan, sc.now)
 	failedTask := false
 	for _, it := range res.Failed {
 		if it.Registry == sc.task && it.Op.Op == reconcile.OpTerminate {

@@ -296,14 +296,15 @@ type KillOptions struct {
 	Force       bool
 }
 
-// Kill runs the plan's kill operations: each group of processes (one leak)
+// kill runs the plan's kill operations (reached only through Repair and
+// KillAudited, which record them in the audit log): each group of processes (one leak)
 // gets SIGTERM, a wait, SIGKILL for what remains, a check that each is
 // gone, and then its session is killed. Identities are checked before every
 // signal, so a reused PID is never hit; a refused process protects the rest
 // of its group's tree; a session is killed by its id, and only while it is
 // the session snap saw (same id, creation time and name), so that one that
 // took its name since is never hit.
-func (e *Engine) Kill(ctx context.Context, snap *Snapshot, ops []reconcile.Op, opts KillOptions) *Result {
+func (e *Engine) kill(ctx context.Context, snap *Snapshot, ops []reconcile.Op, opts KillOptions) *Result {
 	res := &Result{}
 	var ids []procscan.Identity
 	var trees []int
@@ -391,7 +392,7 @@ func (e *Engine) Kill(ctx context.Context, snap *Snapshot, ops []reconcile.Op, o
 
 // KillAudited kills like Kill and appends the kill to the audit log.
 func (e *Engine) KillAudited(ctx context.Context, snap *Snapshot, ops []reconcile.Op, opts KillOptions, targets []string) (*Result, error) {
-	res := e.Kill(ctx, snap, ops, opts)
+	res := e.kill(ctx, snap, ops, opts)
 	e.cfg.Metrics.observeResult(res)
 	entry := Entry{Action: "kill", Targets: targets, Result: resultWord(res)}
 	entry.Ops = append(append(entry.Ops, res.Applied...), res.Failed...)

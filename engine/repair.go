@@ -11,7 +11,7 @@ import (
 // Repair applies a plan — registry operations, then kills — and appends it
 // to the audit log.
 func (e *Engine) Repair(ctx context.Context, snap *Snapshot, plan reconcile.Plan, now time.Time, kill KillOptions) (*Result, error) {
-	res := e.Apply(ctx, snap, plan, now)
+	res := e.apply(ctx, snap, plan, now)
 	var kills []reconcile.Op
 	for _, op := range plan.Ops {
 		if op.Op == reconcile.OpKillProcess || op.Op == reconcile.OpKillSession {
@@ -19,7 +19,7 @@ func (e *Engine) Repair(ctx context.Context, snap *Snapshot, plan reconcile.Plan
 		}
 	}
 	if len(kills) > 0 {
-		k := e.Kill(ctx, snap, kills, kill)
+		k := e.kill(ctx, snap, kills, kill)
 		res.Applied = append(res.Applied, k.Applied...)
 		res.Skipped = append(res.Skipped, k.Skipped...)
 		res.Failed = append(res.Failed, k.Failed...)
