@@ -134,8 +134,9 @@ func median(xs []float64) float64 {
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }
 
 // newEngine builds the engine as the command line does for check and
-// repair, with its state directory (backups, audit log) in stateDir.
-func newEngine(ctx context.Context, workspaces, sockets []string, stateDir string) (*engine.Engine, error) {
+// repair, with its state directory (backups, audit log) in stateDir; with
+// tui, as the TUI does (whole documents rather than lean reads).
+func newEngine(ctx context.Context, workspaces, sockets []string, stateDir string, tui bool) (*engine.Engine, error) {
 	bases, err := registry.Discover(ctx, registry.DiscoverOptions{Explicit: workspaces})
 	if err != nil {
 		return nil, err
@@ -145,6 +146,7 @@ func newEngine(ctx context.Context, workspaces, sockets []string, stateDir strin
 		Store:   &registry.Store{StateDir: stateDir, LockTimeout: 10 * time.Second, ReadTimeout: 10 * time.Second},
 		Audit:   engine.NewAudit(stateDir),
 		Matcher: procscan.DefaultMatcher(), Grace: 30 * time.Second, Stale: 30 * time.Minute,
+		Lean: !tui,
 	}
 	for _, p := range sockets {
 		cfg.Sockets = append(cfg.Sockets, tmux.Socket{Path: p})
@@ -275,7 +277,7 @@ func scan(ctx context.Context, n int, workspaces, sockets []string) (any, error)
 		return nil, err
 	}
 	defer os.RemoveAll(state)
-	steady, err := newEngine(ctx, workspaces, sockets, state)
+	steady, err := newEngine(ctx, workspaces, sockets, state, true)
 	if err != nil {
 		return nil, err
 	}
@@ -288,7 +290,7 @@ func scan(ctx context.Context, n int, workspaces, sockets []string) (any, error)
 	for i := range n {
 		for j := range 2 {
 			if (i+j)%2 == 0 { // first scan
-				e, err := newEngine(ctx, workspaces, sockets, state)
+				e, err := newEngine(ctx, workspaces, sockets, state, true)
 				if err != nil {
 					return nil, err
 				}
@@ -400,7 +402,7 @@ func lockHeld(ctx context.Context, n int, file string, workspaces, sockets []str
 		if err := drift(ctx, file, "active_count", 7); err != nil {
 			return nil, err
 		}
-		e, err := newEngine(ctx, workspaces, sockets, state)
+		e, err := newEngine(ctx, workspaces, sockets, state, false)
 		if err != nil {
 			return nil, err
 		}
@@ -552,7 +554,7 @@ func check(ctx context.Context, workspaces, sockets []string, memprofile string)
 		return nil, err
 	}
 	defer os.RemoveAll(state)
-	e, err := newEngine(ctx, workspaces, sockets, state)
+	e, err := newEngine(ctx, workspaces, sockets, state, false)
 	if err != nil {
 		return nil, err
 	}
