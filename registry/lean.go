@@ -92,6 +92,7 @@ func (s *Store) ReadLean(ctx context.Context, path string) (*Snapshot, error) {
 		h.close()
 		src = c
 		defer c.Close()
+		pause("read-scan")
 	} else if !errors.Is(err, errors.ErrUnsupported) {
 		h.close()
 		return nil, fmt.Errorf("read registry: %w", err)
