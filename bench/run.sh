@@ -87,6 +87,8 @@ log() { printf '%s  %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 # sleeps and fake claudes); if the scene does not go, its tmux server by
 # socket and its sleeps by process group.
 stop_scene() {
+	local -
+	set +e
 	if [[ -n $scale_pid ]] && kill -0 "$scale_pid" 2>/dev/null; then
 		log "tearing down the scene (PID $scale_pid)"
 		kill -TERM "$scale_pid"
