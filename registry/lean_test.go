@@ -177,3 +177,45 @@ func benchmarkRead(b *testing.B, read func(*Store, context.Context, string) (*Sn
 		}
 	}
 }
+
+// TestAgentFromReadsAsGet holds the views' one-pass read of an entry to
+// what Get finds for each field.
+func TestAgentFromReadsAsGet(t *testing.T) {
+	docs := []string{
+		`{"agents": [{"id": "a", "st\u0061tus": "working", "status": "done", "type": 1}, {"id": "b", "status": null, "\ud800": "x"}]}`,
+		`{"agents": [{"task_id": "T", "tmux_session": "s", "parent": "p", "started_at": "1", "last_update": "2", "id": ["x"]}]}`,
+		`{"agents": [{"\u0069d": "c", "id": "d", "status": {"a": 1}}]}`,
+		string(Encode(genTaskDoc(20))),
+	}
+	for i, doc := range docs {
+		root, err := Parse([]byte(doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j, e := range root.Get("agents").Elems() {
+			want := Agent{ID: e.Get("id").StrOr(""), TaskID: e.Get("task_id").StrOr(""), Type: e.Get("type").StrOr(""),
+				Parent: e.Get("parent").StrOr(""), TmuxSession: e.Get("tmux_session").StrOr(""),
+				StartedAt: e.Get("started_at").StrOr(""), LastUpdate: e.Get("last_update").StrOr(""), Index: j, Entry: e}
+			if s := e.Get("status"); s != nil {
+				want.Status, want.HasStatus = s.StrOr(s.String()), true
+			}
+			if got := agentFrom("", true, e, j); got != want {
+				t.Errorf("doc %d, entry %d: got %+v, want %+v", i, j, got, want)
+			}
+		}
+	}
+}
+
+// BenchmarkAgents reads the agents of a 10,000-agent task registry through
+// the view, as every analysis does.
+func BenchmarkAgents(b *testing.B) {
+	tf, err := NewTaskFile(genTaskDoc(10000))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if len(tf.Agents()) != 10000 {
+			b.Fatal("agents lost")
+		}
+	}
+}
