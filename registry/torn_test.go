@@ -23,6 +23,12 @@ func carefulWrite(t *testing.T, path, field string) bool {
 	select {
 	case line = <-p.lines:
 	case <-p.done:
+		// It may have printed its line and exited before this select
+		// looked: the line is then still on its way from the pipe.
+		select {
+		case line = <-p.lines:
+		case <-time.After(5 * time.Second):
+		}
 	}
 	p.wait(t)
 	switch line {
