@@ -298,6 +298,10 @@ func (o *options) newEngineWith(ctx context.Context, tune func(*engine.Config)) 
 		cfg.Sockets = append(cfg.Sockets, tmux.Socket{Path: p})
 	}
 	cfg.Matcher = procscan.DefaultMatcher()
+	// The commands read what the analysis needs of each registry, not the
+	// whole document: a repair reads the registries it writes again,
+	// whole, under their lock.
+	cfg.Lean = true
 	if o.match != "" {
 		m, err := procscan.NewMatcher(o.match)
 		if err != nil {

@@ -57,6 +57,9 @@ func runTUI(ctx context.Context, opts *options, f *tuiFlags, title string) error
 		// good state and shows who holds it.
 		c.Store.ReadTimeout = 50 * time.Millisecond
 		c.Metrics = metrics
+		// The detail view shows an entry's whole JSON: the TUI keeps the
+		// documents.
+		c.Lean = false
 	})
 	if err != nil {
 		return &exitErr{code: exitError, err: err}

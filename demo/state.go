@@ -28,6 +28,10 @@ var stateSchema string
 //go:embed statedb.py
 var stateWriter string
 
+// StateSchema is the orchestrator's 2026 schema of registry/state.sqlite3,
+// as its own code creates it.
+func StateSchema() string { return stateSchema }
+
 // TaskState is the task of the scene's 2026 project.
 const TaskState = "TASK-20261205-101500-5e1f2a3b"
 

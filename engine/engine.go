@@ -37,6 +37,11 @@ type Config struct {
 	Grace, Stale, Settle time.Duration
 	// Metrics, when set, receives every scan, repair and kill.
 	Metrics *Metrics
+	// Lean reads each registry as registry.ReadLean does: the fields the
+	// analysis uses, not the whole document (a snapshot's Roots are then
+	// projections, never to be shown whole or written). Apply and the
+	// undo read the registries they write whole, as ever.
+	Lean bool
 	// FollowPanes adds to Bases every workspace base that a live agent
 	// pane names (its stream log's path), so that each project's agents
 	// are judged by their own registry. Set when the bases were
@@ -151,7 +156,7 @@ func (e *Engine) gatherBase(ctx context.Context, snap *Snapshot, b registry.Base
 				snap.Input.Registries = append(snap.Input.Registries, r)
 				continue
 			}
-			s, err := e.reads.read(ctx, e.cfg.Store, f.Path)
+			s, err := e.reads.read(ctx, e.cfg.Store, f.Path, e.cfg.Lean)
 			switch {
 			case ctx.Err() != nil:
 				return fmt.Errorf("gather: %w", ctx.Err())

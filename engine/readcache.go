@@ -49,16 +49,21 @@ func newReadCache() *readCache { return &readCache{entries: map[string]cachedRea
 
 // read returns the registry's snapshot: the cached one when the file is
 // unchanged, else a fresh store.Read, cached when it parsed.
-func (c *readCache) read(ctx context.Context, store *registry.Store, path string) (*registry.Snapshot, error) {
+// With lean, a fresh read is store.ReadLean.
+func (c *readCache) read(ctx context.Context, store *registry.Store, path string, lean bool) (*registry.Snapshot, error) {
 	info, statErr := os.Stat(path)
 	c.mu.Lock()
 	e, ok := c.entries[path]
 	c.mu.Unlock()
-	if statErr == nil && ok && e.unchanged(info) && !registry.LockedExclusive(path) {
+	if statErr == nil && ok && (lean || !e.snap.Lean) && e.unchanged(info) && !registry.LockedExclusive(path) {
 		return e.snap, nil
 	}
 	start := time.Now()
-	s, err := store.Read(ctx, path)
+	read := store.Read
+	if lean {
+		read = store.ReadLean
+	}
+	s, err := read(ctx, path)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err != nil || s == nil || s.Root == nil || statErr != nil {

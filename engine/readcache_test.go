@@ -70,14 +70,14 @@ func TestReadCache(t *testing.T) {
 				}
 			}
 			c := newReadCache()
-			first, err := c.read(ctx, store, path)
+			first, err := c.read(ctx, store, path, false)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if tt.setup != nil {
 				tt.setup(t, path)
 			}
-			second, err := c.read(ctx, store, path)
+			second, err := c.read(ctx, store, path, false)
 			if tt.name == "locked by a writer" {
 				if !errors.Is(err, registry.ErrLockBusy) {
 					t.Fatalf("got %v reading a registry a writer holds locked, want ErrLockBusy", err)

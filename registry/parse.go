@@ -93,6 +93,9 @@ func parse(data []byte, src string) (*Value, error) {
 type parser struct {
 	src string
 	pos int
+	// quiet leaves out an error's line and column: a lean read only asks
+	// where it happened (see leanScanner.cutShort).
+	quiet bool
 
 	vals    []Value  // the unused tail of the current chunk of values
 	kids    []kids   // the same for containers' children
@@ -125,6 +128,9 @@ func newSyntaxError(data string, off int, msg string) *SyntaxError {
 }
 
 func (p *parser) failAt(off int, msg string) error {
+	if p.quiet {
+		return &SyntaxError{Msg: msg, Offset: off}
+	}
 	return newSyntaxError(p.src, off, msg)
 }
 

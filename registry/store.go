@@ -144,9 +144,13 @@ type Snapshot struct {
 	Root *Value
 	// ParseErr is the *SyntaxError of bytes that do not parse.
 	ParseErr error
-	// Hash is HashBytes(Data).
+	// Hash is HashBytes(Data); a lean read's is of another kind (see
+	// ReadLean).
 	Hash    string
 	ModTime time.Time
+	// Lean says Root is a lean read's projection (see ReadLean): Data is
+	// nil, and Root must never be encoded or written.
+	Lean bool
 }
 
 // UpdateOptions are the rarely needed switches of Update.

@@ -42,8 +42,13 @@ func TestMain(m *testing.M) {
 		os.Exit(runUpdateChild())
 	case "loop":
 		os.Exit(runLoopChild())
-	case "read":
-		_, err := (&Store{}).Read(context.Background(), os.Getenv(childRegistryEnv))
+	case "read", "readlean":
+		pauseAt, pauseMarker = os.Getenv(pauseEnv), os.Getenv(pauseMarkerEnv)
+		read := (*Store).Read
+		if os.Getenv(childEnv) == "readlean" {
+			read = (*Store).ReadLean
+		}
+		_, err := read(&Store{}, context.Background(), os.Getenv(childRegistryEnv))
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -271,11 +272,27 @@ func runLoopChild() int {
 // only the reading of bytes, so the orchestrator's writers never wait for a
 // big registry's parse.
 func TestReadParsesWithoutTheLock(t *testing.T) {
+	for _, tc := range []struct{ name, child, at string }{
+		{"read", "read", "read-parse"},
+		{"lean read", "readlean", "read-scan"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.child == "readlean" && runtime.GOOS != "linux" {
+				t.Skip("a lean read scans under the lock where it has no memfd to copy into")
+			}
+			readsWithoutTheLock(t, tc.child, tc.at)
+		})
+	}
+}
+
+// readsWithoutTheLock stops a reading child at step and checks that a
+// python writer can take the exclusive lock meanwhile.
+func readsWithoutTheLock(t *testing.T, child, step string) {
 	path := newRegistry(t, sampleRegistry)
 	marker := filepath.Join(t.TempDir(), "paused")
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"=read", childRegistryEnv+"="+path,
-		"AGENTWATCH_TEST_PAUSE_AT=read-parse", "AGENTWATCH_TEST_PAUSE_MARKER="+marker)
+	cmd.Env = append(os.Environ(), childEnv+"="+child, childRegistryEnv+"="+path,
+		"AGENTWATCH_TEST_PAUSE_AT="+step, "AGENTWATCH_TEST_PAUSE_MARKER="+marker)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -133,20 +133,40 @@ func (a Agent) Session() string {
 	return "agent_" + a.ID
 }
 
-func agentFrom(id string, e *Value, index int) Agent {
-	a := Agent{
-		ID:          id,
-		TaskID:      e.Get("task_id").StrOr(""),
-		Type:        e.Get("type").StrOr(""),
-		Parent:      e.Get("parent").StrOr(""),
-		TmuxSession: e.Get("tmux_session").StrOr(""),
-		StartedAt:   e.Get("started_at").StrOr(""),
-		LastUpdate:  e.Get("last_update").StrOr(""),
-		Index:       index,
-		Entry:       e,
+// agentFrom reads an entry's fields in one pass over its members (an
+// object's keys are unique once parsed, so the first member of a name is
+// the one Get finds); with idField, the id is the entry's "id" field, else
+// id.
+func agentFrom(id string, idField bool, e *Value, index int) Agent {
+	a := Agent{ID: id, Index: index, Entry: e}
+	if e.Kind() != Object {
+		return a
 	}
-	if s := e.Get("status"); s != nil {
-		a.Status, a.HasStatus = s.StrOr(s.String()), true
+	for i := range e.kids.members {
+		m := &e.kids.members[i]
+		if m.lossy {
+			continue // Get never finds it
+		}
+		switch m.Key {
+		case "id":
+			if idField {
+				a.ID = m.Value.StrOr("")
+			}
+		case "task_id":
+			a.TaskID = m.Value.StrOr("")
+		case "type":
+			a.Type = m.Value.StrOr("")
+		case "parent":
+			a.Parent = m.Value.StrOr("")
+		case "tmux_session":
+			a.TmuxSession = m.Value.StrOr("")
+		case "started_at":
+			a.StartedAt = m.Value.StrOr("")
+		case "last_update":
+			a.LastUpdate = m.Value.StrOr("")
+		case "status":
+			a.Status, a.HasStatus = m.Value.StrOr(m.Value.String()), true
+		}
 	}
 	return a
 }
@@ -242,7 +262,7 @@ func (t *TaskFile) Agents() []Agent {
 	out := make([]Agent, 0, len(elems))
 	taskID := t.ID()
 	for i, e := range elems {
-		a := agentFrom(e.Get("id").StrOr(""), e, i)
+		a := agentFrom("", true, e, i)
 		if a.TaskID == "" {
 			a.TaskID = taskID
 		}
@@ -259,7 +279,7 @@ func (g *GlobalFile) Agents() []Agent {
 	members := g.Root.Get("agents").Members()
 	out := make([]Agent, 0, len(members))
 	for _, m := range members {
-		out = append(out, agentFrom(m.Key, m.Value, -1))
+		out = append(out, agentFrom(m.Key, false, m.Value, -1))
 	}
 	return out
 }

@@ -11,6 +11,8 @@
 //	probe cpu   -window D PID...         CPU used by each PID over the window, from /proc/PID/stat
 //	probe check FLAGS...                 one engine.Check, as `agentwatch check` runs it (to profile)
 //	probe drift -file REG                drift active_count once (for a repair to fix)
+//	probe writer -n N -file REG -a 'CMD' a flock'd python writer beside CMD, run N times: its waits for the lock
+//	                                     against the time python takes to read REG under its shared lock
 //	probe report -dir DIR -out FILE      the table and RESULTS.md from the results of the above
 //
 // FLAGS are agentwatch's --workspace DIR and --tmux-socket-path PATH. Every
@@ -24,6 +26,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"runtime"
@@ -87,6 +90,8 @@ func main() {
 	case "check":
 		out, err = check(ctx, workspaces, sockets, *memprofile)
 		*memprofile = "" // written while the scan's snapshot was alive
+	case "writer":
+		out, err = writerWaits(*n, *file, *a)
 	case "drift":
 		err = drift(ctx, *file, "active_count", 7)
 		out = map[string]string{"drifted": *file}
@@ -134,8 +139,9 @@ func median(xs []float64) float64 {
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }
 
 // newEngine builds the engine as the command line does for check and
-// repair, with its state directory (backups, audit log) in stateDir.
-func newEngine(ctx context.Context, workspaces, sockets []string, stateDir string) (*engine.Engine, error) {
+// repair, with its state directory (backups, audit log) in stateDir; with
+// tui, as the TUI does (whole documents rather than lean reads).
+func newEngine(ctx context.Context, workspaces, sockets []string, stateDir string, tui bool) (*engine.Engine, error) {
 	bases, err := registry.Discover(ctx, registry.DiscoverOptions{Explicit: workspaces})
 	if err != nil {
 		return nil, err
@@ -145,6 +151,7 @@ func newEngine(ctx context.Context, workspaces, sockets []string, stateDir strin
 		Store:   &registry.Store{StateDir: stateDir, LockTimeout: 10 * time.Second, ReadTimeout: 10 * time.Second},
 		Audit:   engine.NewAudit(stateDir),
 		Matcher: procscan.DefaultMatcher(), Grace: 30 * time.Second, Stale: 30 * time.Minute,
+		Lean: !tui,
 	}
 	for _, p := range sockets {
 		cfg.Sockets = append(cfg.Sockets, tmux.Socket{Path: p})
@@ -275,7 +282,7 @@ func scan(ctx context.Context, n int, workspaces, sockets []string) (any, error)
 		return nil, err
 	}
 	defer os.RemoveAll(state)
-	steady, err := newEngine(ctx, workspaces, sockets, state)
+	steady, err := newEngine(ctx, workspaces, sockets, state, true)
 	if err != nil {
 		return nil, err
 	}
@@ -288,7 +295,7 @@ func scan(ctx context.Context, n int, workspaces, sockets []string) (any, error)
 	for i := range n {
 		for j := range 2 {
 			if (i+j)%2 == 0 { // first scan
-				e, err := newEngine(ctx, workspaces, sockets, state)
+				e, err := newEngine(ctx, workspaces, sockets, state, true)
 				if err != nil {
 					return nil, err
 				}
@@ -400,7 +407,7 @@ func lockHeld(ctx context.Context, n int, file string, workspaces, sockets []str
 		if err := drift(ctx, file, "active_count", 7); err != nil {
 			return nil, err
 		}
-		e, err := newEngine(ctx, workspaces, sockets, state)
+		e, err := newEngine(ctx, workspaces, sockets, state, false)
 		if err != nil {
 			return nil, err
 		}
@@ -552,7 +559,7 @@ func check(ctx context.Context, workspaces, sockets []string, memprofile string)
 		return nil, err
 	}
 	defer os.RemoveAll(state)
-	e, err := newEngine(ctx, workspaces, sockets, state)
+	e, err := newEngine(ctx, workspaces, sockets, state, false)
 	if err != nil {
 		return nil, err
 	}
@@ -575,4 +582,128 @@ func check(ctx context.Context, workspaces, sockets []string, memprofile string)
 	}
 	return checkResult{Ms: ms(time.Since(start)), GatherMs: ms(snap.Duration), Healthy: rep.Healthy(),
 		Summary: rep.Summary(), Agents: len(rep.Agents), HeapMB: float64(m.HeapInuse) / (1 << 20)}, nil
+}
+
+// writerScript is the orchestrator's careful writer, reduced to its lock:
+// every few milliseconds it takes LOCK_EX on the registry, as its writers
+// do around a rewrite, and notes how long flock waited, until stdin
+// closes. With argument "read" it instead reads the whole registry under
+// LOCK_SH, as a reader of the orchestrator does, and prints how long the
+// read took: what a writer beside agentwatch may wait at most.
+const writerScript = `
+import fcntl, json, os, select, sys, time
+path, mode = sys.argv[1], sys.argv[2]
+if mode == "read":
+    times = []
+    for _ in range(int(sys.argv[3])):
+        with open(path, "rb") as f:
+            t = time.monotonic()
+            fcntl.flock(f, fcntl.LOCK_SH)
+            f.read()
+            fcntl.flock(f, fcntl.LOCK_UN)
+            times.append((time.monotonic() - t) * 1000)
+    print(json.dumps(times))
+    sys.exit(0)
+waits = []
+with open(path, "r+b") as f:
+    print("ready", flush=True)
+    while not select.select([sys.stdin], [], [], 0.003)[0]:
+        t = time.monotonic()
+        fcntl.flock(f, fcntl.LOCK_EX)
+        waits.append((time.monotonic() - t) * 1000)
+        fcntl.flock(f, fcntl.LOCK_UN)
+print(json.dumps(waits))
+`
+
+type writerResult struct {
+	Runs        int     `json:"runs"`
+	Bytes       int64   `json:"bytes"`
+	ReadMs      float64 `json:"read_ms"`     // median python read under LOCK_SH
+	ReadMaxMs   float64 `json:"read_max_ms"` // the longest of them
+	WaitMaxMs   float64 `json:"writer_max_wait_ms"`
+	WaitP99Ms   float64 `json:"writer_p99_wait_ms"`
+	Locks       int     `json:"writer_locks"`
+	CheckMs     float64 `json:"check_ms"`
+	CheckMaxRSS float64 `json:"check_maxrss_mb"`
+	CheckExits  []int   `json:"check_exit_codes"`
+	Note        string  `json:"note,omitempty"`
+}
+
+// writerWaits runs a flock'd python writer beside n runs of the command
+// (sh -c), and reports the writer's waits for the lock against the time a
+// plain read of the registry under its shared lock takes.
+func writerWaits(n int, file, line string) (any, error) {
+	if file == "" || line == "" {
+		return nil, errors.New("writer needs -file and -a")
+	}
+	fi, err := os.Stat(file)
+	if err != nil {
+		return nil, err
+	}
+	r := writerResult{Runs: n, Bytes: fi.Size()}
+	out, err := exec.Command("python3", "-c", writerScript, file, "read", strconv.Itoa(n)).Output()
+	if err != nil {
+		return nil, fmt.Errorf("python reader: %w", err)
+	}
+	var reads []float64
+	if err := json.Unmarshal(out, &reads); err != nil {
+		return nil, err
+	}
+	r.ReadMs = median(slices.Clone(reads))
+	r.ReadMaxMs = slices.Max(reads)
+
+	w := exec.Command("python3", "-c", writerScript, file, "write")
+	stdin, err := w.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	var wout bytes.Buffer
+	stdout, err := w.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := w.Start(); err != nil {
+		return nil, err
+	}
+	defer func() { // the writer ends by its PID, whatever happens
+		if w.ProcessState == nil {
+			w.Process.Kill()
+			w.Wait()
+		}
+	}()
+	ready := make([]byte, 6)
+	if _, err := io.ReadFull(stdout, ready); err != nil {
+		return nil, fmt.Errorf("python writer: %w", err)
+	}
+	var walls, rss []float64
+	for range n {
+		st, err := runSh(line)
+		if err != nil {
+			return nil, err
+		}
+		walls, rss = append(walls, ms(st.wall)), append(rss, float64(st.maxRSS)/1024)
+		r.CheckExits = append(r.CheckExits, st.exit)
+		if st.exit > 1 {
+			r.Note = "the command failed: " + st.stderrTail
+		}
+	}
+	stdin.Close()
+	if _, err := io.Copy(&wout, stdout); err != nil {
+		return nil, err
+	}
+	if err := w.Wait(); err != nil {
+		return nil, fmt.Errorf("python writer: %w", err)
+	}
+	var waits []float64
+	if err := json.Unmarshal(wout.Bytes(), &waits); err != nil {
+		return nil, fmt.Errorf("python writer: %w", err)
+	}
+	r.Locks = len(waits)
+	if len(waits) > 0 {
+		slices.Sort(waits)
+		r.WaitMaxMs = waits[len(waits)-1]
+		r.WaitP99Ms = waits[len(waits)*99/100]
+	}
+	r.CheckMs, r.CheckMaxRSS = median(walls), slices.Max(rss)
+	return r, nil
 }

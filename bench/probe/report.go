@@ -10,7 +10,7 @@ import (
 	"strings"
 )
 
-// The targets of issue 5, item 3.
+// The targets of issue 5, item 3, and of issue 11.
 const (
 	targetCheckRatio = 1.0
 	targetScanRatio  = 0.5
@@ -18,6 +18,7 @@ const (
 	targetCodecMs    = 50.0
 	targetLockMs     = 20.0
 	targetRSSMB      = 60.0
+	targetBigRSSMB   = 150.0
 )
 
 // row is one line of the results table.
@@ -112,6 +113,39 @@ func report(dir, out, notes string) error {
 			fmt.Sprintf("≤ %.0f MB", targetRSSMB), verdict(c.AMaxRSS <= targetRSSMB)})
 	}
 
+	var cs cmpResult
+	if ok, err := readJSON(dir, "cmp-sqlite.json", &cs); err != nil {
+		return err
+	} else if ok {
+		rows = append(rows, row{"g. the same on the SQLite-era scene, vs ps + tmux list-panes + `sqlite3 -readonly DB 'select * from agents'`",
+			fmt.Sprintf("%.0f ms", cs.AMs), fmt.Sprintf("%.0f ms", cs.BMs), fmt.Sprintf("%.2f×", cs.Ratio),
+			fmt.Sprintf("≤ %.1f×", targetCheckRatio), verdict(cs.Ratio <= targetCheckRatio)})
+		rows = append(rows, row{"h. max RSS of `agentwatch check` on the SQLite-era scene",
+			fmt.Sprintf("%.1f MB", cs.AMaxRSS), "—", fmt.Sprintf("%.1f MB", cs.AMaxRSS),
+			fmt.Sprintf("≤ %.0f MB", targetRSSMB), verdict(cs.AMaxRSS <= targetRSSMB)})
+	} else if skip := readText(dir, "cmp-sqlite.skip"); skip != "" {
+		rows = append(rows, row{"g, h. the SQLite-era scene", "—", "—", skip, "", "not measured"})
+	}
+	var bw writerResult
+	if ok, err := readJSON(dir, "big-check.json", &bw); err != nil {
+		return err
+	} else if ok {
+		rows = append(rows, row{fmt.Sprintf("i. max RSS of `agentwatch check` with a %.0f MB task registry", float64(bw.Bytes)/1e6),
+			fmt.Sprintf("%.1f MB (%.0f ms)", bw.CheckMaxRSS, bw.CheckMs), "—", fmt.Sprintf("%.1f MB", bw.CheckMaxRSS),
+			fmt.Sprintf("≤ %.0f MB", targetBigRSSMB), verdict(bw.CheckMaxRSS <= targetBigRSSMB)})
+		rows = append(rows, row{"j. a flock'd python writer's longest wait beside that check, vs python's read of the registry under LOCK_SH",
+			fmt.Sprintf("%.0f ms (p99 %.1f ms, %d locks)", bw.WaitMaxMs, bw.WaitP99Ms, bw.Locks),
+			fmt.Sprintf("%.0f ms (max %.0f)", bw.ReadMs, bw.ReadMaxMs), fmt.Sprintf("%.2f× the longest read", bw.WaitMaxMs/bw.ReadMaxMs),
+			"≤ the read", verdict(bw.WaitMaxMs <= bw.ReadMaxMs)})
+	}
+	var br map[string]any
+	if ok, _ := readJSON(dir, "big-repair-summary.json", &br); ok {
+		rss, _ := br["maxrss_mb"].(float64)
+		rows = append(rows, row{"k. max RSS of `agentwatch repair --yes` of a drifted counter of that registry",
+			fmt.Sprintf("%.0f MB (%v s, exit %v)", rss, br["s"], br["exit"]), "—", fmt.Sprintf("%.0f MB", rss),
+			"bounded where the change allows", "see notes"})
+	}
+
 	var table strings.Builder
 	table.WriteString("| measurement | agentwatch | baseline | ratio / value | target | verdict |\n|---|---|---|---|---|---|\n")
 	for _, r := range rows {
@@ -134,6 +168,14 @@ func report(dir, out, notes string) error {
 	if h := readText(dir, "health.json"); h != "" {
 		b.WriteString("A check of the scene before the measurements: `" + h + "`\n\n")
 	}
+	b.WriteString("`bench/scale -era sqlite`, the SQLite-era copy: the same 10,180 agents as rows of `registry/state.sqlite3` " +
+		"(the orchestrator's 2026 schema, written by python3's sqlite3 in WAL mode; `task_config` per task, an `agent_progress_latest` " +
+		"row per live agent), the task and global JSON files a 2026 task leaves (no agents, counters at 0), and the 200 panes in " +
+		"the 2026 launch shape (`bash -c \"set -o pipefail; cd DIR && cat PROMPT | claude … | tee …/logs/<id>_stream.jsonl; …\"`, " +
+		"no agent id in claude's argv).\n\n")
+	if h := readText(dir, "health-sqlite.json"); h != "" {
+		b.WriteString("A check of the SQLite-era scene: `" + h + "`\n\n")
+	}
 	b.WriteString("## Results\n\nMedians; each comparison alternates its two sides run by run in one run of the script.\n\n")
 	b.WriteString(table.String())
 	b.WriteString("\n## Method\n\n")
@@ -151,7 +193,14 @@ func report(dir, out, notes string) error {
 	b.WriteString("- **e** (`probe lock`): drift the registry's `active_count` under its lock, then `engine.Check`, " +
 		"`reconcile.PlanRepair` and `engine.Repair` as `agentwatch repair --yes` runs them; `Result.Commits[].LockHeld` " +
 		"of the registry's transaction (backup, journal, in-place write and their fsyncs included). " +
-		"One warm-up. Then the command line once: `agentwatch repair --yes --json` after a drift.\n\n")
+		"One warm-up. Then the command line once: `agentwatch repair --yes --json` after a drift.\n")
+	b.WriteString("- **g, h** (`probe cmp`): as a and f, on the SQLite-era scene; the pipeline has `sqlite3 -readonly DB 'select * from agents'` " +
+		"(Debian's CLI " + readText(dir, "sqlite3-version.txt") + ") in place of `cat`.\n")
+	b.WriteString("- **i, j** (`probe writer`): the scale scene with one task of `--big-agents` agents (one live). First python3 reads the " +
+		"registry under `LOCK_SH` N times (median and longest: what a read takes); then a python3 writer takes `LOCK_EX` every 3 ms, " +
+		"as the orchestrator's careful writers do, noting each wait, while `agentwatch check --json` runs N times beside it; max RSS " +
+		"from wait4. The machine's scheduling delays fall on both the read and the waits.\n")
+	b.WriteString("- **k**: `probe drift`, then `agentwatch repair --yes --json` once under `/usr/bin/time -f %M`.\n\n")
 	if cd.Runs > 0 {
 		fmt.Fprintf(&b, "The encoded bytes are identical to the file read: %v.\n\n", cd.Identity)
 	}
@@ -160,7 +209,7 @@ func report(dir, out, notes string) error {
 		fmt.Fprintf(&b, "`agentwatch repair --yes --json` after a drift: exit %v, %v operations applied, %v ms for the whole process.\n\n", cli["exit"], cli["applied"], cli["ms"])
 	}
 	b.WriteString("## Details\n\n")
-	for _, name := range []string{"cmp.json", "scan.json", "codec.json", "lock.json", "cpu.json"} {
+	for _, name := range []string{"cmp.json", "scan.json", "codec.json", "lock.json", "cpu.json", "cmp-sqlite.json", "big-check.json", "big-repair-summary.json"} {
 		if t := readText(dir, name); t != "" {
 			fmt.Fprintf(&b, "`%s`: `%s`\n\n", name, t)
 		}

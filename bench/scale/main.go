@@ -17,11 +17,21 @@
 //   - -extra sleep processes, children of this command, so that the process
 //     table is big.
 //
+// With -era sqlite the same agents are rows of the base's
+// registry/state.sqlite3 instead (the orchestrator's 2026 schema, written by
+// python3's sqlite3 as the orchestrator writes it), the JSON files are the
+// ones a 2026 task leaves (no agents, counters at 0), and the panes run
+// claude in the 2026 launch shape: bash -c "set -o pipefail; cd DIR && cat
+// PROMPT | claude … | tee …/logs/<id>_stream.jsonl; …", whose claude names
+// no agent id.
+//
 // Output (stdout), shell-quoted KEY=VALUE lines and then READY:
 //
-//	AW_DIR AW_SOCK AW_WORKSPACE AW_GLOBAL AW_BIG AW_REGISTRIES AW_FLAGS AW_SLEEP_PGID
+//	AW_DIR AW_SOCK AW_WORKSPACE AW_GLOBAL AW_BIG AW_REGISTRIES AW_DB AW_ERA AW_FLAGS AW_SLEEP_PGID
 //
-// Usage: scale -agentwatch ./agentwatch [-agents 10000] [-live 200] [-extra 1000]
+// (AW_DB is the state database, empty in the JSON era.)
+//
+// Usage: scale -agentwatch ./agentwatch [-era json|sqlite] [-agents 10000] [-live 200] [-extra 1000]
 package main
 
 import (
@@ -53,6 +63,7 @@ var agentTypes = []string{"code_auditor", "test_runner", "api_designer", "doc_wr
 
 type config struct {
 	agentwatch  string
+	era         string
 	agents      int
 	live        int
 	smallTasks  int
@@ -63,14 +74,15 @@ type config struct {
 func main() {
 	var cfg config
 	flag.StringVar(&cfg.agentwatch, "agentwatch", "", "the agentwatch `binary`: linked as the scene's fake claude (required)")
+	flag.StringVar(&cfg.era, "era", "json", "the orchestrator's era: json (2025 registries) or sqlite (2026 state database)")
 	flag.IntVar(&cfg.agents, "agents", 10000, "agents in the big task registry")
 	flag.IntVar(&cfg.live, "live", 200, "live agent sessions (active agents of the big task)")
 	flag.IntVar(&cfg.smallTasks, "small-tasks", 9, "further task registries")
 	flag.IntVar(&cfg.smallAgents, "small-agents", 20, "terminal agents in each further task")
 	flag.IntVar(&cfg.extra, "extra", 1000, "extra sleep processes")
 	flag.Parse()
-	if cfg.agentwatch == "" || cfg.live > cfg.agents {
-		fmt.Fprintln(os.Stderr, "scale: -agentwatch is required, and -live may not exceed -agents")
+	if cfg.agentwatch == "" || cfg.live > cfg.agents || (cfg.era != "json" && cfg.era != "sqlite") {
+		fmt.Fprintln(os.Stderr, "scale: -agentwatch is required, -live may not exceed -agents, and -era is json or sqlite")
 		os.Exit(2)
 	}
 	exe, err := filepath.Abs(cfg.agentwatch)
@@ -113,6 +125,7 @@ type scene struct {
 	tmux       *tmux.Client
 	bin        string
 	registries []string
+	db         string // the state database, sqlite era only
 	sleeps     []*exec.Cmd
 	sleepPGID  int
 	serverPID  int
@@ -136,7 +149,11 @@ func build(ctx context.Context, cfg config) (*scene, error) {
 	if err := os.Symlink(cfg.agentwatch, filepath.Join(s.bin, demo.ClaudeName)); err != nil {
 		return s, err
 	}
-	if err := s.writeRegistries(); err != nil {
+	if cfg.era == "sqlite" {
+		if err := s.writeState(); err != nil {
+			return s, fmt.Errorf("write the state database: %w", err)
+		}
+	} else if err := s.writeRegistries(); err != nil {
 		return s, fmt.Errorf("write registries: %w", err)
 	}
 	if err := s.startSleeps(ctx); err != nil {
@@ -409,6 +426,9 @@ func (s *scene) startAgents(ctx context.Context) error {
 		id := agentID(i)
 		req := tmux.NewSessionRequest{Name: "agent_" + id, Dir: s.dir, Width: 200, Height: 50,
 			Command: demo.AgentCommand(claude, s.dir, filepath.Join(s.base, bigTask), id)}
+		if s.cfg.era == "sqlite" {
+			req.Dir, req.Command = filepath.Dir(s.base), s.stateCommand(claude, id)
+		}
 		if err := s.tmux.NewSession(ctx, req); err != nil {
 			return err
 		}
@@ -446,6 +466,8 @@ func (s *scene) print() {
 		{"AW_GLOBAL", s.registries[0]},
 		{"AW_BIG", s.registries[1]},
 		{"AW_REGISTRIES", strings.Join(s.registries, " ")},
+		{"AW_DB", s.db},
+		{"AW_ERA", s.cfg.era},
 		{"AW_FLAGS", strings.Join(flags, " ")},
 		{"AW_SLEEP_PGID", fmt.Sprint(s.sleepPGID)},
 	} {

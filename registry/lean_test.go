@@ -1,0 +1,221 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+)
+
+// leanView is what the analysis reads of a registry through the views,
+// every Value reduced to its JSON text.
+type leanView struct {
+	TaskErr, GlobalErr string
+	ID, Status         string
+	Agents, GAgents    []Agent
+	Tasks              []Task
+	Counters           map[string]string
+	Entries            []string // each agent entry's status text
+}
+
+func viewOf(root *Value) leanView {
+	var v leanView
+	v.Counters = map[string]string{}
+	for _, f := range []string{"active_count", "total_spawned", "completed_count", "active_agents", "total_agents_spawned", "total_tasks", "active_tasks"} {
+		if c, ok := counterOf(root, f); ok {
+			v.Counters[f] = fmt.Sprintf("%d %v %s", c.Value, c.OK, Encode(c.Raw))
+		}
+	}
+	strip := func(as []Agent) []Agent {
+		for i := range as {
+			v.Entries = append(v.Entries, string(Encode(as[i].Entry.Get("status"))))
+			as[i].Entry = nil
+		}
+		return as
+	}
+	if tf, err := NewTaskFile(root); err != nil {
+		v.TaskErr = err.Error()
+	} else {
+		v.ID, v.Status, v.Agents = tf.ID(), tf.Status(), strip(tf.Agents())
+	}
+	if gf, err := NewGlobalFile(root); err != nil {
+		v.GlobalErr = err.Error()
+	} else {
+		v.GAgents, v.Tasks = strip(gf.Agents()), gf.Tasks()
+	}
+	return v
+}
+
+// checkLean reads doc both ways, with the lean read's window at chunk
+// bytes: a lean read takes only what Parse takes, and the views of its
+// projection are those of the whole document.
+func checkLean(t *testing.T, dir, doc string, chunk int) {
+	t.Helper()
+	path := filepath.Join(dir, "AGENT_REGISTRY.json")
+	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	defer func(c int) { leanChunk = c }(leanChunk)
+	leanChunk = chunk
+	l := leanScanner{f: mustOpen(t, path), buf: make([]byte, leanChunk)}
+	l.p.quiet = true
+	text, lerr := l.document()
+	l.f.Close()
+	full, ferr := Parse([]byte(doc))
+	switch {
+	case lerr == nil && ferr != nil:
+		t.Fatalf("chunk %d: the lean read took %q, which Parse refuses (%v)", chunk, doc, ferr)
+	case lerr != nil && ferr == nil:
+		t.Fatalf("chunk %d: the lean read refused %q (%v), which Parse takes", chunk, doc, lerr)
+	case lerr != nil:
+		return
+	}
+	proj, err := Parse(text)
+	if err != nil {
+		t.Fatalf("chunk %d: the projection %q does not parse: %v", chunk, text, err)
+	}
+	if got, want := viewOf(proj), viewOf(full); !reflect.DeepEqual(got, want) {
+		t.Fatalf("chunk %d: views of %q:\ngot  %+v\nwant %+v", chunk, doc, got, want)
+	}
+	s := &Store{StateDir: t.TempDir()}
+	snap, err := s.ReadLean(context.Background(), path)
+	if err != nil || !snap.Lean || snap.Data != nil {
+		t.Fatalf("ReadLean: lean %v, err %v", snap != nil && snap.Lean, err)
+	}
+	// The same bytes hash the same; other bytes not.
+	again, err := s.ReadLean(context.Background(), path)
+	if err != nil || again.Hash != snap.Hash {
+		t.Fatalf("ReadLean again: hash %s, want %s (%v)", again.Hash, snap.Hash, err)
+	}
+	if err := os.WriteFile(path, []byte(doc+" "), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if other, err := s.ReadLean(context.Background(), path); err != nil || other.Hash == snap.Hash {
+		t.Fatalf("ReadLean of other bytes: hash %s, the same as before (%v)", other.Hash, err)
+	}
+}
+
+func mustOpen(t *testing.T, path string) *os.File {
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func TestLeanReadAgreesWithParse(t *testing.T) {
+	dir := t.TempDir()
+	var docs []string
+	for _, tc := range editCases(t) {
+		docs = append(docs, tc.doc)
+	}
+	for _, tc := range syntaxErrorCases {
+		docs = append(docs, tc.doc)
+	}
+	docs = append(docs, string(Encode(genTaskDoc(3))),
+		`{"agents": [{"id": "a", "st\u0061tus": "working", "status": "done"}, 7, {"id": "b"}], "active_count": {"x": 1}}`,
+		`{"agents": {"a": {"status": "working", "type": "x"}, "b": [1], "a": {"status": "completed"}}, "tasks": {"T": {"status": "ACTIVE"}}}`,
+		`{"agents": "none", "tasks": [], "task_id": "T\ud800", "\ud800status": 1, "status": -Infinity}`,
+		`{"agents": [{"id": "a\u00e9\n", "started_at": 1.50, "last_update": NaN}], "total_spawned": 12345678901234567890}`,
+		"\ufeff{}", `{"a": 1,}`, `[1,]`, `{"agents": [{"id": "x"}]} x`, `{"agents": [{"id": "\x01"}]}`, "{\"a\": \"\xff\"}", `{"a": 01}`, `"`, ``, `  `,
+		`{"a": "\u12"}`, `{"agents": [{"id": "é"}], "prompt": "日本語テキスト"}`)
+	for _, name := range []string{"TASK-20251017-215604-df6a3cbd/AGENT_REGISTRY.json", "registry/GLOBAL_REGISTRY.json"} {
+		b, err := os.ReadFile(filepath.Join("..", "testdata", "orchestrator-2025-10", ".agent-workspace", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs = append(docs, string(b))
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	g := docGen{r}
+	for range 40 {
+		docs = append(docs, g.value(4))
+	}
+	// Byte edits of a real registry: most break it, some not.
+	base := docs[len(docs)-41]
+	for range 150 {
+		b := []byte(base)
+		i := r.IntN(len(b))
+		switch r.IntN(3) {
+		case 0:
+			b[i] = "{}[]\",:\\ 0aé\x00"[r.IntN(14)]
+		case 1:
+			b = append(b[:i], b[i+1:]...)
+		default:
+			b = b[:i]
+		}
+		docs = append(docs, string(b))
+	}
+	for i, doc := range docs {
+		for _, chunk := range []int{1, 3, 7, 64, 1 << 20} {
+			t.Run(fmt.Sprintf("doc%d/chunk%d", i, chunk), func(t *testing.T) { checkLean(t, dir, doc, chunk) })
+		}
+	}
+}
+
+// BenchmarkReadLean and BenchmarkReadWhole read the same 10,000-agent task
+// registry, lean and whole, under the shared lock as a scan does.
+func BenchmarkReadLean(b *testing.B)  { benchmarkRead(b, (*Store).ReadLean) }
+func BenchmarkReadWhole(b *testing.B) { benchmarkRead(b, (*Store).Read) }
+
+func benchmarkRead(b *testing.B, read func(*Store, context.Context, string) (*Snapshot, error)) {
+	path := filepath.Join(b.TempDir(), "AGENT_REGISTRY.json")
+	data := Encode(genTaskDoc(10000))
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	s := &Store{StateDir: b.TempDir()}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		snap, err := read(s, context.Background(), path)
+		if err != nil || len(snap.Root.Get("agents").Elems()) != 10000 {
+			b.Fatalf("read: %v", err)
+		}
+	}
+}
+
+// TestAgentFromReadsAsGet holds the views' one-pass read of an entry to
+// what Get finds for each field.
+func TestAgentFromReadsAsGet(t *testing.T) {
+	docs := []string{
+		`{"agents": [{"id": "a", "st\u0061tus": "working", "status": "done", "type": 1}, {"id": "b", "status": null, "\ud800": "x"}]}`,
+		`{"agents": [{"task_id": "T", "tmux_session": "s", "parent": "p", "started_at": "1", "last_update": "2", "id": ["x"]}]}`,
+		`{"agents": [{"\u0069d": "c", "id": "d", "status": {"a": 1}}]}`,
+		string(Encode(genTaskDoc(20))),
+	}
+	for i, doc := range docs {
+		root, err := Parse([]byte(doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j, e := range root.Get("agents").Elems() {
+			want := Agent{ID: e.Get("id").StrOr(""), TaskID: e.Get("task_id").StrOr(""), Type: e.Get("type").StrOr(""),
+				Parent: e.Get("parent").StrOr(""), TmuxSession: e.Get("tmux_session").StrOr(""),
+				StartedAt: e.Get("started_at").StrOr(""), LastUpdate: e.Get("last_update").StrOr(""), Index: j, Entry: e}
+			if s := e.Get("status"); s != nil {
+				want.Status, want.HasStatus = s.StrOr(s.String()), true
+			}
+			if got := agentFrom("", true, e, j); got != want {
+				t.Errorf("doc %d, entry %d: got %+v, want %+v", i, j, got, want)
+			}
+		}
+	}
+}
+
+// BenchmarkAgents reads the agents of a 10,000-agent task registry through
+// the view, as every analysis does.
+func BenchmarkAgents(b *testing.B) {
+	tf, err := NewTaskFile(genTaskDoc(10000))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if len(tf.Agents()) != 10000 {
+			b.Fatal("agents lost")
+		}
+	}
+}
