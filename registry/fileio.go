@@ -1,0 +1,208 @@
+// Reading and writing a registry's bytes under its lock: whole reads, the
+// comparison with a read made before the lock, the in-place rewrite that
+// never leaves a file that parses when it is cut short.
+
+package registry
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"slices"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// snapshot reads the whole registry from offset 0 and parses it.
+func (h *lockedFile) snapshot(shown string) (*Snapshot, error) {
+	data, err := readAll(h.file)
+	if err != nil {
+		return nil, err
+	}
+	return h.snapshotOf(shown, data)
+}
+
+func (h *lockedFile) snapshotOf(shown string, data []byte) (*Snapshot, error) {
+	fi, err := h.file.Stat()
+	if err != nil {
+		return nil, err
+	}
+	return newSnapshot(shown, data, fi.ModTime()), nil
+}
+
+// newSnapshot hashes and parses bytes read under the lock.
+func newSnapshot(shown string, data []byte, modTime time.Time) *Snapshot {
+	snap := &Snapshot{Path: shown, Data: data, Hash: HashBytes(data), ModTime: modTime}
+	snap.Root, snap.ParseErr = parseShared(data)
+	if snap.ParseErr != nil {
+		snap.Root = nil
+	}
+	return snap
+}
+
+// snapshotLike reads the file and, when its bytes are those of a read
+// made before the lock, takes that read's parse and hash instead of
+// computing them again.
+func (h *lockedFile) snapshotLike(shown string, prepared *Snapshot) (*Snapshot, error) {
+	if prepared == nil || prepared.Root == nil {
+		return h.snapshot(shown)
+	}
+	same, err := sameContent(h.file, prepared.Data)
+	if err != nil {
+		return nil, err
+	}
+	if !same {
+		return h.snapshot(shown)
+	}
+	fi, err := h.file.Stat()
+	if err != nil {
+		return nil, err
+	}
+	return &Snapshot{Path: shown, Data: prepared.Data, Hash: prepared.Hash, ModTime: fi.ModTime(), Root: prepared.Root}, nil
+}
+
+// sameContent reports whether the file's bytes are want. It reads the file
+// in chunks through one small buffer, stopping at the first difference:
+// under the lock, a big registry is compared without being copied whole
+// into new memory.
+func sameContent(f *os.File, want []byte) (bool, error) {
+	buf := make([]byte, min(len(want)+1, 1<<20))
+	for off := 0; ; {
+		n, err := f.ReadAt(buf, int64(off))
+		if n > len(want)-off || !bytes.Equal(buf[:n], want[off:off+n]) {
+			return false, nil
+		}
+		off += n
+		if err == io.EOF {
+			return off == len(want), nil
+		}
+		if err != nil {
+			return false, err
+		}
+	}
+}
+
+// readAll reads the whole file from offset 0. The buffer is sized from
+// fstat, with room to see a file that grew since, so a big registry is read
+// in one pass rather than through a buffer grown and copied a dozen times.
+func readAll(f *os.File) ([]byte, error) {
+	size := int64(0)
+	if fi, err := f.Stat(); err == nil {
+		size = fi.Size()
+	}
+	return readAllFrom(f, size)
+}
+
+// readAllFrom is readAll with the size it expects given: a file longer than
+// that is still read whole.
+func readAllFrom(f *os.File, size int64) ([]byte, error) {
+	buf := make([]byte, 0, size+512)
+	for {
+		n, err := f.ReadAt(buf[len(buf):cap(buf)], int64(len(buf)))
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, cap(buf))
+		}
+	}
+}
+
+// tornMark is the byte writeInPlace puts first while it rewrites a
+// registry. No JSON document starts with it (it is neither whitespace nor
+// the start of a value), and no reader, Python's json included, parses a
+// file that does; no other writer writes it.
+const tornMark = 0x00
+
+// writeInPlace replaces the file's content through f with data, keeping
+// its inode. step marks the points the crash tests stop at. beside, when
+// set, runs during the last fsync, which mostly waits on the disk: the
+// write is whole in the page cache by then, and can be read back.
+//
+// The invariant: until data is whole and durable, the file does not parse.
+// A write cut short (SIGKILL, a full disk, a power cut) can never leave a
+// document that parses and is neither the old one nor the new one, such as
+// one agent's fields spliced into another's (a reader would take it for
+// the truth, and the orchestrator's next write would make it so). The
+// steps:
+//  1. write tornMark over the first byte and fsync: from here the file is
+//     unparseable, on disk too;
+//  2. write data[1:] from offset 1, truncate to len(data), fsync: the file
+//     is the mark and the rest of data, still unparseable whatever part of
+//     this step a crash lets through;
+//  3. write data's first byte, fsync: only now can the file parse, and it
+//     is data.
+//
+// A SIGKILL needs no fsync to keep this order (the page cache is one for
+// every process); the fsyncs keep it across a power cut. A file left
+// marked is recovered from the journal (recoverJournal's markedTornWrite).
+func writeInPlace(f *os.File, data []byte, step func(string), beside func()) error {
+	if len(data) == 0 {
+		if err := f.Truncate(0); err != nil {
+			return err
+		}
+		return f.Sync()
+	}
+	if _, err := f.WriteAt([]byte{tornMark}, 0); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	step("registry-marked")
+	half := max(1, len(data)/2)
+	if _, err := f.WriteAt(data[1:half], 1); err != nil {
+		return err
+	}
+	step("registry-partial")
+	if _, err := f.WriteAt(data[half:], int64(half)); err != nil {
+		return err
+	}
+	step("registry-written")
+	if err := f.Truncate(int64(len(data))); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	step("truncated")
+	if _, err := f.WriteAt(data[:1], 0); err != nil {
+		return err
+	}
+	step("first-byte")
+	var wg sync.WaitGroup
+	if beside != nil {
+		wg.Go(beside)
+	}
+	err := f.Sync()
+	wg.Wait()
+	if err != nil {
+		return err
+	}
+	step("synced")
+	return nil
+}
+
+// syncDir makes a directory's entries (a journal created or removed, a
+// backup renamed in) durable. File systems that cannot fsync a directory
+// say EINVAL; there is nothing more to do on them.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if errors.Is(err, syscall.EINVAL) {
+		return nil
+	}
+	return err
+}
