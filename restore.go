@@ -3,13 +3,13 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"agentwatch/engine"
+	"agentwatch/registry"
 	"agentwatch/termsafe"
 )
 
@@ -89,20 +89,9 @@ func registryFile(path string) error {
 	if err != nil {
 		return nil
 	}
-	what := ""
-	switch m := fi.Mode(); {
-	case m.IsRegular():
+	if fi.Mode().IsRegular() {
 		return nil
-	case m.IsDir():
-		what = "a directory"
-	case m&fs.ModeNamedPipe != 0:
-		what = "a named pipe (FIFO)"
-	case m&fs.ModeSocket != 0:
-		what = "a socket"
-	case m&fs.ModeDevice != 0:
-		what = "a device"
-	default:
-		what = "not a regular file (" + m.Type().String() + ")"
 	}
-	return fmt.Errorf("restore --registry %s: it is %s, not a registry file: give the path of an AGENT_REGISTRY.json or a GLOBAL_REGISTRY.json", safe(path), what)
+	return fmt.Errorf("restore --registry %s: it is %s, not a registry file: give the path of an AGENT_REGISTRY.json or a GLOBAL_REGISTRY.json",
+		safe(path), registry.Describe(fi.Mode()))
 }

@@ -43,11 +43,7 @@ func (e *Engine) readLogTimes(in *reconcile.Input, live map[string]bool) {
 			continue
 		}
 		for _, a := range d.State.Agents {
-			session := reconcile.TmuxName(a.TmuxSession)
-			if session == "" {
-				session = reconcile.TmuxName("agent_" + a.ID)
-			}
-			if e.cfg.Sets.Classify(a.Status) != registry.StatusActive || !live[session] {
+			if e.cfg.Sets.Classify(a.Status) != registry.StatusActive || !live[sessionOf(a)] {
 				continue
 			}
 			if _, ok := in.Live.LogModified[a.ID]; ok {

@@ -119,29 +119,24 @@ func (m *Metrics) observeSources(snap *Snapshot) {
 		}
 	}
 	for _, r := range snap.Input.Registries {
-		state := sourceOK
-		switch {
-		case r.Locked:
-			state = sourceLocked
-		case r.Unreadable:
-			state = sourceUnreadable
-		case r.Err != nil:
-			state = sourceCorrupt
-		}
-		set(r.Path, r.Kind, state)
+		set(r.Path, string(r.Kind), sourceState(r.Locked, r.Unreadable, r.Err))
 	}
 	for _, d := range snap.Input.Databases {
-		state := sourceOK
-		switch {
-		case d.Locked:
-			state = sourceLocked
-		case d.Unreadable:
-			state = sourceUnreadable
-		case d.Err != nil:
-			state = sourceCorrupt
-		}
-		set(d.Path, reconcile.KindState, state)
+		set(d.Path, string(reconcile.KindState), sourceState(d.Locked, d.Unreadable, d.Err))
 	}
+}
+
+// sourceState names the state a source was read in.
+func sourceState(locked, unreadable bool, err error) string {
+	switch {
+	case locked:
+		return sourceLocked
+	case unreadable:
+		return sourceUnreadable
+	case err != nil:
+		return sourceCorrupt
+	}
+	return sourceOK
 }
 
 // Handler serves the metrics in the Prometheus text format.

@@ -134,10 +134,7 @@ func readStateEvidence(in *reconcile.Input, live map[string]bool, sets registry.
 			continue
 		}
 		for _, a := range d.State.Agents {
-			session := reconcile.TmuxName(a.TmuxSession)
-			if session == "" {
-				session = reconcile.TmuxName("agent_" + a.ID)
-			}
+			session := sessionOf(a)
 			class := sets.Classify(a.Status)
 			if !(class == registry.StatusActive && !live[session]) && !(class == registry.StatusTerminal && live[session]) {
 				continue
@@ -155,6 +152,15 @@ func readStateEvidence(in *reconcile.Input, live map[string]bool, sets registry.
 			}
 		}
 	}
+}
+
+// sessionOf is the tmux session of an agent row, in the form tmux gives
+// a session's name.
+func sessionOf(a statedb.Agent) string {
+	if a.TmuxSession == "" {
+		return reconcile.TmuxName("agent_" + a.ID)
+	}
+	return reconcile.TmuxName(a.TmuxSession)
 }
 
 // lastResult reports whether a stream log's last line is a JSON object

@@ -99,20 +99,27 @@ func registryFileAt(path string) (bool, error) {
 		return !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR), nil
 	}
 	if m := fi.Mode(); !m.IsRegular() {
-		what := "something other than a file"
-		switch {
-		case m.IsDir():
-			what = "a directory"
-		case m&fs.ModeNamedPipe != 0:
-			what = "a named pipe (FIFO)"
-		case m&fs.ModeSocket != 0:
-			what = "a socket"
-		case m&fs.ModeDevice != 0:
-			what = "a device"
-		}
-		return true, fmt.Errorf("read registry %s: it is %s, %w: move it away, or put the registry file back in its place", path, what, ErrNotRegular)
+		return true, fmt.Errorf("read registry %s: it is %s, %w: move it away, or put the registry file back in its place", path, Describe(m), ErrNotRegular)
 	}
 	return true, nil
+}
+
+// Describe says what a file that is not a regular file is, for a message:
+// "a directory", "a named pipe (FIFO)", "a socket", "a device".
+func Describe(m fs.FileMode) string {
+	switch {
+	case m.IsRegular():
+		return "a regular file"
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe (FIFO)"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return "something other than a file (" + m.Type().String() + ")"
 }
 
 // isTaskDirName reports whether name is exactly TASK-YYYYMMDD-HHMMSS-<8 hex>,
