@@ -1,0 +1,344 @@
+// The lean read's streaming scanner: one pass over a registry that checks it
+// as Parse does and keeps only the fields the analysis reads.
+
+package registry
+
+import (
+	"errors"
+	"hash/maphash"
+	"io"
+	"os"
+	"strings"
+	"unicode/utf8"
+	"unsafe"
+)
+
+// leanScanner checks a document read in chunks as Parse checks it, and
+// writes the projection's text: the kept members, their keys and values as
+// written, without whitespace. Its scalars are checked by the parser's own
+// str and number on the window; one cut short by the window's end is
+// scanned again once more is read.
+type leanScanner struct {
+	f    *os.File
+	hash maphash.Hash
+	off  int64  // file offset of the next read
+	buf  []byte // the window: buf[:end] are read bytes, buf[pos:end] unscanned
+	pos  int
+	end  int
+	eof  bool
+	// checked is the end of the bytes known to be valid UTF-8; bad is set
+	// once an invalid byte was seen.
+	checked int
+	bad     bool
+	started bool
+	depth   int
+	out     []byte
+	p       parser
+	one     [1]Value
+}
+
+// more reads the next chunk, keeping buf[keep:] (the token being scanned);
+// it reports whether any byte came.
+func (l *leanScanner) more(keep int) (bool, error) {
+	if l.eof {
+		return false, nil
+	}
+	if keep > l.checked { // never so in practice: what is dropped is checked first
+		l.bad = l.bad || !utf8.Valid(l.buf[l.checked:keep])
+		l.checked = keep
+	}
+	n := copy(l.buf, l.buf[keep:l.end])
+	l.pos -= keep
+	l.checked -= keep
+	l.end = n
+	if l.end == len(l.buf) { // one token fills the window: grow it
+		l.buf = append(l.buf, make([]byte, len(l.buf))...)
+	}
+	got, err := l.f.ReadAt(l.buf[l.end:], l.off)
+	l.hash.Write(l.buf[l.end : l.end+got])
+	l.off += int64(got)
+	l.end += got
+	switch {
+	case err == io.EOF:
+		l.eof = true
+	case err != nil:
+		return false, &leanIOError{err}
+	}
+	if !l.started && (l.end >= 3 || l.eof) {
+		l.started = true
+		if strings.HasPrefix(unsafe.String(unsafe.SliceData(l.buf), l.end), "\ufeff") {
+			return false, errLean
+		}
+	}
+	// Check the new bytes as UTF-8, but for a rune cut at the window's end.
+	cut := l.end
+	if !l.eof {
+		for i := l.end - 1; i >= l.checked && i >= l.end-utf8.UTFMax; i-- {
+			if c := l.buf[i]; c < utf8.RuneSelf || utf8.RuneStart(c) {
+				if !utf8.FullRune(l.buf[i:l.end]) {
+					cut = i
+				}
+				break
+			}
+		}
+	}
+	if !utf8.Valid(l.buf[l.checked:cut]) {
+		l.bad = true
+		return false, errLean
+	}
+	l.checked = cut
+	return got > 0, nil
+}
+
+// document scans the whole file and returns the projection's text.
+func (l *leanScanner) document() ([]byte, error) {
+	if _, err := l.more(0); err != nil {
+		return nil, err
+	}
+	if err := l.value(leanRoot); err != nil {
+		return nil, err
+	}
+	if err := l.space(); err != nil {
+		return nil, err
+	}
+	if l.pos != l.end || !l.eof || l.bad {
+		return nil, errLean
+	}
+	return l.out, nil
+}
+
+// space skips whitespace, reading on as needed.
+func (l *leanScanner) space() error {
+	for {
+		for l.pos < l.end && isSpace(l.buf[l.pos]) {
+			l.pos++
+		}
+		if l.pos < l.end {
+			return nil
+		}
+		got, err := l.more(l.pos)
+		if err != nil {
+			return err
+		}
+		if !got {
+			return nil
+		}
+	}
+}
+
+// next returns the next byte after whitespace; ok is false at the end.
+func (l *leanScanner) next() (byte, error) {
+	if err := l.space(); err != nil {
+		return 0, err
+	}
+	if l.pos >= l.end {
+		return 0, errLean
+	}
+	return l.buf[l.pos], nil
+}
+
+// scalar scans the string, number or literal at pos and returns its text,
+// valid until the next read.
+func (l *leanScanner) scalar() ([]byte, error) {
+	for {
+		l.p.src, l.p.pos, l.p.vals = unsafe.String(unsafe.SliceData(l.buf), l.end), l.pos, l.one[:]
+		var err error
+		if l.buf[l.pos] == '"' {
+			_, _, _, err = l.p.str()
+		} else {
+			var v *Value
+			v, _, err = l.p.value(0) // never a container here
+			if err == nil && v.Kind() != Number && v.Kind() != Bool && v.Kind() != Null {
+				err = errLean
+			}
+		}
+		// A number or literal that ends near the window's end may go on
+		// ("1" of "1.5e3"): it is scanned again with more behind it.
+		if err == nil && (l.p.pos+len("-Infinity") < l.end || l.eof || l.buf[l.pos] == '"') {
+			tok := l.buf[l.pos:l.p.pos]
+			l.pos = l.p.pos
+			return tok, nil
+		}
+		if err != nil && !l.cutShort(err) {
+			return nil, errLean
+		}
+		if _, err := l.more(l.pos); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// cutShort reports whether a scalar's syntax error may be the window's
+// end rather than the document's: an unterminated string, or an error
+// within a few bytes of the end (an escape, a literal, a number cut in
+// two). A document with an error elsewhere is not read on to its end.
+func (l *leanScanner) cutShort(err error) bool {
+	var se *SyntaxError
+	if l.eof || !errors.As(err, &se) {
+		return false
+	}
+	return strings.HasPrefix(se.Msg, "Unterminated") || se.Offset+len("-Infinity") >= l.end
+}
+
+// value scans one value, keeping what pj says.
+func (l *leanScanner) value(pj *projection) error {
+	c, err := l.next()
+	if err != nil {
+		return err
+	}
+	switch c {
+	case '{', '[':
+		if l.depth >= maxDepth {
+			return errLean
+		}
+		l.depth++
+		defer func() { l.depth-- }()
+		if c == '{' {
+			return l.object(pj)
+		}
+		return l.array(pj)
+	}
+	tok, err := l.scalar()
+	if err != nil {
+		return err
+	}
+	if pj != nil {
+		l.out = append(l.out, tok...)
+	}
+	return nil
+}
+
+func (l *leanScanner) object(pj *projection) error {
+	keep := pj != nil
+	if keep {
+		l.out = append(l.out, '{')
+	}
+	l.pos++
+	c, err := l.next()
+	if err != nil {
+		return err
+	}
+	if c == '}' {
+		l.pos++
+		if keep {
+			l.out = append(l.out, '}')
+		}
+		return nil
+	}
+	first := true
+	for {
+		if c != '"' {
+			return errLean
+		}
+		key, err := l.scalar()
+		if err != nil {
+			return err
+		}
+		child := pj.member(key)
+		if child != nil {
+			if !first {
+				l.out = append(l.out, ',')
+			}
+			first = false
+			l.out = append(append(l.out, key...), ':')
+		}
+		if c, err = l.next(); err != nil {
+			return err
+		}
+		if c != ':' {
+			return errLean
+		}
+		l.pos++
+		if err := l.value(child); err != nil {
+			return err
+		}
+		if c, err = l.next(); err != nil {
+			return err
+		}
+		l.pos++
+		switch c {
+		case ',':
+			if c, err = l.next(); err != nil {
+				return err
+			}
+		case '}':
+			if keep {
+				l.out = append(l.out, '}')
+			}
+			return nil
+		default:
+			return errLean
+		}
+	}
+}
+
+// member is what pj keeps of an object's member whose key is key (its
+// text, quotes included).
+func (pj *projection) member(key []byte) *projection {
+	switch {
+	case pj == nil || pj.whole:
+		return pj
+	case pj.each != nil:
+		return pj.each
+	case pj.fields == nil:
+		return keepWhole
+	}
+	body := key[1 : len(key)-1]
+	if !strings.ContainsRune(unsafe.String(unsafe.SliceData(body), len(body)), '\\') && isPlainBytes(body) {
+		return pj.fields[string(body)] // no allocation: the map lookup converts in place
+	}
+	name, lossy := decodeBody(string(body))
+	if lossy {
+		return nil // no Go string names it: Get never finds it
+	}
+	return pj.fields[name]
+}
+
+func (l *leanScanner) array(pj *projection) error {
+	keep := pj != nil
+	elem := pj
+	switch {
+	case pj == nil || pj.whole:
+	case pj.each != nil:
+		elem = pj.each
+	default:
+		elem = keepWhole // not the array the projection expects: keep it whole
+	}
+	if keep {
+		l.out = append(l.out, '[')
+	}
+	l.pos++
+	c, err := l.next()
+	if err != nil {
+		return err
+	}
+	if c == ']' {
+		l.pos++
+		if keep {
+			l.out = append(l.out, ']')
+		}
+		return nil
+	}
+	for first := true; ; first = false {
+		if keep && !first {
+			l.out = append(l.out, ',')
+		}
+		if err := l.value(elem); err != nil {
+			return err
+		}
+		if c, err = l.next(); err != nil {
+			return err
+		}
+		l.pos++
+		switch c {
+		case ',':
+		case ']':
+			if keep {
+				l.out = append(l.out, ']')
+			}
+			return nil
+		default:
+			return errLean
+		}
+	}
+}
