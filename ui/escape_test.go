@@ -12,31 +12,6 @@ import (
 	"agentwatch/tmux"
 )
 
-func TestEscape(t *testing.T) {
-	tests := []struct {
-		name, in, want string
-	}{
-		{"plain", "impl-214500-a1b2c3", "impl-214500-a1b2c3"},
-		{"unicode stays", "héllo ✓ 日本", "héllo ✓ 日本"},
-		{"CSI", "\x1b[2J", `\x1b[2J`},
-		{"OSC title", "\x1b]0;pwned\x07", `\x1b]0;pwned\x07`},
-		{"newline, return, tab", "a\r\nb\tc", `a\r\nb\tc`},
-		{"DEL", "a\x7f", `a\x7f`},
-		{"C1 CSI", "\u009b31m", `\u009b31m`},
-		{"bidi override", "abc\u202edcba", `abc\u202edcba`},
-		{"line separator", "a\u2028b", `a\u2028b`},
-		{"invalid UTF-8", "a\xffb", `a\xffb`},
-		{"NUL", "a\x00b", `a\x00b`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := escape(tt.in); got != tt.want {
-				t.Errorf("escape(%q) = %q, want %q", tt.in, got, tt.want)
-			}
-		})
-	}
-}
-
 // TestControlCharactersCannotReachTheTerminal: an agent id, a session name
 // and a command line that carry terminal escapes show as text, on the main
 // screen and in the detail views, in monochrome and in colour.
