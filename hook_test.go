@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"agentwatch/registry"
+	"agentwatch/registry/pyjson"
 )
 
 // buildAgentwatch builds the shipped binary, as an operator runs it, into a
@@ -109,7 +109,7 @@ o = load(g); o['total_agents_spawned'] = 95; save(g, o)
 		if err != nil {
 			t.Fatal(err)
 		}
-		v, err := registry.Parse(data)
+		v, err := pyjson.Parse(data)
 		if err != nil {
 			t.Fatalf("%s: %v", c.rel, err)
 		}

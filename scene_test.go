@@ -19,7 +19,7 @@ import (
 
 	"agentwatch/demo"
 	"agentwatch/procscan"
-	"agentwatch/registry"
+	"agentwatch/registry/pyjson"
 	"agentwatch/tmux"
 )
 
@@ -242,18 +242,18 @@ func TestSceneCastIsFoundExactlyAndRepaired(t *testing.T) {
 	}
 
 	// The ghosts hold exactly the fields a ghost repair writes.
-	doc := func(path string) *registry.Value {
+	doc := func(path string) *pyjson.Value {
 		data, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)
 		}
-		v, err := registry.Parse(data)
+		v, err := pyjson.Parse(data)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return v
 	}
-	entry := func(path, id string) *registry.Value {
+	entry := func(path, id string) *pyjson.Value {
 		for _, e := range doc(path).Get("agents").Elems() {
 			if e.Get("id").StrOr("") == id {
 				return e

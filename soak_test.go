@@ -19,6 +19,7 @@ import (
 	"agentwatch/procscan"
 	"agentwatch/reconcile"
 	"agentwatch/registry"
+	"agentwatch/registry/pyjson"
 	"agentwatch/tmux"
 )
 
@@ -147,7 +148,7 @@ func TestSoak(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := registry.Parse(data)
+	v, err := pyjson.Parse(data)
 	if err != nil {
 		t.Fatalf("the global registry does not parse: %v", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"agentwatch/registry"
+	"agentwatch/registry/pyjson"
 )
 
 // Event is one change Move makes to the scene.
@@ -85,35 +86,35 @@ func (s *Scene) taskOf(id string) string {
 }
 
 // edit changes one registry under its lock.
-func (s *Scene) edit(ctx context.Context, path string, change func(root *registry.Value)) error {
+func (s *Scene) edit(ctx context.Context, path string, change func(root *pyjson.Value)) error {
 	_, err := s.store().Update(ctx, path, registry.UpdateOptions{}, func(cur *registry.Snapshot) ([]byte, error) {
 		change(cur.Root)
-		return registry.Encode(cur.Root), nil
+		return pyjson.Encode(cur.Root), nil
 	})
 	return err
 }
 
-func bump(root *registry.Value, field string, by int64) {
+func bump(root *pyjson.Value, field string, by int64) {
 	n, _ := root.Get(field).Int()
-	root.Set(field, registry.NewInt(n+by))
+	root.Set(field, pyjson.NewInt(n+by))
 }
 
 // startNew registers a new agent, as the orchestrator does, and starts it.
 func (s *Scene) startNew(ctx context.Context) (string, error) {
 	now := time.Now()
 	id := fmt.Sprintf("%s-%s-%06x", []string{"reviewer", "fixer", "tester", "scout"}[rand.IntN(4)], now.Format("150405"), rand.IntN(1<<24))
-	stamp := registry.NewString(registry.FormatTimestamp(now))
+	stamp := pyjson.NewString(registry.FormatTimestamp(now))
 	task := filepath.Join(s.Base, TaskMain, "AGENT_REGISTRY.json")
-	err := s.edit(ctx, task, func(root *registry.Value) {
-		e := registry.NewObject()
-		e.Set("id", registry.NewString(id))
-		e.Set("type", registry.NewString(agentType(id)))
-		e.Set("tmux_session", registry.NewString("agent_"+id))
-		e.Set("parent", registry.NewString("orchestrator"))
-		e.Set("depth", registry.NewInt(1))
-		e.Set("status", registry.NewString("running"))
+	err := s.edit(ctx, task, func(root *pyjson.Value) {
+		e := pyjson.NewObject()
+		e.Set("id", pyjson.NewString(id))
+		e.Set("type", pyjson.NewString(agentType(id)))
+		e.Set("tmux_session", pyjson.NewString("agent_"+id))
+		e.Set("parent", pyjson.NewString("orchestrator"))
+		e.Set("depth", pyjson.NewInt(1))
+		e.Set("status", pyjson.NewString("running"))
 		e.Set("started_at", stamp)
-		e.Set("progress", registry.NewInt(0))
+		e.Set("progress", pyjson.NewInt(0))
 		e.Set("last_update", stamp.Clone())
 		root.Get("agents").Append(e)
 		bump(root, "total_spawned", 1)
@@ -122,13 +123,13 @@ func (s *Scene) startNew(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	err = s.edit(ctx, filepath.Join(s.Base, "registry", "GLOBAL_REGISTRY.json"), func(root *registry.Value) {
-		g := registry.NewObject()
-		g.Set("task_id", registry.NewString(TaskMain))
-		g.Set("type", registry.NewString(agentType(id)))
-		g.Set("parent", registry.NewString("orchestrator"))
+	err = s.edit(ctx, filepath.Join(s.Base, "registry", "GLOBAL_REGISTRY.json"), func(root *pyjson.Value) {
+		g := pyjson.NewObject()
+		g.Set("task_id", pyjson.NewString(TaskMain))
+		g.Set("type", pyjson.NewString(agentType(id)))
+		g.Set("parent", pyjson.NewString("orchestrator"))
 		g.Set("started_at", stamp.Clone())
-		g.Set("tmux_session", registry.NewString("agent_"+id))
+		g.Set("tmux_session", pyjson.NewString("agent_"+id))
 		root.Get("agents").Set(id, g)
 		bump(root, "total_agents_spawned", 1)
 		bump(root, "active_agents", 1)
@@ -142,13 +143,13 @@ func (s *Scene) startNew(ctx context.Context) (string, error) {
 // finish records an agent completed and then ends its session, as a
 // finishing agent does.
 func (s *Scene) finish(ctx context.Context, id string) error {
-	stamp := registry.NewString(registry.FormatTimestamp(time.Now()))
+	stamp := pyjson.NewString(registry.FormatTimestamp(time.Now()))
 	task := filepath.Join(s.Base, s.taskOf(id), "AGENT_REGISTRY.json")
-	err := s.edit(ctx, task, func(root *registry.Value) {
+	err := s.edit(ctx, task, func(root *pyjson.Value) {
 		for _, e := range root.Get("agents").Elems() {
 			if e.Get("id").StrOr("") == id {
-				e.Set("status", registry.NewString("completed"))
-				e.Set("progress", registry.NewInt(100))
+				e.Set("status", pyjson.NewString("completed"))
+				e.Set("progress", pyjson.NewInt(100))
 				e.Set("last_update", stamp)
 				e.Set("completed_at", stamp.Clone())
 			}
@@ -159,9 +160,9 @@ func (s *Scene) finish(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	err = s.edit(ctx, filepath.Join(s.Base, "registry", "GLOBAL_REGISTRY.json"), func(root *registry.Value) {
+	err = s.edit(ctx, filepath.Join(s.Base, "registry", "GLOBAL_REGISTRY.json"), func(root *pyjson.Value) {
 		if e := root.Get("agents").Get(id); e != nil && e.Has("status") {
-			e.Set("status", registry.NewString("completed"))
+			e.Set("status", pyjson.NewString("completed"))
 			e.Set("last_update", stamp.Clone())
 		}
 		bump(root, "active_agents", -1)

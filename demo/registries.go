@@ -11,10 +11,11 @@ import (
 	"time"
 
 	"agentwatch/registry"
+	"agentwatch/registry/pyjson"
 )
 
-func (s *Scene) stamp(ago time.Duration) *registry.Value {
-	return registry.NewString(registry.FormatTimestamp(s.now.Add(-ago)))
+func (s *Scene) stamp(ago time.Duration) *pyjson.Value {
+	return pyjson.NewString(registry.FormatTimestamp(s.now.Add(-ago)))
 }
 
 type castAgent struct {
@@ -43,67 +44,67 @@ func agentType(id string) string { return id[:strings.Index(id, "-")] }
 // orchestrator's real format, with drifted counters: the task's
 // active_count and the global active_agents and total_agents_spawned.
 func (s *Scene) writeRegistries() error {
-	tasks := map[string]*registry.Value{}
+	tasks := map[string]*pyjson.Value{}
 	for _, t := range []struct{ id, desc string }{
 		{TaskMain, "Fix the registry race in deploy_headless_agent"},
 		{TaskDocs, "Document the spawn protocol"},
 		{TaskOld, "Plan the cleanup daemon"},
 	} {
-		doc := registry.NewObject()
-		doc.Set("task_id", registry.NewString(t.id))
-		doc.Set("task_description", registry.NewString(t.desc))
+		doc := pyjson.NewObject()
+		doc.Set("task_id", pyjson.NewString(t.id))
+		doc.Set("task_description", pyjson.NewString(t.desc))
 		doc.Set("created_at", s.stamp(time.Hour))
-		doc.Set("workspace", registry.NewString(filepath.Join(s.Base, t.id)))
-		doc.Set("workspace_base", registry.NewString(s.Base))
-		doc.Set("client_cwd", registry.NewNull())
-		doc.Set("status", registry.NewString("INITIALIZED"))
-		doc.Set("priority", registry.NewString("P1"))
-		doc.Set("agents", registry.NewArray())
-		hier := registry.NewObject()
-		hier.Set("orchestrator", registry.NewArray())
+		doc.Set("workspace", pyjson.NewString(filepath.Join(s.Base, t.id)))
+		doc.Set("workspace_base", pyjson.NewString(s.Base))
+		doc.Set("client_cwd", pyjson.NewNull())
+		doc.Set("status", pyjson.NewString("INITIALIZED"))
+		doc.Set("priority", pyjson.NewString("P1"))
+		doc.Set("agents", pyjson.NewArray())
+		hier := pyjson.NewObject()
+		hier.Set("orchestrator", pyjson.NewArray())
 		doc.Set("agent_hierarchy", hier)
-		doc.Set("max_agents", registry.NewInt(45))
-		doc.Set("max_depth", registry.NewInt(5))
-		doc.Set("max_concurrent", registry.NewInt(20))
+		doc.Set("max_agents", pyjson.NewInt(45))
+		doc.Set("max_depth", pyjson.NewInt(5))
+		doc.Set("max_concurrent", pyjson.NewInt(20))
 		tasks[t.id] = doc
 	}
-	global := registry.NewObject()
+	global := pyjson.NewObject()
 	global.Set("created_at", s.stamp(60*time.Hour))
-	gt := registry.NewObject()
+	gt := pyjson.NewObject()
 	for _, id := range []string{TaskMain, TaskDocs, TaskOld} {
-		e := registry.NewObject()
+		e := pyjson.NewObject()
 		e.Set("description", tasks[id].Get("task_description").Clone())
 		e.Set("created_at", tasks[id].Get("created_at").Clone())
-		e.Set("status", registry.NewString("INITIALIZED"))
+		e.Set("status", pyjson.NewString("INITIALIZED"))
 		gt.Set(id, e)
 	}
-	ga := registry.NewObject()
+	ga := pyjson.NewObject()
 	counts := map[string][3]int64{} // active, spawned, completed
 	for _, a := range s.Cast.registered() {
-		e := registry.NewObject()
-		e.Set("id", registry.NewString(a.id))
-		e.Set("type", registry.NewString(agentType(a.id)))
-		e.Set("tmux_session", registry.NewString("agent_"+a.id))
-		e.Set("parent", registry.NewString("orchestrator"))
-		e.Set("depth", registry.NewInt(1))
-		e.Set("status", registry.NewString(a.status))
+		e := pyjson.NewObject()
+		e.Set("id", pyjson.NewString(a.id))
+		e.Set("type", pyjson.NewString(agentType(a.id)))
+		e.Set("tmux_session", pyjson.NewString("agent_"+a.id))
+		e.Set("parent", pyjson.NewString("orchestrator"))
+		e.Set("depth", pyjson.NewInt(1))
+		e.Set("status", pyjson.NewString(a.status))
 		e.Set("started_at", s.stamp(a.started))
-		e.Set("progress", registry.NewInt(40))
+		e.Set("progress", pyjson.NewInt(40))
 		e.Set("last_update", s.stamp(a.updated))
-		e.Set("prompt", registry.NewString("You are "+a.id+", a "+agentType(a.id)+" agent.\n\nYOUR MISSION: …"))
+		e.Set("prompt", pyjson.NewString("You are "+a.id+", a "+agentType(a.id)+" agent.\n\nYOUR MISSION: …"))
 		logs := filepath.Join(s.Base, a.task, "logs")
-		tracked := registry.NewObject()
-		tracked.Set("log_file", registry.NewString(filepath.Join(logs, a.id+"_stream.jsonl")))
+		tracked := pyjson.NewObject()
+		tracked.Set("log_file", pyjson.NewString(filepath.Join(logs, a.id+"_stream.jsonl")))
 		e.Set("tracked_files", tracked)
 		if a.status == "completed" {
 			e.Set("completed_at", s.stamp(a.updated))
 		}
 		if a.status == "terminated" {
 			e.Set("terminated_at", s.stamp(a.updated))
-			e.Set("termination_reason", registry.NewString("manual"))
+			e.Set("termination_reason", pyjson.NewString("manual"))
 		}
 		tasks[a.task].Get("agents").Append(e)
-		tasks[a.task].Get("agent_hierarchy").Get("orchestrator").Append(registry.NewString(a.id))
+		tasks[a.task].Get("agent_hierarchy").Get("orchestrator").Append(pyjson.NewString(a.id))
 		c := counts[a.task]
 		c[1]++
 		switch a.status {
@@ -114,14 +115,14 @@ func (s *Scene) writeRegistries() error {
 		}
 		counts[a.task] = c
 
-		g := registry.NewObject()
-		g.Set("task_id", registry.NewString(a.task))
-		g.Set("type", registry.NewString(agentType(a.id)))
-		g.Set("parent", registry.NewString("orchestrator"))
+		g := pyjson.NewObject()
+		g.Set("task_id", pyjson.NewString(a.task))
+		g.Set("type", pyjson.NewString(agentType(a.id)))
+		g.Set("parent", pyjson.NewString("orchestrator"))
 		g.Set("started_at", s.stamp(a.started))
-		g.Set("tmux_session", registry.NewString("agent_"+a.id))
+		g.Set("tmux_session", pyjson.NewString("agent_"+a.id))
 		if a.globalStatus {
-			g.Set("status", registry.NewString(a.status))
+			g.Set("status", pyjson.NewString(a.status))
 			g.Set("last_update", s.stamp(a.updated))
 		}
 		ga.Set(a.id, g)
@@ -131,12 +132,12 @@ func (s *Scene) writeRegistries() error {
 		if id == TaskMain {
 			c[0] += 2 // lost updates: two spawns counted, their exits not
 		}
-		doc.Set("total_spawned", registry.NewInt(c[1]))
-		doc.Set("active_count", registry.NewInt(c[0]))
-		doc.Set("completed_count", registry.NewInt(c[2]))
-		guide := registry.NewObject()
-		guide.Set("min_specialization_depth", registry.NewInt(2))
-		guide.Set("specialization_domains", registry.NewArray())
+		doc.Set("total_spawned", pyjson.NewInt(c[1]))
+		doc.Set("active_count", pyjson.NewInt(c[0]))
+		doc.Set("completed_count", pyjson.NewInt(c[2]))
+		guide := pyjson.NewObject()
+		guide.Set("min_specialization_depth", pyjson.NewInt(2))
+		guide.Set("specialization_domains", pyjson.NewArray())
 		doc.Set("orchestration_guidance", guide)
 		if err := writeDoc(filepath.Join(s.Base, id, "AGENT_REGISTRY.json"), doc); err != nil {
 			return err
@@ -145,11 +146,11 @@ func (s *Scene) writeRegistries() error {
 			return fmt.Errorf("demo: %w", err)
 		}
 	}
-	global.Set("total_tasks", registry.NewInt(3))
-	global.Set("active_tasks", registry.NewInt(3))
-	global.Set("total_agents_spawned", registry.NewInt(int64(len(s.Cast.registered())+4))) // counted retries
-	global.Set("active_agents", registry.NewInt(9))
-	global.Set("max_concurrent_agents", registry.NewInt(20))
+	global.Set("total_tasks", pyjson.NewInt(3))
+	global.Set("active_tasks", pyjson.NewInt(3))
+	global.Set("total_agents_spawned", pyjson.NewInt(int64(len(s.Cast.registered())+4))) // counted retries
+	global.Set("active_agents", pyjson.NewInt(9))
+	global.Set("max_concurrent_agents", pyjson.NewInt(20))
 	global.Set("tasks", gt)
 	global.Set("agents", ga)
 	if err := writeDoc(filepath.Join(s.Base, "registry", "GLOBAL_REGISTRY.json"), global); err != nil {
@@ -161,11 +162,11 @@ func (s *Scene) writeRegistries() error {
 	return os.WriteFile(registry.StreamLogPath(filepath.Join(s.Base, TaskDocs, "AGENT_REGISTRY.json"), s.Cast.GhostDone), []byte(log), 0o644)
 }
 
-func writeDoc(path string, doc *registry.Value) error {
+func writeDoc(path string, doc *pyjson.Value) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	if err := os.WriteFile(path, registry.Encode(doc), 0o644); err != nil {
+	if err := os.WriteFile(path, pyjson.Encode(doc), 0o644); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
 	return nil

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"agentwatch/registry"
+	"agentwatch/registry/pyjson"
 	"agentwatch/tmux"
 )
 
@@ -73,32 +74,32 @@ func (s *Scene) buildState(ctx context.Context) error {
 		return fmt.Errorf("demo: %w", err)
 	}
 	// The JSON files of a 2026 task: no agents, counters at 0, forever.
-	task := registry.NewObject()
-	task.Set("task_id", registry.NewString(TaskState))
-	task.Set("task_description", registry.NewString("Harden the session-token refresh flow"))
+	task := pyjson.NewObject()
+	task.Set("task_id", pyjson.NewString(TaskState))
+	task.Set("task_description", pyjson.NewString("Harden the session-token refresh flow"))
 	task.Set("created_at", s.stamp(time.Hour))
-	task.Set("workspace", registry.NewString(taskDir))
-	task.Set("workspace_base", registry.NewString(s.StateBase))
-	task.Set("client_cwd", registry.NewString(filepath.Dir(s.StateBase)))
-	task.Set("status", registry.NewString("INITIALIZED"))
-	task.Set("agents", registry.NewArray())
+	task.Set("workspace", pyjson.NewString(taskDir))
+	task.Set("workspace_base", pyjson.NewString(s.StateBase))
+	task.Set("client_cwd", pyjson.NewString(filepath.Dir(s.StateBase)))
+	task.Set("status", pyjson.NewString("INITIALIZED"))
+	task.Set("agents", pyjson.NewArray())
 	for _, f := range []string{"total_spawned", "active_count", "completed_count"} {
-		task.Set(f, registry.NewInt(0))
+		task.Set(f, pyjson.NewInt(0))
 	}
 	if err := writeDoc(filepath.Join(taskDir, "AGENT_REGISTRY.json"), task); err != nil {
 		return err
 	}
-	global := registry.NewObject()
+	global := pyjson.NewObject()
 	global.Set("created_at", s.stamp(time.Hour))
 	for _, f := range []string{"total_tasks", "active_tasks", "total_agents_spawned", "active_agents"} {
-		global.Set(f, registry.NewInt(0))
+		global.Set(f, pyjson.NewInt(0))
 	}
-	gt := registry.NewObject()
-	e := registry.NewObject()
-	e.Set("status", registry.NewString("INITIALIZED"))
+	gt := pyjson.NewObject()
+	e := pyjson.NewObject()
+	e.Set("status", pyjson.NewString("INITIALIZED"))
 	gt.Set(TaskState, e)
 	global.Set("tasks", gt)
-	global.Set("agents", registry.NewObject())
+	global.Set("agents", pyjson.NewObject())
 	if err := writeDoc(filepath.Join(s.StateBase, "registry", "GLOBAL_REGISTRY.json"), global); err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 
 	"agentwatch/reconcile"
 	"agentwatch/registry"
+	"agentwatch/registry/pyjson"
 )
 
 // Item is one operation's outcome, as `repair --json` prints it.
@@ -109,7 +110,7 @@ func (e *Engine) apply(ctx context.Context, snap *Snapshot, plan reconcile.Plan,
 				}
 				// The ahead derivation changed the prepared tree: derive
 				// afresh from the bytes.
-				if root, err = registry.Parse(cur.Data); err != nil {
+				if root, err = pyjson.Parse(cur.Data); err != nil {
 					return nil, err
 				}
 			}
@@ -201,7 +202,7 @@ type derivation struct {
 
 // derive applies ops to root, asking first whether each ghost's session is
 // alive again.
-func (e *Engine) derive(ctx context.Context, snap *Snapshot, root *registry.Value, ops []reconcile.Op, env reconcile.Env) (*derivation, error) {
+func (e *Engine) derive(ctx context.Context, snap *Snapshot, root *pyjson.Value, ops []reconcile.Op, env reconcile.Env) (*derivation, error) {
 	d := &derivation{alive: make([]bool, len(ops))}
 	changed := false
 	for i, op := range ops {
@@ -223,7 +224,7 @@ func (e *Engine) derive(ctx context.Context, snap *Snapshot, root *registry.Valu
 		changed = changed || out.Applied
 	}
 	if changed {
-		d.next = registry.Encode(root)
+		d.next = pyjson.Encode(root)
 	}
 	return d, nil
 }

@@ -10,6 +10,7 @@ import (
 	"agentwatch/procscan"
 	"agentwatch/reconcile"
 	"agentwatch/registry"
+	"agentwatch/registry/pyjson"
 	"agentwatch/tmux"
 )
 
@@ -83,8 +84,8 @@ func BenchmarkRepairRecount(b *testing.B) {
 		b.StopTimer()
 		_, err := e.cfg.Store.Update(ctx, path, registry.UpdateOptions{}, func(cur *registry.Snapshot) ([]byte, error) {
 			n, _ := cur.Root.Get("active_count").Int()
-			cur.Root.Set("active_count", registry.NewInt(n+7))
-			return registry.Encode(cur.Root), nil
+			cur.Root.Set("active_count", pyjson.NewInt(n+7))
+			return pyjson.Encode(cur.Root), nil
 		})
 		if err != nil {
 			b.Fatal(err)

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"agentwatch/reconcile"
-	"agentwatch/registry"
+	"agentwatch/registry/pyjson"
 )
 
 // startWriters starts n flock'd python writers that each add 1 to fields of
@@ -97,7 +97,7 @@ func TestRecountsLandOnABusyRegistry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := registry.Parse(data)
+	v, err := pyjson.Parse(data)
 	if err != nil {
 		t.Fatal(err)
 	}

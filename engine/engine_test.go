@@ -15,6 +15,7 @@ import (
 	"agentwatch/procscan"
 	"agentwatch/reconcile"
 	"agentwatch/registry"
+	"agentwatch/registry/pyjson"
 	"agentwatch/tmux"
 )
 
@@ -45,11 +46,11 @@ func workspace(t *testing.T) (base, task, global string) {
 // write stores a document as the orchestrator would: json.dumps(indent=2).
 func write(t *testing.T, path, doc string) {
 	t.Helper()
-	v, err := registry.Parse([]byte(doc))
+	v, err := pyjson.Parse([]byte(doc))
 	if err != nil {
 		t.Fatalf("test document: %v", err)
 	}
-	if err := os.WriteFile(path, registry.Encode(v), 0o644); err != nil {
+	if err := os.WriteFile(path, pyjson.Encode(v), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -397,8 +398,8 @@ func TestApplyWritesWhatItDerivedAheadWhenNothingChanged(t *testing.T) {
 	if !strings.Contains(string(data), `"termination_reason": "session_not_found"`) || !strings.Contains(string(data), `"active_count": 1`) {
 		t.Errorf("task registry after apply:\n%s", data)
 	}
-	v, err := registry.Parse(data)
-	if err != nil || !bytes.Equal(registry.Encode(v), data) {
+	v, err := pyjson.Parse(data)
+	if err != nil || !bytes.Equal(pyjson.Encode(v), data) {
 		t.Errorf("the written registry is not json.dumps(indent=2) of itself: %v", err)
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"unicode"
 
-	"agentwatch/registry"
+	"agentwatch/registry/pyjson"
 )
 
 // FieldChange is one field of a registry that an action changed, as the
@@ -21,7 +21,7 @@ type FieldChange struct {
 	Agent string `json:"agent,omitempty"`
 	Field string `json:"field,omitempty"`
 	// Old and New are the JSON text of the value before and after, as
-	// registry.Encode writes it; nil when the field was absent.
+	// pyjson.Encode writes it; nil when the field was absent.
 	Old *string `json:"old,omitempty"`
 	New *string `json:"new,omitempty"`
 	// At is, for an agent's entries as a whole in a task registry, where
@@ -54,11 +54,11 @@ func Printable(s string) string {
 	return s
 }
 
-func textOf(v *registry.Value) *string {
+func textOf(v *pyjson.Value) *string {
 	if v == nil {
 		return nil
 	}
-	s := string(registry.Encode(v))
+	s := string(pyjson.Encode(v))
 	return &s
 }
 
@@ -79,7 +79,7 @@ func shown(s *string) string {
 // entries are not one before and one after (a dedupe) is one change of its
 // entries as a whole; agents that cannot be told apart by id make the
 // agents field one change.
-func fieldChanges(before, after *registry.Value) []FieldChange {
+func fieldChanges(before, after *pyjson.Value) []FieldChange {
 	var out []FieldChange
 	for _, k := range unionKeys(before, after) {
 		b, a := before.Get(k), after.Get(k)
@@ -96,10 +96,10 @@ func fieldChanges(before, after *registry.Value) []FieldChange {
 	return out
 }
 
-func unionKeys(a, b *registry.Value) []string {
+func unionKeys(a, b *pyjson.Value) []string {
 	seen := map[string]bool{}
 	var keys []string
-	for _, v := range []*registry.Value{a, b} {
+	for _, v := range []*pyjson.Value{a, b} {
 		for _, k := range v.Keys() {
 			if !seen[k] {
 				seen[k] = true
@@ -113,9 +113,9 @@ func unionKeys(a, b *registry.Value) []string {
 // agentGroups returns an agents field's entries by id, ids in document
 // order, and where each entry stands in an array; ok is false when an
 // entry has no id, or is not an object.
-func agentGroups(agents *registry.Value) (ids []string, groups map[string][]*registry.Value, at map[string][]int, ok bool) {
-	groups, at = map[string][]*registry.Value{}, map[string][]int{}
-	add := func(id string, e *registry.Value, i int) {
+func agentGroups(agents *pyjson.Value) (ids []string, groups map[string][]*pyjson.Value, at map[string][]int, ok bool) {
+	groups, at = map[string][]*pyjson.Value{}, map[string][]int{}
+	add := func(id string, e *pyjson.Value, i int) {
 		if _, seen := groups[id]; !seen {
 			ids = append(ids, id)
 		}
@@ -123,17 +123,17 @@ func agentGroups(agents *registry.Value) (ids []string, groups map[string][]*reg
 		at[id] = append(at[id], i)
 	}
 	switch agents.Kind() {
-	case registry.Array:
+	case pyjson.Array:
 		for i, e := range agents.Elems() {
 			id, isStr := e.Get("id").Str()
-			if e.Kind() != registry.Object || !isStr || id == "" {
+			if e.Kind() != pyjson.Object || !isStr || id == "" {
 				return nil, nil, nil, false
 			}
 			add(id, e, i)
 		}
-	case registry.Object:
+	case pyjson.Object:
 		for _, m := range agents.Members() {
-			if m.Value.Kind() != registry.Object {
+			if m.Value.Kind() != pyjson.Object {
 				return nil, nil, nil, false
 			}
 			add(m.Key, m.Value, -1)
@@ -144,7 +144,7 @@ func agentGroups(agents *registry.Value) (ids []string, groups map[string][]*reg
 	return ids, groups, at, true
 }
 
-func agentChanges(before, after *registry.Value) ([]FieldChange, bool) {
+func agentChanges(before, after *pyjson.Value) ([]FieldChange, bool) {
 	if before.Kind() != after.Kind() {
 		return nil, false
 	}
@@ -169,7 +169,7 @@ func agentChanges(before, after *registry.Value) ([]FieldChange, bool) {
 		}
 		if bt, at := entriesText(bs), entriesText(as); !sameText(bt, at) {
 			fc := FieldChange{Path: fieldPath(id, ""), Agent: id, Old: bt, New: at}
-			if before.Kind() == registry.Array {
+			if before.Kind() == pyjson.Array {
 				fc.At = bat[id]
 			}
 			out = append(out, fc)
@@ -191,21 +191,21 @@ func union(a, b []string) []string {
 }
 
 // entriesText is an agent's entries as one JSON array, nil for none.
-func entriesText(es []*registry.Value) *string {
+func entriesText(es []*pyjson.Value) *string {
 	if len(es) == 0 {
 		return nil
 	}
-	return textOf(registry.NewArray(es...))
+	return textOf(pyjson.NewArray(es...))
 }
 
 // fieldChangesOf parses two versions of a registry and lists their field
 // changes; ok is false when either does not parse.
 func fieldChangesOf(before, after []byte) ([]FieldChange, bool) {
-	b, err := registry.Parse(before)
+	b, err := pyjson.Parse(before)
 	if err != nil {
 		return nil, false
 	}
-	a, err := registry.Parse(after)
+	a, err := pyjson.Parse(after)
 	if err != nil {
 		return nil, false
 	}
@@ -218,7 +218,7 @@ func fieldChangesOf(before, after []byte) ([]FieldChange, bool) {
 // order does not matter but for a field that comes back after being
 // removed: it is added at the end of its object, as Python's dict does,
 // in document order.
-func undoFields(root *registry.Value, fields []FieldChange) (kept []string, changed bool) {
+func undoFields(root *pyjson.Value, fields []FieldChange) (kept []string, changed bool) {
 	for _, fc := range fields {
 		if note := undoField(root, fc); note != "" {
 			kept = append(kept, fc.Path+" "+note+": kept")
@@ -230,8 +230,8 @@ func undoFields(root *registry.Value, fields []FieldChange) (kept []string, chan
 }
 
 // undoField puts one field back, or says why it did not.
-func undoField(root *registry.Value, fc FieldChange) string {
-	if root.Kind() != registry.Object {
+func undoField(root *pyjson.Value, fc FieldChange) string {
+	if root.Kind() != pyjson.Object {
 		return "cannot be found: the registry is no longer an object"
 	}
 	if fc.Agent == "" {
@@ -256,15 +256,15 @@ func undoField(root *registry.Value, fc FieldChange) string {
 	if cur := entriesText(es); !sameText(cur, fc.New) {
 		return fmt.Sprintf("is now %s, agentwatch wrote %s", shown(cur), shown(fc.New))
 	}
-	var old []*registry.Value
+	var old []*pyjson.Value
 	if fc.Old != nil {
-		v, err := registry.Parse([]byte(*fc.Old))
-		if err != nil || v.Kind() != registry.Array {
+		v, err := pyjson.Parse([]byte(*fc.Old))
+		if err != nil || v.Kind() != pyjson.Array {
 			return "cannot be put back: the audit log's record of it does not parse"
 		}
 		old = v.Elems()
 	}
-	if agents.Kind() == registry.Object {
+	if agents.Kind() == pyjson.Object {
 		switch {
 		case len(old) == 0:
 			agents.Delete(fc.Agent)
@@ -277,7 +277,7 @@ func undoField(root *registry.Value, fc FieldChange) string {
 	}
 	// A task registry's array: the current entries go, and the old ones
 	// come back where they stood (at the end when that is past it).
-	var elems []*registry.Value
+	var elems []*pyjson.Value
 	for _, e := range agents.Elems() {
 		if id, _ := e.Get("id").Str(); id != fc.Agent {
 			elems = append(elems, e)
@@ -290,12 +290,12 @@ func undoField(root *registry.Value, fc FieldChange) string {
 		}
 		elems = slices.Insert(elems, at, e)
 	}
-	root.Set("agents", registry.NewArray(elems...))
+	root.Set("agents", pyjson.NewArray(elems...))
 	return ""
 }
 
 // putBack sets obj's key back to fc.Old when it still holds fc.New.
-func putBack(obj *registry.Value, key string, fc FieldChange) string {
+func putBack(obj *pyjson.Value, key string, fc FieldChange) string {
 	if cur := textOf(obj.Get(key)); !sameText(cur, fc.New) {
 		return fmt.Sprintf("is now %s, agentwatch wrote %s", shown(cur), shown(fc.New))
 	}
@@ -303,7 +303,7 @@ func putBack(obj *registry.Value, key string, fc FieldChange) string {
 		obj.Delete(key)
 		return ""
 	}
-	v, err := registry.Parse([]byte(*fc.Old))
+	v, err := pyjson.Parse([]byte(*fc.Old))
 	if err != nil {
 		return "cannot be put back: the audit log's record of it does not parse"
 	}

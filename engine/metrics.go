@@ -10,6 +10,7 @@ import (
 
 	"agentwatch/reconcile"
 	"agentwatch/registry"
+	"agentwatch/registry/pyjson"
 )
 
 // Metrics is what agentwatch exports to Prometheus: the state of the last
@@ -223,7 +224,7 @@ func (m *Metrics) observeScan(snap *Snapshot, rep reconcile.Report, err error) {
 }
 
 func recordedInt(f reconcile.Finding) (int64, bool) {
-	v, err := registry.Parse(f.Recorded)
+	v, err := pyjson.Parse(f.Recorded)
 	if err != nil {
 		return 0, false
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"agentwatch/registry"
+	"agentwatch/registry/pyjson"
 )
 
 // RestoreCandidate is bytes that would mend a corrupt registry, and where
@@ -89,7 +90,7 @@ func (e *Engine) PlanRestore(ctx context.Context, path, from string) (cur []byte
 // inShape checks that salvaged bytes are a registry of the file's kind, not
 // merely some JSON value (a lone "0" at the front of a torn file parses).
 func inShape(path string, data []byte) error {
-	v, err := registry.Parse(data)
+	v, err := pyjson.Parse(data)
 	if err != nil {
 		return err
 	}
@@ -109,7 +110,7 @@ func inShape(path string, data []byte) error {
 }
 
 func parses(data []byte) bool {
-	_, err := registry.Parse(data)
+	_, err := pyjson.Parse(data)
 	return err == nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"agentwatch/registry"
+	"agentwatch/registry/pyjson"
 )
 
 // ErrNothingToUndo means the audit log holds no action that changed a
@@ -89,7 +90,7 @@ func (e *Engine) planFieldUndo(ctx context.Context, fc FileChange) UndoFile {
 		kept, changed := undoFields(root, fc.Fields)
 		uf.Current, uf.Restore, uf.Kept = s.Data, s.Data, kept
 		if changed {
-			uf.Restore = registry.Encode(root)
+			uf.Restore = pyjson.Encode(root)
 		}
 	case s != nil:
 		uf.Current = s.Data
@@ -240,7 +241,7 @@ func (e *Engine) undoByField(ctx context.Context, f UndoFile, fields map[string]
 		if !changed {
 			return nil, nil
 		}
-		old, next = cur.Data, registry.Encode(cur.Root)
+		old, next = cur.Data, pyjson.Encode(cur.Root)
 		return next, nil
 	})
 	noteFields(fields, commit, old, next)

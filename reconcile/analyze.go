@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"agentwatch/registry"
+	"agentwatch/registry/pyjson"
 )
 
 // RegistrySummary is one registry as `check --json` lists it.
@@ -342,7 +343,7 @@ func (w *world) fileFindings(f *file) []Finding {
 	var out []Finding
 	var actual map[string]int64
 	var fields []string
-	var root *registry.Value
+	var root *pyjson.Value
 	switch {
 	case f.task != nil:
 		actual, fields, root = taskActual(f.task, w.sets), TaskCounters, f.task.Root

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"agentwatch/registry"
+	"agentwatch/registry/pyjson"
 	"agentwatch/statedb"
 )
 
@@ -28,7 +29,7 @@ type Registry struct {
 	Base string
 	// TaskID is the task a task registry belongs to, from its directory.
 	TaskID string
-	Root   *registry.Value
+	Root   *pyjson.Value
 	// Hash is the hash of the bytes Root was parsed from, when known: two
 	// inputs whose registries have the same hashes hold the same documents,
 	// which lets Observe give its previous report again (see reuse).

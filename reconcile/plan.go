@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"agentwatch/registry"
+	"agentwatch/registry/pyjson"
 )
 
 // OpKind names a repair operation, as `repair --json` prints it.
@@ -81,11 +82,11 @@ type Outcome struct {
 
 // jsonText is a value as JSON for reports. NaN and Infinity, which Python
 // writes and reads but JSON does not allow, become strings.
-func jsonText(v *registry.Value) json.RawMessage {
+func jsonText(v *pyjson.Value) json.RawMessage {
 	if v == nil {
 		return nil
 	}
-	b := registry.Encode(v)
+	b := pyjson.Encode(v)
 	if !json.Valid(b) {
 		b, _ = json.Marshal(string(b))
 	}
@@ -93,21 +94,21 @@ func jsonText(v *registry.Value) json.RawMessage {
 }
 
 func jsonString(s string) json.RawMessage {
-	return jsonText(registry.NewString(s))
+	return jsonText(pyjson.NewString(s))
 }
 
 // entries returns the agent's entries in a document of the given kind.
-func entries(root *registry.Value, kind, agentID string) []*registry.Value {
+func entries(root *pyjson.Value, kind, agentID string) []*pyjson.Value {
 	if agentID == "" {
 		return nil
 	}
 	if kind == KindGlobal {
 		if e := root.Get("agents").Get(agentID); e != nil {
-			return []*registry.Value{e}
+			return []*pyjson.Value{e}
 		}
 		return nil
 	}
-	var out []*registry.Value
+	var out []*pyjson.Value
 	for _, e := range root.Get("agents").Elems() {
 		if e.Get("id").StrOr("") == agentID {
 			out = append(out, e)
@@ -122,7 +123,7 @@ func entries(root *registry.Value, kind, agentID string) []*registry.Value {
 // they are derived again from it, and the Outcome says so. A status change
 // (terminate, complete) keeps its guard: it is skipped when the agent's
 // status is no longer the one planned.
-func (op Op) Apply(root *registry.Value, env Env) (Outcome, error) {
+func (op Op) Apply(root *pyjson.Value, env Env) (Outcome, error) {
 	kind := op.Kind
 	switch op.Op {
 	case OpTerminate, OpComplete:
@@ -137,7 +138,7 @@ func (op Op) Apply(root *registry.Value, env Env) (Outcome, error) {
 	return Outcome{}, fmt.Errorf("apply %s: not a registry operation", op.Op)
 }
 
-func (op Op) applyStatus(root *registry.Value, kind string, env Env) (Outcome, error) {
+func (op Op) applyStatus(root *pyjson.Value, kind string, env Env) (Outcome, error) {
 	es := entries(root, kind, op.AgentID)
 	switch len(es) {
 	case 0:
@@ -153,15 +154,15 @@ func (op Op) applyStatus(root *registry.Value, kind string, env Env) (Outcome, e
 	if cur := jsonText(e.Get("status")); string(cur) != string(op.Expect) {
 		return Outcome{Skip: fmt.Sprintf("status is %s now, the plan expected %s", orNone(cur), orNone(op.Expect))}, nil
 	}
-	now := registry.NewString(registry.FormatTimestamp(env.Now))
+	now := pyjson.NewString(registry.FormatTimestamp(env.Now))
 	switch op.Op {
 	case OpTerminate:
-		e.Set("status", registry.NewString("terminated"))
-		e.Set("termination_reason", registry.NewString(op.Reason))
+		e.Set("status", pyjson.NewString("terminated"))
+		e.Set("termination_reason", pyjson.NewString(op.Reason))
 		e.Set("terminated_at", now)
 		e.Set("last_update", now.Clone())
 	case OpComplete:
-		e.Set("status", registry.NewString("completed"))
+		e.Set("status", pyjson.NewString("completed"))
 		e.Set("completed_at", now)
 		e.Set("last_update", now.Clone())
 	}
@@ -192,7 +193,7 @@ func (op Op) taskSaysOtherwise(kind string, env Env) string {
 // is applied to what is there: a terminal status beats an active one; two
 // of one class are left for the next plan, which compares their
 // last_update (this one has only the entry in front of it).
-func (op Op) applySync(root *registry.Value, kind string, env Env) (Outcome, error) {
+func (op Op) applySync(root *pyjson.Value, kind string, env Env) (Outcome, error) {
 	es := entries(root, kind, op.AgentID)
 	switch len(es) {
 	case 0:
@@ -217,7 +218,7 @@ func (op Op) applySync(root *registry.Value, kind string, env Env) (Outcome, err
 	e := es[0]
 	st := e.Get("status")
 	cur, curText := st.StrOr(""), jsonText(st)
-	if st.Kind() == registry.String && cur == target {
+	if st.Kind() == pyjson.String && cur == target {
 		return Outcome{Skip: fmt.Sprintf("status is already %q", target)}, nil
 	}
 	ct, cc := env.Sets.Classify(target), env.Sets.Classify(cur)
@@ -235,7 +236,7 @@ func (op Op) applySync(root *registry.Value, kind string, env Env) (Outcome, err
 			return Outcome{Skip: fmt.Sprintf("status is %s now, the other registry %q: the next plan compares their last_update", curText, target)}, nil
 		}
 	}
-	e.Set("status", registry.NewString(target))
+	e.Set("status", pyjson.NewString(target))
 	out := Outcome{Applied: true, New: jsonText(e.Get("status"))}
 	if !planned {
 		out.Old = curText
@@ -251,7 +252,7 @@ func orNone(s json.RawMessage) string {
 	return string(s)
 }
 
-func (op Op) applyRecount(root *registry.Value, kind string, env Env) (Outcome, error) {
+func (op Op) applyRecount(root *pyjson.Value, kind string, env Env) (Outcome, error) {
 	rec := root.Get(op.Field)
 	if rec == nil {
 		return Outcome{Skip: fmt.Sprintf("%s is no longer in the registry", op.Field)}, nil
@@ -283,7 +284,7 @@ func (op Op) applyRecount(root *registry.Value, kind string, env Env) (Outcome, 
 	if n, isInt := rec.Int(); isInt && n == want {
 		return Outcome{Skip: fmt.Sprintf("%s is already %d", op.Field, want)}, nil
 	}
-	root.Set(op.Field, registry.NewInt(want))
+	root.Set(op.Field, pyjson.NewInt(want))
 	out := Outcome{Applied: true, New: jsonText(root.Get(op.Field))}
 	if string(cur) != string(op.Expect) || string(out.New) != string(op.New) {
 		out.Old = cur
@@ -295,7 +296,7 @@ func (op Op) applyRecount(root *registry.Value, kind string, env Env) (Outcome, 
 // applyDedupe keeps the entry with the latest last_update, fills its missing
 // fields from the others in array order, puts it where the first of them was
 // and drops the rest.
-func (op Op) applyDedupe(root *registry.Value, kind string) (Outcome, error) {
+func (op Op) applyDedupe(root *pyjson.Value, kind string) (Outcome, error) {
 	if kind != KindTask {
 		return Outcome{Skip: "only a task registry's agents array can hold duplicates"}, nil
 	}
@@ -333,7 +334,7 @@ func (op Op) applyDedupe(root *registry.Value, kind string) (Outcome, error) {
 	}
 	arr.Elems()[dups[0].Index] = merged
 	out := Outcome{Applied: true, New: json.RawMessage(fmt.Sprint(1))}
-	if found := jsonText(registry.NewInt(int64(len(dups)))); string(found) != string(op.Old) {
+	if found := jsonText(pyjson.NewInt(int64(len(dups)))); string(found) != string(op.Old) {
 		out.Old = found
 		out.Rederived = fmt.Sprintf("re-derived: %d entries → 1 (the plan saw %s; the registry changed since)", len(dups), op.Old)
 	}

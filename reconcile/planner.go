@@ -5,6 +5,7 @@ import (
 	"sort"
 
 	"agentwatch/registry"
+	"agentwatch/registry/pyjson"
 )
 
 // StatusChange asks for an agent's status to be settled in its task registry
@@ -37,7 +38,7 @@ func MakePlan(in Input, changes []StatusChange) Plan {
 		for _, fd := range w.fileFindings(f) {
 			if fd.Kind == FindDuplicate {
 				ops = append(ops, Op{Op: OpDedupe, Registry: f.Path, Kind: KindTask, AgentID: fd.AgentID,
-					Old: jsonText(registry.NewInt(int64(fd.Count))), New: jsonText(registry.NewInt(1)),
+					Old: jsonText(pyjson.NewInt(int64(fd.Count))), New: jsonText(pyjson.NewInt(1)),
 					Why: fmt.Sprintf("%s appears %d times; keep the entry with the latest last_update and fill its missing fields from the others", fd.AgentID, fd.Count)})
 			}
 		}
@@ -167,7 +168,7 @@ func (w *world) recountOps(in Input, ops []Op) []Op {
 				continue
 			}
 			out = append(out, Op{Op: OpRecount, Registry: f.Path, Kind: f.Kind, Field: fd.Field,
-				Old: fd.Recorded, New: jsonText(registry.NewInt(fd.Actual)), Expect: fd.Recorded,
+				Old: fd.Recorded, New: jsonText(pyjson.NewInt(fd.Actual)), Expect: fd.Recorded,
 				Why: fmt.Sprintf("%s records %s; the registry holds %d", fd.Field, fd.Recorded, fd.Actual)})
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"agentwatch/registry"
+	"agentwatch/registry/pyjson"
 )
 
 var now = time.Date(2025, 10, 29, 23, 30, 0, 123456000, time.Local)
@@ -19,7 +20,7 @@ type agent struct {
 	extra                  map[string]string
 }
 
-func taskDoc(t *testing.T, taskID string, counters map[string]int, agents ...agent) *registry.Value {
+func taskDoc(t *testing.T, taskID string, counters map[string]int, agents ...agent) *pyjson.Value {
 	t.Helper()
 	var b strings.Builder
 	fmt.Fprintf(&b, `{"task_id": %q, "status": "INITIALIZED", "agents": [`, taskID)
@@ -48,7 +49,7 @@ type gagent struct {
 	id, task, status, lastUpdate string // status "" = no status field
 }
 
-func globalDoc(t *testing.T, counters map[string]int, tasks map[string]string, agents ...gagent) *registry.Value {
+func globalDoc(t *testing.T, counters map[string]int, tasks map[string]string, agents ...gagent) *pyjson.Value {
 	t.Helper()
 	var b strings.Builder
 	b.WriteString(`{"created_at": "2025-10-17T21:35:12.210818"`)
@@ -87,9 +88,9 @@ func globalDoc(t *testing.T, counters map[string]int, tasks map[string]string, a
 	return mustParse(t, b.String())
 }
 
-func mustParse(t *testing.T, s string) *registry.Value {
+func mustParse(t *testing.T, s string) *pyjson.Value {
 	t.Helper()
-	v, err := registry.Parse([]byte(s))
+	v, err := pyjson.Parse([]byte(s))
 	if err != nil {
 		t.Fatalf("parse test document: %v\n%s", err, s)
 	}
@@ -122,12 +123,12 @@ func findingKeys(fs []Finding) []string {
 }
 
 func TestAnalyze(t *testing.T) {
-	healthyTask := func(t *testing.T) *registry.Value {
+	healthyTask := func(t *testing.T) *pyjson.Value {
 		return taskDoc(t, taskA, map[string]int{"active_count": 1, "total_spawned": 2, "completed_count": 1},
 			agent{id: "a-1", status: "working", lastUpdate: "2025-10-29T23:20:00.000001"},
 			agent{id: "a-2", status: "completed", lastUpdate: "2025-10-29T23:21:00.000001"})
 	}
-	healthyGlobal := func(t *testing.T) *registry.Value {
+	healthyGlobal := func(t *testing.T) *pyjson.Value {
 		return globalDoc(t, map[string]int{"active_agents": 1, "total_agents_spawned": 2, "total_tasks": 1, "active_tasks": 1},
 			map[string]string{taskA: "INITIALIZED"},
 			gagent{id: "a-1", task: taskA, status: "working"}, gagent{id: "a-2", task: taskA})
@@ -161,7 +162,7 @@ func TestAnalyze(t *testing.T) {
 			name: "a counter that is not a number drifts; an absent one is not added",
 			in: func(t *testing.T) Input {
 				root := taskDoc(t, taskA, map[string]int{"total_spawned": 1}, agent{id: "a-1", status: "working"})
-				root.Set("total_spawned", registry.NewString("1"))
+				root.Set("total_spawned", pyjson.NewString("1"))
 				return input(Registry{Path: aPath, Kind: KindTask, TaskID: taskA, Root: root})
 			},
 			want: []string{`{"kind":"drift","registry":"` + aPath + `","field":"total_spawned","recorded":"1","actual":1}`},
@@ -413,7 +414,7 @@ func TestApplySkipsWhatChangedSincePlanned(t *testing.T) {
 
 	tests := []struct {
 		name   string
-		mutate func(root *registry.Value)
+		mutate func(root *pyjson.Value)
 		want   []string // skip reasons, "" for applied
 		// rederived is each outcome's Rederived note (a prefix of it).
 		rederived []string
@@ -421,17 +422,17 @@ func TestApplySkipsWhatChangedSincePlanned(t *testing.T) {
 		// The plan: terminate a-1, recount active_count 5→0, recount
 		// completed_count 0→1. A status change keeps its guard; recounts
 		// count the document as it is.
-		{"nothing changed", func(*registry.Value) {}, []string{"", "", ""}, []string{"", "", ""}},
-		{"the agent completed meanwhile", func(root *registry.Value) {
-			root.Get("agents").Index(0).Set("status", registry.NewString("completed"))
+		{"nothing changed", func(*pyjson.Value) {}, []string{"", "", ""}, []string{"", "", ""}},
+		{"the agent completed meanwhile", func(root *pyjson.Value) {
+			root.Get("agents").Index(0).Set("status", pyjson.NewString("completed"))
 		}, []string{`status is "completed" now, the plan expected "working"`, "", ""}, []string{"", "", ""}},
-		{"a writer changed the counter meanwhile: the recount is derived again", func(root *registry.Value) {
-			root.Set("active_count", registry.NewInt(6))
+		{"a writer changed the counter meanwhile: the recount is derived again", func(root *pyjson.Value) {
+			root.Set("active_count", pyjson.NewInt(6))
 		}, []string{"", "", ""}, []string{"", "re-derived: 6 → 0 (the plan saw 5 → 0", ""}},
-		{"a writer fixed the counter meanwhile: nothing to write", func(root *registry.Value) {
-			root.Get("agents").Index(0).Set("status", registry.NewString("terminated"))
-			root.Set("active_count", registry.NewInt(0))
-			root.Set("completed_count", registry.NewInt(1))
+		{"a writer fixed the counter meanwhile: nothing to write", func(root *pyjson.Value) {
+			root.Get("agents").Index(0).Set("status", pyjson.NewString("terminated"))
+			root.Set("active_count", pyjson.NewInt(0))
+			root.Set("completed_count", pyjson.NewInt(1))
 		}, []string{`status is "terminated" now`, "active_count is already 0", "completed_count is already 1"}, []string{"", "", ""}},
 	}
 	for _, tt := range tests {
@@ -529,9 +530,9 @@ func TestSyncIsDerivedAgainFromTheRegistriesAsTheyAre(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			in := build(t)
-			in.Registries[0].Root.Get("agents").Index(0).Set("status", registry.NewString(tt.task))
+			in.Registries[0].Root.Get("agents").Index(0).Set("status", pyjson.NewString(tt.task))
 			g := in.Registries[1].Root
-			g.Get("agents").Get("a-1").Set("status", registry.NewString(tt.global))
+			g.Get("agents").Get("a-1").Set("status", pyjson.NewString(tt.global))
 			w := newWorld(in)
 			out, err := sync.Apply(g, Env{Now: now, Sets: in.Sets, TaskStatus: w.bases["/ws"].lookup})
 			if err != nil {

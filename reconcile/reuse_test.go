@@ -10,6 +10,7 @@ import (
 
 	"agentwatch/procscan"
 	"agentwatch/registry"
+	"agentwatch/registry/pyjson"
 )
 
 // hashed gives every registry of in the hash of its document, as the
@@ -18,7 +19,7 @@ func hashed(in Input) Input {
 	in.Registries = append([]Registry(nil), in.Registries...)
 	for i, r := range in.Registries {
 		if r.Root != nil {
-			sum := sha256.Sum256(registry.Encode(r.Root))
+			sum := sha256.Sum256(pyjson.Encode(r.Root))
 			in.Registries[i].Hash = hex.EncodeToString(sum[:])
 		}
 	}

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"agentwatch/registry/pyjson"
 )
 
 // snapshot reads the whole registry from offset 0 and parses it.
@@ -35,7 +37,7 @@ func (h *lockedFile) snapshotOf(shown string, data []byte) (*Snapshot, error) {
 // newSnapshot hashes and parses bytes read under the lock.
 func newSnapshot(shown string, data []byte, modTime time.Time) *Snapshot {
 	snap := &Snapshot{Path: shown, Data: data, Hash: HashBytes(data), ModTime: modTime}
-	snap.Root, snap.ParseErr = parseShared(data)
+	snap.Root, snap.ParseErr = pyjson.ParseShared(data)
 	if snap.ParseErr != nil {
 		snap.Root = nil
 	}

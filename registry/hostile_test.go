@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"agentwatch/registry/pyjson"
 )
 
 // nobody is the second user the hostile tests run their attacker as.
@@ -137,26 +139,26 @@ done`, target, jpath))
 			if err != nil {
 				return err
 			}
-			prep.Root.Set("aw_ahead", NewInt(int64(i)))
-			ahead := Encode(prep.Root)
+			prep.Root.Set("aw_ahead", pyjson.NewInt(int64(i)))
+			ahead := pyjson.Encode(prep.Root)
 			prep2, err := s.Read(ctx, reg)
 			if err != nil {
 				return err
 			}
 			_, err = s.Update(ctx, reg, UpdateOptions{Prepared: prep2, Ahead: ahead, Encoded: true}, func(cur *Snapshot) ([]byte, error) {
-				cur.Root.Set("aw_ahead", NewInt(int64(i)))
-				return Encode(cur.Root), nil
+				cur.Root.Set("aw_ahead", pyjson.NewInt(int64(i)))
+				return pyjson.Encode(cur.Root), nil
 			})
 			return err
 		}},
 		{"restore and undo", func(i int) error {
 			_, err := s.Update(ctx, reg, UpdateOptions{AllowCorrupt: true}, func(cur *Snapshot) ([]byte, error) {
-				root, err := Parse(cur.Data)
+				root, err := pyjson.Parse(cur.Data)
 				if err != nil {
 					return []byte(sampleRegistry), nil
 				}
-				root.Set("aw_restore", NewInt(int64(i)))
-				return Encode(root), nil
+				root.Set("aw_restore", pyjson.NewInt(int64(i)))
+				return pyjson.Encode(root), nil
 			})
 			return err
 		}},
@@ -192,7 +194,7 @@ done`, target, jpath))
 		}
 	}
 	t.Logf("calls that succeeded beside the attacker: %v", succeeded)
-	if _, err := Parse(readFile(t, reg)); err != nil {
+	if _, err := pyjson.Parse(readFile(t, reg)); err != nil {
 		t.Errorf("the registry does not parse after the runs: %v", err)
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"agentwatch/registry/pyjson"
 )
 
 // JournalSuffix ends the name of the journal a transaction writes beside its
@@ -331,7 +333,7 @@ func (s *Store) recoverJournal(ctx context.Context, f *os.File, canon string, be
 		case j.OldHash:
 			return discard(recoveredNotStarted)
 		}
-		_, perr := Parse(cur)
+		_, perr := pyjson.Parse(cur)
 		if parses = perr == nil; parses || retried {
 			break
 		}

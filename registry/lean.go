@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"io"
 	"os"
-	"unsafe"
+
+	"agentwatch/registry/pyjson"
 )
 
 // A lean read keeps of a registry only what the analysis reads: the
@@ -20,42 +22,19 @@ import (
 // leaves out; it is never encoded or written (repairs read the whole
 // document again, under the lock).
 
-// projection says what a lean read keeps of a value. A nil projection
-// keeps nothing (the value is checked and skipped); whole keeps the value
-// as it is. fields keeps those members of an object; each keeps every
-// element of an array, or every member of an object keyed by id, each
-// through each. A value whose kind the projection does not describe is
-// kept whole, so that the views' format errors name it as Parse's would.
-type projection struct {
-	whole  bool
-	fields map[string]*projection
-	each   *projection
-}
-
-var (
-	keepWhole = &projection{whole: true}
-	// leanRoot is what a lean read keeps of a registry, task or global.
-	leanRoot = &projection{fields: map[string]*projection{
-		"task_id": keepWhole, "status": keepWhole,
-		// the counters of both kinds (reconcile's TaskCounters and
-		// GlobalCounters)
-		"active_count": keepWhole, "total_spawned": keepWhole, "completed_count": keepWhole,
-		"active_agents": keepWhole, "total_agents_spawned": keepWhole, "total_tasks": keepWhole, "active_tasks": keepWhole,
-		"agents": {each: &projection{fields: fieldsOf("id", "task_id", "type", "parent", "status", "tmux_session", "started_at", "last_update")}},
-		"tasks":  {each: &projection{fields: fieldsOf("description", "status", "created_at")}},
-	}}
-)
-
-func fieldsOf(names ...string) map[string]*projection {
-	m := make(map[string]*projection, len(names))
-	for _, n := range names {
-		m[n] = keepWhole
-	}
-	return m
-}
+// leanRoot is what a lean read keeps of a registry, task or global.
+var leanRoot = pyjson.Fields(map[string]*pyjson.Projection{
+	"task_id": pyjson.Whole, "status": pyjson.Whole,
+	// the counters of both kinds (reconcile's TaskCounters and
+	// GlobalCounters)
+	"active_count": pyjson.Whole, "total_spawned": pyjson.Whole, "completed_count": pyjson.Whole,
+	"active_agents": pyjson.Whole, "total_agents_spawned": pyjson.Whole, "total_tasks": pyjson.Whole, "active_tasks": pyjson.Whole,
+	"agents": pyjson.Each(pyjson.WholeFields("id", "task_id", "type", "parent", "status", "tmux_session", "started_at", "last_update")),
+	"tasks":  pyjson.Each(pyjson.WholeFields("description", "status", "created_at")),
+})
 
 // LeanKeeps reports whether a lean read keeps a top-level field.
-func LeanKeeps(field string) bool { return leanRoot.fields[field] != nil }
+func LeanKeeps(field string) bool { return leanRoot.Keeps(field) }
 
 // ReadLean reads the registry as Read does, but keeps only what the
 // analysis reads (see projection): the Snapshot's Root is that projection,
@@ -96,26 +75,15 @@ func (s *Store) ReadLean(ctx context.Context, path string) (*Snapshot, error) {
 	} else {
 		defer h.close()
 	}
-	l := leanScanner{f: src, buf: make([]byte, leanChunk)}
-	l.hash.SetSeed(leanSeed)
-	l.p.quiet = true
-	// Room for most of the projection from the start (it keeps a tenth to
-	// a half of a registry): fewer copies as it grows.
-	l.out = make([]byte, 0, fi.Size()/8+64)
-	text, scanErr := l.document()
-	if scanErr != nil {
-		var ioErr *leanIOError
-		if errors.As(scanErr, &ioErr) {
-			return nil, fmt.Errorf("read registry: %w", ioErr.err)
-		}
+	hr := &hashingReader{r: src}
+	hr.hash.SetSeed(leanSeed)
+	root, err := pyjson.Project(hr, leanRoot, leanChunk, fi.Size())
+	if errors.Is(err, pyjson.ErrNotProjected) {
 		return s.Read(ctx, path)
+	} else if err != nil {
+		return nil, fmt.Errorf("read registry: %w", err)
 	}
-	pause("read-parse")
-	root, err := parseShared(text)
-	if err != nil {
-		return s.Read(ctx, path)
-	}
-	return &Snapshot{Path: path, Root: root, Hash: leanHash(l.hash.Sum64(), l.off), ModTime: fi.ModTime(), Lean: true}, nil
+	return &Snapshot{Path: path, Root: root, Hash: leanHash(hr.hash.Sum64(), hr.n), ModTime: fi.ModTime(), Lean: true}, nil
 }
 
 // leanSeed seeds the hashes of lean reads: the same for every read of this
@@ -133,11 +101,16 @@ func leanHash(sum uint64, size int64) string {
 // leanChunk is how much a lean read reads at a time (tests make it small).
 var leanChunk = 1 << 20
 
-// leanIOError is a read that failed, as opposed to bytes that do not parse.
-type leanIOError struct{ err error }
+// hashingReader hashes what it reads and counts it.
+type hashingReader struct {
+	r    io.Reader
+	hash maphash.Hash
+	n    int64
+}
 
-func (e *leanIOError) Error() string { return e.err.Error() }
-
-var errLean = errors.New("not a document the lean read takes")
-
-func isPlainBytes(b []byte) bool { return isPlain(unsafe.String(unsafe.SliceData(b), len(b))) }
+func (h *hashingReader) Read(p []byte) (int, error) {
+	n, err := h.r.Read(p)
+	h.hash.Write(p[:n])
+	h.n += int64(n)
+	return n, err
+}

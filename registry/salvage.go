@@ -3,6 +3,8 @@ package registry
 import (
 	"fmt"
 	"unicode/utf8"
+
+	"agentwatch/registry/pyjson"
 )
 
 // Salvage mends the commonest torn registry: an unlocked writer rewrote the
@@ -21,14 +23,11 @@ func Salvage(data []byte) (kept []byte, dropped int, err error) {
 	if len(text) == 0 && len(data) > 0 {
 		return nil, 0, fmt.Errorf("salvage: the file is not UTF-8 text")
 	}
-	p := parser{src: string(text)}
-	p.skipSpace()
-	if _, _, err := p.value(0); err != nil {
+	end, rest, err := pyjson.LeadingValue(text)
+	if err != nil {
 		return nil, 0, fmt.Errorf("salvage: the file does not start with a complete JSON value: %w", err)
 	}
-	end := p.pos
-	p.skipSpace()
-	if p.pos == len(data) {
+	if end+rest == len(data) {
 		return nil, 0, fmt.Errorf("salvage: the file is one complete JSON value; nothing trails it")
 	}
 	return data[:end], len(data) - end, nil

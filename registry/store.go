@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"agentwatch/registry/pyjson"
 )
 
 // Default waits of a zero Store.
@@ -48,7 +50,7 @@ type Snapshot struct {
 	// be modified.
 	Data []byte
 	// Root is the parsed document, nil when the bytes do not parse.
-	Root *Value
+	Root *pyjson.Value
 	// ParseErr is the *SyntaxError of bytes that do not parse.
 	ParseErr error
 	// Hash is HashBytes(Data); a lean read's is of another kind (see
@@ -340,7 +342,7 @@ func (s *Store) derive(ctx context.Context, h *lockedFile, path, canon string, c
 		return cur, nil, true, nil
 	}
 	if !opts.Encoded {
-		if _, err := Parse(next); err != nil {
+		if _, err := pyjson.Parse(next); err != nil {
 			return nil, nil, true, fmt.Errorf("update registry: new content does not parse: %w", err)
 		}
 	}

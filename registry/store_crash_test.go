@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"agentwatch/registry/pyjson"
 )
 
 // The crash tests run this test binary again as a writer that stops at one
@@ -151,25 +153,25 @@ func crashAt(t *testing.T, step, registry, stateDir string, next []byte, env ...
 func crashContent(t *testing.T, variant string) (old, next []byte) {
 	t.Helper()
 	old = []byte(sampleRegistry)
-	root, err := Parse(old)
+	root, err := pyjson.Parse(old)
 	if err != nil {
 		t.Fatal(err)
 	}
 	switch variant {
 	case "grow":
-		grown := NewObject()
-		grown.Set("migrated_by", NewString("agentwatch crash test, a member long enough to shift everything after it"))
+		grown := pyjson.NewObject()
+		grown.Set("migrated_by", pyjson.NewString("agentwatch crash test, a member long enough to shift everything after it"))
 		for _, m := range root.Members() {
 			grown.Set(m.Key, m.Value)
 		}
-		next = Encode(grown)
+		next = pyjson.Encode(grown)
 	case "shrink":
 		root.Delete("tasks")
-		next = Encode(root)
+		next = pyjson.Encode(root)
 	case "same":
-		root.Set("created_at", NewString("2025-10-17T21:35:12.999999"))
-		root.Get("agents").Get("builder-215700-0a1b2c").Set("status", NewString("stopped"))
-		next = Encode(root)
+		root.Set("created_at", pyjson.NewString("2025-10-17T21:35:12.999999"))
+		root.Get("agents").Get("builder-215700-0a1b2c").Set("status", pyjson.NewString("stopped"))
+		next = pyjson.Encode(root)
 	default:
 		t.Fatalf("test data: no variant %q", variant)
 	}
@@ -181,7 +183,7 @@ func crashContent(t *testing.T, variant string) (old, next []byte) {
 	// variant says, or the expected outcomes below would test nothing.
 	half := len(next) / 2
 	partial := append(bytes.Clone(next[:half]), old[min(half, len(old)):]...)
-	_, err = Parse(partial)
+	_, err = pyjson.Parse(partial)
 	if parses := err == nil; parses != (variant == "same") {
 		t.Fatalf("test data: the %s registry half written parses %v, want %v; pick other content", variant, parses, variant == "same")
 	}
@@ -190,7 +192,7 @@ func crashContent(t *testing.T, variant string) (old, next []byte) {
 	}
 	if variant == "shrink" {
 		untruncated := append(bytes.Clone(next), old[len(next):]...)
-		if _, err := Parse(untruncated); err == nil {
+		if _, err := pyjson.Parse(untruncated); err == nil {
 			t.Fatalf("test data: the shrunk registry written but not truncated parses")
 		}
 	}
@@ -294,7 +296,7 @@ func checkCrashOutcome(t *testing.T, s *Store, path string, old, next []byte, wa
 		t.Errorf("change saw %q, want %s bytes %q", seen, map[bool]string{false: "old", true: "new"}[wantNew], wantBytes)
 	}
 	got := readFile(t, path)
-	if _, err := Parse(got); err != nil {
+	if _, err := pyjson.Parse(got); err != nil {
 		t.Errorf("registry does not parse after recovery: %v", err)
 	}
 	if !bytes.Equal(got, wantBytes) {
@@ -413,7 +415,7 @@ func TestCrashThenPythonWriterIsKept(t *testing.T) {
 			if c.Recovered != recoveredForeign {
 				t.Errorf("got Recovered %q, want %q", c.Recovered, recoveredForeign)
 			}
-			root, err := Parse(readFile(t, path))
+			root, err := pyjson.Parse(readFile(t, path))
 			if err != nil {
 				t.Fatalf("registry does not parse: %v", err)
 			}
@@ -447,7 +449,7 @@ func TestCrashThenTornByAnotherWriterKeepsJournal(t *testing.T) {
 	startPython(t, "increment.py", path, "1", "python_edits").wait(t)
 	startPython(t, "tear.py", path, "careless_edits").wait(t)
 	torn := readFile(t, path)
-	if _, err := Parse(torn); err == nil {
+	if _, err := pyjson.Parse(torn); err == nil {
 		t.Fatalf("test setup: the torn registry parses: %q", torn)
 	}
 

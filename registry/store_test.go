@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"agentwatch/registry/pyjson"
+
 	"github.com/gofrs/flock"
 )
 
@@ -80,8 +82,8 @@ func newStore(t *testing.T) *Store {
 // setKey is a change that sets one top-level key to an integer.
 func setKey(key string, n int64) ChangeFunc {
 	return func(cur *Snapshot) ([]byte, error) {
-		cur.Root.Set(key, NewInt(n))
-		return Encode(cur.Root), nil
+		cur.Root.Set(key, pyjson.NewInt(n))
+		return pyjson.Encode(cur.Root), nil
 	}
 }
 
@@ -117,7 +119,7 @@ func TestUpdateWithoutChangeWritesNothing(t *testing.T) {
 	}{
 		{"nil", func(*Snapshot) ([]byte, error) { return nil, nil }},
 		{"same bytes", func(cur *Snapshot) ([]byte, error) { return bytes.Clone(cur.Data), nil }},
-		{"re-encoded", func(cur *Snapshot) ([]byte, error) { return Encode(cur.Root), nil }},
+		{"re-encoded", func(cur *Snapshot) ([]byte, error) { return pyjson.Encode(cur.Root), nil }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -174,9 +176,9 @@ func TestUpdateRewritesInPlace(t *testing.T) {
 	if !os.SameFile(before, after) {
 		t.Errorf("got a new inode after Update, want the same file rewritten in place")
 	}
-	want, _ := Parse([]byte(sampleRegistry))
-	want.Set("repaired", NewInt(1))
-	wantBytes := Encode(want)
+	want, _ := pyjson.Parse([]byte(sampleRegistry))
+	want.Set("repaired", pyjson.NewInt(1))
+	wantBytes := pyjson.Encode(want)
 	for name, got := range map[string][]byte{
 		"path":             readFile(t, path),
 		"hard link":        readFile(t, link),
@@ -333,7 +335,7 @@ func TestCorruptRegistryIsNotWritten(t *testing.T) {
 		t.Fatalf("got error %v, want ErrCorrupt", err)
 	}
 	var ce *CorruptError
-	var se *SyntaxError
+	var se *pyjson.SyntaxError
 	if !errors.As(err, &ce) || !errors.As(err, &se) {
 		t.Fatalf("got %T, want a *CorruptError wrapping a *SyntaxError", err)
 	}
@@ -387,7 +389,7 @@ func TestUpdateRefusesNewBytesThatDoNotParse(t *testing.T) {
 	_, err := newStore(t).Update(context.Background(), path, UpdateOptions{}, func(*Snapshot) ([]byte, error) {
 		return []byte(`{"a": `), nil
 	})
-	var se *SyntaxError
+	var se *pyjson.SyntaxError
 	if !errors.As(err, &se) {
 		t.Errorf("got %v, want a *SyntaxError", err)
 	}
@@ -455,9 +457,9 @@ func TestJournalRecovery(t *testing.T) {
 	// parse; same's half-written file does.
 	oldBytes, newBytes := crashContent(t, "grow")
 	_, sameBytes := crashContent(t, "same")
-	other, _ := Parse(oldBytes)
-	other.Set("python_wrote_this", NewInt(7))
-	otherBytes := Encode(other)
+	other, _ := pyjson.Parse(oldBytes)
+	other.Set("python_wrote_this", pyjson.NewInt(7))
+	otherBytes := pyjson.Encode(other)
 	splice := func(next []byte, k int) []byte {
 		return append(bytes.Clone(next[:k]), oldBytes[min(k, len(oldBytes)):]...)
 	}
@@ -564,9 +566,9 @@ func TestJournalRecovery(t *testing.T) {
 // it: an unlocked writer may have been caught mid-write.
 func TestJournalRecoveryRereadsATornRegistry(t *testing.T) {
 	oldBytes, newBytes := crashContent(t, "grow")
-	other, _ := Parse(oldBytes)
-	other.Set("careless_edits", NewInt(1))
-	otherBytes := Encode(other)
+	other, _ := pyjson.Parse(oldBytes)
+	other.Set("careless_edits", pyjson.NewInt(1))
+	otherBytes := pyjson.Encode(other)
 	half := append(bytes.Clone(newBytes[:len(newBytes)/2]), oldBytes[len(newBytes)/2:]...)
 	cases := []struct {
 		name      string
@@ -652,7 +654,7 @@ func TestOurTornWrite(t *testing.T) {
 }
 
 func TestCorruptErrorNamesAKeptJournal(t *testing.T) {
-	se := &SyntaxError{Msg: "Expecting value", Line: 1, Column: 1}
+	se := &pyjson.SyntaxError{Msg: "Expecting value", Line: 1, Column: 1}
 	plain := &CorruptError{Path: "/r/GLOBAL_REGISTRY.json", Err: se}
 	if got := plain.Error(); strings.Contains(got, "journal") {
 		t.Errorf("got %q, want no word of a journal", got)
@@ -993,7 +995,7 @@ func TestUpdateWaitsForPythonHolder(t *testing.T) {
 	if r.c.LockWait < hold-50*time.Millisecond || r.c.LockWait > 5*time.Second {
 		t.Errorf("got LockWait %v, want about %v", r.c.LockWait, hold)
 	}
-	if root, err := Parse(readFile(t, path)); err != nil || !root.Has("after_python") {
+	if root, err := pyjson.Parse(readFile(t, path)); err != nil || !root.Has("after_python") {
 		t.Errorf("got %v, want the change written", err)
 	}
 }
@@ -1109,8 +1111,8 @@ func TestUpdateDetectsAWriterThatTakesNoLock(t *testing.T) {
 			// rewrites the file.
 			unlockedWrite(t, path, "o['b'] = 2")
 		}
-		cur.Root.Set("c", NewInt(3))
-		return Encode(cur.Root), nil
+		cur.Root.Set("c", pyjson.NewInt(3))
+		return pyjson.Encode(cur.Root), nil
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -1128,8 +1130,8 @@ func TestUpdateDetectsAWriterThatTakesNoLock(t *testing.T) {
 	_, err = s.Update(context.Background(), path, UpdateOptions{}, func(cur *Snapshot) ([]byte, error) {
 		n++
 		unlockedWrite(t, path, fmt.Sprintf("o['d'] = %d", n))
-		cur.Root.Set("e", NewInt(5))
-		return Encode(cur.Root), nil
+		cur.Root.Set("e", pyjson.NewInt(5))
+		return pyjson.Encode(cur.Root), nil
 	})
 	if !errors.Is(err, ErrUnlockedWriter) {
 		t.Errorf("got %v, want ErrUnlockedWriter", err)
@@ -1147,11 +1149,11 @@ func TestUpdatePreparedReadIsUsedOnlyWhenTheBytesAreTheSame(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var seen *Value
+	var seen *pyjson.Value
 	if _, err := s.Update(ctx, path, UpdateOptions{Prepared: prep, Encoded: true}, func(cur *Snapshot) ([]byte, error) {
 		seen = cur.Root
-		cur.Root.Set("b", NewInt(2))
-		return Encode(cur.Root), nil
+		cur.Root.Set("b", pyjson.NewInt(2))
+		return pyjson.Encode(cur.Root), nil
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -1166,8 +1168,8 @@ func TestUpdatePreparedReadIsUsedOnlyWhenTheBytesAreTheSame(t *testing.T) {
 		if cur.Root == prep.Root || !cur.Root.Has("x") {
 			t.Error("a stale prepared read stood for changed bytes")
 		}
-		cur.Root.Set("c", NewInt(3))
-		return Encode(cur.Root), nil
+		cur.Root.Set("c", pyjson.NewInt(3))
+		return pyjson.Encode(cur.Root), nil
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -1200,9 +1202,9 @@ func TestUpdatePreparedBacksUpTheBytesUnderTheLock(t *testing.T) {
 	// ahead derives what set(key) would from a read of its own, as the
 	// engine does before it takes the lock.
 	ahead := func(prep *Snapshot, key string) []byte {
-		v := must(Parse(prep.Data))
-		v.Set(key, NewInt(1))
-		return Encode(v)
+		v := must(pyjson.Parse(prep.Data))
+		v.Set(key, pyjson.NewInt(1))
+		return pyjson.Encode(v)
 	}
 	returns := func(b []byte) ChangeFunc {
 		return func(*Snapshot) ([]byte, error) { return b, nil }
@@ -1237,8 +1239,8 @@ func TestUpdatePreparedBacksUpTheBytesUnderTheLock(t *testing.T) {
 	unlockedWrite(t, path, "o['x'] = 9")
 	underLock := HashBytes(readFile(t, path))
 	c, err = s.Update(ctx, path, UpdateOptions{Prepared: prep, Ahead: stale, Encoded: true}, func(cur *Snapshot) ([]byte, error) {
-		cur.Root.Set("c", NewInt(1))
-		return Encode(cur.Root), nil
+		cur.Root.Set("c", pyjson.NewInt(1))
+		return pyjson.Encode(cur.Root), nil
 	})
 	if err != nil {
 		t.Fatal(err)

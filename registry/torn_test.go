@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"agentwatch/registry/pyjson"
 )
 
 // carefulWrite runs testdata/careful.py once: a flock'd Python write that
@@ -67,7 +69,7 @@ func TestCrashNeverLeavesAParseableWrongFile(t *testing.T) {
 					}
 					crashAt(t, step, path, s.StateDir, next, env...)
 					left := readFile(t, path)
-					if _, err := Parse(left); err == nil && !bytes.Equal(left, old) && !bytes.Equal(left, next) {
+					if _, err := pyjson.Parse(left); err == nil && !bytes.Equal(left, old) && !bytes.Equal(left, next) {
 						t.Errorf("the crash left a file that parses and is neither the old bytes nor the new: %q", left)
 					}
 					wrote := carefulWrite(t, path, "python_edits")
@@ -79,17 +81,17 @@ func TestCrashNeverLeavesAParseableWrongFile(t *testing.T) {
 					if _, err := s.Update(context.Background(), path, UpdateOptions{}, setKey("aw_after", 1)); err != nil {
 						t.Fatalf("Update after the crash: %v", err)
 					}
-					got, err := Parse(readFile(t, path))
+					got, err := pyjson.Parse(readFile(t, path))
 					if err != nil {
 						t.Fatalf("the registry does not parse: %v", err)
 					}
-					want := must(Parse(next))
+					want := must(pyjson.Parse(next))
 					if wrote {
-						want.Set("python_edits", NewInt(1))
+						want.Set("python_edits", pyjson.NewInt(1))
 					}
-					want.Set("aw_after", NewInt(1))
-					if !Equal(got, want) {
-						t.Errorf("got registry %s, want the crashed change, the Python write (%v) and the repair: %s", Encode(got), wrote, Encode(want))
+					want.Set("aw_after", pyjson.NewInt(1))
+					if !pyjson.Equal(got, want) {
+						t.Errorf("got registry %s, want the crashed change, the Python write (%v) and the repair: %s", pyjson.Encode(got), wrote, pyjson.Encode(want))
 					}
 					assertNoJournal(t, path)
 				})
@@ -101,25 +103,25 @@ func TestCrashNeverLeavesAParseableWrongFile(t *testing.T) {
 // bigRegistry returns a registry of about size bytes: agents with every
 // field the orchestrator writes.
 func bigRegistry(size int) []byte {
-	root := NewObject()
-	root.Set("total_agents_spawned", NewInt(0))
-	agents := NewObject()
+	root := pyjson.NewObject()
+	root.Set("total_agents_spawned", pyjson.NewInt(0))
+	agents := pyjson.NewObject()
 	root.Set("agents", agents)
-	for i := 0; len(Encode(root)) < size; i++ {
+	for i := 0; len(pyjson.Encode(root)) < size; i++ {
 		for range 500 {
-			a := NewObject()
+			a := pyjson.NewObject()
 			id := fmt.Sprintf("builder-%06d-%04x", i, i*7919%65536)
-			a.Set("task_id", NewString("TASK-20251017-215604-df6a3cbd"))
-			a.Set("parent", NewString("planner-215642-c3f469"))
-			a.Set("depth", NewInt(int64(i%4)))
-			a.Set("status", NewString([]string{"running", "completed", "failed"}[i%3]))
-			a.Set("started_at", NewString("2025-10-17T21:57:00.000001"))
-			a.Set("tmux_session", NewString("agent_"+id))
+			a.Set("task_id", pyjson.NewString("TASK-20251017-215604-df6a3cbd"))
+			a.Set("parent", pyjson.NewString("planner-215642-c3f469"))
+			a.Set("depth", pyjson.NewInt(int64(i%4)))
+			a.Set("status", pyjson.NewString([]string{"running", "completed", "failed"}[i%3]))
+			a.Set("started_at", pyjson.NewString("2025-10-17T21:57:00.000001"))
+			a.Set("tmux_session", pyjson.NewString("agent_"+id))
 			agents.Set(id, a)
 			i++
 		}
 	}
-	return Encode(root)
+	return pyjson.Encode(root)
 }
 
 // TestRandomKillsMidRepairLoseNothing kills, at random points, children
@@ -138,7 +140,7 @@ func TestRandomKillsMidRepairLoseNothing(t *testing.T) {
 	orig := bigRegistry(4 << 20)
 	path := newRegistry(t, string(orig))
 	s := newStore(t)
-	origRoot := must(Parse(orig))
+	origRoot := must(pyjson.Parse(orig))
 	pyWrites := 0
 	for i := range kills {
 		killLoopChild(t, path, s.StateDir, rand.N(40*time.Millisecond))
@@ -155,7 +157,7 @@ func TestRandomKillsMidRepairLoseNothing(t *testing.T) {
 	if _, err := s.Update(context.Background(), path, UpdateOptions{}, setKey("aw_final", 1)); err != nil {
 		t.Fatalf("the clean run: %v", err)
 	}
-	got, err := Parse(readFile(t, path))
+	got, err := pyjson.Parse(readFile(t, path))
 	if err != nil {
 		t.Fatalf("the registry does not parse: %v", err)
 	}
@@ -171,8 +173,8 @@ func TestRandomKillsMidRepairLoseNothing(t *testing.T) {
 			t.Fatalf("agent %s is gone", m.Key)
 		}
 		for _, f := range []string{"task_id", "parent", "depth", "started_at", "tmux_session"} {
-			if !Equal(a.Get(f), m.Value.Get(f)) {
-				t.Fatalf("agent %s: got %s %s, want %s", m.Key, f, Encode(a.Get(f)), Encode(m.Value.Get(f)))
+			if !pyjson.Equal(a.Get(f), m.Value.Get(f)) {
+				t.Fatalf("agent %s: got %s %s, want %s", m.Key, f, pyjson.Encode(a.Get(f)), pyjson.Encode(m.Value.Get(f)))
 			}
 		}
 	}
@@ -244,17 +246,17 @@ func runLoopChild() int {
 	for round := 0; ; round++ {
 		_, err := s.Update(context.Background(), path, UpdateOptions{}, func(cur *Snapshot) ([]byte, error) {
 			n, _ := cur.Root.Get("aw_rounds").Int()
-			cur.Root.Set("aw_rounds", NewInt(n+1))
+			cur.Root.Set("aw_rounds", pyjson.NewInt(n+1))
 			for i, m := range cur.Root.Get("agents").Members() {
 				if (i+round)%97 == 0 {
 					st := "failed"
 					if cur, _ := m.Value.Get("status").Str(); cur == "failed" {
 						st = "running"
 					}
-					m.Value.Set("status", NewString(st))
+					m.Value.Set("status", pyjson.NewString(st))
 				}
 			}
-			return Encode(cur.Root), nil
+			return pyjson.Encode(cur.Root), nil
 		})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"slices"
 	"time"
+
+	"agentwatch/registry/pyjson"
 )
 
 // StatusClass sorts a free-text status into the sets agentwatch acts on.
@@ -109,7 +111,7 @@ type Agent struct {
 	// Index is the entry's position in a task registry's agents array, or -1
 	// in the global registry.
 	Index int
-	Entry *Value
+	Entry *pyjson.Value
 }
 
 // Started parses StartedAt; ok is false when it is missing or malformed.
@@ -137,35 +139,31 @@ func (a Agent) Session() string {
 // object's keys are unique once parsed, so the first member of a name is
 // the one Get finds); with idField, the id is the entry's "id" field, else
 // id.
-func agentFrom(id string, idField bool, e *Value, index int) Agent {
+func agentFrom(id string, idField bool, e *pyjson.Value, index int) Agent {
 	a := Agent{ID: id, Index: index, Entry: e}
-	if e.Kind() != Object {
+	if e.Kind() != pyjson.Object {
 		return a
 	}
-	for i := range e.kids.members {
-		m := &e.kids.members[i]
-		if m.lossy {
-			continue // Get never finds it
-		}
-		switch m.Key {
+	for key, val := range e.Pairs() {
+		switch key {
 		case "id":
 			if idField {
-				a.ID = m.Value.StrOr("")
+				a.ID = val.StrOr("")
 			}
 		case "task_id":
-			a.TaskID = m.Value.StrOr("")
+			a.TaskID = val.StrOr("")
 		case "type":
-			a.Type = m.Value.StrOr("")
+			a.Type = val.StrOr("")
 		case "parent":
-			a.Parent = m.Value.StrOr("")
+			a.Parent = val.StrOr("")
 		case "tmux_session":
-			a.TmuxSession = m.Value.StrOr("")
+			a.TmuxSession = val.StrOr("")
 		case "started_at":
-			a.StartedAt = m.Value.StrOr("")
+			a.StartedAt = val.StrOr("")
 		case "last_update":
-			a.LastUpdate = m.Value.StrOr("")
+			a.LastUpdate = val.StrOr("")
 		case "status":
-			a.Status, a.HasStatus = m.Value.StrOr(m.Value.String()), true
+			a.Status, a.HasStatus = val.StrOr(val.String()), true
 		}
 	}
 	return a
@@ -184,10 +182,10 @@ type Counter struct {
 	// something other than an integer.
 	Value int64
 	OK    bool
-	Raw   *Value
+	Raw   *pyjson.Value
 }
 
-func counterOf(root *Value, field string) (Counter, bool) {
+func counterOf(root *pyjson.Value, field string) (Counter, bool) {
 	v := root.Get(field)
 	if v == nil {
 		return Counter{}, false
@@ -198,13 +196,13 @@ func counterOf(root *Value, field string) (Counter, bool) {
 
 // TaskFile is a view of a task's AGENT_REGISTRY.json: its agents are an array.
 type TaskFile struct {
-	Root *Value
+	Root *pyjson.Value
 }
 
 // GlobalFile is a view of GLOBAL_REGISTRY.json: its agents and tasks are
 // objects keyed by id.
 type GlobalFile struct {
-	Root *Value
+	Root *pyjson.Value
 }
 
 // FormatError is a registry that parses but is not in the orchestrator's
@@ -216,15 +214,15 @@ type FormatError struct {
 func (e *FormatError) Error() string { return e.Msg }
 
 // NewTaskFile checks that root has a task registry's shape.
-func NewTaskFile(root *Value) (*TaskFile, error) {
-	if root.Kind() != Object {
+func NewTaskFile(root *pyjson.Value) (*TaskFile, error) {
+	if root.Kind() != pyjson.Object {
 		return nil, &FormatError{Msg: fmt.Sprintf("task registry is a JSON %s, want an object", root.Kind())}
 	}
-	if a := root.Get("agents"); a != nil && a.Kind() != Array {
+	if a := root.Get("agents"); a != nil && a.Kind() != pyjson.Array {
 		return nil, &FormatError{Msg: fmt.Sprintf("task registry's \"agents\" is a JSON %s, want an array", a.Kind())}
 	}
 	for i, e := range root.Get("agents").Elems() {
-		if e.Kind() != Object {
+		if e.Kind() != pyjson.Object {
 			return nil, &FormatError{Msg: fmt.Sprintf("task registry's agents[%d] is a JSON %s, want an object", i, e.Kind())}
 		}
 	}
@@ -232,17 +230,17 @@ func NewTaskFile(root *Value) (*TaskFile, error) {
 }
 
 // NewGlobalFile checks that root has the global registry's shape.
-func NewGlobalFile(root *Value) (*GlobalFile, error) {
-	if root.Kind() != Object {
+func NewGlobalFile(root *pyjson.Value) (*GlobalFile, error) {
+	if root.Kind() != pyjson.Object {
 		return nil, &FormatError{Msg: fmt.Sprintf("global registry is a JSON %s, want an object", root.Kind())}
 	}
 	for _, field := range []string{"agents", "tasks"} {
 		v := root.Get(field)
-		if v != nil && v.Kind() != Object {
+		if v != nil && v.Kind() != pyjson.Object {
 			return nil, &FormatError{Msg: fmt.Sprintf("global registry's %q is a JSON %s, want an object keyed by id", field, v.Kind())}
 		}
 		for _, m := range v.Members() {
-			if m.Value.Kind() != Object {
+			if m.Value.Kind() != pyjson.Object {
 				return nil, &FormatError{Msg: fmt.Sprintf("global registry's %s[%q] is a JSON %s, want an object", field, m.Key, m.Value.Kind())}
 			}
 		}
@@ -311,4 +309,4 @@ func (g *GlobalFile) Tasks() []Task {
 func (g *GlobalFile) Counter(field string) (Counter, bool) { return counterOf(g.Root, field) }
 
 // AgentEntry returns the global entry of an agent, or nil.
-func (g *GlobalFile) AgentEntry(id string) *Value { return g.Root.Get("agents").Get(id) }
+func (g *GlobalFile) AgentEntry(id string) *pyjson.Value { return g.Root.Get("agents").Get(id) }

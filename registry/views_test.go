@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"agentwatch/registry/pyjson"
 )
 
 func TestTimestampsMatchPythonIsoformat(t *testing.T) {
@@ -95,12 +97,12 @@ func TestViewsOverFixtures(t *testing.T) {
 	if _, err := os.Stat(dir); err != nil {
 		t.Fatalf("the fixtures are missing from the repository: %v", err)
 	}
-	read := func(rel string) *Value {
+	read := func(rel string) *pyjson.Value {
 		data, err := os.ReadFile(filepath.Join(dir, rel))
 		if err != nil {
 			t.Fatal(err)
 		}
-		v, err := Parse(data)
+		v, err := pyjson.Parse(data)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -159,7 +161,7 @@ func TestViewsRejectWrongShapes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v, err := Parse([]byte(tt.doc))
+			v, err := pyjson.Parse([]byte(tt.doc))
 			if err != nil {
 				t.Fatal(err)
 			}

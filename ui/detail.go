@@ -11,7 +11,7 @@ import (
 	"agentwatch/engine"
 	"agentwatch/procscan"
 	"agentwatch/reconcile"
-	"agentwatch/registry"
+	"agentwatch/registry/pyjson"
 )
 
 // detailTitle names the detail view of a row.
@@ -89,7 +89,7 @@ func agentDetail(b *strings.Builder, field func(string, string), a *reconcile.Ag
 		if r.Base != a.Base || r.Root == nil {
 			continue
 		}
-		var entries []*registry.Value
+		var entries []*pyjson.Value
 		switch r.Kind {
 		case reconcile.KindTask:
 			for _, e := range r.Root.Get("agents").Elems() {
@@ -107,7 +107,7 @@ func agentDetail(b *strings.Builder, field func(string, string), a *reconcile.Ag
 			if len(entries) > 1 {
 				which = fmt.Sprintf(" (entry %d of %d)", i+1, len(entries))
 			}
-			fmt.Fprintf(b, "\nEntry in %s%s:\n%s\n", escape(r.Path), which, escapeLines(string(registry.Encode(e))))
+			fmt.Fprintf(b, "\nEntry in %s%s:\n%s\n", escape(r.Path), which, escapeLines(string(pyjson.Encode(e))))
 		}
 	}
 }

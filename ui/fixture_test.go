@@ -16,6 +16,7 @@ import (
 	"agentwatch/procscan"
 	"agentwatch/reconcile"
 	"agentwatch/registry"
+	"agentwatch/registry/pyjson"
 	"agentwatch/tmux"
 )
 
@@ -60,8 +61,8 @@ func ts(ago time.Duration) string { return registry.FormatTimestamp(testNow.Add(
 
 // mustParse parses a fixture document; t may be nil (for package-level
 // fixtures), and then a bad fixture panics.
-func mustParse(t testing.TB, s string) *registry.Value {
-	v, err := registry.Parse([]byte(s))
+func mustParse(t testing.TB, s string) *pyjson.Value {
+	v, err := pyjson.Parse([]byte(s))
 	if err != nil {
 		if t == nil {
 			panic(fmt.Sprintf("parse fixture: %v\n%s", err, s))
@@ -80,7 +81,7 @@ func jq(s string) string {
 	return string(b)
 }
 
-func taskDoc(t testing.TB, agents []testAgent) *registry.Value {
+func taskDoc(t testing.TB, agents []testAgent) *pyjson.Value {
 	var entries []string
 	for _, a := range agents {
 		entries = append(entries, fmt.Sprintf(`{"id": %s, "type": %s, "tmux_session": %s, "parent": "orchestrator", "depth": 1, "status": %s, "started_at": %q, "progress": 40, "last_update": %q, "prompt": "do the work", "tracked_files": {"log_file": %s}}`,
@@ -90,7 +91,7 @@ func taskDoc(t testing.TB, agents []testAgent) *registry.Value {
 		testTaskA, strings.Join(entries, ", "), len(agents)))
 }
 
-func globalDoc(t testing.TB, agents []testAgent) *registry.Value {
+func globalDoc(t testing.TB, agents []testAgent) *pyjson.Value {
 	var entries []string
 	for _, a := range agents {
 		entries = append(entries, fmt.Sprintf(`%s: {"task_id": %q, "type": %s, "parent": "orchestrator", "started_at": %q, "tmux_session": %s}`,

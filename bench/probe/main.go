@@ -6,7 +6,7 @@
 //
 //	probe cmp   -n N -a 'CMD' -b 'CMD'   two commands run alternately (sh -c): wall time, max RSS
 //	probe scan  -n N FLAGS...            a first scan (new engine) against a steady one (same engine)
-//	probe codec -n N -file REG           registry.Parse + registry.Encode of one registry
+//	probe codec -n N -file REG           pyjson.Parse + pyjson.Encode of one registry
 //	probe lock  -n N -file REG FLAGS...  drift active_count, repair it through the engine: lock held
 //	probe cpu   -window D PID...         CPU used by each PID over the window, from /proc/PID/stat
 //	probe check FLAGS...                 one engine.Check, as `agentwatch check` runs it (to profile)
@@ -41,6 +41,7 @@ import (
 	"agentwatch/procscan"
 	"agentwatch/reconcile"
 	"agentwatch/registry"
+	"agentwatch/registry/pyjson"
 	"agentwatch/tmux"
 )
 
@@ -346,7 +347,7 @@ type codecResult struct {
 	Identity bool    `json:"byte_identical"`
 }
 
-// codec times registry.Parse and registry.Encode of one file; each run's
+// codec times pyjson.Parse and pyjson.Encode of one file; each run's
 // total is its own decode plus its own encode, and the median is of those.
 func codec(n int, file string) (any, error) {
 	data, err := os.ReadFile(file)
@@ -358,12 +359,12 @@ func codec(n int, file string) (any, error) {
 	for range n + 1 { // the first run warms up, and is not counted
 		runtime.GC()
 		t0 := time.Now()
-		v, err := registry.Parse(data)
+		v, err := pyjson.Parse(data)
 		if err != nil {
 			return nil, err
 		}
 		t1 := time.Now()
-		out := registry.Encode(v)
+		out := pyjson.Encode(v)
 		t2 := time.Now()
 		if !bytes.Equal(out, data) {
 			r.Identity = false
@@ -456,8 +457,8 @@ func drift(ctx context.Context, file, field string, by int64) error {
 			return nil, fmt.Errorf("%s has no %s", file, field)
 		}
 		n, _ := v.Int()
-		cur.Root.Set(field, registry.NewInt(n+by))
-		return registry.Encode(cur.Root), nil
+		cur.Root.Set(field, pyjson.NewInt(n+by))
+		return pyjson.Encode(cur.Root), nil
 	})
 	return err
 }

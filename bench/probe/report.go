@@ -188,7 +188,7 @@ func report(dir, out, notes string) error {
 	b.WriteString("- **c** (`probe cpu`): `agentwatch watch --interval 1s` and `htop -d 10` (a 1 s delay) each in a 200×50 pane " +
 		"of one private tmux server, started together, 5 s to settle, then utime+stime (and cutime+cstime: the tmux " +
 		"clients a scan runs) from /proc/PID/stat before and after the same window.\n")
-	b.WriteString("- **d** (`probe codec`): `registry.Parse` then `registry.Encode` of the 10,000-agent registry's bytes, " +
+	b.WriteString("- **d** (`probe codec`): `pyjson.Parse` then `pyjson.Encode` of the 10,000-agent registry's bytes, " +
 		"one warm-up, then the median of the runs' sums.\n")
 	b.WriteString("- **e** (`probe lock`): drift the registry's `active_count` under its lock, then `engine.Check`, " +
 		"`reconcile.PlanRepair` and `engine.Repair` as `agentwatch repair --yes` runs them; `Result.Commits[].LockHeld` " +

@@ -50,6 +50,7 @@ import (
 	"agentwatch/demo"
 	"agentwatch/procscan"
 	"agentwatch/registry"
+	"agentwatch/registry/pyjson"
 	"agentwatch/tmux"
 )
 
@@ -172,8 +173,8 @@ func agentID(i int) string {
 	return fmt.Sprintf("%s-%02d%02d%02d-%06x", t, (i/3600)%24, (i/60)%60, i%60, 0xa00000+i)
 }
 
-func (s *scene) stamp(ago time.Duration) *registry.Value {
-	return registry.NewString(registry.FormatTimestamp(s.now.Add(-ago)))
+func (s *scene) stamp(ago time.Duration) *pyjson.Value {
+	return pyjson.NewString(registry.FormatTimestamp(s.now.Add(-ago)))
 }
 
 // prompt is a few hundred characters, as the orchestrator stores them
@@ -188,8 +189,8 @@ func prompt(id string) string {
 
 // validation is a completed agent's completion_validation, shaped like the
 // orchestrator's.
-func (s *scene) validation(ago time.Duration) (*registry.Value, error) {
-	v, err := registry.Parse([]byte(`{"confidence": 1.0, "warnings": [], "blocking_issues": [], ` +
+func (s *scene) validation(ago time.Duration) (*pyjson.Value, error) {
+	v, err := pyjson.Parse([]byte(`{"confidence": 1.0, "warnings": [], "blocking_issues": [], ` +
 		`"evidence_summary": {"workspace_evidence": {"modified_files_count": 7, "progress_entries_count": 4, "findings_count": 3}, ` +
 		`"type_specific": {}, "message_validation": {"length": 617, "suspicious_phrases_found": [], ` +
 		`"evidence_keywords_found": ["reported", "documented"]}, "progress_pattern": {"pattern": "normal", ` +
@@ -207,30 +208,30 @@ type agentSpec struct {
 	started, updated time.Duration // ago
 }
 
-func (s *scene) taskEntry(a agentSpec) (*registry.Value, error) {
+func (s *scene) taskEntry(a agentSpec) (*pyjson.Value, error) {
 	typ := a.id[:strings.Index(a.id, "-")]
-	e := registry.NewObject()
-	e.Set("id", registry.NewString(a.id))
-	e.Set("type", registry.NewString(typ))
-	e.Set("tmux_session", registry.NewString("agent_"+a.id))
-	e.Set("parent", registry.NewString("orchestrator"))
-	e.Set("depth", registry.NewInt(1))
-	e.Set("status", registry.NewString(a.status))
+	e := pyjson.NewObject()
+	e.Set("id", pyjson.NewString(a.id))
+	e.Set("type", pyjson.NewString(typ))
+	e.Set("tmux_session", pyjson.NewString("agent_"+a.id))
+	e.Set("parent", pyjson.NewString("orchestrator"))
+	e.Set("depth", pyjson.NewInt(1))
+	e.Set("status", pyjson.NewString(a.status))
 	e.Set("started_at", s.stamp(a.started))
 	progress := int64(100)
 	if a.status == "working" {
 		progress = 40
 	}
-	e.Set("progress", registry.NewInt(progress))
+	e.Set("progress", pyjson.NewInt(progress))
 	e.Set("last_update", s.stamp(a.updated))
-	e.Set("prompt", registry.NewString(prompt(a.id)))
+	e.Set("prompt", pyjson.NewString(prompt(a.id)))
 	taskDir := filepath.Join(s.base, a.task)
-	tracked := registry.NewObject()
-	tracked.Set("prompt_file", registry.NewString(filepath.Join(taskDir, "prompts", a.id+"_prompt.md")))
-	tracked.Set("log_file", registry.NewString(registry.StreamLogPath(filepath.Join(taskDir, "AGENT_REGISTRY.json"), a.id)))
-	tracked.Set("progress_file", registry.NewString(filepath.Join(taskDir, "progress", a.id+"_progress.jsonl")))
-	tracked.Set("findings_file", registry.NewString(filepath.Join(taskDir, "findings", a.id+"_findings.jsonl")))
-	tracked.Set("deploy_log", registry.NewString(filepath.Join(taskDir, "logs", "deploy_"+a.id+".json")))
+	tracked := pyjson.NewObject()
+	tracked.Set("prompt_file", pyjson.NewString(filepath.Join(taskDir, "prompts", a.id+"_prompt.md")))
+	tracked.Set("log_file", pyjson.NewString(registry.StreamLogPath(filepath.Join(taskDir, "AGENT_REGISTRY.json"), a.id)))
+	tracked.Set("progress_file", pyjson.NewString(filepath.Join(taskDir, "progress", a.id+"_progress.jsonl")))
+	tracked.Set("findings_file", pyjson.NewString(filepath.Join(taskDir, "findings", a.id+"_findings.jsonl")))
+	tracked.Set("deploy_log", pyjson.NewString(filepath.Join(taskDir, "logs", "deploy_"+a.id+".json")))
 	e.Set("tracked_files", tracked)
 	switch a.status {
 	case "completed":
@@ -242,19 +243,19 @@ func (s *scene) taskEntry(a agentSpec) (*registry.Value, error) {
 		e.Set("completed_at", s.stamp(a.updated))
 	case "terminated":
 		e.Set("terminated_at", s.stamp(a.updated))
-		e.Set("termination_reason", registry.NewString("session_not_found"))
+		e.Set("termination_reason", pyjson.NewString("session_not_found"))
 	}
 	return e, nil
 }
 
-func (s *scene) globalEntry(a agentSpec) *registry.Value {
-	g := registry.NewObject()
-	g.Set("task_id", registry.NewString(a.task))
-	g.Set("type", registry.NewString(a.id[:strings.Index(a.id, "-")]))
-	g.Set("parent", registry.NewString("orchestrator"))
+func (s *scene) globalEntry(a agentSpec) *pyjson.Value {
+	g := pyjson.NewObject()
+	g.Set("task_id", pyjson.NewString(a.task))
+	g.Set("type", pyjson.NewString(a.id[:strings.Index(a.id, "-")]))
+	g.Set("parent", pyjson.NewString("orchestrator"))
 	g.Set("started_at", s.stamp(a.started))
-	g.Set("tmux_session", registry.NewString("agent_"+a.id))
-	g.Set("status", registry.NewString(a.status))
+	g.Set("tmux_session", pyjson.NewString("agent_"+a.id))
+	g.Set("status", pyjson.NewString(a.status))
 	g.Set("last_update", s.stamp(a.updated))
 	switch a.status {
 	case "completed":
@@ -304,23 +305,23 @@ func (s *scene) taskIDs() []string {
 
 func (s *scene) writeRegistries() error {
 	specs := s.specs()
-	global := registry.NewObject()
+	global := pyjson.NewObject()
 	global.Set("created_at", s.stamp(72*time.Hour))
-	gTasks, gAgents := registry.NewObject(), registry.NewObject()
+	gTasks, gAgents := pyjson.NewObject(), pyjson.NewObject()
 	total, active := 0, 0
 	for i, task := range s.taskIDs() {
 		desc := fmt.Sprintf("Scale task %d: audit and fix the registry writers", i)
-		doc := registry.NewObject()
-		doc.Set("task_id", registry.NewString(task))
-		doc.Set("task_description", registry.NewString(desc))
+		doc := pyjson.NewObject()
+		doc.Set("task_id", pyjson.NewString(task))
+		doc.Set("task_description", pyjson.NewString(desc))
 		doc.Set("created_at", s.stamp(72*time.Hour))
-		doc.Set("workspace", registry.NewString(filepath.Join(s.base, task)))
-		doc.Set("workspace_base", registry.NewString(s.base))
-		doc.Set("client_cwd", registry.NewNull())
-		doc.Set("status", registry.NewString("INITIALIZED"))
-		doc.Set("priority", registry.NewString("P1"))
-		agents := registry.NewArray()
-		children := registry.NewArray()
+		doc.Set("workspace", pyjson.NewString(filepath.Join(s.base, task)))
+		doc.Set("workspace_base", pyjson.NewString(s.base))
+		doc.Set("client_cwd", pyjson.NewNull())
+		doc.Set("status", pyjson.NewString("INITIALIZED"))
+		doc.Set("priority", pyjson.NewString("P1"))
+		agents := pyjson.NewArray()
+		children := pyjson.NewArray()
 		var nActive, nDone int64
 		for _, a := range specs[task] {
 			e, err := s.taskEntry(a)
@@ -328,7 +329,7 @@ func (s *scene) writeRegistries() error {
 				return err
 			}
 			agents.Append(e)
-			children.Append(registry.NewString(a.id))
+			children.Append(pyjson.NewString(a.id))
 			gAgents.Set(a.id, s.globalEntry(a))
 			if a.status == "working" {
 				nActive++
@@ -337,25 +338,25 @@ func (s *scene) writeRegistries() error {
 			}
 		}
 		doc.Set("agents", agents)
-		hier := registry.NewObject()
+		hier := pyjson.NewObject()
 		hier.Set("orchestrator", children)
 		doc.Set("agent_hierarchy", hier)
-		doc.Set("max_agents", registry.NewInt(int64(len(specs[task])+45)))
-		doc.Set("max_depth", registry.NewInt(5))
-		doc.Set("max_concurrent", registry.NewInt(int64(s.cfg.live+20)))
-		doc.Set("total_spawned", registry.NewInt(int64(len(specs[task]))))
-		doc.Set("active_count", registry.NewInt(nActive))
-		doc.Set("completed_count", registry.NewInt(nDone))
-		guide, err := registry.Parse([]byte(`{"min_specialization_depth": 2, "recommended_child_agents_per_parent": 3, ` +
+		doc.Set("max_agents", pyjson.NewInt(int64(len(specs[task])+45)))
+		doc.Set("max_depth", pyjson.NewInt(5))
+		doc.Set("max_concurrent", pyjson.NewInt(int64(s.cfg.live+20)))
+		doc.Set("total_spawned", pyjson.NewInt(int64(len(specs[task]))))
+		doc.Set("active_count", pyjson.NewInt(nActive))
+		doc.Set("completed_count", pyjson.NewInt(nDone))
+		guide, err := pyjson.Parse([]byte(`{"min_specialization_depth": 2, "recommended_child_agents_per_parent": 3, ` +
 			`"specialization_domains": [], "complexity_score": 1}`))
 		if err != nil {
 			return err
 		}
 		doc.Set("orchestration_guidance", guide)
-		spiral := registry.NewObject()
-		spiral.Set("enabled", registry.NewBool(true))
+		spiral := pyjson.NewObject()
+		spiral.Set("enabled", pyjson.NewBool(true))
 		spiral.Set("last_check", s.stamp(72*time.Hour))
-		spiral.Set("violations", registry.NewInt(0))
+		spiral.Set("violations", pyjson.NewInt(0))
 		doc.Set("spiral_checks", spiral)
 		path := filepath.Join(s.base, task, "AGENT_REGISTRY.json")
 		if err := writeDoc(path, doc); err != nil {
@@ -368,19 +369,19 @@ func (s *scene) writeRegistries() error {
 		}
 		s.registries = append(s.registries, path)
 
-		t := registry.NewObject()
-		t.Set("description", registry.NewString(desc))
+		t := pyjson.NewObject()
+		t.Set("description", pyjson.NewString(desc))
 		t.Set("created_at", s.stamp(72*time.Hour))
-		t.Set("status", registry.NewString("INITIALIZED"))
+		t.Set("status", pyjson.NewString("INITIALIZED"))
 		gTasks.Set(task, t)
 		total += len(specs[task])
 		active += int(nActive)
 	}
-	global.Set("total_tasks", registry.NewInt(int64(len(s.taskIDs()))))
-	global.Set("active_tasks", registry.NewInt(int64(len(s.taskIDs()))))
-	global.Set("total_agents_spawned", registry.NewInt(int64(total)))
-	global.Set("active_agents", registry.NewInt(int64(active)))
-	global.Set("max_concurrent_agents", registry.NewInt(int64(s.cfg.live+20)))
+	global.Set("total_tasks", pyjson.NewInt(int64(len(s.taskIDs()))))
+	global.Set("active_tasks", pyjson.NewInt(int64(len(s.taskIDs()))))
+	global.Set("total_agents_spawned", pyjson.NewInt(int64(total)))
+	global.Set("active_agents", pyjson.NewInt(int64(active)))
+	global.Set("max_concurrent_agents", pyjson.NewInt(int64(s.cfg.live+20)))
 	global.Set("tasks", gTasks)
 	global.Set("agents", gAgents)
 	path := filepath.Join(s.base, "registry", "GLOBAL_REGISTRY.json")
@@ -391,11 +392,11 @@ func (s *scene) writeRegistries() error {
 	return nil
 }
 
-func writeDoc(path string, doc *registry.Value) error {
+func writeDoc(path string, doc *pyjson.Value) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	return os.WriteFile(path, registry.Encode(doc), 0o644)
+	return os.WriteFile(path, pyjson.Encode(doc), 0o644)
 }
 
 // startSleeps starts the extra processes, all in one process group, each

@@ -12,6 +12,7 @@ import (
 
 	"agentwatch/demo"
 	"agentwatch/registry"
+	"agentwatch/registry/pyjson"
 )
 
 // stateWriter writes the scene's rows as the 2026 orchestrator writes its
@@ -53,7 +54,7 @@ func (s *scene) writeState() error {
 	stamp := func(ago time.Duration) string { return registry.FormatTimestamp(s.now.Add(-ago)) }
 	specs := s.specs()
 	var tasks, agents, progress []row
-	gTasks := registry.NewObject()
+	gTasks := pyjson.NewObject()
 	for i, task := range s.taskIDs() {
 		taskDir := filepath.Join(s.base, task)
 		for _, sub := range []string{"logs", "archive", "progress", "findings", "prompts"} {
@@ -90,34 +91,34 @@ func (s *scene) writeState() error {
 			agents = append(agents, r)
 		}
 		// The task's JSON file as the 2026 orchestrator creates it.
-		doc := registry.NewObject()
-		doc.Set("task_id", registry.NewString(task))
-		doc.Set("task_description", registry.NewString(desc))
+		doc := pyjson.NewObject()
+		doc.Set("task_id", pyjson.NewString(task))
+		doc.Set("task_description", pyjson.NewString(desc))
 		doc.Set("created_at", s.stamp(72*time.Hour))
-		doc.Set("workspace", registry.NewString(taskDir))
-		doc.Set("workspace_base", registry.NewString(s.base))
-		doc.Set("client_cwd", registry.NewNull())
-		doc.Set("status", registry.NewString("INITIALIZED"))
-		doc.Set("agents", registry.NewArray())
+		doc.Set("workspace", pyjson.NewString(taskDir))
+		doc.Set("workspace_base", pyjson.NewString(s.base))
+		doc.Set("client_cwd", pyjson.NewNull())
+		doc.Set("status", pyjson.NewString("INITIALIZED"))
+		doc.Set("agents", pyjson.NewArray())
 		for _, f := range []string{"total_spawned", "active_count", "completed_count"} {
-			doc.Set(f, registry.NewInt(0))
+			doc.Set(f, pyjson.NewInt(0))
 		}
 		path := filepath.Join(taskDir, "AGENT_REGISTRY.json")
 		if err := writeDoc(path, doc); err != nil {
 			return err
 		}
 		s.registries = append(s.registries, path)
-		t := registry.NewObject()
-		t.Set("status", registry.NewString("INITIALIZED"))
+		t := pyjson.NewObject()
+		t.Set("status", pyjson.NewString("INITIALIZED"))
 		gTasks.Set(task, t)
 	}
-	global := registry.NewObject()
+	global := pyjson.NewObject()
 	global.Set("created_at", s.stamp(72*time.Hour))
 	for _, f := range []string{"total_tasks", "active_tasks", "total_agents_spawned", "active_agents"} {
-		global.Set(f, registry.NewInt(0))
+		global.Set(f, pyjson.NewInt(0))
 	}
 	global.Set("tasks", gTasks)
-	global.Set("agents", registry.NewObject())
+	global.Set("agents", pyjson.NewObject())
 	gpath := filepath.Join(s.base, "registry", "GLOBAL_REGISTRY.json")
 	if err := writeDoc(gpath, global); err != nil {
 		return err

@@ -1,4 +1,4 @@
-package registry
+package pyjson
 
 import (
 	"fmt"
@@ -47,11 +47,11 @@ func Parse(data []byte) (*Value, error) {
 	return parse(data, string(data))
 }
 
-// parseShared is Parse without the copy: the document's text shares data's
+// ParseShared is Parse without the copy: the document's text shares data's
 // memory, which saves a registry's size in memory and the time to copy it.
 // data must never be modified afterwards. The store uses it for the bytes
 // it reads, which nobody writes to.
-func parseShared(data []byte) (*Value, error) {
+func ParseShared(data []byte) (*Value, error) {
 	return parse(data, unsafe.String(unsafe.SliceData(data), len(data)))
 }
 
@@ -88,6 +88,20 @@ func parse(data []byte, src string) (*Value, error) {
 // parser reads one document. Values, members and element slices are cut
 // from chunks rather than allocated one by one: a registry of 10,000
 // agents holds some 290,000 values in 70,000 containers.
+// LeadingValue parses the JSON value at the start of text (after
+// whitespace) and returns where it ends, and how much whitespace follows
+// it; what follows that is not looked at.
+func LeadingValue(text []byte) (end, space int, err error) {
+	p := parser{src: string(text)}
+	p.skipSpace()
+	if _, _, err := p.value(0); err != nil {
+		return 0, 0, err
+	}
+	end = p.pos
+	p.skipSpace()
+	return end, p.pos - end, nil
+}
+
 type parser struct {
 	src string
 	pos int

@@ -1,6 +1,6 @@
 // Parsing strings and numbers, keeping their text as written.
 
-package registry
+package pyjson
 
 import (
 	"math/bits"

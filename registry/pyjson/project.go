@@ -1,31 +1,88 @@
-// The lean read's streaming scanner: one pass over a registry that checks it
-// as Parse does and keeps only the fields the analysis reads.
+// Project: one streaming pass over a document that checks it as Parse
+// does and keeps only the members a Projection names.
 
-package registry
+package pyjson
 
 import (
 	"errors"
-	"hash/maphash"
 	"io"
-	"os"
 	"strings"
 	"unicode/utf8"
 	"unsafe"
 )
 
-// leanScanner checks a document read in chunks as Parse checks it, and
+// Projection says what Project keeps of a value. A nil Projection keeps
+// nothing (the value is checked and skipped); Whole keeps the value as it
+// is; Fields keeps the named members of an object; Each keeps every element
+// of an array, or every member of an object, each through its projection.
+// A value whose kind the projection does not describe is kept whole, so
+// that whoever reads the result sees the same wrong shape Parse would show.
+type Projection struct {
+	whole  bool
+	fields map[string]*Projection
+	each   *Projection
+}
+
+// Whole keeps a value as it is.
+var Whole = &Projection{whole: true}
+
+// Fields keeps the members of an object that fields names, each through
+// its projection.
+func Fields(fields map[string]*Projection) *Projection { return &Projection{fields: fields} }
+
+// WholeFields keeps the named members of an object whole.
+func WholeFields(names ...string) *Projection {
+	m := make(map[string]*Projection, len(names))
+	for _, n := range names {
+		m[n] = Whole
+	}
+	return Fields(m)
+}
+
+// Each keeps every element of an array, or every member of an object,
+// through p.
+func Each(p *Projection) *Projection { return &Projection{each: p} }
+
+// Keeps reports whether the projection keeps the member named field.
+func (pj *Projection) Keeps(field string) bool { return pj.member(field) != nil }
+
+// ErrNotProjected is Project's answer for a document it does not take:
+// one Parse refuses, or one with a byte-order mark. Parse says why.
+var ErrNotProjected = errors.New("not a document a projection takes")
+
+// Project reads a document from r, chunk bytes at a time, checks the whole
+// of it as Parse does, and returns the members pj keeps, as a document like
+// Parse's less the members left out. It never holds the whole document in
+// memory: a document costs its projection, not itself. An error from r is
+// returned as it is; a document Parse would not take is ErrNotProjected.
+func Project(r io.Reader, pj *Projection, chunk int, sizeHint int64) (*Value, error) {
+	l := projector{r: r, buf: make([]byte, max(chunk, 1))}
+	l.p.quiet = true
+	// Room for most of the projection from the start (a registry's is a
+	// tenth to a half of it): fewer copies as it grows.
+	l.out = make([]byte, 0, sizeHint/8+64)
+	text, err := l.document(pj)
+	if err != nil {
+		return nil, err
+	}
+	root, err := ParseShared(text)
+	if err != nil {
+		return nil, ErrNotProjected
+	}
+	return root, nil
+}
+
+// projector checks a document read in chunks as Parse checks it, and
 // writes the projection's text: the kept members, their keys and values as
 // written, without whitespace. Its scalars are checked by the parser's own
 // str and number on the window; one cut short by the window's end is
 // scanned again once more is read.
-type leanScanner struct {
-	f    *os.File
-	hash maphash.Hash
-	off  int64  // file offset of the next read
-	buf  []byte // the window: buf[:end] are read bytes, buf[pos:end] unscanned
-	pos  int
-	end  int
-	eof  bool
+type projector struct {
+	r   io.Reader
+	buf []byte // the window: buf[:end] are read bytes, buf[pos:end] unscanned
+	pos int
+	end int
+	eof bool
 	// checked is the end of the bytes known to be valid UTF-8; bad is set
 	// once an invalid byte was seen.
 	checked int
@@ -39,7 +96,7 @@ type leanScanner struct {
 
 // more reads the next chunk, keeping buf[keep:] (the token being scanned);
 // it reports whether any byte came.
-func (l *leanScanner) more(keep int) (bool, error) {
+func (l *projector) more(keep int) (bool, error) {
 	if l.eof {
 		return false, nil
 	}
@@ -54,20 +111,18 @@ func (l *leanScanner) more(keep int) (bool, error) {
 	if l.end == len(l.buf) { // one token fills the window: grow it
 		l.buf = append(l.buf, make([]byte, len(l.buf))...)
 	}
-	got, err := l.f.ReadAt(l.buf[l.end:], l.off)
-	l.hash.Write(l.buf[l.end : l.end+got])
-	l.off += int64(got)
+	got, err := io.ReadFull(l.r, l.buf[l.end:])
 	l.end += got
 	switch {
-	case err == io.EOF:
+	case err == io.EOF || err == io.ErrUnexpectedEOF:
 		l.eof = true
 	case err != nil:
-		return false, &leanIOError{err}
+		return false, err
 	}
 	if !l.started && (l.end >= 3 || l.eof) {
 		l.started = true
 		if strings.HasPrefix(unsafe.String(unsafe.SliceData(l.buf), l.end), "\ufeff") {
-			return false, errLean
+			return false, ErrNotProjected
 		}
 	}
 	// Check the new bytes as UTF-8, but for a rune cut at the window's end.
@@ -84,31 +139,31 @@ func (l *leanScanner) more(keep int) (bool, error) {
 	}
 	if !utf8.Valid(l.buf[l.checked:cut]) {
 		l.bad = true
-		return false, errLean
+		return false, ErrNotProjected
 	}
 	l.checked = cut
 	return got > 0, nil
 }
 
 // document scans the whole file and returns the projection's text.
-func (l *leanScanner) document() ([]byte, error) {
+func (l *projector) document(pj *Projection) ([]byte, error) {
 	if _, err := l.more(0); err != nil {
 		return nil, err
 	}
-	if err := l.value(leanRoot); err != nil {
+	if err := l.value(pj); err != nil {
 		return nil, err
 	}
 	if err := l.space(); err != nil {
 		return nil, err
 	}
 	if l.pos != l.end || !l.eof || l.bad {
-		return nil, errLean
+		return nil, ErrNotProjected
 	}
 	return l.out, nil
 }
 
 // space skips whitespace, reading on as needed.
-func (l *leanScanner) space() error {
+func (l *projector) space() error {
 	for {
 		for l.pos < l.end && isSpace(l.buf[l.pos]) {
 			l.pos++
@@ -127,19 +182,19 @@ func (l *leanScanner) space() error {
 }
 
 // next returns the next byte after whitespace; ok is false at the end.
-func (l *leanScanner) next() (byte, error) {
+func (l *projector) next() (byte, error) {
 	if err := l.space(); err != nil {
 		return 0, err
 	}
 	if l.pos >= l.end {
-		return 0, errLean
+		return 0, ErrNotProjected
 	}
 	return l.buf[l.pos], nil
 }
 
 // scalar scans the string, number or literal at pos and returns its text,
 // valid until the next read.
-func (l *leanScanner) scalar() ([]byte, error) {
+func (l *projector) scalar() ([]byte, error) {
 	for {
 		l.p.src, l.p.pos, l.p.vals = unsafe.String(unsafe.SliceData(l.buf), l.end), l.pos, l.one[:]
 		var err error
@@ -149,7 +204,7 @@ func (l *leanScanner) scalar() ([]byte, error) {
 			var v *Value
 			v, _, err = l.p.value(0) // never a container here
 			if err == nil && v.Kind() != Number && v.Kind() != Bool && v.Kind() != Null {
-				err = errLean
+				err = ErrNotProjected
 			}
 		}
 		// A number or literal that ends near the window's end may go on
@@ -160,7 +215,7 @@ func (l *leanScanner) scalar() ([]byte, error) {
 			return tok, nil
 		}
 		if err != nil && !l.cutShort(err) {
-			return nil, errLean
+			return nil, ErrNotProjected
 		}
 		if _, err := l.more(l.pos); err != nil {
 			return nil, err
@@ -172,7 +227,7 @@ func (l *leanScanner) scalar() ([]byte, error) {
 // end rather than the document's: an unterminated string, or an error
 // within a few bytes of the end (an escape, a literal, a number cut in
 // two). A document with an error elsewhere is not read on to its end.
-func (l *leanScanner) cutShort(err error) bool {
+func (l *projector) cutShort(err error) bool {
 	var se *SyntaxError
 	if l.eof || !errors.As(err, &se) {
 		return false
@@ -181,7 +236,7 @@ func (l *leanScanner) cutShort(err error) bool {
 }
 
 // value scans one value, keeping what pj says.
-func (l *leanScanner) value(pj *projection) error {
+func (l *projector) value(pj *Projection) error {
 	c, err := l.next()
 	if err != nil {
 		return err
@@ -189,7 +244,7 @@ func (l *leanScanner) value(pj *projection) error {
 	switch c {
 	case '{', '[':
 		if l.depth >= maxDepth {
-			return errLean
+			return ErrNotProjected
 		}
 		l.depth++
 		defer func() { l.depth-- }()
@@ -208,7 +263,7 @@ func (l *leanScanner) value(pj *projection) error {
 	return nil
 }
 
-func (l *leanScanner) object(pj *projection) error {
+func (l *projector) object(pj *Projection) error {
 	keep := pj != nil
 	if keep {
 		l.out = append(l.out, '{')
@@ -228,13 +283,13 @@ func (l *leanScanner) object(pj *projection) error {
 	first := true
 	for {
 		if c != '"' {
-			return errLean
+			return ErrNotProjected
 		}
 		key, err := l.scalar()
 		if err != nil {
 			return err
 		}
-		child := pj.member(key)
+		child := pj.memberText(key)
 		if child != nil {
 			if !first {
 				l.out = append(l.out, ',')
@@ -246,7 +301,7 @@ func (l *leanScanner) object(pj *projection) error {
 			return err
 		}
 		if c != ':' {
-			return errLean
+			return ErrNotProjected
 		}
 		l.pos++
 		if err := l.value(child); err != nil {
@@ -267,34 +322,47 @@ func (l *leanScanner) object(pj *projection) error {
 			}
 			return nil
 		default:
-			return errLean
+			return ErrNotProjected
 		}
 	}
 }
 
-// member is what pj keeps of an object's member whose key is key (its
+// memberText is what pj keeps of an object's member whose key is key (its
 // text, quotes included).
-func (pj *projection) member(key []byte) *projection {
+func (pj *Projection) memberText(key []byte) *Projection {
 	switch {
 	case pj == nil || pj.whole:
 		return pj
 	case pj.each != nil:
 		return pj.each
 	case pj.fields == nil:
-		return keepWhole
+		return Whole
 	}
 	body := key[1 : len(key)-1]
-	if !strings.ContainsRune(unsafe.String(unsafe.SliceData(body), len(body)), '\\') && isPlainBytes(body) {
+	if !strings.ContainsRune(unsafe.String(unsafe.SliceData(body), len(body)), '\\') && isPlain(unsafe.String(unsafe.SliceData(body), len(body))) {
 		return pj.fields[string(body)] // no allocation: the map lookup converts in place
 	}
 	name, lossy := decodeBody(string(body))
 	if lossy {
 		return nil // no Go string names it: Get never finds it
 	}
+	return pj.member(name)
+}
+
+// member is what pj keeps of an object's member named name.
+func (pj *Projection) member(name string) *Projection {
+	switch {
+	case pj == nil || pj.whole:
+		return pj
+	case pj.each != nil:
+		return pj.each
+	case pj.fields == nil:
+		return Whole
+	}
 	return pj.fields[name]
 }
 
-func (l *leanScanner) array(pj *projection) error {
+func (l *projector) array(pj *Projection) error {
 	keep := pj != nil
 	elem := pj
 	switch {
@@ -302,7 +370,7 @@ func (l *leanScanner) array(pj *projection) error {
 	case pj.each != nil:
 		elem = pj.each
 	default:
-		elem = keepWhole // not the array the projection expects: keep it whole
+		elem = Whole // not the array the projection expects: keep it whole
 	}
 	if keep {
 		l.out = append(l.out, '[')
@@ -338,7 +406,7 @@ func (l *leanScanner) array(pj *projection) error {
 			}
 			return nil
 		default:
-			return errLean
+			return ErrNotProjected
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package registry
+package pyjson
 
 // Encode writes v exactly as Python's json.dumps(obj, indent=2) writes the
 // object that json.loads makes of it: two-space indent, ", " and ": "

@@ -1,4 +1,4 @@
-package registry
+package pyjson
 
 import (
 	"bytes"
@@ -19,7 +19,7 @@ import (
 // fails tb when it is not there: the fixtures come with the repository.
 func docFixtureDir(tb testing.TB) string {
 	tb.Helper()
-	fixtures := filepath.Join("..", "testdata", "orchestrator-2025-10")
+	fixtures := filepath.Join("..", "..", "testdata", "orchestrator-2025-10")
 	if _, err := os.Stat(fixtures); err != nil {
 		tb.Fatalf("the fixtures are missing from the repository: %v", err)
 	}
@@ -1705,7 +1705,7 @@ func TestDocumentConcurrentEncode(t *testing.T) {
 
 func TestParseSharedDoesNotCopy(t *testing.T) {
 	data := []byte(`{"agents": [{"id": "a-1", "prompt": "a prompt long enough to matter"}]}`)
-	v, err := parseShared(data)
+	v, err := ParseShared(data)
 	if err != nil {
 		t.Fatal(err)
 	}

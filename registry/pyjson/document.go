@@ -1,6 +1,7 @@
-package registry
+package pyjson
 
 import (
+	"iter"
 	"strconv"
 	"strings"
 )
@@ -98,6 +99,23 @@ type Member struct {
 	// shows it as U+FFFD, and no Go string names the key, so Get, Set and
 	// Delete never match it (Python keeps "\ud800" and "\ufffd" apart).
 	lossy bool
+}
+
+// Pairs yields an object's members that Get can find (not those whose key
+// holds a lone surrogate), key and value, in document order; nothing for
+// the other kinds. It allocates nothing.
+func (v *Value) Pairs() iter.Seq2[string, *Value] {
+	return func(yield func(string, *Value) bool) {
+		if v == nil || v.kind != Object {
+			return
+		}
+		for i := range v.kids.members {
+			m := &v.kids.members[i]
+			if !m.lossy && !yield(m.Key, m.Value) {
+				return
+			}
+		}
+	}
 }
 
 // named reports whether the member's key is key.

@@ -1,4 +1,4 @@
-package registry
+package pyjson
 
 import (
 	"bufio"

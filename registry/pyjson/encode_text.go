@@ -1,6 +1,6 @@
 // Encoding strings and numbers exactly as Python's json.dumps writes them.
 
-package registry
+package pyjson
 
 import (
 	"math"

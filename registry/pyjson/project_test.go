@@ -1,0 +1,160 @@
+package pyjson
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"testing"
+)
+
+// registryShape projects as a registry scan does: a few top-level fields,
+// and some fields of each element of "agents" and each member of "tasks".
+var registryShape = Fields(map[string]*Projection{
+	"task_id": Whole, "status": Whole, "active_count": Whole,
+	"agents": Each(WholeFields("id", "status", "started_at", "last_update")),
+	"tasks":  Each(WholeFields("status")),
+})
+
+// prune is what pj keeps of v, built from the whole parsed document: the
+// reference Project is held to.
+func prune(v *Value, pj *Projection) *Value {
+	switch {
+	case pj == nil:
+		return nil
+	case pj.whole:
+		return v
+	}
+	switch v.Kind() {
+	case Object:
+		out := NewObject()
+		for key, val := range v.Pairs() {
+			if kept := prune(val, pj.member(key)); kept != nil {
+				out.Set(key, kept)
+			}
+		}
+		return out
+	case Array:
+		out := NewArray()
+		elem := pj.each
+		if elem == nil {
+			elem = Whole
+		}
+		for _, e := range v.Elems() {
+			out.Append(prune(e, elem))
+		}
+		return out
+	}
+	return v
+}
+
+// checkProject reads doc through Project with a window of chunk bytes: it
+// takes exactly what Parse takes, and keeps what prune keeps.
+func checkProject(t *testing.T, doc string, pj *Projection, chunk int) {
+	t.Helper()
+	got, perr := Project(bytes.NewReader([]byte(doc)), pj, chunk, int64(len(doc)))
+	full, ferr := Parse([]byte(doc))
+	switch {
+	case perr == nil && ferr != nil:
+		t.Fatalf("chunk %d: Project took %q, which Parse refuses (%v)", chunk, doc, ferr)
+	case perr != nil && ferr == nil:
+		t.Fatalf("chunk %d: Project refused %q (%v), which Parse takes", chunk, doc, perr)
+	case perr != nil && !errors.Is(perr, ErrNotProjected):
+		t.Fatalf("chunk %d: Project of %q: %v, want ErrNotProjected", chunk, doc, perr)
+	case perr != nil:
+		return
+	}
+	if want := prune(full, pj); !Equal(got, want) {
+		t.Fatalf("chunk %d: Project of %q:\ngot  %s\nwant %s", chunk, doc, Encode(got), Encode(want))
+	}
+}
+
+func TestProjectAgreesWithParse(t *testing.T) {
+	var docs []string
+	for _, tc := range editCases(t) {
+		docs = append(docs, tc.doc)
+	}
+	for _, tc := range syntaxErrorCases {
+		docs = append(docs, tc.doc)
+	}
+	docs = append(docs, string(Encode(genTaskDoc(3))),
+		`{"agents": [{"id": "a", "st\u0061tus": "working", "status": "done"}, 7, {"id": "b"}], "active_count": {"x": 1}}`,
+		`{"agents": {"a": {"status": "working", "type": "x"}, "b": [1], "a": {"status": "completed"}}, "tasks": {"T": {"status": "ACTIVE"}}}`,
+		`{"agents": "none", "tasks": [], "task_id": "T\ud800", "\ud800status": 1, "status": -Infinity}`,
+		`{"agents": [{"id": "a\u00e9\n", "started_at": 1.50, "last_update": NaN}], "active_count": 12345678901234567890}`,
+		"\ufeff{}", `{"a": 1,}`, `[1,]`, `{"agents": [{"id": "x"}]} x`, `{"agents": [{"id": "\x01"}]}`, "{\"a\": \"\xff\"}", `{"a": 01}`, `"`, ``, `  `,
+		`{"a": "\u12"}`, `{"agents": [{"id": "é"}], "prompt": "日本語テキスト"}`)
+	for _, path := range docFixtureFiles(t) {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs = append(docs, string(b))
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	g := docGen{r}
+	for range 40 {
+		docs = append(docs, g.value(4))
+	}
+	// Byte edits of a real registry: most break it, some not.
+	base := string(Encode(genTaskDoc(4)))
+	for range 150 {
+		b := []byte(base)
+		i := r.IntN(len(b))
+		switch r.IntN(3) {
+		case 0:
+			b[i] = "{}[]\",:\\ 0aé\x00"[r.IntN(14)]
+		case 1:
+			b = append(b[:i], b[i+1:]...)
+		default:
+			b = b[:i]
+		}
+		docs = append(docs, string(b))
+	}
+	for i, doc := range docs {
+		for _, chunk := range []int{1, 3, 7, 64, 1 << 20} {
+			t.Run(fmt.Sprintf("doc%d/chunk%d", i, chunk), func(t *testing.T) {
+				checkProject(t, doc, registryShape, chunk)
+				checkProject(t, doc, Whole, chunk)
+			})
+		}
+	}
+}
+
+// TestProjectPassesReadErrorsOn: an error of the reader is not taken for a
+// document Parse refuses.
+func TestProjectPassesReadErrorsOn(t *testing.T) {
+	boom := errors.New("boom")
+	_, err := Project(&failingReader{data: []byte(`{"agents": [`), err: boom}, registryShape, 4, 0)
+	if !errors.Is(err, boom) || errors.Is(err, ErrNotProjected) {
+		t.Fatalf("Project over a failing reader: %v, want boom", err)
+	}
+}
+
+type failingReader struct {
+	data []byte
+	err  error
+}
+
+func (r *failingReader) Read(p []byte) (int, error) {
+	if len(r.data) == 0 {
+		return 0, r.err
+	}
+	n := copy(p, r.data)
+	r.data = r.data[n:]
+	return n, nil
+}
+
+// BenchmarkProject projects a 10,000-agent task registry as a scan does.
+func BenchmarkProject(b *testing.B) {
+	data := Encode(genTaskDoc(10000))
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		v, err := Project(bytes.NewReader(data), registryShape, 1<<20, int64(len(data)))
+		if err != nil || v.Get("agents").Len() != 10000 {
+			b.Fatalf("project: %v", err)
+		}
+	}
+}
