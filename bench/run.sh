@@ -10,7 +10,7 @@
 #   b. a steady-state engine scan against a first scan     target <= 0.5x
 #   c. the TUI's idle CPU at --interval 1s against htop -d 10, over one
 #      window, both in panes of a private tmux server     target <= 1.0x
-#   d. registry.Parse + registry.Encode of the 10,000-agent task registry
+#   d. pyjson.Parse + pyjson.Encode of the 10,000-agent task registry
 #                                                           target <= 50 ms
 #   e. the exclusive lock a repair of that registry holds  target <= 20 ms
 #   f. max RSS of `agentwatch check` on the scene           target <= 60 MB

@@ -87,9 +87,9 @@ func (s *Scene) taskOf(id string) string {
 
 // edit changes one registry under its lock.
 func (s *Scene) edit(ctx context.Context, path string, change func(root *pyjson.Value)) error {
-	_, err := s.store().Update(ctx, path, registry.UpdateOptions{}, func(cur *registry.Snapshot) ([]byte, error) {
+	_, err := s.store().Transform(ctx, path, func(cur *registry.Snapshot) (registry.Change, error) {
 		change(cur.Root)
-		return pyjson.Encode(cur.Root), nil
+		return registry.Write(pyjson.Encode(cur.Root)), nil
 	})
 	return err
 }

@@ -81,46 +81,46 @@ func (e *Engine) apply(ctx context.Context, snap *Snapshot, plan reconcile.Plan,
 			env.TaskStatus = e.taskStatus(ctx, path)
 		}
 		var outcomes []reconcile.Outcome
-		upd := registry.UpdateOptions{Encoded: true}
 		var ahead *derivation
+		var prepared *registry.Prepared
 		if pre, err := e.cfg.Store.Read(ctx, path); err == nil && pre.Root != nil {
 			if d, err := e.derive(ctx, snap, pre.Root, ops, env); err == nil {
 				ahead = d
-				upd.Prepared, upd.Ahead = pre, d.next
+				prepared = &registry.Prepared{Read: pre, Next: d.next}
 			}
 		}
 		if beforeLock != nil {
 			beforeLock(path)
 		}
 		var old, next []byte // what the last call saw and returned
-		commit, err := e.cfg.Store.Update(ctx, path, upd, func(cur *registry.Snapshot) ([]byte, error) {
+		commit, err := e.cfg.Store.TransformPrepared(ctx, path, prepared, func(cur *registry.Snapshot) (registry.Change, error) {
 			if underLock != nil {
 				underLock(path)
 			}
 			root := cur.Root
-			if ahead != nil && cur.Hash == upd.Prepared.Hash {
+			if ahead != nil && cur.Hash == prepared.Read.Hash {
 				same, err := e.sessionsAnswerAsBefore(ctx, snap, ops, ahead.alive)
 				if err != nil {
-					return nil, err
+					return registry.Keep(), err
 				}
 				if same {
 					outcomes = ahead.outcomes
 					old, next = cur.Data, ahead.next
-					return ahead.next, nil
+					return prepared.Use(), nil
 				}
 				// The ahead derivation changed the prepared tree: derive
 				// afresh from the bytes.
 				if root, err = pyjson.Parse(cur.Data); err != nil {
-					return nil, err
+					return registry.Keep(), err
 				}
 			}
 			d, err := e.derive(ctx, snap, root, ops, env)
 			if err != nil {
-				return nil, err
+				return registry.Keep(), err
 			}
 			outcomes = d.outcomes
 			old, next = cur.Data, d.next
-			return d.next, nil
+			return registry.WriteEncoded(d.next), nil
 		})
 		if commit != nil {
 			res.Commits = append(res.Commits, commit)

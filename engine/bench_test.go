@@ -82,10 +82,10 @@ func BenchmarkRepairRecount(b *testing.B) {
 	var held time.Duration
 	for b.Loop() {
 		b.StopTimer()
-		_, err := e.cfg.Store.Update(ctx, path, registry.UpdateOptions{}, func(cur *registry.Snapshot) ([]byte, error) {
+		_, err := e.cfg.Store.Transform(ctx, path, func(cur *registry.Snapshot) (registry.Change, error) {
 			n, _ := cur.Root.Get("active_count").Int()
 			cur.Root.Set("active_count", pyjson.NewInt(n+7))
-			return pyjson.Encode(cur.Root), nil
+			return registry.Write(pyjson.Encode(cur.Root)), nil
 		})
 		if err != nil {
 			b.Fatal(err)

@@ -118,14 +118,14 @@ func parses(data []byte) bool {
 // file still holds the bytes the preview showed. The corrupt bytes go to the
 // backups like any old bytes.
 func (e *Engine) Restore(ctx context.Context, path string, previewed []byte, cand *RestoreCandidate) (*registry.Commit, error) {
-	commit, err := e.cfg.Store.Update(ctx, path, registry.UpdateOptions{AllowCorrupt: true}, func(cur *registry.Snapshot) ([]byte, error) {
+	commit, err := e.cfg.Store.TransformCorrupt(ctx, path, func(cur *registry.Snapshot) (registry.Change, error) {
 		if cur.ParseErr == nil {
-			return nil, nil // mended meanwhile (a journal recovery, or a writer)
+			return registry.Keep(), nil // mended meanwhile (a journal recovery, or a writer)
 		}
 		if !bytes.Equal(cur.Data, previewed) {
-			return nil, fmt.Errorf("restore %s: the file changed since the preview; run restore again", path)
+			return registry.Keep(), fmt.Errorf("restore %s: the file changed since the preview; run restore again", path)
 		}
-		return cand.Data, nil
+		return registry.Write(cand.Data), nil
 	})
 	entry := Entry{Action: "restore", Targets: []string{path + " from " + cand.Source}, Result: "ok"}
 	if commit != nil {

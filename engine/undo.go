@@ -234,15 +234,15 @@ func (e *Engine) undoByField(ctx context.Context, f UndoFile, fields map[string]
 		return out, nil
 	}
 	var old, next []byte
-	commit, err := e.cfg.Store.Update(ctx, f.Path, registry.UpdateOptions{Encoded: true}, func(cur *registry.Snapshot) ([]byte, error) {
+	commit, err := e.cfg.Store.Transform(ctx, f.Path, func(cur *registry.Snapshot) (registry.Change, error) {
 		var changed bool
 		out.Kept, changed = undoFields(cur.Root, f.Fields)
 		old, next = nil, nil
 		if !changed {
-			return nil, nil
+			return registry.Keep(), nil
 		}
 		old, next = cur.Data, pyjson.Encode(cur.Root)
-		return next, nil
+		return registry.WriteEncoded(next), nil
 	})
 	noteFields(fields, commit, old, next)
 	switch {
@@ -270,12 +270,16 @@ func (e *Engine) undoWhole(ctx context.Context, f UndoFile, force bool, fields m
 		return out, nil
 	}
 	var old []byte
-	commit, err := e.cfg.Store.Update(ctx, f.Path, registry.UpdateOptions{AllowCorrupt: force}, func(cur *registry.Snapshot) ([]byte, error) {
+	transform := e.cfg.Store.Transform
+	if force {
+		transform = e.cfg.Store.TransformCorrupt
+	}
+	commit, err := transform(ctx, f.Path, func(cur *registry.Snapshot) (registry.Change, error) {
 		if cur.Hash != f.After && !force {
-			return nil, fmt.Errorf("%w after agentwatch wrote it; `undo --force` puts it back anyway", ErrChangedSince)
+			return registry.Keep(), fmt.Errorf("%w after agentwatch wrote it; `undo --force` puts it back anyway", ErrChangedSince)
 		}
 		old = cur.Data
-		return f.Restore, nil
+		return registry.Write(f.Restore), nil
 	})
 	noteFields(fields, commit, old, f.Restore)
 	switch {

@@ -100,8 +100,8 @@ func startAsNobody(t *testing.T, setpriv, script string) {
 }
 
 // TestNoWriteThroughPlantedJournalLinks runs, as root, the store's writes
-// (a repair's Update, one derived ahead, restore's and undo's Update with
-// AllowCorrupt, a Read that may recover a journal, restore's ReadJournal)
+// (a repair's Transform, one prepared ahead, restore's and undo's TransformCorrupt,
+// a Read that may recover a journal, restore's ReadJournal)
 // on a registry in a directory owned by another user, who keeps planting
 // the journal's name, and names of its temporary pattern, as symlinks to a
 // root-owned file, while a flock'd Python writer edits the registry. The
@@ -131,7 +131,7 @@ done`, target, jpath))
 		run  func(i int) error
 	}{
 		{"repair", func(i int) error {
-			_, err := s.Update(ctx, reg, UpdateOptions{}, setKey("aw_repair", int64(i)))
+			_, err := s.Transform(ctx, reg, setKey("aw_repair", int64(i)))
 			return err
 		}},
 		{"repair ahead", func(i int) error {
@@ -145,20 +145,21 @@ done`, target, jpath))
 			if err != nil {
 				return err
 			}
-			_, err = s.Update(ctx, reg, UpdateOptions{Prepared: prep2, Ahead: ahead, Encoded: true}, func(cur *Snapshot) ([]byte, error) {
+			p := &Prepared{Read: prep2, Next: ahead}
+			_, err = s.TransformPrepared(ctx, reg, p, func(cur *Snapshot) (Change, error) {
 				cur.Root.Set("aw_ahead", pyjson.NewInt(int64(i)))
-				return pyjson.Encode(cur.Root), nil
+				return WriteEncoded(pyjson.Encode(cur.Root)), nil
 			})
 			return err
 		}},
 		{"restore and undo", func(i int) error {
-			_, err := s.Update(ctx, reg, UpdateOptions{AllowCorrupt: true}, func(cur *Snapshot) ([]byte, error) {
+			_, err := s.TransformCorrupt(ctx, reg, func(cur *Snapshot) (Change, error) {
 				root, err := pyjson.Parse(cur.Data)
 				if err != nil {
-					return []byte(sampleRegistry), nil
+					return Write([]byte(sampleRegistry)), nil
 				}
 				root.Set("aw_restore", pyjson.NewInt(int64(i)))
-				return pyjson.Encode(root), nil
+				return Write(pyjson.Encode(root)), nil
 			})
 			return err
 		}},
@@ -250,7 +251,7 @@ func TestPlantedJournalIsNotUsed(t *testing.T) {
 			}
 			tc.plant(t, path+JournalSuffix, real)
 
-			_, err := s.Update(context.Background(), path, UpdateOptions{AllowCorrupt: true}, func(*Snapshot) ([]byte, error) { return nil, nil })
+			_, err := s.TransformCorrupt(context.Background(), path, func(*Snapshot) (Change, error) { return Keep(), nil })
 			if !errors.Is(err, ErrForeignFile) || !strings.Contains(err.Error(), path+JournalSuffix) {
 				t.Errorf("Update: got %v, want ErrForeignFile naming the journal", err)
 			}
@@ -263,7 +264,7 @@ func TestPlantedJournalIsNotUsed(t *testing.T) {
 			if err := os.Remove(path + JournalSuffix); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := s.Update(context.Background(), path, UpdateOptions{AllowCorrupt: true}, func(*Snapshot) ([]byte, error) { return old, nil }); err != nil {
+			if _, err := s.TransformCorrupt(context.Background(), path, func(*Snapshot) (Change, error) { return Write(old), nil }); err != nil {
 				t.Errorf("Update once the planted entry is gone: %v", err)
 			}
 		})
@@ -338,7 +339,7 @@ func TestStateDirRefusesLinksAndOtherOwners(t *testing.T) {
 			s := newStore(t)
 			elsewhere := t.TempDir()
 			tc.plant(t, s, path, elsewhere)
-			_, err := s.Update(context.Background(), path, UpdateOptions{}, setKey("a", 1))
+			_, err := s.Transform(context.Background(), path, setKey("a", 1))
 			if !errors.Is(err, ErrForeignFile) || !strings.Contains(err.Error(), "state directory") {
 				t.Errorf("got %v, want ErrForeignFile about the state directory", err)
 			}

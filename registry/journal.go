@@ -68,7 +68,7 @@ const (
 var errTornJournal = errors.New("torn journal")
 
 // Journal is the intent of a transaction, written beside the registry
-// before the registry is rewritten. Update finishes or discards a leftover
+// before the registry is rewritten. A transaction finishes or discards a leftover
 // one by itself; ReadJournal is for previews (restore).
 type Journal struct {
 	// Path is the journal file; Registry the registry it is for.
@@ -282,7 +282,7 @@ func removeJournal(path string) error {
 //     parses, delete the journal and keep the file, never rolling the other
 //     writer back. If it does not parse, write nothing and keep the journal:
 //     neither the journal's bytes nor the torn ones are known to be right,
-//     and restore lets a person choose (Update reports a *CorruptError).
+//     and restore lets a person choose (a transaction reports a *CorruptError).
 //
 // Without a backup of the old bytes (pruned, or taken under another state
 // directory) an unmarked torn write cannot be proven ours, and the fourth

@@ -20,7 +20,7 @@ func TestTooDeepRegistryIsNeverRewritten(t *testing.T) {
 			if _, err := s.Read(context.Background(), path); !errors.Is(err, ErrCorrupt) {
 				t.Errorf("Read: got %v, want ErrCorrupt", err)
 			}
-			_, err := s.Update(context.Background(), path, UpdateOptions{}, setKey("total_agents", 1))
+			_, err := s.Transform(context.Background(), path, setKey("total_agents", 1))
 			if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "Python's json module cannot read") {
 				t.Errorf("Update: got %v, want ErrCorrupt saying Python cannot read it", err)
 			}

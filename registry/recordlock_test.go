@@ -20,7 +20,7 @@ func TestRecordLocksAreHonoured(t *testing.T) {
 
 	holder := startPython(t, "lockf.py", path, "hold")
 	holder.expect(t, "locked")
-	_, err := s.Update(context.Background(), path, UpdateOptions{}, setKey("aw_lockf", 1))
+	_, err := s.Transform(context.Background(), path, setKey("aw_lockf", 1))
 	var busy *LockBusyError
 	if !errors.As(err, &busy) {
 		t.Fatalf("update beside a lockf writer: got %v, want a *LockBusyError", err)
@@ -34,7 +34,7 @@ func TestRecordLocksAreHonoured(t *testing.T) {
 	fmt.Fprintln(holder.stdin)
 	holder.expect(t, "released")
 	holder.wait(t)
-	if _, err := s.Update(context.Background(), path, UpdateOptions{}, setKey("aw_lockf", 1)); err != nil {
+	if _, err := s.Transform(context.Background(), path, setKey("aw_lockf", 1)); err != nil {
 		t.Fatalf("update once the lockf writer let go: %v", err)
 	}
 

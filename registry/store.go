@@ -62,42 +62,53 @@ type Snapshot struct {
 	Lean bool
 }
 
-// UpdateOptions are the rarely needed switches of Update.
-type UpdateOptions struct {
-	// AllowCorrupt lets the change see, and replace, a registry that does
-	// not parse (its Snapshot has Root nil and ParseErr set). Only restore
-	// sets it; every repair leaves a corrupt registry alone.
-	AllowCorrupt bool
-	// Prepared is a read of the same registry made before the lock was
-	// taken, whose Root nobody else holds: when the bytes read under the
-	// lock are the same, its parse and hash stand for theirs (the change
-	// gets its Root as it is, changes made before the lock included), its
-	// backup is written before the lock is taken, and the lock is held that
-	// much shorter.
-	Prepared *Snapshot
-	// Ahead is the change's result derived before the lock from Prepared's
-	// bytes: nil or empty when it changes nothing. It is hashed, and its
-	// backup and journal are written, before the lock is taken. When the
-	// bytes under the lock are Prepared's and the change returns Ahead
-	// itself (the same slice), the journal is renamed into place and
-	// nothing is hashed or compared while the lock is held.
-	Ahead []byte
-	// Encoded says the change returns registry.Encode's output, valid JSON
-	// by construction, so the new bytes are not parsed again under the lock.
-	Encoded bool
+// Prepared is the work of a transaction done before its lock: a read of
+// the registry and the change derived from it. Given to TransformPrepared,
+// its backup and its journal are written, and Next hashed, before the lock
+// is taken; under the lock, while the registry's bytes are still Read's,
+// the transform sees Read itself (its Root as the caller left it) and can
+// answer Use, and the lock is held only to put the journal in place.
+type Prepared struct {
+	// Read is a read of the registry made before the lock; nobody else
+	// holds its Root.
+	Read *Snapshot
+	// Next are the new bytes derived from Read, pyjson.Encode's output;
+	// nil or empty when it changes nothing.
+	Next []byte
 }
 
-// isAhead reports whether b is the Ahead result itself, the same slice.
-func (o UpdateOptions) isAhead(b []byte) bool {
-	a := o.Ahead
-	return len(b) > 0 && len(b) == len(a) && &b[0] == &a[0]
+// Use is the prepared change, for a transform to answer while the
+// registry's bytes are still those of p.Read.
+func (p *Prepared) Use() Change { return Change{data: p.Next, encoded: true, prepared: true} }
+
+// usable reports whether p can be written ahead of the lock.
+func (p *Prepared) usable() bool {
+	return p != nil && p.Read != nil && p.Read.Root != nil && len(p.Next) > 0
 }
 
-// ChangeFunc derives a registry's new bytes from its current ones. Update
-// calls it under the exclusive lock with the bytes it read under that lock;
-// it returns the new bytes, or nil (or the same bytes) for "no change". The
-// new bytes must parse. An error aborts the transaction with nothing written.
-type ChangeFunc func(cur *Snapshot) ([]byte, error)
+// A Change is a transform's answer: the registry's new bytes, or Keep.
+type Change struct {
+	data     []byte
+	encoded  bool // pyjson.Encode's output: valid by construction
+	prepared bool // Prepared.Use: hashed and journaled before the lock
+}
+
+// Keep leaves the registry as it is; so does the zero Change.
+func Keep() Change { return Change{} }
+
+// Write replaces the registry's bytes with b, which are parsed under the
+// lock before anything is written: bytes that do not parse are refused.
+func Write(b []byte) Change { return Change{data: b} }
+
+// WriteEncoded replaces the registry's bytes with b, which pyjson.Encode
+// wrote: valid by construction, they are not parsed again under the lock.
+func WriteEncoded(b []byte) Change { return Change{data: b, encoded: true} }
+
+// TransformFunc derives a registry's new bytes from its current ones. A
+// transaction calls it under the exclusive lock with the bytes it read
+// under that lock (again, if a writer that takes no lock changed them
+// meanwhile). An error aborts the transaction with nothing written.
+type TransformFunc func(cur *Snapshot) (Change, error)
 
 // Commit reports one transaction.
 type Commit struct {
@@ -118,8 +129,8 @@ type Commit struct {
 	// UnlockedWrite reports that the registry's bytes changed while the
 	// lock was held: some writer takes no lock.
 	UnlockedWrite bool
-	// Ahead reports that the change returned UpdateOptions.Ahead and that
-	// its journal, written before the lock was taken, was used.
+	// Ahead reports that the transform answered Prepared.Use and that its
+	// journal, written before the lock was taken, was used.
 	Ahead bool
 }
 
@@ -156,17 +167,15 @@ func orDefault(d, def time.Duration) time.Duration {
 	return def
 }
 
-// Update runs one transaction on the registry at path (DESIGN §4):
+// Transform runs one transaction on the registry at path (DESIGN §4):
 //  1. take LOCK_EX on the registry itself, polling for up to LockTimeout
 //     (then a *LockBusyError naming the holder);
 //  2. finish or discard a journal left by an interrupted transaction, or
 //     keep it when another writer tore the registry after that crash (see
 //     recoverJournal): the registry then does not parse, and step 3's
-//     *CorruptError names the kept journal. With AllowCorrupt (restore) the
-//     change sees the torn bytes, and a change it writes journals over the
-//     kept journal;
+//     *CorruptError names the kept journal;
 //  3. read and parse the bytes under the lock (a registry that does not
-//     parse is a *CorruptError, unless opts.AllowCorrupt) and call change;
+//     parse is a *CorruptError) and call t;
 //  4. no change: write nothing;
 //  5. save the old bytes as a backup (the last 20 are kept);
 //  6. write the journal beside the registry, fsync it and the directory;
@@ -177,11 +186,31 @@ func orDefault(d, def time.Duration) time.Duration {
 // Python writers that flock it keep excluding us and we them. Once the lock
 // is taken the Commit is returned even with an error, so that what journal
 // recovery did is never lost; before that it is nil.
-func (s *Store) Update(ctx context.Context, path string, opts UpdateOptions, change ChangeFunc) (*Commit, error) {
-	return s.update(ctx, path, opts, change, nil)
+func (s *Store) Transform(ctx context.Context, path string, t TransformFunc) (*Commit, error) {
+	return s.update(ctx, path, txOptions{}, t, nil)
 }
 
-// update is Update with a seam for tests: beforeRetry runs when journal
+// TransformPrepared is Transform with work done before the lock (see
+// Prepared): the lock is held that much shorter.
+func (s *Store) TransformPrepared(ctx context.Context, path string, p *Prepared, t TransformFunc) (*Commit, error) {
+	return s.update(ctx, path, txOptions{prepared: p}, t, nil)
+}
+
+// TransformCorrupt is Transform for a registry that may not parse: t sees
+// it (its Snapshot has Root nil and ParseErr set) and may replace it, and a
+// change it writes journals over a journal kept by step 2. Only restore and
+// a forced undo use it; every repair leaves a corrupt registry alone.
+func (s *Store) TransformCorrupt(ctx context.Context, path string, t TransformFunc) (*Commit, error) {
+	return s.update(ctx, path, txOptions{allowCorrupt: true}, t, nil)
+}
+
+// txOptions are the switches of a transaction.
+type txOptions struct {
+	allowCorrupt bool
+	prepared     *Prepared
+}
+
+// update is Transform with a seam for tests: beforeRetry runs when journal
 // recovery found a registry that does not parse, before it reads it again.
 //
 // Work that needs no lock is kept out of it, so that the orchestrator's
@@ -192,7 +221,7 @@ func (s *Store) Update(ctx context.Context, path string, opts UpdateOptions, cha
 // the change returns Ahead. The journal is retired by a rename whose
 // directory entry is made durable under the lock; freeing its blocks and
 // pruning old backups come after the lock is released.
-func (s *Store) update(ctx context.Context, path string, opts UpdateOptions, change ChangeFunc, beforeRetry func()) (*Commit, error) {
+func (s *Store) update(ctx context.Context, path string, opts txOptions, change TransformFunc, beforeRetry func()) (*Commit, error) {
 	canon, err := resolve(path)
 	if err != nil {
 		return nil, err
@@ -200,12 +229,12 @@ func (s *Store) update(ctx context.Context, path string, opts UpdateOptions, cha
 	var early *earlyBackup
 	var earlyJ *earlyJournal
 	aheadHash := ""
-	if opts.Prepared != nil && opts.Prepared.Root != nil && len(opts.Ahead) > 0 {
-		aheadHash = HashBytes(opts.Ahead)
-		early = s.backupAhead(canon, opts.Prepared)
-		earlyJ = journalAhead(canon, opts.Prepared, opts.Ahead, aheadHash)
-	} else {
-		opts.Ahead = nil // without the read it was derived from, it is nothing
+	if p := opts.prepared; p == nil || p.Read == nil || p.Read.Root == nil {
+		opts.prepared = nil // without the read it was derived from, it is nothing
+	} else if len(p.Next) > 0 {
+		aheadHash = HashBytes(p.Next)
+		early = s.backupAhead(canon, p.Read)
+		earlyJ = journalAhead(canon, p.Read, p.Next, aheadHash)
 	}
 	h, waited, err := openLocked(ctx, path, canon, true, orDefault(s.LockTimeout, defaultLockTimeout))
 	if err != nil {
@@ -237,12 +266,16 @@ func (s *Store) update(ctx context.Context, path string, opts UpdateOptions, cha
 		return c, fmt.Errorf("recover journal: %w", err)
 	}
 	var cur *Snapshot
-	var next []byte
+	var next Change
 	var newHash string
+	var read *Snapshot // what the transform sees under the lock: first the prepared read
+	if opts.prepared != nil {
+		read = opts.prepared.Read
+	}
 	for attempt := 1; ; attempt++ {
 		var done bool
-		cur, next, done, err = s.derive(ctx, h, path, canon, c, opts, aheadHash, change)
-		opts.Prepared = nil // its Root may have been changed: never reused
+		cur, next, done, err = s.derive(ctx, h, path, canon, c, opts, read, aheadHash, change)
+		read = nil // its Root may have been changed: never shown again
 		if err != nil || done {
 			return c, err
 		}
@@ -250,12 +283,12 @@ func (s *Store) update(ctx context.Context, path string, opts UpdateOptions, cha
 		// this one held it: derive again from what is there now, rather
 		// than write over its change. The new bytes are hashed meanwhile.
 		hashed := make(chan string, 1)
-		go func(b []byte) {
-			if opts.isAhead(b) {
+		go func(ch Change) {
+			if ch.prepared {
 				hashed <- aheadHash
 				return
 			}
-			hashed <- HashBytes(b)
+			hashed <- HashBytes(ch.data)
 		}(next)
 		same, rerr := sameContent(h.file, cur.Data)
 		newHash = <-hashed
@@ -277,17 +310,17 @@ func (s *Store) update(ctx context.Context, path string, opts UpdateOptions, cha
 		return c, fmt.Errorf("back up registry: %w", err)
 	}
 	pause("backup-written")
-	j := &Journal{Path: journalPath(canon), Registry: canon, OldHash: cur.Hash, NewHash: newHash, Data: next}
-	placed := earlyJ.place(j)
-	c.Ahead = placed && opts.isAhead(next)
+	j := &Journal{Path: journalPath(canon), Registry: canon, OldHash: cur.Hash, NewHash: newHash, Data: next.data}
+	placed := next.prepared && earlyJ.place(j)
+	c.Ahead = placed
 	if !placed {
 		if err := writeJournal(j, h.perm, h.owner); err != nil {
 			return c, fmt.Errorf("write journal: %w", err)
 		}
 	}
 	overwritten := false
-	if err := writeInPlace(h.file, next, pause, func() {
-		same, err := sameContent(h.file, next)
+	if err := writeInPlace(h.file, next.data, pause, func() {
+		same, err := sameContent(h.file, next.data)
 		overwritten = err == nil && !same
 	}); err != nil {
 		return c, fmt.Errorf("write registry (the next transaction recovers it from the journal): %w", err)
@@ -310,40 +343,45 @@ func (s *Store) update(ctx context.Context, path string, opts UpdateOptions, cha
 	return c, nil
 }
 
-// derive reads the registry under the lock and asks change for the new
-// bytes. done reports a transaction that ends here: nothing to write.
-func (s *Store) derive(ctx context.Context, h *lockedFile, path, canon string, c *Commit, opts UpdateOptions, aheadHash string, change ChangeFunc) (cur *Snapshot, next []byte, done bool, err error) {
-	cur, err = h.snapshotLike(path, opts.Prepared)
+// derive reads the registry under the lock (as read, when its bytes are
+// still read's) and asks change for the new bytes. done reports a
+// transaction that ends here: nothing to write.
+func (s *Store) derive(ctx context.Context, h *lockedFile, path, canon string, c *Commit, opts txOptions, read *Snapshot, aheadHash string, change TransformFunc) (cur *Snapshot, next Change, done bool, err error) {
+	cur, err = h.snapshotLike(path, read)
 	if err != nil {
-		return nil, nil, true, fmt.Errorf("read registry: %w", err)
+		return nil, next, true, fmt.Errorf("read registry: %w", err)
 	}
 	c.OldHash, c.NewHash = cur.Hash, cur.Hash
-	if cur.ParseErr != nil && !opts.AllowCorrupt {
+	if cur.ParseErr != nil && !opts.allowCorrupt {
 		ce := &CorruptError{Path: path, Err: cur.ParseErr}
 		if c.Recovered == recoveredKept {
 			ce.Journal = journalPath(canon)
 		}
-		return nil, nil, true, fmt.Errorf("update registry: %w", ce)
+		return nil, next, true, fmt.Errorf("update registry: %w", ce)
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, nil, true, fmt.Errorf("update registry: %w", err)
+		return nil, next, true, fmt.Errorf("update registry: %w", err)
 	}
 	next, err = change(cur)
 	if err != nil {
-		return nil, nil, true, fmt.Errorf("update registry: %w", err)
+		return nil, next, true, fmt.Errorf("update registry: %w", err)
 	}
-	unchanged := next == nil
-	if opts.isAhead(next) {
-		unchanged = unchanged || aheadHash == cur.Hash
-	} else {
-		unchanged = unchanged || bytes.Equal(next, cur.Data)
+	if next.prepared {
+		if len(next.data) == 0 {
+			return cur, next, true, nil // it changes nothing
+		}
+		if opts.prepared == nil || cur.Hash != opts.prepared.Read.Hash {
+			return nil, next, true, errors.New("update registry: the prepared change was derived from other bytes than those under the lock")
+		}
+		if aheadHash == cur.Hash {
+			return cur, next, true, nil
+		}
+	} else if next.data == nil || bytes.Equal(next.data, cur.Data) {
+		return cur, next, true, nil
 	}
-	if unchanged {
-		return cur, nil, true, nil
-	}
-	if !opts.Encoded {
-		if _, err := pyjson.Parse(next); err != nil {
-			return nil, nil, true, fmt.Errorf("update registry: new content does not parse: %w", err)
+	if !next.encoded {
+		if _, err := pyjson.Parse(next.data); err != nil {
+			return nil, next, true, fmt.Errorf("update registry: new content does not parse: %w", err)
 		}
 	}
 	return cur, next, false, nil

@@ -69,16 +69,19 @@ func runUpdateChild() int {
 		return 1
 	}
 	s := &Store{StateDir: os.Getenv(childStateEnv)}
-	var opts UpdateOptions
+	change := Write(next)
+	var p *Prepared
 	if os.Getenv(childAheadEnv) != "" {
-		if opts.Prepared, err = s.Read(context.Background(), os.Getenv(childRegistryEnv)); err != nil {
+		read, err := s.Read(context.Background(), os.Getenv(childRegistryEnv))
+		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
-		opts.Ahead = next
+		p = &Prepared{Read: read, Next: next}
+		change = p.Use()
 	}
-	_, err = s.Update(context.Background(), os.Getenv(childRegistryEnv), opts, func(*Snapshot) ([]byte, error) {
-		return next, nil
+	_, err = s.TransformPrepared(context.Background(), os.Getenv(childRegistryEnv), p, func(*Snapshot) (Change, error) {
+		return change, nil
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -282,9 +285,9 @@ func checkCrashOutcome(t *testing.T, s *Store, path string, old, next []byte, wa
 		wantBytes = next
 	}
 	var seen []byte
-	c, err := s.Update(context.Background(), path, UpdateOptions{}, func(cur *Snapshot) ([]byte, error) {
+	c, err := s.Transform(context.Background(), path, func(cur *Snapshot) (Change, error) {
 		seen = cur.Data
-		return nil, nil
+		return Keep(), nil
 	})
 	if err != nil {
 		t.Fatalf("Update after the crash: %v", err)
@@ -355,7 +358,7 @@ func TestCrashLeftEarlyJournalIsRemovedByTheNextTransaction(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if _, err := s.Update(context.Background(), path, UpdateOptions{}, setKey("a", 1)); err != nil {
+	if _, err := s.Transform(context.Background(), path, setKey("a", 1)); err != nil {
 		t.Fatal(err)
 	}
 	for _, e := range early {
@@ -373,7 +376,7 @@ func TestCrashLeftEarlyJournalIsRemovedByTheNextTransaction(t *testing.T) {
 	// Let go, and the next transaction removes it.
 	fmt.Fprintln(holder.stdin)
 	holder.expect(t, "released")
-	if _, err := s.Update(context.Background(), path, UpdateOptions{}, setKey("a", 2)); err != nil {
+	if _, err := s.Transform(context.Background(), path, setKey("a", 2)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Lstat(held); !errors.Is(err, os.ErrNotExist) {
@@ -408,7 +411,7 @@ func TestCrashThenPythonWriterIsKept(t *testing.T) {
 
 			startPython(t, "increment.py", path, "1", "python_edits").wait(t)
 
-			c, err := s.Update(context.Background(), path, UpdateOptions{}, setKey("aw_after", 1))
+			c, err := s.Transform(context.Background(), path, setKey("aw_after", 1))
 			if err != nil {
 				t.Fatalf("Update after the crash and the python write: %v", err)
 			}
@@ -454,9 +457,9 @@ func TestCrashThenTornByAnotherWriterKeepsJournal(t *testing.T) {
 	}
 
 	called := false
-	c, err := s.Update(ctx, path, UpdateOptions{}, func(*Snapshot) ([]byte, error) {
+	c, err := s.Transform(ctx, path, func(*Snapshot) (Change, error) {
 		called = true
-		return nil, nil
+		return Keep(), nil
 	})
 	var ce *CorruptError
 	if !errors.As(err, &ce) {
@@ -490,7 +493,7 @@ func TestCrashThenTornByAnotherWriterKeepsJournal(t *testing.T) {
 
 	// Asked again, it decides the same: nothing is written behind a
 	// person's back.
-	if _, err := s.Update(ctx, path, UpdateOptions{}, func(*Snapshot) ([]byte, error) { return nil, nil }); !errors.As(err, &ce) || ce.Journal == "" {
+	if _, err := s.Transform(ctx, path, func(*Snapshot) (Change, error) { return Keep(), nil }); !errors.As(err, &ce) || ce.Journal == "" {
 		t.Errorf("second Update: got %v, want the same *CorruptError", err)
 	}
 	if got := readFile(t, path); !bytes.Equal(got, torn) {
@@ -500,11 +503,11 @@ func TestCrashThenTornByAnotherWriterKeepsJournal(t *testing.T) {
 	// restore's way: the change sees the torn bytes and writes what the
 	// person chose; its own journal takes the kept one's place, and goes.
 	chosen := []byte(sampleRegistry)
-	c, err = s.Update(ctx, path, UpdateOptions{AllowCorrupt: true}, func(cur *Snapshot) ([]byte, error) {
+	c, err = s.TransformCorrupt(ctx, path, func(cur *Snapshot) (Change, error) {
 		if !bytes.Equal(cur.Data, torn) {
 			t.Errorf("restore's change saw %q, want the torn bytes", cur.Data)
 		}
-		return chosen, nil
+		return Write(chosen), nil
 	})
 	if err != nil {
 		t.Fatalf("restore's Update: %v", err)
@@ -566,7 +569,7 @@ func TestCrashWithoutBackupOfOldBytes(t *testing.T) {
 				}
 			}
 
-			c, err := s.Update(ctx, path, UpdateOptions{}, func(*Snapshot) ([]byte, error) { return nil, nil })
+			c, err := s.Transform(ctx, path, func(*Snapshot) (Change, error) { return Keep(), nil })
 			var ce *CorruptError
 			if got := errors.As(err, &ce) && ce.Journal == path+JournalSuffix; got != tc.wantCorrupt {
 				t.Errorf("got error %v, want a *CorruptError naming the kept journal %v", err, tc.wantCorrupt)

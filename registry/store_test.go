@@ -80,10 +80,10 @@ func newStore(t *testing.T) *Store {
 }
 
 // setKey is a change that sets one top-level key to an integer.
-func setKey(key string, n int64) ChangeFunc {
-	return func(cur *Snapshot) ([]byte, error) {
+func setKey(key string, n int64) TransformFunc {
+	return func(cur *Snapshot) (Change, error) {
 		cur.Root.Set(key, pyjson.NewInt(n))
-		return pyjson.Encode(cur.Root), nil
+		return Write(pyjson.Encode(cur.Root)), nil
 	}
 }
 
@@ -115,17 +115,17 @@ func assertNoJournal(t *testing.T, registry string) {
 func TestUpdateWithoutChangeWritesNothing(t *testing.T) {
 	cases := []struct {
 		name   string
-		change ChangeFunc
+		change TransformFunc
 	}{
-		{"nil", func(*Snapshot) ([]byte, error) { return nil, nil }},
-		{"same bytes", func(cur *Snapshot) ([]byte, error) { return bytes.Clone(cur.Data), nil }},
-		{"re-encoded", func(cur *Snapshot) ([]byte, error) { return pyjson.Encode(cur.Root), nil }},
+		{"nil", func(*Snapshot) (Change, error) { return Keep(), nil }},
+		{"same bytes", func(cur *Snapshot) (Change, error) { return Write(bytes.Clone(cur.Data)), nil }},
+		{"re-encoded", func(cur *Snapshot) (Change, error) { return Write(pyjson.Encode(cur.Root)), nil }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			path := newRegistry(t, sampleRegistry)
 			s := newStore(t)
-			c, err := s.Update(context.Background(), path, UpdateOptions{}, tc.change)
+			c, err := s.Transform(context.Background(), path, tc.change)
 			if err != nil {
 				t.Fatalf("Update: %v", err)
 			}
@@ -165,7 +165,7 @@ func TestUpdateRewritesInPlace(t *testing.T) {
 	defer early.Close()
 
 	s := newStore(t)
-	c, err := s.Update(context.Background(), path, UpdateOptions{}, setKey("repaired", 1))
+	c, err := s.Transform(context.Background(), path, setKey("repaired", 1))
 	if err != nil {
 		t.Fatalf("Update: %v", err)
 	}
@@ -223,7 +223,7 @@ func TestUpdateThroughSymlinkKeepsLinkAndJournalsBesideTarget(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := newStore(t)
-	if _, err := s.Update(context.Background(), link, UpdateOptions{}, setKey("x", 1)); err != nil {
+	if _, err := s.Transform(context.Background(), link, setKey("x", 1)); err != nil {
 		t.Fatalf("Update: %v", err)
 	}
 	if fi, err := os.Lstat(link); err != nil || fi.Mode()&fs.ModeSymlink == 0 {
@@ -241,7 +241,7 @@ func TestUpdateKeepsLast20Backups(t *testing.T) {
 	s := newStore(t)
 	var before []string // hash of the bytes before each update
 	for i := range 25 {
-		c, err := s.Update(context.Background(), path, UpdateOptions{}, setKey("round", int64(i)))
+		c, err := s.Transform(context.Background(), path, setKey("round", int64(i)))
 		if err != nil {
 			t.Fatalf("Update %d: %v", i, err)
 		}
@@ -292,14 +292,14 @@ func TestMissingRegistryIsAnErrorAndNotCreated(t *testing.T) {
 			return err
 		}},
 		{"Update", func(s *Store, path string) error {
-			_, err := s.Update(context.Background(), path, UpdateOptions{}, func(*Snapshot) ([]byte, error) {
-				return nil, errors.New("change called for a missing registry")
+			_, err := s.Transform(context.Background(), path, func(*Snapshot) (Change, error) {
+				return Keep(), errors.New("change called for a missing registry")
 			})
 			return err
 		}},
 		{"Update AllowCorrupt", func(s *Store, path string) error {
-			_, err := s.Update(context.Background(), path, UpdateOptions{AllowCorrupt: true}, func(*Snapshot) ([]byte, error) {
-				return []byte("{}"), nil
+			_, err := s.TransformCorrupt(context.Background(), path, func(*Snapshot) (Change, error) {
+				return Write([]byte("{}")), nil
 			})
 			return err
 		}},
@@ -327,9 +327,9 @@ func TestCorruptRegistryIsNotWritten(t *testing.T) {
 	path := newRegistry(t, corrupt)
 	s := newStore(t)
 	called := false
-	c, err := s.Update(context.Background(), path, UpdateOptions{}, func(*Snapshot) ([]byte, error) {
+	c, err := s.Transform(context.Background(), path, func(*Snapshot) (Change, error) {
 		called = true
-		return []byte("{}"), nil
+		return Write([]byte("{}")), nil
 	})
 	if !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("got error %v, want ErrCorrupt", err)
@@ -366,9 +366,9 @@ func TestCorruptRegistryIsNotWritten(t *testing.T) {
 	// restore's way: AllowCorrupt lets the change see and replace the bytes,
 	// and the corrupt bytes are kept as a backup.
 	var seen *Snapshot
-	c, err = s.Update(context.Background(), path, UpdateOptions{AllowCorrupt: true}, func(cur *Snapshot) ([]byte, error) {
+	c, err = s.TransformCorrupt(context.Background(), path, func(cur *Snapshot) (Change, error) {
 		seen = cur
-		return []byte(sampleRegistry), nil
+		return Write([]byte(sampleRegistry)), nil
 	})
 	if err != nil {
 		t.Fatalf("Update AllowCorrupt: %v", err)
@@ -386,8 +386,8 @@ func TestCorruptRegistryIsNotWritten(t *testing.T) {
 
 func TestUpdateRefusesNewBytesThatDoNotParse(t *testing.T) {
 	path := newRegistry(t, sampleRegistry)
-	_, err := newStore(t).Update(context.Background(), path, UpdateOptions{}, func(*Snapshot) ([]byte, error) {
-		return []byte(`{"a": `), nil
+	_, err := newStore(t).Transform(context.Background(), path, func(*Snapshot) (Change, error) {
+		return Write([]byte(`{"a": `)), nil
 	})
 	var se *pyjson.SyntaxError
 	if !errors.As(err, &se) {
@@ -491,7 +491,7 @@ func TestJournalRecovery(t *testing.T) {
 		// Without the old bytes our own write cannot be proven.
 		{"registry half written and parses, no backup", sameHalf, journal(sameBytes), false, sameHalf, recoveredForeign},
 		// Not parsing and not provably ours: nothing is written and the
-		// journal is kept (Update then reports a *CorruptError).
+		// journal is kept (Transform then reports a *CorruptError).
 		{"registry torn mid-write, no backup", half, whole, false, half, recoveredKept},
 		{"registry empty", nil, whole, true, nil, recoveredKept},
 		{"registry torn by another writer", otherBytes[:len(otherBytes)/2], whole, true, otherBytes[:len(otherBytes)/2], recoveredKept},
@@ -512,12 +512,12 @@ func TestJournalRecovery(t *testing.T) {
 			}
 			kept := tc.recovered == recoveredKept
 			called := false
-			c, err := s.Update(ctx, path, UpdateOptions{}, func(cur *Snapshot) ([]byte, error) {
+			c, err := s.Transform(ctx, path, func(cur *Snapshot) (Change, error) {
 				called = true
 				if !bytes.Equal(cur.Data, tc.want) {
 					t.Errorf("change saw %q, want the recovered bytes", cur.Data)
 				}
-				return nil, nil
+				return Keep(), nil
 			})
 			var ce *CorruptError
 			switch {
@@ -595,7 +595,7 @@ func TestJournalRecoveryRereadsATornRegistry(t *testing.T) {
 			}
 			retried := false
 			start := time.Now()
-			c, _ := s.update(context.Background(), path, UpdateOptions{}, func(*Snapshot) ([]byte, error) { return nil, nil }, func() {
+			c, _ := s.update(context.Background(), path, txOptions{}, func(*Snapshot) (Change, error) { return Keep(), nil }, func() {
 				retried = true
 				if tc.meantime != nil {
 					if err := os.WriteFile(path, tc.meantime, 0o644); err != nil {
@@ -738,7 +738,7 @@ func TestUpdateGivesUpWhenContextEnds(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err := (&Store{StateDir: t.TempDir(), LockTimeout: time.Minute}).Update(ctx, path, UpdateOptions{}, setKey("x", 1))
+	_, err := (&Store{StateDir: t.TempDir(), LockTimeout: time.Minute}).Transform(ctx, path, setKey("x", 1))
 	if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrLockBusy) {
 		t.Errorf("got %v, want the context's error", err)
 	}
@@ -876,9 +876,9 @@ func TestUpdateLockBusyNamesPythonHolder(t *testing.T) {
 	s := &Store{StateDir: t.TempDir(), LockTimeout: timeout}
 	called := false
 	start := time.Now()
-	_, err := s.Update(context.Background(), path, UpdateOptions{}, func(*Snapshot) ([]byte, error) {
+	_, err := s.Transform(context.Background(), path, func(*Snapshot) (Change, error) {
 		called = true
-		return nil, nil
+		return Keep(), nil
 	})
 	elapsed := time.Since(start)
 
@@ -949,8 +949,8 @@ func TestLockHolderIsNotAWaiter(t *testing.T) {
 			t.Fatalf("python PID %d not listed as a waiter in /proc/locks after 10s", waiter.cmd.Process.Pid)
 		}
 	}
-	_, err := (&Store{StateDir: t.TempDir(), LockTimeout: 100 * time.Millisecond}).Update(
-		context.Background(), path, UpdateOptions{}, setKey("x", 1))
+	_, err := (&Store{StateDir: t.TempDir(), LockTimeout: 100 * time.Millisecond}).Transform(
+		context.Background(), path, setKey("x", 1))
 	var busy *LockBusyError
 	if !errors.As(err, &busy) || busy.PID != holder.cmd.Process.Pid {
 		t.Errorf("got %v, want the holder's PID %d, not the waiter's %d", err, holder.cmd.Process.Pid, waiter.cmd.Process.Pid)
@@ -971,7 +971,7 @@ func TestUpdateWaitsForPythonHolder(t *testing.T) {
 	s := &Store{StateDir: t.TempDir(), LockTimeout: 10 * time.Second}
 	go func() {
 		var r result
-		r.c, r.err = s.Update(context.Background(), path, UpdateOptions{}, func(cur *Snapshot) ([]byte, error) {
+		r.c, r.err = s.Transform(context.Background(), path, func(cur *Snapshot) (Change, error) {
 			r.calledAt = time.Now()
 			return setKey("after_python", 1)(cur)
 		})
@@ -1052,7 +1052,7 @@ func TestNoLostUpdateAgainstPythonWriters(t *testing.T) {
 				default:
 				}
 				key := fmt.Sprintf("aw_%d_%d", w, i)
-				c, err := s.Update(context.Background(), path, UpdateOptions{}, setKey(key, int64(i)))
+				c, err := s.Transform(context.Background(), path, setKey(key, int64(i)))
 				if err != nil {
 					t.Errorf("Update %s: %v", key, err)
 					return
@@ -1104,7 +1104,7 @@ func TestUpdateDetectsAWriterThatTakesNoLock(t *testing.T) {
 	path := newRegistry(t, `{"a": 1}`)
 	s := newStore(t)
 	calls := 0
-	c, err := s.Update(context.Background(), path, UpdateOptions{}, func(cur *Snapshot) ([]byte, error) {
+	c, err := s.Transform(context.Background(), path, func(cur *Snapshot) (Change, error) {
 		calls++
 		if calls == 1 {
 			// While agentwatch holds the lock, a writer without one
@@ -1112,7 +1112,7 @@ func TestUpdateDetectsAWriterThatTakesNoLock(t *testing.T) {
 			unlockedWrite(t, path, "o['b'] = 2")
 		}
 		cur.Root.Set("c", pyjson.NewInt(3))
-		return pyjson.Encode(cur.Root), nil
+		return Write(pyjson.Encode(cur.Root)), nil
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -1127,11 +1127,11 @@ func TestUpdateDetectsAWriterThatTakesNoLock(t *testing.T) {
 	// A writer that never stops: agentwatch gives up rather than write
 	// over it.
 	n := 0
-	_, err = s.Update(context.Background(), path, UpdateOptions{}, func(cur *Snapshot) ([]byte, error) {
+	_, err = s.Transform(context.Background(), path, func(cur *Snapshot) (Change, error) {
 		n++
 		unlockedWrite(t, path, fmt.Sprintf("o['d'] = %d", n))
 		cur.Root.Set("e", pyjson.NewInt(5))
-		return pyjson.Encode(cur.Root), nil
+		return Write(pyjson.Encode(cur.Root)), nil
 	})
 	if !errors.Is(err, ErrUnlockedWriter) {
 		t.Errorf("got %v, want ErrUnlockedWriter", err)
@@ -1150,10 +1150,10 @@ func TestUpdatePreparedReadIsUsedOnlyWhenTheBytesAreTheSame(t *testing.T) {
 		t.Fatal(err)
 	}
 	var seen *pyjson.Value
-	if _, err := s.Update(ctx, path, UpdateOptions{Prepared: prep, Encoded: true}, func(cur *Snapshot) ([]byte, error) {
+	if _, err := s.TransformPrepared(ctx, path, &Prepared{Read: prep}, func(cur *Snapshot) (Change, error) {
 		seen = cur.Root
 		cur.Root.Set("b", pyjson.NewInt(2))
-		return pyjson.Encode(cur.Root), nil
+		return Write(pyjson.Encode(cur.Root)), nil
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -1164,12 +1164,12 @@ func TestUpdatePreparedReadIsUsedOnlyWhenTheBytesAreTheSame(t *testing.T) {
 	// must see the new bytes, not the prepared ones.
 	prep, _ = s.Read(ctx, path)
 	unlockedWrite(t, path, "o['x'] = 9")
-	if _, err := s.Update(ctx, path, UpdateOptions{Prepared: prep, Encoded: true}, func(cur *Snapshot) ([]byte, error) {
+	if _, err := s.TransformPrepared(ctx, path, &Prepared{Read: prep}, func(cur *Snapshot) (Change, error) {
 		if cur.Root == prep.Root || !cur.Root.Has("x") {
 			t.Error("a stale prepared read stood for changed bytes")
 		}
 		cur.Root.Set("c", pyjson.NewInt(3))
-		return pyjson.Encode(cur.Root), nil
+		return Write(pyjson.Encode(cur.Root)), nil
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -1206,16 +1206,14 @@ func TestUpdatePreparedBacksUpTheBytesUnderTheLock(t *testing.T) {
 		v.Set(key, pyjson.NewInt(1))
 		return pyjson.Encode(v)
 	}
-	returns := func(b []byte) ChangeFunc {
-		return func(*Snapshot) ([]byte, error) { return b, nil }
-	}
 
 	// Same bytes under the lock: the change returns what was derived
 	// ahead, whose backup and journal, written ahead, are the backup and
 	// the journal.
 	prep := must(s.Read(ctx, path))
 	next := ahead(prep, "b")
-	c, err := s.Update(ctx, path, UpdateOptions{Prepared: prep, Ahead: next, Encoded: true}, returns(next))
+	p := &Prepared{Read: prep, Next: next}
+	c, err := s.TransformPrepared(ctx, path, p, func(*Snapshot) (Change, error) { return p.Use(), nil })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1238,9 +1236,9 @@ func TestUpdatePreparedBacksUpTheBytesUnderTheLock(t *testing.T) {
 	stale := ahead(prep, "c")
 	unlockedWrite(t, path, "o['x'] = 9")
 	underLock := HashBytes(readFile(t, path))
-	c, err = s.Update(ctx, path, UpdateOptions{Prepared: prep, Ahead: stale, Encoded: true}, func(cur *Snapshot) ([]byte, error) {
+	c, err = s.TransformPrepared(ctx, path, &Prepared{Read: prep, Next: stale}, func(cur *Snapshot) (Change, error) {
 		cur.Root.Set("c", pyjson.NewInt(1))
-		return pyjson.Encode(cur.Root), nil
+		return Write(pyjson.Encode(cur.Root)), nil
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -1263,13 +1261,14 @@ func TestUpdatePreparedBacksUpTheBytesUnderTheLock(t *testing.T) {
 	// for the backup: it is written again under the lock.
 	prep = must(s.Read(ctx, path))
 	next = ahead(prep, "d")
-	c, err = s.Update(ctx, path, UpdateOptions{Prepared: prep, Ahead: next, Encoded: true}, func(cur *Snapshot) ([]byte, error) {
+	p = &Prepared{Read: prep, Next: next}
+	c, err = s.TransformPrepared(ctx, path, p, func(cur *Snapshot) (Change, error) {
 		for _, b := range must(s.Backups(ctx, path)) {
 			if b.Hash == prep.Hash {
 				os.Remove(b.Path) // as another transaction's pruning would
 			}
 		}
-		return next, nil
+		return p.Use(), nil
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -1281,7 +1280,7 @@ func TestUpdatePreparedBacksUpTheBytesUnderTheLock(t *testing.T) {
 
 	// Nothing to write: no backup is left behind.
 	prep = must(s.Read(ctx, path))
-	if _, err := s.Update(ctx, path, UpdateOptions{Prepared: prep, Ahead: ahead(prep, "d"), Encoded: true}, returns(nil)); err != nil {
+	if _, err := s.TransformPrepared(ctx, path, &Prepared{Read: prep, Next: ahead(prep, "d")}, func(*Snapshot) (Change, error) { return Keep(), nil }); err != nil {
 		t.Fatal(err)
 	}
 	if after := backupHashes(t, s, path); !slices.Equal(after, got) {

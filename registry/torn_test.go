@@ -78,7 +78,7 @@ func TestCrashNeverLeavesAParseableWrongFile(t *testing.T) {
 					if _, err := s.Read(context.Background(), path); err != nil {
 						t.Fatalf("Read after the crash: %v", err)
 					}
-					if _, err := s.Update(context.Background(), path, UpdateOptions{}, setKey("aw_after", 1)); err != nil {
+					if _, err := s.Transform(context.Background(), path, setKey("aw_after", 1)); err != nil {
 						t.Fatalf("Update after the crash: %v", err)
 					}
 					got, err := pyjson.Parse(readFile(t, path))
@@ -154,7 +154,7 @@ func TestRandomKillsMidRepairLoseNothing(t *testing.T) {
 			}
 		}
 	}
-	if _, err := s.Update(context.Background(), path, UpdateOptions{}, setKey("aw_final", 1)); err != nil {
+	if _, err := s.Transform(context.Background(), path, setKey("aw_final", 1)); err != nil {
 		t.Fatalf("the clean run: %v", err)
 	}
 	got, err := pyjson.Parse(readFile(t, path))
@@ -244,7 +244,7 @@ func runLoopChild() int {
 	s := &Store{StateDir: os.Getenv(childStateEnv)}
 	path := os.Getenv(childRegistryEnv)
 	for round := 0; ; round++ {
-		_, err := s.Update(context.Background(), path, UpdateOptions{}, func(cur *Snapshot) ([]byte, error) {
+		_, err := s.Transform(context.Background(), path, func(cur *Snapshot) (Change, error) {
 			n, _ := cur.Root.Get("aw_rounds").Int()
 			cur.Root.Set("aw_rounds", pyjson.NewInt(n+1))
 			for i, m := range cur.Root.Get("agents").Members() {
@@ -256,7 +256,7 @@ func runLoopChild() int {
 					m.Value.Set("status", pyjson.NewString(st))
 				}
 			}
-			return pyjson.Encode(cur.Root), nil
+			return Write(pyjson.Encode(cur.Root)), nil
 		})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)

@@ -451,14 +451,14 @@ func lockHeld(ctx context.Context, n int, file string, workspaces, sockets []str
 // registry's lock, as one of the orchestrator's writers would leave it.
 func drift(ctx context.Context, file, field string, by int64) error {
 	st := &registry.Store{StateDir: os.TempDir()}
-	_, err := st.Update(ctx, file, registry.UpdateOptions{}, func(cur *registry.Snapshot) ([]byte, error) {
+	_, err := st.Transform(ctx, file, func(cur *registry.Snapshot) (registry.Change, error) {
 		v := cur.Root.Get(field)
 		if v == nil {
-			return nil, fmt.Errorf("%s has no %s", file, field)
+			return registry.Keep(), fmt.Errorf("%s has no %s", file, field)
 		}
 		n, _ := v.Int()
 		cur.Root.Set(field, pyjson.NewInt(n+by))
-		return pyjson.Encode(cur.Root), nil
+		return registry.Write(pyjson.Encode(cur.Root)), nil
 	})
 	return err
 }
