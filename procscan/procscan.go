@@ -83,17 +83,27 @@ type Table struct {
 	// Children holds, for every process with children in the table, their
 	// PIDs in ascending order.
 	Children map[int32][]int32
+	// sessions holds, for every session id but 0, its processes' PIDs in
+	// ascending order; nil in a table built by hand, which InSession then
+	// scans.
+	sessions map[int32][]int32
 }
 
-// newTable builds a table and its Children index from procs.
+// newTable builds a table and its Children and session indexes from procs.
 func newTable(at time.Time, procs map[int32]*Proc) *Table {
-	t := &Table{Time: at, Procs: procs, Children: make(map[int32][]int32)}
+	t := &Table{Time: at, Procs: procs, Children: make(map[int32][]int32), sessions: make(map[int32][]int32)}
 	for pid, p := range procs {
 		if p.PPID != pid {
 			t.Children[p.PPID] = append(t.Children[p.PPID], pid)
 		}
+		if p.SID > 0 {
+			t.sessions[p.SID] = append(t.sessions[p.SID], pid)
+		}
 	}
 	for _, c := range t.Children {
+		slices.Sort(c)
+	}
+	for _, c := range t.sessions {
 		slices.Sort(c)
 	}
 	return t
@@ -143,6 +153,9 @@ func (t *Table) Descendants(pid int32) []int32 {
 func (t *Table) InSession(sid int32) []int32 {
 	if sid <= 0 {
 		return nil
+	}
+	if t.sessions != nil {
+		return slices.Clone(t.sessions[sid])
 	}
 	var out []int32
 	for pid, p := range t.Procs {

@@ -205,27 +205,36 @@ func (l *live) procRows(sessions []SessionRow) []ProcRow {
 	}
 	// Leaked trees first, then the agents', the foreign ones last: the
 	// operator looks for what is wrong, then for the agents' processes.
-	rank := func(pid int32) int {
-		v := l.procRow(t.Procs[pid], 0, sessionVerdict).Verdict
-		switch v {
+	// Each root's row is built once: its verdict ranks it, and it is the
+	// first row of its tree.
+	rootRow := make(map[int32]ProcRow, len(roots))
+	rank := make(map[int32]int, len(roots))
+	for _, pid := range roots {
+		row := l.procRow(t.Procs[pid], 0, sessionVerdict)
+		rootRow[pid] = row
+		switch row.Verdict {
 		case VerdictLeak:
-			return 0
+			rank[pid] = 0
 		case VerdictOK:
-			return 1
+			rank[pid] = 1
+		default:
+			rank[pid] = 2
 		}
-		return 2
 	}
 	slices.SortFunc(roots, func(a, b int32) int {
-		if ra, rb := rank(a), rank(b); ra != rb {
+		if ra, rb := rank[a], rank[b]; ra != rb {
 			return ra - rb
 		}
 		return int(a) - int(b)
 	})
-	var rows []ProcRow
+	rows := make([]ProcRow, 0, len(show))
 	var walk func(pid int32, depth int)
 	walk = func(pid int32, depth int) {
-		p := t.Procs[pid]
-		rows = append(rows, l.procRow(p, depth, sessionVerdict))
+		if row, ok := rootRow[pid]; ok && depth == 0 {
+			rows = append(rows, row)
+		} else {
+			rows = append(rows, l.procRow(t.Procs[pid], depth, sessionVerdict))
+		}
 		for _, c := range t.Children[pid] {
 			if show[c] {
 				walk(c, depth+1)

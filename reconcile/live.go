@@ -8,7 +8,7 @@ package reconcile
 import (
 	"maps"
 	"slices"
-	"sort"
+	"strings"
 	"time"
 
 	"agentwatch/procscan"
@@ -323,12 +323,11 @@ func (l *live) collectAgents() {
 			st.row.LastSign, st.row.LastSignFrom = mod, "stream log"
 		}
 	}
-	sort.SliceStable(l.order, func(i, j int) bool {
-		a, b := l.order[i].row, l.order[j].row
-		if a.TaskID != b.TaskID {
-			return a.TaskID < b.TaskID
+	slices.SortStableFunc(l.order, func(x, y *agentState) int {
+		if c := strings.Compare(x.row.TaskID, y.row.TaskID); c != 0 {
+			return c
 		}
-		return a.Started < b.Started
+		return strings.Compare(x.row.Started, y.row.Started)
 	})
 }
 
@@ -361,6 +360,9 @@ func (l *live) collectStateAgents() {
 }
 
 func parseTime(s string) (time.Time, bool) {
+	if s == "" {
+		return time.Time{}, false // a field the entry does not have
+	}
 	t, err := registry.ParseTimestamp(s)
 	return t, err == nil
 }

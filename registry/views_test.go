@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -174,5 +175,36 @@ func TestViewsRejectWrongShapes(t *testing.T) {
 				t.Errorf("got error %v, want %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// TestNaiveISOAgreesWithLayouts holds the fast path of ParseTimestamp to
+// time's layouts: whatever it takes, they take, at the same instant, and
+// the orchestrator's own shapes it always takes.
+func TestNaiveISOAgreesWithLayouts(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	pick := func(xs ...string) string { return xs[r.IntN(len(xs))] }
+	for i := range 20000 {
+		s := pick("2025", "1999", "0000", "20x5", "202") + pick("-", "/") + pick("01", "02", "12", "13", "00", "1") + "-" +
+			pick("01", "28", "29", "30", "31", "32", "00") + pick("T", "T", " ", "t") + pick("00", "23", "24", "9") + ":" +
+			pick("00", "59", "60") + ":" + pick("00", "59", "60", "5") + pick("", "", ".5", ".112319", ".1123190", ".", ".12a", "Z", "+02:00")
+		fast, ok := parseNaiveISO(s)
+		slow, err := parseTimestampLayouts(s)
+		if ok && (err != nil || !fast.Equal(slow) || fast.Location() != slow.Location()) {
+			t.Fatalf("%d: %q: fast path %v, layouts %v (%v)", i, s, fast, slow, err)
+		}
+	}
+	for _, s := range []string{"2025-10-17T21:56:39.948962", "2025-10-17T21:56:39", "2024-02-29T00:00:00.000001", "2025-10-17T21:56:39.5"} {
+		if _, ok := parseNaiveISO(s); !ok {
+			t.Errorf("the fast path leaves %q to the layouts", s)
+		}
+	}
+}
+
+func BenchmarkParseTimestamp(b *testing.B) {
+	for b.Loop() {
+		if _, err := ParseTimestamp("2025-10-17T21:56:39.948962"); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
