@@ -81,10 +81,6 @@ type Prepared struct {
 // registry's bytes are still those of p.Read.
 func (p *Prepared) Use() Change { return Change{data: p.Next, encoded: true, prepared: true} }
 
-// usable reports whether p can be written ahead of the lock.
-func (p *Prepared) usable() bool {
-	return p != nil && p.Read != nil && p.Read.Root != nil && len(p.Next) > 0
-}
 
 // A Change is a transform's answer: the registry's new bytes, or Keep.
 type Change struct {

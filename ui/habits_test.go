@@ -152,7 +152,7 @@ var forceKeyCases = []keyCase{
 		}
 	}},
 	{name: "ForceKill/SIGTERM is the kill of x, forced", setup: at(paneProcs, procKey(9002)), check: func(t *testing.T, m Model, _ tea.Cmd, b *fakeBackend) {
-		m, cmd := press(t, m, "right", "enter", "right", "enter")
+		_, cmd := press(t, m, "right", "enter", "right", "enter")
 		if _, ok := hasMsg[resultMsg](run(cmd)); !ok || len(b.signals) != 0 || len(b.killForce) != 1 || !b.killForce[0] {
 			t.Errorf("SIGTERM: signals %v, kills with force %v; want the engine's kill, forced", b.signals, b.killForce)
 		}

@@ -249,10 +249,8 @@ func (p preview) View(s *Styles, now time.Time) string {
 	switch {
 	case p.req.Pane == "":
 		body = append(body, rule("no tmux pane"))
-		paneH = 0
 	case d.PaneErr != nil:
 		body = append(body, rule("pane "+escape(p.req.Pane)), s.Warning.Render(escape(d.PaneErr.Error())))
-		paneH = 1
 	default:
 		body = append(body, rule("pane "+escape(p.req.Pane)+" · "+p.at.Format("15:04:05")))
 		lines := paneLines(d.Pane)
@@ -260,7 +258,6 @@ func (p preview) View(s *Styles, now time.Time) string {
 			lines = lines[len(lines)-paneH:]
 		}
 		body = append(body, lines...)
-		paneH = len(lines)
 	}
 	switch {
 	case d.Log == "":
