@@ -81,7 +81,6 @@ type Prepared struct {
 // registry's bytes are still those of p.Read.
 func (p *Prepared) Use() Change { return Change{data: p.Next, encoded: true, prepared: true} }
 
-
 // A Change is a transform's answer: the registry's new bytes, or Keep.
 type Change struct {
 	data     []byte
