@@ -20,7 +20,7 @@ func copyOut(f *os.File) (*os.File, error) {
 		return nil, err
 	}
 	m := os.NewFile(uintptr(fd), "agentwatch-registry")
-	if _, err := io.Copy(m, f); err != nil { // copy_file_range where it can
+	if err := sendAll(m, f); err != nil {
 		m.Close()
 		return nil, err
 	}
@@ -29,4 +29,27 @@ func copyOut(f *os.File) (*os.File, error) {
 		return nil, err
 	}
 	return m, nil
+}
+
+// sendAll copies the rest of src into dst inside the kernel with
+// sendfile(2), from page cache to page cache: copy_file_range refuses a
+// copy from another filesystem into a memfd, and a copy through this
+// process would read and write every byte once more. Where sendfile cannot
+// (an old kernel, a file it does not take) the bytes go through io.Copy.
+func sendAll(dst, src *os.File) error {
+	for sent := 0; ; {
+		n, err := unix.Sendfile(int(dst.Fd()), int(src.Fd()), nil, 1<<30)
+		switch {
+		case err == unix.EINTR || err == unix.EAGAIN:
+			continue
+		case (err == unix.EINVAL || err == unix.ENOSYS) && sent == 0:
+			_, err := io.Copy(dst, src)
+			return err
+		case err != nil:
+			return err
+		case n == 0:
+			return nil
+		}
+		sent += n
+	}
 }
