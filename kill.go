@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"agentwatch/engine"
+	"agentwatch/reconcile"
 )
 
 func newKillCmd(opts *options) *cobra.Command {
@@ -42,14 +43,14 @@ A process of that tree named as a TARGET of its own is judged on its own.`,
 			if err != nil {
 				return &exitErr{code: exitError, err: err}
 			}
-			ops, err := engine.KillPlan(snap, rep, args, force)
+			ops, err := engine.KillPlan(snap, rep, reconcile.ParseKillTargets(args), force)
 			if err != nil {
 				return &exitErr{code: exitError, err: err}
 			}
 			fmt.Fprintf(opts.stdout, "Kill (SIGTERM, then SIGKILL after %s):\n", termTimeout)
 			for _, op := range ops {
 				fmt.Fprintf(opts.stdout, "  %s\n", opLine(op))
-				if why, ok := engine.PlannedRefusal(op); ok {
+				if why, ok := reconcile.PlannedRefusal(op); ok {
 					fmt.Fprintf(opts.stdout, "      refused: %s\n", why)
 				}
 			}

@@ -278,16 +278,10 @@ func serverSocket(snap *Snapshot, name string) (tmux.Socket, bool) {
 
 // serverPIDs are the tmux servers' PIDs: never to be signaled.
 func serverPIDs(snap *Snapshot) []int32 {
-	var out []int32
-	if snap == nil || snap.Input.Live == nil {
+	if snap == nil {
 		return nil
 	}
-	for _, s := range snap.Input.Live.Servers {
-		if s.Snapshot != nil && s.Snapshot.ServerPID > 0 {
-			out = append(out, int32(s.Snapshot.ServerPID))
-		}
-	}
-	return out
+	return snap.Input.Live.ServerPIDs()
 }
 
 // KillOptions tune how leaked processes are killed.
@@ -341,7 +335,7 @@ func (e *Engine) kill(ctx context.Context, snap *Snapshot, ops []reconcile.Op, o
 				op.Why = o.Result + ": " + o.Reason
 				res.Skipped = append(res.Skipped, Item{Op: op})
 			default:
-				_, alone := PlannedRefusal(op)
+				_, alone := reconcile.PlannedRefusal(op)
 				op.Why = o.Result + ": " + o.Reason
 				if alone && o.Result == procscan.KillRefused {
 					op.Why += "; nothing of its tree was planned or signaled"

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"slices"
 	"syscall"
 
@@ -17,7 +16,7 @@ import (
 var Signals = map[string]syscall.Signal{"KILL": syscall.SIGKILL, "HUP": syscall.SIGHUP, "INT": syscall.SIGINT}
 
 // SignalAudited sends one signal, once, to each process of a kill plan
-// (made by KillPlanTargets, so never wider than a kill), each checked by
+// (made by KillPlan, so never wider than a kill), each checked by
 // PID and start time just before; it waits for nothing and kills no
 // session. It appends the action to the audit log.
 func (e *Engine) SignalAudited(ctx context.Context, snap *Snapshot, ops []reconcile.Op, signal string, targets []string) (*Result, error) {
@@ -27,7 +26,6 @@ func (e *Engine) SignalAudited(ctx context.Context, snap *Snapshot, ops []reconc
 	}
 	res := &Result{}
 	protect := serverPIDs(snap)
-	self := int32(os.Getpid())
 	for _, op := range ops {
 		if op.Op != reconcile.OpKillProcess {
 			continue
@@ -37,7 +35,7 @@ func (e *Engine) SignalAudited(ctx context.Context, snap *Snapshot, ops []reconc
 		case ctx.Err() != nil:
 			op.Why = ctx.Err().Error()
 			res.Failed = append(res.Failed, Item{Op: op})
-		case pid <= 1 || pid == self || slices.Contains(protect, pid):
+		case pid <= 1 || pid == killGuard.Self || slices.Contains(protect, pid):
 			op.Why = "refused: PID 1, agentwatch itself or a tmux server"
 			res.Failed = append(res.Failed, Item{Op: op})
 		case !procscan.Alive(procscan.Identity{PID: pid, Start: op.Start}):

@@ -63,13 +63,15 @@ func ownerRefusal(uid, euid uint32, force bool) string {
 	return fmt.Sprintf("owned by uid %d", uid)
 }
 
-// Refusal says why Kill would refuse the process pid names in table, as the
-// table saw it: PID 1 and below, the calling process and its ancestors, a
-// PID in protect, another user's process (unless euid is root and force is
-// set). It returns "" when Kill would go on to check and signal it. A
-// planner asks it, so as not to plan a refused process's tree at all.
-func Refusal(table *Table, pid int32, protect []int32, force bool) string {
-	g := guard{self: int32(os.Getpid()), euid: uint32(os.Geteuid()), force: force,
+// Refusal says why Kill, called by the process self with the effective
+// user id euid, would refuse the process pid names in table, as the table
+// saw it: PID 1 and below, self and its ancestors, a PID in protect,
+// another user's process (unless euid is root and force is set). It
+// returns "" when Kill would go on to check and signal it. A planner asks
+// it, so as not to plan a refused process's tree at all; it reads nothing
+// but its arguments.
+func Refusal(table *Table, pid, self int32, euid uint32, protect []int32, force bool) string {
+	g := guard{self: self, euid: euid, force: force,
 		ancestors: map[int32]bool{}, protected: map[int32]bool{}}
 	for _, a := range table.Ancestors(g.self) {
 		g.ancestors[a] = true

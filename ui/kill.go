@@ -68,19 +68,19 @@ func (m Model) killTargets() []killTarget {
 // planner, as `agentwatch kill` does; a session is named with its server,
 // since the same name can exist on several.
 func (m Model) planKill(ts []killTarget, force bool) ([]reconcile.Op, error) {
-	targets := make([]engine.KillTarget, 0, len(ts))
+	targets := make([]reconcile.KillTarget, 0, len(ts))
 	for _, t := range ts {
 		if t.session != nil {
-			targets = append(targets, engine.KillTarget{Session: t.session.Name, Server: t.session.Server})
+			targets = append(targets, reconcile.KillTarget{Session: t.session.Name, Server: t.session.Server})
 			continue
 		}
 		pid, err := strconv.Atoi(t.arg)
 		if err != nil {
 			return nil, fmt.Errorf("kill %q: not a PID", t.arg)
 		}
-		targets = append(targets, engine.KillTarget{PID: pid})
+		targets = append(targets, reconcile.KillTarget{PID: pid})
 	}
-	return engine.KillPlanTargets(m.snap, m.rep, targets, force)
+	return engine.KillPlan(m.snap, m.rep, targets, force)
 }
 
 func (m *Model) openKill() {
