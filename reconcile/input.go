@@ -1,8 +1,8 @@
 // Package reconcile joins what the registries say with what runs, and says
 // for every row whether it is healthy and why not: the verdicts, the
-// findings and the repair plan. It is pure: snapshots and the time come in as
-// values, a report and a plan go out, and nothing here reads a file, a clock
-// or a process.
+// findings, the repair plan and the kill plan. It is pure: snapshots, the
+// time and agentwatch's own identity come in as values, a report and a plan
+// go out, and nothing here reads a file, a clock or a process.
 package reconcile
 
 import (
