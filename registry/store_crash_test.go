@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -100,7 +99,7 @@ func crashAt(t *testing.T, step, registry, stateDir string, next []byte, env ...
 		t.Fatal(err)
 	}
 	marker := filepath.Join(dir, "paused")
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd := testChild("-test.run=^$")
 	cmd.Env = append(os.Environ(),
 		childEnv+"=update",
 		childRegistryEnv+"="+registry,

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -192,7 +191,7 @@ func killLoopChild(t *testing.T, path, stateDir string, after time.Duration) {
 	t.Helper()
 	dir := t.TempDir()
 	marker := dir + "/committed"
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd := testChild("-test.run=^$")
 	cmd.Env = append(os.Environ(), childEnv+"=loop", childRegistryEnv+"="+path, childStateEnv+"="+stateDir,
 		"AGENTWATCH_TEST_PAUSE_MARKER="+marker)
 	var stderr bytes.Buffer
@@ -292,7 +291,7 @@ func TestReadParsesWithoutTheLock(t *testing.T) {
 func readsWithoutTheLock(t *testing.T, child, step string) {
 	path := newRegistry(t, sampleRegistry)
 	marker := filepath.Join(t.TempDir(), "paused")
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd := testChild("-test.run=^$")
 	cmd.Env = append(os.Environ(), childEnv+"="+child, childRegistryEnv+"="+path,
 		"AGENTWATCH_TEST_PAUSE_AT="+step, "AGENTWATCH_TEST_PAUSE_MARKER="+marker)
 	if err := cmd.Start(); err != nil {
