@@ -98,7 +98,7 @@ func (s *procSource) read(ctx context.Context, known held) ([]record, error) {
 		if start, comm, ok := known(pid); ok {
 			st, err := s.stat(pid)
 			if err != nil {
-				if skippable(err) {
+				if errors.Is(err, errVanished) || skippable(err) {
 					continue
 				}
 				return nil, fmt.Errorf("read /proc: %w", err)
@@ -165,8 +165,11 @@ func (s *procSource) environ(ctx context.Context, pid int32, start int64) (envVa
 		env.TMUX, env.TMUXPane = environTMUX(b)
 	}
 	st, err := s.stat(pid)
-	if err != nil {
-		return envVars{}, vanishedOr(err)
+	switch {
+	case errors.Is(err, errVanished), err != nil && skippable(err):
+		return envVars{}, errVanished
+	case err != nil:
+		return envVars{}, fmt.Errorf("read /proc: %w", err)
 	}
 	if startMillis(st.start, boot) != start {
 		return envVars{}, errVanished
@@ -293,15 +296,6 @@ func skippable(err error) bool {
 
 // gone tells whether a /proc read failed because the process is gone.
 func gone(err error) bool { return errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ESRCH) }
-
-// vanishedOr maps "the process is gone" to errVanished and wraps anything
-// else (running out of descriptors must not silently empty the table).
-func vanishedOr(err error) error {
-	if gone(err) {
-		return errVanished
-	}
-	return fmt.Errorf("read /proc: %w", err)
-}
 
 // readFile reads a whole /proc file into *buf, growing it as needed, and
 // returns the bytes read. The files it reads (stat, status, cmdline,
