@@ -165,6 +165,15 @@ func TestScanIncremental(t *testing.T) {
 	if &p1.Argv[0] != &p2.Argv[0] {
 		t.Errorf("the second scan read argv again instead of serving it from the cache")
 	}
+	// An environment read for one table is served to the next from the
+	// cache.
+	ctx := context.Background()
+	if err := s.ReadEnv(ctx, t1, []int32{c.PID}); err != nil || s.envReads != 1 || !t1.Procs[c.PID].EnvReadable {
+		t.Fatalf("ReadEnv on the first table: %v, %d reads, %+v", err, s.envReads, t1.Procs[c.PID])
+	}
+	if err := s.ReadEnv(ctx, t2, []int32{c.PID}); err != nil || s.envReads != 1 || !p2.EnvReadable {
+		t.Errorf("ReadEnv on the second table: %v, %d reads in all, %+v; want the cached environment", err, s.envReads, p2)
+	}
 
 	// Kill c's parent: c is reparented, and the next scan says so while it
 	// keeps c's cached argv.
@@ -185,6 +194,9 @@ func TestScanIncremental(t *testing.T) {
 	}
 	if &p3.Argv[0] != &p1.Argv[0] {
 		t.Errorf("reparenting made the scanner read argv again")
+	}
+	if !p3.EnvReadable || s.envReads != 1 {
+		t.Errorf("a later scan: environment read %v, %d reads in all; want the cached one", p3.EnvReadable, s.envReads)
 	}
 	if slices.Contains(t3.Descendants(f.pid()), c.PID) && p3.PPID != f.pid() {
 		t.Errorf("c is still under a after it was reparented to %d", p3.PPID)
