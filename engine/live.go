@@ -56,6 +56,9 @@ func (e *Engine) gatherLive(ctx context.Context) (*reconcile.Live, error) {
 	slices.Sort(pids)
 	// A claude in a pane of a server nobody named: watch that server too,
 	// rather than call its agents ghosts.
+	if err := e.scanner.ReadEnv(ctx, table, pids); err != nil {
+		return nil, fmt.Errorf("gather: %w", err)
+	}
 	for _, pid := range pids {
 		p := table.Procs[pid]
 		sock, _, ok := tmux.SocketFromEnv(p.TMUX)
@@ -67,6 +70,10 @@ func (e *Engine) gatherLive(ctx context.Context) (*reconcile.Live, error) {
 		lv.Servers = append(lv.Servers, s)
 	}
 	markPaneAgents(lv)
+	// The scan reads no environment unasked: read those the analysis uses.
+	if err := e.scanner.ReadEnv(ctx, table, reconcile.EnvNeeded(table, lv.Claude)); err != nil {
+		return nil, fmt.Errorf("gather: %w", err)
+	}
 	return lv, nil
 }
 

@@ -322,10 +322,20 @@ func reapIfChild(pid int32, st procState, self int32) {
 	}
 	var ws unix.WaitStatus
 	// The runtime's preemption signals interrupt system calls: a wait
-	// cut short by one is made again.
+	// cut short by one is made again. A leader thread that exited before
+	// the process's other threads shows as a zombie, but it can be waited
+	// for only once they are gone too, which takes them a moment (the
+	// wait finds nothing to reap until then); the wait gives up after a
+	// second, for a leader that left its threads running.
+	deadline := time.Now().Add(time.Second)
 	for {
-		if _, err := unix.Wait4(int(pid), &ws, unix.WNOHANG, nil); err != unix.EINTR {
+		got, err := unix.Wait4(int(pid), &ws, unix.WNOHANG, nil)
+		switch {
+		case err == unix.EINTR:
+		case err != nil || got != 0 || time.Now().After(deadline):
 			return
+		default:
+			time.Sleep(time.Millisecond)
 		}
 	}
 }

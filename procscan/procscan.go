@@ -47,11 +47,12 @@ type Proc struct {
 	// previous scan of the same Scanner; 0 on the first scan that sees it.
 	CPU float64
 	// TMUX and TMUXPane are the TMUX and TMUX_PANE variables of the
-	// process's environment, when it is readable.
+	// process's environment, when it was read: a scan reads only the
+	// environments Scanner.ReadEnv asks for.
 	TMUX, TMUXPane string
-	// EnvReadable tells whether the process's environment could be read
-	// (another user's process's environment cannot, unless agentwatch runs
-	// as root).
+	// EnvReadable tells whether the process's environment was read: false
+	// when ReadEnv was not asked for it, or could not read it (another
+	// user's process's environment, unless agentwatch runs as root).
 	EnvReadable bool
 }
 

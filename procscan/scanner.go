@@ -29,33 +29,55 @@ type sample struct {
 // details are the fields fixed for a process's life (between two execs),
 // read once per process and then served from the Scanner's cache.
 type details struct {
-	UID            uint32
-	Argv           []string
-	TMUX, TMUXPane string
-	EnvReadable    bool
+	UID  uint32
+	Argv []string
 }
+
+// envVars are what a process's environment says of tmux. Like details
+// they are fixed between two execs, but they are read only on request
+// (Scanner.ReadEnv): they cost more than every other field together.
+type envVars struct {
+	TMUX, TMUXPane string
+	Readable       bool
+}
+
+// record is one process as a source read it: its sample, and its details
+// when fresh.
+type record struct {
+	sample
+	details
+	fresh bool
+}
+
+// held tells what a Scanner holds of the process pid: its start time and
+// comm, and ok false when it holds nothing.
+type held func(pid int32) (start int64, comm string, ok bool)
 
 // source reads the process table. The Linux and macOS readers implement
 // it; so does the fake in the cache's unit test.
 type source interface {
-	// samples reads every process's sample in one pass over the table.
-	samples(ctx context.Context) ([]sample, error)
-	// details reads the fixed fields of the process pid started at start.
-	// It returns errVanished when pid no longer names that process; it
-	// reports what it could not read as empty fields, not as an error.
-	details(ctx context.Context, pid int32, start int64) (details, error)
+	// read reads every process's sample in one pass over the table, and
+	// the details of every process that known does not hold with the same
+	// start time and comm (fresh records). Every record's fields belong to
+	// the one process its PID and start time name; processes that exit
+	// while they are read are left out.
+	read(ctx context.Context, known held) ([]record, error)
+	// environ reads the tmux variables of the process pid started at
+	// start. It returns errVanished when pid no longer names that process;
+	// an environment it may not read is Readable false, not an error.
+	environ(ctx context.Context, pid int32, start int64) (envVars, error)
 }
 
 // Scanner reads the process table, keeping what never changes for a
 // process between scans.
 //
 // A process seen before with the same start time and the same comm keeps
-// its cached argv, uid and environment fields; PPID, PGID, SID, state, RSS
-// and CPU are read again on every scan (PPID changes when a process is
-// reparented, SID when it calls setsid). A changed comm means the process
-// exec'd another program (or was caught between fork and exec on the
-// previous scan), so its fixed fields are read again. A steady-state scan
-// therefore costs one small read per process.
+// its cached argv and uid (and environment, once read); PPID, PGID, SID,
+// state, RSS and CPU are read again on every scan (PPID changes when a
+// process is reparented, SID when it calls setsid). A changed comm means
+// the process exec'd another program (or was caught between fork and exec
+// on the previous scan), so its fixed fields are read again. A steady-state
+// scan therefore costs one small read per process.
 //
 // A Scanner is safe for concurrent use; scans are serialised.
 type Scanner struct {
@@ -64,9 +86,9 @@ type Scanner struct {
 	now   func() time.Time
 	cache map[int32]*cached
 	last  time.Time // when the previous scan started; zero before the first
-	// detailReads counts calls to src.details, so tests can see the cache
-	// at work.
-	detailReads int
+	// detailReads and envReads count the processes whose details and
+	// environment were read, so tests can see the cache at work.
+	detailReads, envReads int
 }
 
 // cached is what a Scanner keeps of one process between scans.
@@ -74,7 +96,10 @@ type cached struct {
 	start int64
 	comm  string
 	d     details
-	cpu   float64 // CPUSeconds at the previous scan
+	env   envVars
+	// envRead: env holds what the environment says (ReadEnv read it).
+	envRead bool
+	cpu     float64 // CPUSeconds at the previous scan
 }
 
 // NewScanner returns a Scanner of this machine's process table.
@@ -86,13 +111,20 @@ func newScanner(src source) *Scanner {
 
 // Scan reads the process table once and returns it as a Table. Processes
 // that exit while the scan reads them are left out, not reported as
-// errors.
+// errors. The environment of a process is not read (its Proc's TMUX fields
+// are empty, EnvReadable false) unless ReadEnv read it, on this table or
+// on an earlier one of the same Scanner.
 func (s *Scanner) Scan(ctx context.Context) (*Table, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 
 	at := s.now()
-	samples, err := s.src.samples(ctx)
+	recs, err := s.src.read(ctx, func(pid int32) (int64, string, bool) {
+		if c := s.cache[pid]; c != nil {
+			return c.start, c.comm, true
+		}
+		return 0, "", false
+	})
 	if err != nil {
 		return nil, fmt.Errorf("scan processes: %w", err)
 	}
@@ -101,48 +133,85 @@ func (s *Scanner) Scan(ctx context.Context) (*Table, error) {
 		elapsed = at.Sub(s.last).Seconds()
 	}
 
-	procs := make(map[int32]*Proc, len(samples))
-	next := make(map[int32]*cached, len(samples))
-	for i := range samples {
-		if i%256 == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, fmt.Errorf("scan processes: %w", err)
-			}
-		}
-		sm := &samples[i]
-		c := s.cache[sm.PID]
+	procs := make(map[int32]*Proc, len(recs))
+	slab := make([]Proc, len(recs))
+	next := make(map[int32]*cached, len(recs))
+	for i := range recs {
+		r := &recs[i]
+		c := s.cache[r.PID]
 		cpu := 0.0
-		if c != nil && c.start == sm.Start {
+		if c != nil && c.start == r.Start {
 			if elapsed > 0 {
-				cpu = max(0, (sm.CPUSeconds-c.cpu)/elapsed*100)
+				cpu = max(0, (r.CPUSeconds-c.cpu)/elapsed*100)
 			}
 		} else {
 			c = nil
 		}
-		if c == nil || c.comm != sm.Comm {
-			d, err := s.src.details(ctx, sm.PID, sm.Start)
+		switch {
+		case r.fresh:
 			s.detailReads++
-			if errors.Is(err, errVanished) {
-				continue
-			}
-			if err != nil {
-				return nil, fmt.Errorf("scan processes: %w", err)
-			}
-			c = &cached{start: sm.Start, comm: sm.Comm, d: d}
+			c = &cached{start: r.Start, comm: r.Comm, d: r.details}
+		case c == nil || c.comm != r.Comm:
+			continue // a source breaking its contract: no details to give
 		}
-		c.cpu = sm.CPUSeconds
-		next[sm.PID] = c
-		procs[sm.PID] = &Proc{
-			PID: sm.PID, PPID: sm.PPID, PGID: sm.PGID, SID: sm.SID,
+		c.cpu = r.CPUSeconds
+		next[r.PID] = c
+		p := &slab[i]
+		*p = Proc{
+			PID: r.PID, PPID: r.PPID, PGID: r.PGID, SID: r.SID,
 			UID:  c.d.UID,
-			Comm: sm.Comm, Argv: c.d.Argv, Start: sm.Start,
-			TTY: sm.TTY, State: sm.State, RSS: sm.RSS, CPU: cpu,
-			TMUX: c.d.TMUX, TMUXPane: c.d.TMUXPane, EnvReadable: c.d.EnvReadable,
+			Comm: r.Comm, Argv: c.d.Argv, Start: r.Start,
+			TTY: r.TTY, State: r.State, RSS: r.RSS, CPU: cpu,
+			TMUX: c.env.TMUX, TMUXPane: c.env.TMUXPane, EnvReadable: c.env.Readable,
 		}
+		procs[r.PID] = p
 	}
 	s.cache = next
 	s.last = at
 	return newTable(at, procs), nil
+}
+
+// ReadEnv reads the TMUX and TMUX_PANE variables of the processes pids
+// names in t, a table this Scanner returned, into their Procs (TMUX,
+// TMUXPane, EnvReadable). It must be called before t is shared: it
+// changes t's Procs. A process whose environment was read before (by
+// ReadEnv on an earlier table) is served from the cache; one that exited
+// since t was read keeps EnvReadable false. PIDs not in t are ignored.
+func (s *Scanner) ReadEnv(ctx context.Context, t *Table, pids []int32) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, pid := range pids {
+		if i%256 == 0 {
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("read environments: %w", err)
+			}
+		}
+		p := t.Procs[pid]
+		if p == nil || p.EnvReadable {
+			continue
+		}
+		c := s.cache[pid]
+		if c == nil || c.start != p.Start || c.comm != p.Comm {
+			c = nil // t is older than the cache: read, but do not keep
+		}
+		if c == nil || !c.envRead {
+			env, err := s.src.environ(ctx, pid, p.Start)
+			s.envReads++
+			if errors.Is(err, errVanished) {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("read environments: %w", err)
+			}
+			if c == nil {
+				p.TMUX, p.TMUXPane, p.EnvReadable = env.TMUX, env.TMUXPane, env.Readable
+				continue
+			}
+			c.env, c.envRead = env, true
+		}
+		p.TMUX, p.TMUXPane, p.EnvReadable = c.env.TMUX, c.env.TMUXPane, c.env.Readable
+	}
+	return nil
 }
 
 // tmuxVars returns the TMUX and TMUX_PANE values of an environment given

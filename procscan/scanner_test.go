@@ -3,6 +3,7 @@ package procscan
 import (
 	"context"
 	"errors"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -29,11 +30,18 @@ func TestScanFindsFakeClaude(t *testing.T) {
 		env:  []string{"TMUX=/tmp/x,1,0", "TMUX_PANE=%7"},
 	})
 	after := time.Now()
-	tab := scan(t, NewScanner())
+	s := NewScanner()
+	tab := scan(t, s)
 
 	p := tab.Procs[f.pid()]
 	if p == nil {
 		t.Fatalf("fake claude %d not in the table", f.pid())
+	}
+	if p.EnvReadable || p.TMUX != "" {
+		t.Errorf("a scan read the environment unasked: TMUX %q", p.TMUX)
+	}
+	if err := s.ReadEnv(context.Background(), tab, []int32{f.pid()}); err != nil {
+		t.Fatal(err)
 	}
 	self := int32(os.Getpid())
 	pgid, _ := unix.Getpgid(int(self))
@@ -157,6 +165,15 @@ func TestScanIncremental(t *testing.T) {
 	if &p1.Argv[0] != &p2.Argv[0] {
 		t.Errorf("the second scan read argv again instead of serving it from the cache")
 	}
+	// An environment read for one table is served to the next from the
+	// cache.
+	ctx := context.Background()
+	if err := s.ReadEnv(ctx, t1, []int32{c.PID}); err != nil || s.envReads != 1 || !t1.Procs[c.PID].EnvReadable {
+		t.Fatalf("ReadEnv on the first table: %v, %d reads, %+v", err, s.envReads, t1.Procs[c.PID])
+	}
+	if err := s.ReadEnv(ctx, t2, []int32{c.PID}); err != nil || s.envReads != 1 || !p2.EnvReadable {
+		t.Errorf("ReadEnv on the second table: %v, %d reads in all, %+v; want the cached environment", err, s.envReads, p2)
+	}
 
 	// Kill c's parent: c is reparented, and the next scan says so while it
 	// keeps c's cached argv.
@@ -178,6 +195,9 @@ func TestScanIncremental(t *testing.T) {
 	if &p3.Argv[0] != &p1.Argv[0] {
 		t.Errorf("reparenting made the scanner read argv again")
 	}
+	if !p3.EnvReadable || s.envReads != 1 {
+		t.Errorf("a later scan: environment read %v, %d reads in all; want the cached one", p3.EnvReadable, s.envReads)
+	}
 	if slices.Contains(t3.Descendants(f.pid()), c.PID) && p3.PPID != f.pid() {
 		t.Errorf("c is still under a after it was reparented to %d", p3.PPID)
 	}
@@ -194,39 +214,51 @@ func TestScanCanceled(t *testing.T) {
 
 // fakeSource is a process table in memory, for the cache's unit test.
 type fakeSource struct {
-	procs map[int32]fakeProc
-	read  []int32 // PIDs whose details were read, in order
+	procs    map[int32]fakeProc
+	detailed []int32 // PIDs whose details were read, in order
+	envs     []int32 // PIDs whose environment was read, in order
 }
 
 type fakeProc struct {
 	sample
 	d      details
-	vanish bool // gone by the time its details are read
+	env    envVars
+	vanish bool // gone by the time its details or its environment are read
 }
 
-func (f *fakeSource) samples(context.Context) ([]sample, error) {
-	var out []sample
-	for _, p := range f.procs {
-		out = append(out, p.sample)
+func (f *fakeSource) read(_ context.Context, known held) ([]record, error) {
+	var out []record
+	for _, pid := range slices.Sorted(maps.Keys(f.procs)) {
+		p := f.procs[pid]
+		r := record{sample: p.sample}
+		if start, comm, ok := known(pid); !ok || start != p.Start || comm != p.Comm {
+			f.detailed = append(f.detailed, pid)
+			if p.vanish {
+				continue
+			}
+			r.details, r.fresh = p.d, true
+		}
+		out = append(out, r)
 	}
-	slices.SortFunc(out, func(a, b sample) int { return int(a.PID - b.PID) })
 	return out, nil
 }
 
-func (f *fakeSource) details(_ context.Context, pid int32, start int64) (details, error) {
-	f.read = append(f.read, pid)
+func (f *fakeSource) environ(_ context.Context, pid int32, start int64) (envVars, error) {
+	f.envs = append(f.envs, pid)
 	p, ok := f.procs[pid]
 	if !ok || p.vanish || p.Start != start {
-		return details{}, errVanished
+		return envVars{}, errVanished
 	}
-	return p.d, nil
+	return p.env, nil
 }
 
-// TestScanCache checks which scans read a process's fixed fields again.
+// TestScanCache checks which scans read a process's fixed fields and its
+// environment again.
 func TestScanCache(t *testing.T) {
 	src := &fakeSource{procs: map[int32]fakeProc{
-		10: {sample{PID: 10, PPID: 1, Comm: "claude", Start: 1000, CPUSeconds: 10}, details{Argv: []string{"claude", "a"}, UID: 7}, false},
-		11: {sample{PID: 11, PPID: 10, Comm: "node", Start: 1001}, details{Argv: []string{"node", "b"}, TMUX: "/t,1,0", EnvReadable: true}, false},
+		10: {sample: sample{PID: 10, PPID: 1, Comm: "claude", Start: 1000, CPUSeconds: 10}, d: details{Argv: []string{"claude", "a"}, UID: 7}},
+		11: {sample: sample{PID: 11, PPID: 10, Comm: "node", Start: 1001}, d: details{Argv: []string{"node", "b"}},
+			env: envVars{TMUX: "/t,1,0", Readable: true}},
 	}}
 	s := newScanner(src)
 	now := time.Unix(1_700_000_000, 0)
@@ -236,18 +268,32 @@ func TestScanCache(t *testing.T) {
 		name        string
 		change      func()
 		wantDetails []int32
-		check       func(t *testing.T, tab *Table)
+		// readEnv is what ReadEnv is asked after the scan (and after
+		// beforeEnv, when set); wantEnv the environments it reads.
+		readEnv, wantEnv []int32
+		check            func(t *testing.T, tab *Table)
+		beforeEnv        func()
 	}
 	steps := []step{
-		{"first scan reads everything", func() {}, []int32{10, 11}, func(t *testing.T, tab *Table) {
-			if p := tab.Procs[10]; p.UID != 7 || p.Cmdline() != "claude a" || p.CPU != 0 {
-				t.Errorf("got %+v", p)
-			}
-			if p := tab.Procs[11]; p.TMUX != "/t,1,0" || !p.EnvReadable {
-				t.Errorf("got %+v", p)
-			}
-		}},
-		{"unchanged: nothing read, CPU and PPID fresh", func() {
+		{"first scan reads every process's details, no environment", func() {}, []int32{10, 11}, nil, nil,
+			func(t *testing.T, tab *Table) {
+				if p := tab.Procs[10]; p.UID != 7 || p.Cmdline() != "claude a" || p.CPU != 0 {
+					t.Errorf("got %+v", p)
+				}
+				if p := tab.Procs[11]; p.TMUX != "" || p.EnvReadable {
+					t.Errorf("got %+v, want no environment read", p)
+				}
+			}, nil},
+		{"ReadEnv reads the environments asked for, once", func() {}, nil, []int32{11, 11, 99}, []int32{11},
+			func(t *testing.T, tab *Table) {
+				if p := tab.Procs[11]; p.TMUX != "/t,1,0" || !p.EnvReadable {
+					t.Errorf("got %+v", p)
+				}
+				if p := tab.Procs[10]; p.EnvReadable {
+					t.Errorf("got %+v, want 10's environment not read", p)
+				}
+			}, nil},
+		{"unchanged: nothing read, CPU and PPID fresh, environment cached", func() {
 			now = now.Add(2 * time.Second)
 			p := src.procs[10]
 			p.CPUSeconds = 11 // 1 s of CPU in 2 s
@@ -255,64 +301,88 @@ func TestScanCache(t *testing.T) {
 			q := src.procs[11]
 			q.PPID, q.State, q.RSS = 1, "Z", 4096
 			src.procs[11] = q
-		}, nil, func(t *testing.T, tab *Table) {
+		}, nil, []int32{11}, nil, func(t *testing.T, tab *Table) {
 			if got := tab.Procs[10].CPU; got != 50 {
 				t.Errorf("CPU: got %v, want 50", got)
 			}
-			if p := tab.Procs[11]; p.PPID != 1 || p.State != "Z" || p.RSS != 4096 || p.Cmdline() != "node b" {
-				t.Errorf("got %+v, want PPID 1, state Z, RSS 4096, cached argv", p)
+			if p := tab.Procs[11]; p.PPID != 1 || p.State != "Z" || p.RSS != 4096 || p.Cmdline() != "node b" || p.TMUX != "/t,1,0" {
+				t.Errorf("got %+v, want PPID 1, state Z, RSS 4096, cached argv and environment", p)
 			}
 			if got := tab.Children[10]; len(got) != 0 {
 				t.Errorf("Children[10]: got %v after 11 was reparented", got)
 			}
-		}},
+		}, nil},
 		{"PID reused with another start: read again, no stale argv", func() {
 			now = now.Add(time.Second)
-			src.procs[10] = fakeProc{sample{PID: 10, PPID: 1, Comm: "claude", Start: 5000, CPUSeconds: 3}, details{Argv: []string{"claude", "new"}}, false}
-		}, []int32{10}, func(t *testing.T, tab *Table) {
+			src.procs[10] = fakeProc{sample: sample{PID: 10, PPID: 1, Comm: "claude", Start: 5000, CPUSeconds: 3}, d: details{Argv: []string{"claude", "new"}}}
+		}, []int32{10}, nil, nil, func(t *testing.T, tab *Table) {
 			if p := tab.Procs[10]; p.Cmdline() != "claude new" || p.UID != 0 || p.Start != 5000 || p.CPU != 0 {
 				t.Errorf("got %+v, want the new process's fields and CPU 0", p)
 			}
-		}},
-		{"comm changed (exec): read again", func() {
+		}, nil},
+		{"comm changed (exec): details and environment read again", func() {
 			p := src.procs[11]
 			p.Comm = "claude"
 			p.d.Argv = []string{"claude", "--print"}
+			p.env = envVars{TMUX: "/t,1,0", TMUXPane: "%3", Readable: true}
 			src.procs[11] = p
-		}, []int32{11}, func(t *testing.T, tab *Table) {
-			if p := tab.Procs[11]; p.Cmdline() != "claude --print" {
-				t.Errorf("got %q, want the argv after exec", p.Cmdline())
+		}, []int32{11}, []int32{11}, []int32{11}, func(t *testing.T, tab *Table) {
+			if p := tab.Procs[11]; p.Cmdline() != "claude --print" || p.TMUXPane != "%3" {
+				t.Errorf("got %q and TMUX_PANE %q, want the argv and environment after exec", p.Cmdline(), p.TMUXPane)
 			}
-		}},
+		}, nil},
 		{"vanished while read: skipped, and not cached", func() {
-			src.procs[12] = fakeProc{sample{PID: 12, PPID: 10, Comm: "sh", Start: 6000}, details{}, true}
-		}, []int32{12}, func(t *testing.T, tab *Table) {
+			src.procs[12] = fakeProc{sample: sample{PID: 12, PPID: 10, Comm: "sh", Start: 6000}, vanish: true}
+		}, []int32{12}, nil, nil, func(t *testing.T, tab *Table) {
 			if _, ok := tab.Procs[12]; ok {
 				t.Errorf("a process that vanished is in the table")
 			}
 			if _, ok := s.cache[12]; ok {
 				t.Errorf("a process that vanished is in the cache")
 			}
+		}, nil},
+		{"vanished before its environment is read: left unread, not cached", func() {
+			src.procs[13] = fakeProc{sample: sample{PID: 13, PPID: 1, Comm: "sh", Start: 7000}, env: envVars{TMUX: "/t,1,0", Readable: true}}
+			delete(src.procs, 12)
+		}, []int32{13}, []int32{13}, []int32{13}, func(t *testing.T, tab *Table) {
+			if p := tab.Procs[13]; p.EnvReadable || p.TMUX != "" || s.cache[13].envRead {
+				t.Errorf("got %+v, want the environment of a vanished process unread", p)
+			}
+		}, func() {
+			p := src.procs[13]
+			p.vanish = true
+			src.procs[13] = p
 		}},
 		{"exited: dropped from the cache", func() {
-			delete(src.procs, 12)
+			delete(src.procs, 13)
 			delete(src.procs, 11)
-		}, nil, func(t *testing.T, tab *Table) {
+		}, nil, nil, nil, func(t *testing.T, tab *Table) {
 			if _, ok := s.cache[11]; ok || len(tab.Procs) != 1 {
 				t.Errorf("cache %v, table %v: want only 10", s.cache, tab.Procs)
 			}
-		}},
+		}, nil},
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
 			st.change()
-			src.read = nil
+			src.detailed, src.envs = nil, nil
 			tab, err := s.Scan(context.Background())
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !slices.Equal(src.read, st.wantDetails) {
-				t.Errorf("details read for %v, want %v", src.read, st.wantDetails)
+			if !slices.Equal(src.detailed, st.wantDetails) {
+				t.Errorf("details read for %v, want %v", src.detailed, st.wantDetails)
+			}
+			if st.beforeEnv != nil {
+				st.beforeEnv()
+			}
+			if st.readEnv != nil {
+				if err := s.ReadEnv(context.Background(), tab, st.readEnv); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if !slices.Equal(src.envs, st.wantEnv) {
+				t.Errorf("environments read for %v, want %v", src.envs, st.wantEnv)
 			}
 			st.check(t, tab)
 		})

@@ -25,44 +25,59 @@ type kinfoSource struct{}
 
 func newSystemSource() source { return kinfoSource{} }
 
-func (kinfoSource) samples(ctx context.Context) ([]sample, error) {
+func (src kinfoSource) read(ctx context.Context, known held) ([]record, error) {
 	kps, err := unix.SysctlKinfoProcSlice("kern.proc.all")
 	if err != nil {
 		return nil, err
 	}
-	out := make([]sample, 0, len(kps))
+	out := make([]record, 0, len(kps))
 	for i := range kps {
+		if i%256 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
 		k := &kps[i]
 		pid := k.Proc.P_pid
-		s := sample{
+		r := record{sample: sample{
 			PID: pid, PPID: k.Eproc.Ppid, PGID: k.Eproc.Pgid,
 			Comm:  unix.ByteSliceToString(k.Proc.P_comm[:]),
 			Start: kinfoStart(k),
 			TTY:   ttyName(k.Eproc.Tdev),
 			State: stateLetter(k.Proc.P_stat),
-		}
+		}}
 		if pid > 0 { // getsid(0) would name the calling process
 			if sid, err := unix.Getsid(int(pid)); err == nil {
-				s.SID = int32(sid)
+				r.SID = int32(sid)
 			}
 		}
-		if s.State != "Z" && pid > 0 {
+		if r.State != "Z" && pid > 0 {
 			gp := &process.Process{Pid: pid}
 			if mem, err := gp.MemoryInfoWithContext(ctx); err == nil {
-				s.RSS = mem.RSS
+				r.RSS = mem.RSS
 			}
 			if t, err := gp.TimesWithContext(ctx); err == nil {
-				s.CPUSeconds = t.User + t.System
+				r.CPUSeconds = t.User + t.System
 			}
 		}
-		out = append(out, s)
+		if start, comm, ok := known(pid); !ok || start != r.Start || comm != r.Comm {
+			d, err := src.details(ctx, pid, r.Start)
+			if errors.Is(err, errVanished) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			r.details, r.fresh = d, true
+		}
+		out = append(out, r)
 	}
 	return out, nil
 }
 
-// details reads argv and the environment between two checks of the start
-// time: if both find the same start time, the PID named the same process
-// throughout, so what was read belongs to it.
+// details reads argv between two checks of the start time: if both find
+// the same start time, the PID named the same process throughout, so what
+// was read belongs to it.
 func (kinfoSource) details(ctx context.Context, pid int32, start int64) (details, error) {
 	k, err := unix.SysctlKinfoProc("kern.proc.pid", int(pid))
 	if err != nil || kinfoStart(k) != start {
@@ -73,15 +88,28 @@ func (kinfoSource) details(ctx context.Context, pid int32, start int64) (details
 	if argv, err := gp.CmdlineSliceWithContext(ctx); err == nil {
 		d.Argv = argv
 	}
-	if env, err := gp.EnvironWithContext(ctx); err == nil {
-		d.EnvReadable = true
-		d.TMUX, d.TMUXPane = tmuxVars(env)
-	}
 	k, err = unix.SysctlKinfoProc("kern.proc.pid", int(pid))
 	if err != nil || kinfoStart(k) != start {
 		return details{}, errVanished
 	}
 	return d, nil
+}
+
+// environ reads the environment's tmux variables after a check of the
+// start time, which the scan saw before: the PID named the same process
+// throughout.
+func (kinfoSource) environ(ctx context.Context, pid int32, start int64) (envVars, error) {
+	var env envVars
+	gp := &process.Process{Pid: pid}
+	if vars, err := gp.EnvironWithContext(ctx); err == nil {
+		env.Readable = true
+		env.TMUX, env.TMUXPane = tmuxVars(vars)
+	}
+	k, err := unix.SysctlKinfoProc("kern.proc.pid", int(pid))
+	if err != nil || kinfoStart(k) != start {
+		return envVars{}, errVanished
+	}
+	return env, nil
 }
 
 // kinfoStart returns the start time in milliseconds since the epoch, as

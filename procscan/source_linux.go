@@ -11,15 +11,18 @@ package procscan
 // process's life. gopsutil still provides the boot time (cached, see
 // bootTime), and start times are computed with its formula, so Proc.Start
 // equals what gopsutil's CreateTime returns.
+//
+// A scan costs a process seen before one read of its stat; a new process
+// its uid (a pidfd query, see uid), its cmdline and its stat, about what
+// ps(1) reads. Its environment, which costs more than the rest together,
+// only on request (environ).
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/shirou/gopsutil/v4/host"
@@ -28,12 +31,15 @@ import (
 
 // procSource reads /proc.
 type procSource struct {
-	buf      []byte // reused for every read; scans are serialised
-	pageSize uint64
+	// buf, path and dents are reused for every read; scans are serialised.
+	buf, path, dents []byte
+	pageSize         uint64
+	ttys             map[uint64]string // terminal names by device number
 }
 
 func newSystemSource() source {
-	return &procSource{buf: make([]byte, 4096), pageSize: uint64(os.Getpagesize())}
+	return &procSource{buf: make([]byte, 4096), path: make([]byte, 0, 32), dents: make([]byte, 32<<10),
+		pageSize: uint64(os.Getpagesize()), ttys: map[uint64]string{}}
 }
 
 var enableBootTimeCache sync.Once
@@ -71,139 +77,236 @@ func startMillis(ticks, boot uint64) int64 {
 	return int64(ticks*1000/clockTicks() + boot*1000)
 }
 
-func (s *procSource) samples(ctx context.Context) ([]sample, error) {
+func (s *procSource) read(ctx context.Context, known held) ([]record, error) {
 	boot, err := bootTime(ctx)
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.Open("/proc")
+	since := bootTicks()
+	pids, err := s.list()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("read /proc: %w", err)
 	}
-	names, err := dir.Readdirnames(-1)
-	dir.Close()
-	if err != nil {
-		return nil, err
-	}
-	out := make([]sample, 0, len(names))
-	path := make([]byte, 0, 32)
-	for _, name := range names {
-		if name[0] < '0' || name[0] > '9' {
-			continue
+	out := make([]record, 0, len(pids))
+	for i, pid := range pids {
+		if i%256 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
 		}
-		path = append(append(append(path[:0], "/proc/"...), name...), "/stat"...)
-		b, err := readFile(-1, string(path), &s.buf)
+		var prior *procStat
+		if start, comm, ok := known(pid); ok {
+			st, err := s.stat(pid)
+			if err != nil {
+				if errors.Is(err, errVanished) || skippable(err) {
+					continue
+				}
+				return nil, fmt.Errorf("read /proc: %w", err)
+			}
+			if startMillis(st.start, boot) == start && st.comm == comm {
+				out = append(out, record{sample: s.sampleOf(&st, boot)})
+				continue
+			}
+			prior = &st
+		}
+		st, d, err := s.fresh(pid, since, prior)
 		switch {
 		case err == nil:
-		case gone(err), errors.Is(err, unix.EACCES), errors.Is(err, unix.EPERM):
-			// Exited since the directory was listed, or hidden from this
-			// user (/proc mounted with hidepid).
+		case errors.Is(err, errVanished), skippable(err):
 			continue
 		default:
 			return nil, fmt.Errorf("read /proc: %w", err)
 		}
-		st, err := parseStat(b)
-		if err != nil {
-			continue
-		}
-		out = append(out, sample{
-			PID: st.pid, PPID: st.ppid, PGID: st.pgrp, SID: st.session,
-			Comm:       st.comm,
-			Start:      startMillis(st.start, boot),
-			TTY:        ttyName(st.ttyNr),
-			State:      string(st.state),
-			RSS:        st.rssPages * s.pageSize,
-			CPUSeconds: float64(st.utime+st.stime) / float64(clockTicks()),
-		})
+		out = append(out, record{sample: s.sampleOf(&st, boot), details: d, fresh: true})
 	}
 	return out, nil
 }
 
-// details reads the fixed fields through a descriptor of the /proc/PID
-// directory. That descriptor stays bound to the process it was opened for:
-// once that process is gone, reads through it fail even if the PID has
-// been reused. So checking the start time through it once proves that
-// everything else read through it belongs to the same process.
-func (s *procSource) details(ctx context.Context, pid int32, start int64) (details, error) {
+// fresh reads a process's details, then its stat. The stat read last tells
+// whether the details belong to the process it describes: they do when
+// that process held the PID since before they were read, as it did when it
+// was born before the scan began (since, in clock ticks since boot) or
+// when a stat read before them (prior) saw it already. A process too young
+// for either is read again, with the stat just read as prior.
+func (s *procSource) fresh(pid int32, since uint64, prior *procStat) (procStat, details, error) {
+	for range 3 {
+		var d details
+		// What cannot be read stays empty; the stat read says whether the
+		// process is gone.
+		d.UID, _ = s.uid(pid)
+		if b, err := s.readProc(pid, "cmdline"); err == nil {
+			d.Argv = splitNUL(b)
+		}
+		st, err := s.stat(pid)
+		if err != nil {
+			return procStat{}, details{}, err
+		}
+		if st.start+1 < since || (prior != nil && prior.start == st.start) {
+			return st, d, nil
+		}
+		prior = &st
+	}
+	return procStat{}, details{}, errVanished
+}
+
+// environ reads the tmux variables of a process's environment, then its
+// stat: the scan saw pid started at start before, and if it still does, the
+// same process held pid in between, when its environment was read.
+func (s *procSource) environ(ctx context.Context, pid int32, start int64) (envVars, error) {
 	boot, err := bootTime(ctx)
 	if err != nil {
-		return details{}, err
+		return envVars{}, err
 	}
-	dfd, err := unix.Open("/proc/"+strconv.Itoa(int(pid)), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return details{}, vanishedOr(err)
+	var env envVars
+	// environ is readable only by the process's owner (and root); it is
+	// the environment the process was started with, fixed until it execs.
+	if b, err := s.readProc(pid, "environ"); err == nil {
+		env.Readable = true
+		env.TMUX, env.TMUXPane = environTMUX(b)
 	}
-	defer unix.Close(dfd)
+	st, err := s.stat(pid)
+	switch {
+	case errors.Is(err, errVanished), err != nil && skippable(err):
+		return envVars{}, errVanished
+	case err != nil:
+		return envVars{}, fmt.Errorf("read /proc: %w", err)
+	}
+	if startMillis(st.start, boot) != start {
+		return envVars{}, errVanished
+	}
+	return env, nil
+}
 
-	b, err := readFile(dfd, "stat", &s.buf)
+// sampleOf makes a sample of a stat read.
+func (s *procSource) sampleOf(st *procStat, boot uint64) sample {
+	tty, ok := s.ttys[st.ttyNr]
+	if !ok {
+		tty = ttyName(st.ttyNr)
+		s.ttys[st.ttyNr] = tty
+	}
+	return sample{
+		PID: st.pid, PPID: st.ppid, PGID: st.pgrp, SID: st.session,
+		Comm:       st.comm,
+		Start:      startMillis(st.start, boot),
+		TTY:        tty,
+		State:      string(st.state),
+		RSS:        st.rssPages * s.pageSize,
+		CPUSeconds: float64(st.utime+st.stime) / float64(clockTicks()),
+	}
+}
+
+// stat reads and parses /proc/PID/stat.
+func (s *procSource) stat(pid int32) (procStat, error) {
+	b, err := s.readProc(pid, "stat")
 	if err != nil {
-		return details{}, vanishedOr(err)
+		return procStat{}, err
 	}
 	st, err := parseStat(b)
-	if err != nil || startMillis(st.start, boot) != start {
-		return details{}, errVanished
+	if err != nil || st.pid != pid {
+		return procStat{}, errVanished
 	}
+	return st, nil
+}
 
-	// A read that fails with ENOENT or ESRCH may mean the process is gone,
-	// or only that it has no memory to read (a kernel thread, a zombie):
-	// stat, read again through the same descriptor, tells which.
-	var d details
-	failed := false
-	if b, err := readFile(dfd, "status", &s.buf); err == nil {
-		d.UID = parseUID(b)
-	} else {
-		failed = failed || gone(err)
+// uid reads the effective uid of the process pid names: through a pidfd
+// where the kernel tells credentials that way (Linux 6.13), a fixed-size
+// answer, else from /proc/PID/status, a page of text.
+func (s *procSource) uid(pid int32) (uint32, error) {
+	if pidfdCreds() {
+		return pidfdUID(pid)
 	}
-	if b, err := readFile(dfd, "cmdline", &s.buf); err == nil {
-		d.Argv = splitNUL(b)
-	} else {
-		failed = failed || gone(err)
+	b, err := s.readProc(pid, "status")
+	if err != nil {
+		return 0, err
 	}
-	// environ is readable only by the process's owner (and root); it is the
-	// environment the process was started with, fixed until it execs.
-	if b, err := readFile(dfd, "environ", &s.buf); err == nil {
-		d.EnvReadable = true
-		d.TMUX, d.TMUXPane = environTMUX(b)
-	} else {
-		failed = failed || gone(err)
+	return parseUID(b), nil
+}
+
+// pidfdCreds tells whether PIDFD_GET_INFO gives credentials here. A
+// variable, so that tests can take the other way.
+var pidfdCreds = sync.OnceValue(func() bool {
+	_, err := pidfdUID(int32(os.Getpid()))
+	return err == nil
+})
+
+// pidfdUID asks the kernel for the effective uid of the process pid names.
+func pidfdUID(pid int32) (uint32, error) {
+	fd, err := unix.PidfdOpen(int(pid), 0)
+	if err != nil {
+		return 0, err
 	}
-	if failed {
-		if _, err := readFile(dfd, "stat", &s.buf); err != nil {
-			return details{}, vanishedOr(err)
+	defer unix.Close(fd)
+	info := unix.PidfdInfo{Mask: unix.PIDFD_INFO_CREDS}
+	if err := unix.IoctlPidfdInfo(fd, &info); err != nil {
+		return 0, err
+	}
+	if info.Mask&unix.PIDFD_INFO_CREDS == 0 {
+		return 0, unix.ENOTSUP
+	}
+	return info.Euid, nil
+}
+
+// readProc reads /proc/PID/name into the source's buffer.
+func (s *procSource) readProc(pid int32, name string) ([]byte, error) {
+	s.path = append(strconv.AppendInt(append(s.path[:0], "/proc/"...), int64(pid), 10), '/')
+	s.path = append(s.path, name...)
+	return readFile(string(s.path), &s.buf)
+}
+
+// list returns the PIDs /proc lists, in its order.
+func (s *procSource) list() ([]int32, error) {
+	fd, err := unix.Open("/proc", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(fd)
+	var pids []int32
+	for {
+		n, err := unix.Getdents(fd, s.dents)
+		if errors.Is(err, unix.EINTR) {
+			continue
 		}
+		if err != nil {
+			return nil, err
+		}
+		if n <= 0 {
+			return pids, nil
+		}
+		pids = appendPIDs(pids, s.dents[:n])
 	}
-	return d, nil
+}
+
+// bootTicks returns the time since boot in clock ticks, the unit of a
+// start time in /proc/PID/stat, or 0 (no process born before it) when the
+// clock cannot be read.
+func bootTicks() uint64 {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts); err != nil {
+		return 0
+	}
+	return uint64(ts.Nano()) / (1_000_000_000 / clockTicks())
+}
+
+// skippable tells whether a failed read of a process's stat just means the
+// scan cannot see it: it exited since the directory was listed, or /proc
+// hides it from this user (mounted with hidepid).
+func skippable(err error) bool {
+	return gone(err) || errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM)
 }
 
 // gone tells whether a /proc read failed because the process is gone.
 func gone(err error) bool { return errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ESRCH) }
 
-// vanishedOr maps "the process is gone" to errVanished and wraps anything
-// else (running out of descriptors must not silently empty the table).
-func vanishedOr(err error) error {
-	if gone(err) {
-		return errVanished
-	}
-	return fmt.Errorf("read /proc: %w", err)
-}
-
 // readFile reads a whole /proc file into *buf, growing it as needed, and
-// returns the bytes read. With dirfd -1 the name is a full path; otherwise
-// it is opened relative to the directory dirfd.
-func readFile(dirfd int, name string, buf *[]byte) ([]byte, error) {
-	if dirfd < 0 {
-		dirfd = unix.AT_FDCWD
-	}
-	fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+// returns the bytes read. The files it reads (stat, status, cmdline,
+// environ) fill the buffer as far as they go in one read: a short read is
+// the end, which saves the read that would return 0.
+func readFile(path string, buf *[]byte) ([]byte, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, err
 	}
 	defer unix.Close(fd)
-	// The kernel writes all of stat or status in one read when the buffer
-	// has room (they are single seq_files): a short read is the end, which
-	// saves the read that would return 0.
-	base := name[strings.LastIndexByte(name, '/')+1:]
-	oneShot := base == "stat" || base == "status"
 	b := *buf
 	n := 0
 	for {
@@ -218,11 +321,8 @@ func readFile(dirfd int, name string, buf *[]byte) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		if m == 0 {
-			return b[:n], nil
-		}
 		n += m
-		if oneShot && n < len(b) {
+		if n < len(b) {
 			return b[:n], nil
 		}
 	}
@@ -236,7 +336,7 @@ func probe(ctx context.Context, pid int32) (procState, error) {
 		return procState{}, err
 	}
 	buf := make([]byte, 512)
-	b, err := readFile(-1, "/proc/"+strconv.Itoa(int(pid))+"/stat", &buf)
+	b, err := readFile("/proc/"+strconv.Itoa(int(pid))+"/stat", &buf)
 	if err != nil {
 		if gone(err) {
 			return procState{}, errNoProcess
@@ -253,7 +353,7 @@ func probe(ctx context.Context, pid int32) (procState, error) {
 // owner returns the effective uid of the process pid now has.
 func owner(pid int32) (uint32, error) {
 	buf := make([]byte, 2048)
-	b, err := readFile(-1, "/proc/"+strconv.Itoa(int(pid))+"/status", &buf)
+	b, err := readFile("/proc/"+strconv.Itoa(int(pid))+"/status", &buf)
 	if err != nil {
 		if gone(err) {
 			return 0, errNoProcess
@@ -301,21 +401,4 @@ func (h *handle) close() {
 		unix.Close(h.fd)
 		h.fd = -1
 	}
-}
-
-// environTMUX is tmuxVars over the contents of /proc/PID/environ, without
-// making a string of every variable: a first scan reads the environment of
-// every process on the machine.
-func environTMUX(b []byte) (tmux, pane string) {
-	for len(b) > 0 {
-		var kv []byte
-		kv, b, _ = bytes.Cut(b, []byte{0})
-		switch {
-		case len(kv) > len("TMUX=") && string(kv[:len("TMUX=")]) == "TMUX=":
-			tmux = string(kv[len("TMUX="):])
-		case len(kv) > len("TMUX_PANE=") && string(kv[:len("TMUX_PANE=")]) == "TMUX_PANE=":
-			pane = string(kv[len("TMUX_PANE="):])
-		}
-	}
-	return tmux, pane
 }

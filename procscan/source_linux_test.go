@@ -2,6 +2,7 @@ package procscan
 
 import (
 	"context"
+	"os"
 	"slices"
 	"testing"
 
@@ -82,5 +83,83 @@ func TestAgreesWithGopsutil(t *testing.T) {
 	if p.Start != created || p.PPID != ppid || !slices.Equal(p.Argv, argv) || p.Comm != name || len(uids) < 2 || p.UID != uids[1] || "/dev/"+p.TTY != term && !(p.TTY == "" && term == "") {
 		t.Errorf("got start %d ppid %d argv %q comm %q uid %d tty %q, gopsutil says %d %d %q %q %v %q",
 			p.Start, p.PPID, p.Argv, p.Comm, p.UID, p.TTY, created, ppid, argv, name, uids, term)
+	}
+}
+
+// TestUIDBothWays: the uid a scan reads through a pidfd is the one
+// /proc/PID/status gives, for every process, a fake run as another user
+// included; and a scan that must use status gives the same table.
+func TestUIDBothWays(t *testing.T) {
+	if !pidfdCreds() {
+		t.Skip("PIDFD_GET_INFO gives no credentials here (Linux before 6.13)")
+	}
+	var other *fake
+	if os.Geteuid() == 0 {
+		other = startFake(t, fakeSpec{role: "sleep", uid: 65534})
+	}
+	byPidfd := scan(t, NewScanner())
+	pidfdCreds = func() bool { return false }
+	t.Cleanup(func() { pidfdCreds = func() bool { return true } })
+	byStatus := scan(t, NewScanner())
+	compared := 0
+	for pid, p := range byPidfd.Procs {
+		q := byStatus.Procs[pid]
+		if q == nil || q.Start != p.Start {
+			continue // exited or replaced between the scans
+		}
+		compared++
+		if p.UID != q.UID {
+			t.Errorf("PID %d (%s): uid %d through a pidfd, %d from status", pid, p.Comm, p.UID, q.UID)
+		}
+	}
+	if compared < len(byPidfd.Procs)/2 {
+		t.Errorf("compared %d of %d processes", compared, len(byPidfd.Procs))
+	}
+	if other != nil {
+		if p := byPidfd.Procs[other.pid()]; p == nil || p.UID != 65534 {
+			t.Errorf("the fake run as uid 65534: got %+v", p)
+		}
+	}
+}
+
+// TestFreshReadsAYoungProcessTwice: a process born after the scan began
+// (here every process, with since 0) is read again until two stat reads
+// around its details agree; one born before is read once.
+func TestFreshReadsAYoungProcessTwice(t *testing.T) {
+	f := startFake(t, fakeSpec{role: "sleep", args: []string{"--young"}})
+	src := newSystemSource().(*procSource)
+	for _, since := range []uint64{0, bootTicks()} {
+		st, d, err := src.fresh(f.pid(), since, nil)
+		if err != nil {
+			t.Fatalf("since %d: %v", since, err)
+		}
+		if st.pid != f.pid() || len(d.Argv) != 2 || d.Argv[1] != "--young" || d.UID != uint32(os.Geteuid()) {
+			t.Errorf("since %d: got %+v %+v", since, st, d)
+		}
+	}
+}
+
+// TestReadEnvOfAnExitedProcess: the environment of a process that exited
+// after the scan is left unread, without an error.
+func TestReadEnvOfAnExitedProcess(t *testing.T) {
+	f := startFake(t, fakeSpec{role: "sleep", env: []string{"TMUX=/tmp/x,1,0", "TMUX_PANE=%7"}})
+	s := NewScanner()
+	tab := scan(t, s)
+	f.stop(t)
+	if err := s.ReadEnv(context.Background(), tab, []int32{f.pid()}); err != nil {
+		t.Fatal(err)
+	}
+	if p := tab.Procs[f.pid()]; p == nil || p.EnvReadable || p.TMUXPane != "" {
+		t.Errorf("got %+v, want the exited fake's environment unread", p)
+	}
+}
+
+func TestParsePID(t *testing.T) {
+	for name, want := range map[string]int32{"1": 1, "4194304": 4194304, "2147483647": 2147483647,
+		"0": 0, "01": 0, "": 0, "self": 0, "12a": 0, "-1": 0, "2147483648": 0, "99999999999": 0} {
+		got, ok := parsePID([]byte(name))
+		if got != want || ok != (want != 0) {
+			t.Errorf("parsePID(%q) = %d, %v; want %d", name, got, ok, want)
+		}
 	}
 }

@@ -1,12 +1,15 @@
-// Parsing what /proc says of one process: stat, the uid, NUL-separated
-// lists, the controlling terminal.
+// Parsing what /proc says: its directory entries, and of one process its
+// stat, uid, NUL-separated lists (environ's tmux variables among them), the
+// controlling terminal.
 
 package procscan
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -151,4 +154,61 @@ func ttyName(dev uint64) string {
 		return "console"
 	}
 	return fmt.Sprintf("%d:%d", maj, mnr)
+}
+
+// appendPIDs appends the PIDs named by the directory entries in b (struct
+// linux_dirent64: inode, offset, record length, type, NUL-terminated name)
+// and skips every other entry.
+func appendPIDs(pids []int32, b []byte) []int32 {
+	const nameAt = 19
+	for len(b) > nameAt {
+		n := int(binary.NativeEndian.Uint16(b[16:18]))
+		if n <= nameAt || n > len(b) {
+			break
+		}
+		name := b[nameAt:n]
+		if i := bytes.IndexByte(name, 0); i >= 0 {
+			name = name[:i]
+		}
+		if pid, ok := parsePID(name); ok {
+			pids = append(pids, pid)
+		}
+		b = b[n:]
+	}
+	return pids
+}
+
+// parsePID parses a directory name that is a positive decimal PID.
+func parsePID(b []byte) (int32, bool) {
+	if len(b) == 0 || len(b) > 10 || b[0] == '0' {
+		return 0, false
+	}
+	var v int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + int64(c-'0')
+	}
+	if v > math.MaxInt32 {
+		return 0, false
+	}
+	return int32(v), true
+}
+
+// environTMUX is tmuxVars over the contents of /proc/PID/environ, without
+// making a string of every variable: a first scan reads the environment of
+// every process on the machine.
+func environTMUX(b []byte) (tmux, pane string) {
+	for len(b) > 0 {
+		var kv []byte
+		kv, b, _ = bytes.Cut(b, []byte{0})
+		switch {
+		case len(kv) > len("TMUX=") && string(kv[:len("TMUX=")]) == "TMUX=":
+			tmux = string(kv[len("TMUX="):])
+		case len(kv) > len("TMUX_PANE=") && string(kv[:len("TMUX_PANE=")]) == "TMUX_PANE=":
+			pane = string(kv[len("TMUX_PANE="):])
+		}
+	}
+	return tmux, pane
 }

@@ -5,6 +5,7 @@ package reconcile
 
 import (
 	"fmt"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -87,6 +88,35 @@ func (l *live) attribute() {
 			}
 		}
 	}
+}
+
+// EnvNeeded lists, in ascending order, the processes whose TMUX variables
+// the analysis may use, so that a scan reads no other environment: the
+// claude processes (the PIDs claude holds), their descendants and their
+// ancestors. Attribution asks every process's TMUX_PANE, but only these
+// processes' attributions are ever used: a claude's, to find an agent's
+// processes; a process row's (the rows are the claudes, their descendants
+// and their ancestors up to the pane), which the screen shows with the
+// row's TMUX variables; and, for a row that nothing else attributes, its
+// nearest attributed ancestor's, which is one of these again.
+func EnvNeeded(t *procscan.Table, claude map[int32]bool) []int32 {
+	if t == nil {
+		return nil
+	}
+	need := map[int32]bool{}
+	for pid := range claude {
+		if t.Procs[pid] == nil {
+			continue
+		}
+		need[pid] = true
+		for _, d := range t.Descendants(pid) {
+			need[d] = true
+		}
+		for _, a := range t.Ancestors(pid) {
+			need[a] = true
+		}
+	}
+	return slices.Sorted(maps.Keys(need))
 }
 
 func (l *live) attributeOne(p *procscan.Proc) (attribution, bool) {

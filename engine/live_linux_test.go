@@ -1,0 +1,172 @@
+package engine
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"agentwatch/procscan"
+	"agentwatch/reconcile"
+	"agentwatch/registry"
+	"agentwatch/tmux"
+)
+
+// escapee is a real process started outside every pane, in a session of
+// its own, and the one process it started, if any.
+type escapee struct {
+	cmd   *exec.Cmd
+	child int32
+}
+
+// pid is the escapee's own PID.
+func (e escapee) pid() int32 { return int32(e.cmd.Process.Pid) }
+
+// startEscapee runs argv in a session of its own with env as its whole
+// environment. With childComm set, argv is a shell that starts one
+// process in the background, prints its PID and waits for it; startEscapee
+// waits until that process runs the program named childComm. Killing the
+// child ends the pair: the shell reaps it and exits, and the test reaps
+// the shell.
+func startEscapee(t *testing.T, env []string, childComm string, argv ...string) escapee {
+	t.Helper()
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = env
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	e := escapee{cmd: cmd}
+	t.Cleanup(func() {
+		if e.child <= 0 {
+			_ = cmd.Process.Kill()
+		} else {
+			// The shell reaps its child, then exits by itself.
+			_ = syscall.Kill(int(e.child), syscall.SIGKILL)
+			timer := time.AfterFunc(5*time.Second, func() { _ = cmd.Process.Kill() })
+			defer timer.Stop()
+		}
+		_ = cmd.Wait()
+	})
+	if childComm == "" {
+		return e
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	pid, perr := strconv.Atoi(strings.TrimSpace(line))
+	if err != nil || perr != nil {
+		t.Fatalf("%v printed %q: %v", argv, line, err)
+	}
+	e.child = int32(pid)
+	comm := "/proc/" + strconv.Itoa(pid) + "/comm"
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if b, _ := os.ReadFile(comm); strings.TrimSpace(string(b)) == childComm {
+			return e
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("process %d does not run %s", pid, childComm)
+		}
+	}
+}
+
+// TestEscapedProcessesKeepTheirPane: processes that left a pane's tree and
+// its session but carry its TMUX_PANE are attributed to the pane, whether
+// the variable is on the claude itself, only on a process above it, or
+// only on a process below it; and the environments of processes that no
+// verdict reads are not read.
+func TestEscapedProcessesKeepTheirPane(t *testing.T) {
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Skip("tmux is not installed")
+	}
+	base, _, _ := workspace(t)
+	sock := filepath.Join(t.TempDir(), "sock")
+	tm := func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command("tmux", append([]string{"-S", sock, "-f", "/dev/null"}, args...)...).Output()
+		if err != nil {
+			t.Fatalf("tmux %v: %v", args, err)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	t.Cleanup(func() { _ = exec.Command("tmux", "-S", sock, "kill-server").Run() })
+	tm("new-session", "-d", "-s", "agent_a-1", "sleep 600")
+	f := strings.Fields(tm("list-panes", "-a", "-F", "#{pane_id} #{pid} #{pane_pid}"))
+	paneID, serverPID := f[0], f[1]
+	panePID, _ := strconv.Atoi(f[2])
+
+	// A claude is sleep or sh under the name claude: comm and argv[0] say
+	// claude.
+	claudeSleep, claudeSh := filepath.Join(t.TempDir(), "claude"), filepath.Join(t.TempDir(), "claude")
+	for link, target := range map[string]string{claudeSleep: "/bin/sleep", claudeSh: "/bin/sh"} {
+		if err := os.Symlink(target, link); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var plain []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "TMUX=") && !strings.HasPrefix(kv, "TMUX_PANE=") {
+			plain = append(plain, kv)
+		}
+	}
+	vars := "TMUX=" + sock + "," + serverPID + ",0 TMUX_PANE=" + paneID
+	inPane := append(append([]string{}, plain...), strings.Fields(vars)...)
+
+	// The claude carries the variables.
+	own := startEscapee(t, inPane, "", claudeSleep, "600")
+	// Only the shell above the claude does.
+	above := startEscapee(t, inPane, "claude", "/bin/sh", "-c", "env -u TMUX -u TMUX_PANE "+claudeSleep+" 600 & echo $!; wait")
+	// Only the process below the claude does.
+	below := startEscapee(t, plain, "sleep", claudeSh, "-c", vars+" sleep 600 & echo $!; wait")
+
+	e := New(Config{
+		Bases: []registry.Base{{Dir: base, Source: "test"}}, Sets: registry.DefaultStatusSets(), Live: true,
+		Store: &registry.Store{StateDir: t.TempDir(), LockTimeout: 2 * time.Second}, Audit: NewAudit(t.TempDir()),
+		Sockets: []tmux.Socket{{Path: sock}}, Matcher: procscan.DefaultMatcher(),
+		Grace: 30 * time.Second, Stale: 30 * time.Minute,
+	})
+	snap, rep, _, err := e.Observe(context.Background(), time.Now(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[int32]reconcile.ProcRow{}
+	for _, r := range rep.Processes {
+		rows[r.PID] = r
+	}
+	want := []struct {
+		what    string
+		pid     int32
+		session string
+		how     string
+	}{
+		{"the claude with TMUX_PANE", own.pid(), "agent_a-1", "TMUX_PANE=" + paneID},
+		{"the claude under a shell with TMUX_PANE", above.child, "agent_a-1", "child of PID " + strconv.Itoa(int(above.pid()))},
+		{"the child with TMUX_PANE of a claude without", below.child, "agent_a-1", "TMUX_PANE=" + paneID},
+		{"the claude without TMUX_PANE", below.pid(), "", "not in any tmux pane"},
+	}
+	for _, w := range want {
+		r, ok := rows[w.pid]
+		if !ok {
+			t.Errorf("%s (PID %d): no process row", w.what, w.pid)
+			continue
+		}
+		if r.Session != w.session || !strings.Contains(r.Reason, w.how) {
+			t.Errorf("%s (PID %d): session %q, reason %q; want session %q, a reason with %q", w.what, w.pid, r.Session, r.Reason, w.session, w.how)
+		}
+	}
+	procs := snap.Input.Live.Procs.Procs
+	if p := procs[own.pid()]; p == nil || !p.EnvReadable || p.TMUXPane != paneID {
+		t.Errorf("the escaped claude's environment was not read: %+v", p)
+	}
+	if p := procs[int32(panePID)]; p == nil || p.EnvReadable {
+		t.Errorf("the environment of the pane's sleep, which no verdict reads, was read: %+v", p)
+	}
+}
