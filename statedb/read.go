@@ -2,16 +2,9 @@ package statedb
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/binary"
-	"encoding/hex"
 	"fmt"
-	"hash"
-	"maps"
-	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -224,84 +217,6 @@ func (st *State) read(ctx context.Context, path string, conn *sql.Conn) error {
 	return nil
 }
 
-// version hashes what a read saw: the columns present and every row, each
-// field written with its length (a string) or as a varint, each list with
-// its count, so that two different reads never write the same bytes. A
-// field added to a row type must be added here (TestVersionSeesEveryField
-// says so).
-func version(present map[string][]string, st *State) string {
-	var v versioner
-	v.h = sha256.New()
-	tables := slices.Sorted(maps.Keys(present))
-	v.num(len(tables))
-	for _, t := range tables {
-		v.str(t)
-		v.strs(present[t]...)
-	}
-	v.num(len(st.Tasks))
-	for _, t := range st.Tasks {
-		v.strs(t.ID, t.Status, t.UpdatedAt)
-		v.num(t.MaxAgents)
-		v.num(t.MaxConcurrent)
-		v.flag(t.HasConfig)
-	}
-	v.num(len(st.Agents))
-	for _, a := range st.Agents {
-		v.strs(a.ID, a.TaskID, a.Type, a.Model, a.TmuxSession, a.Parent)
-		v.num(a.Depth)
-		v.str(a.Status)
-		v.num(a.Progress)
-		v.strs(a.StartedAt, a.LastUpdate, a.CompletedAt)
-	}
-	v.num(len(st.Progress))
-	for _, p := range st.Progress {
-		v.strs(p.TaskID, p.AgentID, p.Timestamp, p.Status)
-		v.num(p.Progress)
-		v.str(p.Message)
-	}
-	v.num(len(st.Hierarchy))
-	for _, l := range st.Hierarchy {
-		v.strs(l.TaskID, l.Parent, l.Child)
-	}
-	v.h.Write(v.buf)
-	return hex.EncodeToString(v.h.Sum(nil))
-}
-
-// versioner writes version's fields through a buffer into the hash.
-type versioner struct {
-	h   hash.Hash
-	buf []byte
-}
-
-func (v *versioner) num(n int) {
-	v.buf = binary.AppendVarint(v.buf, int64(n))
-}
-
-func (v *versioner) str(s string) {
-	v.buf = binary.AppendUvarint(v.buf, uint64(len(s)))
-	v.buf = append(v.buf, s...)
-	if len(v.buf) >= 64<<10 {
-		v.h.Write(v.buf)
-		v.buf = v.buf[:0]
-	}
-}
-
-// strs writes a list of strings with its count.
-func (v *versioner) strs(ss ...string) {
-	v.num(len(ss))
-	for _, s := range ss {
-		v.str(s)
-	}
-}
-
-func (v *versioner) flag(b bool) {
-	n := 0
-	if b {
-		n = 1
-	}
-	v.num(n)
-}
-
 // tableSpec names a table, the columns read from it in order, and the
 // ORDER BY (by column position) that makes its rows' order total.
 type tableSpec struct {
@@ -378,49 +293,3 @@ func missingColumns(cols map[string]bool, want []string) []string {
 
 // quoteIdent quotes an SQL identifier.
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
-
-// text renders a column value as the orchestrator stored it; NULL is "".
-func text(v any) string {
-	switch v := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return v
-	case []byte:
-		return string(v)
-	case int64:
-		return strconv.FormatInt(v, 10)
-	case float64:
-		return strconv.FormatFloat(v, 'g', -1, 64)
-	case time.Time:
-		return v.Format("2006-01-02T15:04:05.999999999")
-	}
-	return fmt.Sprint(v)
-}
-
-// integer reads a column value as an int; NULL, and text that is no number,
-// are 0.
-func integer(v any) int {
-	switch v := v.(type) {
-	case int64:
-		return int(v)
-	case float64:
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return 0
-		}
-		return int(v)
-	case string, []byte:
-		s := strings.TrimSpace(text(v))
-		if n, err := strconv.Atoi(s); err == nil {
-			return n
-		}
-		if f, err := strconv.ParseFloat(s, 64); err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) {
-			return int(f)
-		}
-	case bool:
-		if v {
-			return 1
-		}
-	}
-	return 0
-}
