@@ -157,14 +157,7 @@ func (st *State) read(ctx context.Context, path string, conn *sql.Conn) error {
 		return fmt.Errorf("%s: its agents table lacks the column(s) %s: %w; it is not the orchestrator's state database",
 			path, strings.Join(missing, ", "), ErrNoAgentsTable)
 	}
-	err = agentsTable.query(ctx, conn, cols, func(v []any) {
-		st.Agents = append(st.Agents, Agent{
-			ID: text(v[0]), TaskID: text(v[1]), Type: text(v[2]), Model: text(v[3]),
-			TmuxSession: text(v[4]), Parent: text(v[5]), Depth: integer(v[6]), Status: text(v[7]),
-			Progress: integer(v[8]), StartedAt: text(v[9]), LastUpdate: text(v[10]), CompletedAt: text(v[11]),
-		})
-	})
-	if err != nil {
+	if err := st.readAgents(ctx, conn, cols); err != nil {
 		return err
 	}
 
@@ -226,8 +219,13 @@ type tableSpec struct {
 }
 
 // query selects t's columns (NULL for those not in present; nothing at all
-// when the table is missing) and hands each row to each.
+// when the table is missing) in t's order and hands each row to each.
 func (t tableSpec) query(ctx context.Context, conn *sql.Conn, present map[string]bool, each func([]any)) error {
+	return t.queryOrdered(ctx, conn, present, t.order, each)
+}
+
+// queryOrdered is query with the ORDER BY order, none when it is "".
+func (t tableSpec) queryOrdered(ctx context.Context, conn *sql.Conn, present map[string]bool, order string, each func([]any)) error {
 	if present == nil {
 		return nil
 	}
@@ -239,8 +237,8 @@ func (t tableSpec) query(ctx context.Context, conn *sql.Conn, present map[string
 		}
 	}
 	q := "SELECT " + strings.Join(list, ", ") + " FROM " + quoteIdent(t.name)
-	if t.order != "" {
-		q += " ORDER BY " + t.order
+	if order != "" {
+		q += " ORDER BY " + order
 	}
 	return scan(ctx, conn, q, len(t.cols), each)
 }

@@ -1,0 +1,65 @@
+package statedb_test
+
+import (
+	"context"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"agentwatch/statedb"
+)
+
+// TestReadOrder checks that Read returns the agents in the order python3's
+// SQLite gives them for ORDER BY task_id, started_at, agent_id: on the
+// orchestrator's schema with rows written out of order, and on the
+// databases where ordering the rows' text byte by byte would give another
+// order (each case is built so that it does).
+func TestReadOrder(t *testing.T) {
+	tests := []struct{ name, script string }{
+		{"the orchestrator's schema, rows written out of order", agentsDDL + `
+			WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 299)
+			INSERT INTO agents (agent_id, task_id, status, started_at)
+			SELECT printf('agent-%03d', (i * 7919) % 300), printf('TASK-%d', (i * 31) % 4), 'working',
+				CASE WHEN i % 17 = 0 THEN NULL ELSE printf('2026-12-05T10:%02d:00.000000', (i * 13) % 60) END
+			FROM n;`},
+		{"a NULL and a '' started_at", agentsDDL + `
+			INSERT INTO agents (agent_id, task_id, status, started_at) VALUES
+				('a', 'T', 'working', ''), ('z', 'T', 'working', NULL), ('m', 'T', 'working', '2026');`},
+		{"a NULL and a '' task_id", `CREATE TABLE agents (agent_id TEXT, task_id TEXT, status TEXT, started_at TEXT);
+			INSERT INTO agents VALUES ('a', '', 'working', 'x'), ('z', NULL, 'working', 'y');`},
+		{"numbers among the task ids", `CREATE TABLE agents (agent_id TEXT, task_id, status TEXT, started_at TEXT);
+			INSERT INTO agents VALUES ('a', '9', 'working', NULL), ('b', 10, 'working', NULL), ('c', 9.5, 'working', NULL);`},
+		{"a blob among the task ids", `CREATE TABLE agents (agent_id TEXT, task_id, status TEXT, started_at TEXT);
+			INSERT INTO agents VALUES ('a', X'41', 'working', NULL), ('b', 'B', 'working', NULL);`},
+		{"a column that collates without case", `CREATE TABLE agents (agent_id TEXT COLLATE NOCASE, task_id TEXT,
+				status TEXT, started_at TEXT);
+			INSERT INTO agents VALUES ('B', 'T', 'working', 'x'), ('a', 'T', 'working', 'x');`},
+		{"a UTF-16 database", `PRAGMA encoding = 'UTF-16le';` + agentsDDL + `
+			INSERT INTO agents (agent_id, task_id, status, started_at) VALUES
+				('a', 'T', 'working', char(65374)), ('b', 'T', 'working', char(128512));`},
+		{"started_at declared as a DATETIME", `CREATE TABLE agents (agent_id TEXT, task_id TEXT, status TEXT,
+				started_at DATETIME);
+			INSERT INTO agents VALUES ('a', 'T', 'working', '2026-12-05T09:00:00'), ('b', 'T', 'working', '2026-12-05 10:00:00');`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "state.sqlite3")
+			orch(t, path, "script", tc.script)
+			var want []string
+			for _, row := range orch(t, path, "query", "SELECT agent_id FROM agents ORDER BY task_id, started_at, agent_id") {
+				want = append(want, row[0].(string))
+			}
+			st, err := statedb.Read(context.Background(), path, statedb.ReadOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, a := range st.Agents {
+				got = append(got, a.ID)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("got agents in the order\n%v\nwant SQLite's\n%v", got, want)
+			}
+		})
+	}
+}
