@@ -63,3 +63,69 @@ func TestReadOrder(t *testing.T) {
 		})
 	}
 }
+
+// untypedAgents is an agents table whose columns have no type, so that
+// every value keeps the storage class it was written with.
+const untypedAgents = `CREATE TABLE agents (agent_id, task_id, type, model, tmux_session, parent, depth, status, progress,
+	started_at, last_update, completed_at);`
+
+// TestReadAgentsAsJSON checks the quick read of the agents (one json_array
+// text a row) against the read column by column, on every kind of value:
+// where the quick read takes the table, it must give the same agents; on a
+// REAL or a BLOB it must refuse the table (a BLOB may parse as JSONB, and
+// json_array would then write it as some other value), and Read must give
+// what the read column by column gives.
+func TestReadAgentsAsJSON(t *testing.T) {
+	tests := []struct {
+		name, script string
+		quick        bool
+	}{
+		{"the fixture", "", true},
+		{"text that json_array escapes", agentsDDL + `
+			INSERT INTO agents (agent_id, task_id, type, model, tmux_session, parent, status, started_at, last_update, completed_at)
+			VALUES ('q"uote\back\slash', 'T', char(1, 2, 8, 9, 10, 12, 13, 27, 31, 127), 'nul' || char(0) || 'inside', 'sl/ash''s',
+				'', 'working', 'é ü 日本 😀', CAST(X'FF80C0' AS TEXT), NULL),
+			('b', 'T', NULL, NULL, NULL, NULL, NULL, NULL, NULL, '');`, true},
+		{"integers and text where numbers are expected", untypedAgents + `
+			INSERT INTO agents VALUES ('a', 'T', 9223372036854775807, -9223372036854775808, 0, -1,
+				' 7 ', 'working', '55', 'x', 'y', 'z'),
+			('b', 'T', 'x', 'y', 'z', 'p', 'lots', 'done', '3.9', NULL, '', NULL),
+			('c', 'T', NULL, NULL, NULL, NULL, 12, 'done', -40, 'x', NULL, NULL);`, true},
+		{"a REAL", untypedAgents + `INSERT INTO agents VALUES ('a', 'T', 't', 'm', 's', 'p', 2.5, 'working', 0.1, 'x', 'y', 'z');`, false},
+		{"a BLOB that parses as JSONB null", untypedAgents + `
+			INSERT INTO agents VALUES ('a', 'T', X'00', 'm', 's', 'p', 1, 'working', 1, 'x', 'y', 'z');`, false},
+		{"a BLOB that parses as an empty JSONB string", untypedAgents + `
+			INSERT INTO agents VALUES ('a', 'T', 't', 'm', 's', 'p', 1, X'0A', 1, 'x', 'y', 'z');`, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "state.sqlite3")
+			if tc.script == "" {
+				path = copyDB(t)
+			} else {
+				orch(t, path, "script", tc.script)
+			}
+			ctx := context.Background()
+			quick, ok, columnwise, err := statedb.AgentsBothWays(ctx, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(columnwise) == 0 {
+				t.Fatal("the read column by column found no agents")
+			}
+			if ok != tc.quick {
+				t.Fatalf("the quick read took the table: %v, want %v", ok, tc.quick)
+			}
+			if ok && !reflect.DeepEqual(quick, columnwise) {
+				t.Errorf("read as json_array texts:\n%+v\nread column by column:\n%+v", quick, columnwise)
+			}
+			st, err := statedb.Read(ctx, path, statedb.ReadOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(st.Agents, columnwise) {
+				t.Errorf("Read gave:\n%+v\nread column by column:\n%+v", st.Agents, columnwise)
+			}
+		})
+	}
+}

@@ -245,6 +245,12 @@ func (t tableSpec) queryOrdered(ctx context.Context, conn *sql.Conn, present map
 
 // scan runs q and hands each row's n values to each.
 func scan(ctx context.Context, conn *sql.Conn, q string, n int, each func([]any), args ...any) error {
+	return scanWhile(ctx, conn, q, n, func(v []any) bool { each(v); return true }, args...)
+}
+
+// scanWhile is scan, which stops at the first row that each returns false
+// for.
+func scanWhile(ctx context.Context, conn *sql.Conn, q string, n int, each func([]any) bool, args ...any) error {
 	rows, err := conn.QueryContext(ctx, q, args...)
 	if err != nil {
 		return err
@@ -259,7 +265,9 @@ func scan(ctx context.Context, conn *sql.Conn, q string, n int, each func([]any)
 		if err := rows.Scan(ptrs...); err != nil {
 			return err
 		}
-		each(vals)
+		if !each(vals) {
+			break
+		}
 	}
 	return rows.Err()
 }

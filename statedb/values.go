@@ -39,17 +39,24 @@ func integer(v any) int {
 		}
 		return int(v)
 	case string, []byte:
-		s := strings.TrimSpace(text(v))
-		if n, err := strconv.Atoi(s); err == nil {
-			return n
-		}
-		if f, err := strconv.ParseFloat(s, 64); err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) {
-			return int(f)
-		}
+		return textInteger(text(v))
 	case bool:
 		if v {
 			return 1
 		}
+	}
+	return 0
+}
+
+// textInteger reads a text value as integer does: a number, surrounding
+// spaces allowed, its fraction dropped; 0 when it is none.
+func textInteger(s string) int {
+	s = strings.TrimSpace(s)
+	if n, err := strconv.Atoi(s); err == nil {
+		return n
+	}
+	if f, err := strconv.ParseFloat(s, 64); err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) {
+		return int(f)
 	}
 	return 0
 }
