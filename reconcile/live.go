@@ -361,6 +361,10 @@ func (l *live) collectStateAgents() {
 }
 
 func parseTime(s string) (time.Time, bool) {
+	if s == "" {
+		// Most rows have no progress report: six failed layouts each.
+		return time.Time{}, false
+	}
 	t, err := registry.ParseTimestamp(s)
 	return t, err == nil
 }
