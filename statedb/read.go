@@ -219,13 +219,8 @@ type tableSpec struct {
 }
 
 // query selects t's columns (NULL for those not in present; nothing at all
-// when the table is missing) in t's order and hands each row to each.
+// when the table is missing) and hands each row to each.
 func (t tableSpec) query(ctx context.Context, conn *sql.Conn, present map[string]bool, each func([]any)) error {
-	return t.queryOrdered(ctx, conn, present, t.order, each)
-}
-
-// queryOrdered is query with the ORDER BY order, none when it is "".
-func (t tableSpec) queryOrdered(ctx context.Context, conn *sql.Conn, present map[string]bool, order string, each func([]any)) error {
 	if present == nil {
 		return nil
 	}
@@ -237,8 +232,8 @@ func (t tableSpec) queryOrdered(ctx context.Context, conn *sql.Conn, present map
 		}
 	}
 	q := "SELECT " + strings.Join(list, ", ") + " FROM " + quoteIdent(t.name)
-	if order != "" {
-		q += " ORDER BY " + order
+	if t.order != "" {
+		q += " ORDER BY " + t.order
 	}
 	return scan(ctx, conn, q, len(t.cols), each)
 }

@@ -73,8 +73,9 @@ const untypedAgents = `CREATE TABLE agents (agent_id, task_id, type, model, tmux
 // text a row) against the read column by column, on every kind of value:
 // where the quick read takes the table, it must give the same agents; on a
 // REAL or a BLOB it must refuse the table (a BLOB may parse as JSONB, and
-// json_array would then write it as some other value), and Read must give
-// what the read column by column gives.
+// json_array would then write it as some other value), as on a column the
+// driver reads as a time, and Read must give what the read column by
+// column gives.
 func TestReadAgentsAsJSON(t *testing.T) {
 	tests := []struct {
 		name, script string
@@ -96,6 +97,9 @@ func TestReadAgentsAsJSON(t *testing.T) {
 			INSERT INTO agents VALUES ('a', 'T', X'00', 'm', 's', 'p', 1, 'working', 1, 'x', 'y', 'z');`, false},
 		{"a BLOB that parses as an empty JSONB string", untypedAgents + `
 			INSERT INTO agents VALUES ('a', 'T', 't', 'm', 's', 'p', 1, X'0A', 1, 'x', 'y', 'z');`, false},
+		{"a column declared as a TIMESTAMP, whose text the driver reads as a time", `CREATE TABLE agents (agent_id TEXT,
+				task_id TEXT, status TEXT, last_update TIMESTAMP);
+			INSERT INTO agents VALUES ('a', 'T', 'working', '2026-12-05 10:00:00');`, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
