@@ -33,7 +33,7 @@ const (
 )
 
 // copyFile copies src to dst, creating dst's directory.
-func copyFile(t *testing.T, src, dst string) {
+func copyFile(t testing.TB, src, dst string) {
 	t.Helper()
 	b, err := os.ReadFile(src)
 	if err != nil {
@@ -49,7 +49,7 @@ func copyFile(t *testing.T, src, dst string) {
 
 // copyDB copies the fixture's state database into a fresh temporary
 // directory and returns the copy's path.
-func copyDB(t *testing.T) string {
+func copyDB(t testing.TB) string {
 	t.Helper()
 	dst := filepath.Join(t.TempDir(), "registry", "state.sqlite3")
 	copyFile(t, fixtureDB, dst)
@@ -136,7 +136,7 @@ type python struct {
 
 // requirePython skips the test when there is no python3 to play the
 // orchestrator.
-func requirePython(t *testing.T) string {
+func requirePython(t testing.TB) string {
 	t.Helper()
 	py, err := exec.LookPath("python3")
 	if err != nil {
@@ -227,7 +227,7 @@ func (p *python) wait(t *testing.T) {
 
 // runOrch runs testdata/orch.py on the database at path and returns what it
 // printed.
-func runOrch(t *testing.T, path, kind, sql string, params ...any) []byte {
+func runOrch(t testing.TB, path, kind, sql string, params ...any) []byte {
 	t.Helper()
 	py := requirePython(t)
 	if params == nil {
