@@ -77,7 +77,13 @@ func (s *Store) ReadLean(ctx context.Context, path string) (*Snapshot, error) {
 	}
 	hr := &hashingReader{r: src}
 	hr.hash.SetSeed(leanSeed)
-	root, err := pyjson.Project(hr, leanRoot, leanChunk, fi.Size())
+	// The window is the file's size for a small registry: most of a
+	// workspace's are a few hundred bytes, and a scan reads a dozen.
+	chunk := leanChunk
+	if fi.Size() < int64(chunk) {
+		chunk = int(fi.Size()) + 1
+	}
+	root, err := pyjson.Project(hr, leanRoot, chunk, fi.Size())
 	if errors.Is(err, pyjson.ErrNotProjected) {
 		return s.Read(ctx, path)
 	} else if err != nil {
