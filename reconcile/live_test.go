@@ -21,6 +21,7 @@ type liveWorld struct {
 	procs    []*procscan.Proc
 	evidence map[string]bool
 	confirm  map[string]bool
+	logs     map[string]time.Time // agent id → its stream log's time
 }
 
 type pane struct {
@@ -83,7 +84,7 @@ func (lw liveWorld) input(t *testing.T) Input {
 	}
 	in.Live = &Live{Servers: []Server{{Socket: tmux.Socket{Path: sock}, Snapshot: snap, Why: "given"}},
 		Procs: &procscan.Table{Time: now, Procs: procs, Children: children}, Claude: claude,
-		Evidence: lw.evidence, Confirm: lw.confirm, Grace: 30 * time.Second, Stale: 30 * time.Minute}
+		Evidence: lw.evidence, Confirm: lw.confirm, LogModified: lw.logs, Grace: 30 * time.Second, Stale: 30 * time.Minute}
 	if in.Live.Evidence == nil {
 		in.Live.Evidence = map[string]bool{}
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"agentwatch/procscan"
+	"agentwatch/registry"
 	"agentwatch/tmux"
 )
 
@@ -15,8 +16,9 @@ import (
 // again when the new input is the same in every part the analysis reads:
 // the same registry documents (by hash), the same tmux panes, the same
 // processes where the analysis looks (see relevantProcs; in identity,
-// parent, session, command line, TMUX variables), the same claude matches, stream-log evidence and confirmations, the same
-// settings. Time is the one input that always moves: the report is given
+// parent, session, command line, TMUX variables), the same claude matches,
+// stream-log evidence and confirmations, the same settings; stream logs
+// that only grew for active agents that are ok (see grownLogs). Time is the one input that always moves: the report is given
 // again only before its until, the first moment at which a verdict or a
 // reason would read differently (a --grace or --stale threshold, an age
 // shown in a reason), and never while a suspect waits for its second look.
@@ -49,6 +51,12 @@ func (m *Memory) reuse(in Input) (Report, *Memory, bool) {
 		return Report{}, nil, false
 	}
 	rep := clearNew(last.rep)
+	if in.Live != nil {
+		var ok bool
+		if rep, ok = grownLogs(rep, last.in, in); !ok {
+			return Report{}, nil, false
+		}
+	}
 	// The new memory keeps the new input, so the previous process table and
 	// panes can go.
 	return rep, &Memory{Suspects: m.Suspects, Verdicts: m.Verdicts, last: &analysis{in: in, rep: rep, until: last.until, procs: procs}}, true
@@ -133,9 +141,8 @@ func errText(err error) string {
 func sameLive(a, b *Live) bool {
 	if a.Grace != b.Grace || a.Stale != b.Stale || len(a.Servers) != len(b.Servers) ||
 		!maps.Equal(a.Claude, b.Claude) || !maps.Equal(a.Evidence, b.Evidence) || !maps.Equal(a.Confirm, b.Confirm) ||
-		!maps.Equal(a.EvidenceError, b.EvidenceError) || !maps.Equal(a.Cwd, b.Cwd) ||
-		!maps.EqualFunc(a.LogModified, b.LogModified, time.Time.Equal) {
-		return false
+		!maps.Equal(a.EvidenceError, b.EvidenceError) || !maps.Equal(a.Cwd, b.Cwd) || len(a.LogModified) != len(b.LogModified) {
+		return false // a stream log that grew is grownLogs' to judge
 	}
 	for i := range a.Servers {
 		if !sameServer(a.Servers[i], b.Servers[i]) {
@@ -143,6 +150,50 @@ func sameLive(a, b *Live) bool {
 		}
 	}
 	return (a.Procs == nil) == (b.Procs == nil)
+}
+
+// grownLogs is rep for b, whose stream logs are a's but for some that grew
+// since: an active agent's log grows every few seconds, and the analysis
+// reads its time only as the agent's last sign of life. A log that grew
+// moves that sign forward, which changes nothing else in the row of an
+// active agent that is starting or ok (it cannot make it stale; the
+// report's until, set by the older sign, comes no later than a new
+// analysis's would). So those rows get the new sign, and any other change
+// — a log that appeared, went or went back, or grew for another row —
+// leaves the report to a new analysis: ok is false.
+func grownLogs(rep Report, a, b Input) (Report, bool) {
+	var grown map[string]time.Time
+	for id, t := range b.Live.LogModified {
+		was, ok := a.Live.LogModified[id]
+		switch {
+		case !ok || t.Before(was):
+			return rep, false
+		case t.After(was):
+			if grown == nil {
+				grown = map[string]time.Time{}
+			}
+			grown[id] = t
+		}
+	}
+	if grown == nil {
+		return rep, true
+	}
+	agents := slices.Clone(rep.Agents)
+	for i := range agents {
+		r := &agents[i]
+		t, ok := grown[r.ID]
+		if !ok {
+			continue
+		}
+		if (r.Verdict != VerdictOK && r.Verdict != VerdictStarting) || b.Sets.Classify(r.Status) != registry.StatusActive {
+			return rep, false
+		}
+		if t.After(r.LastSign) {
+			r.LastSign, r.LastSignFrom = t, "stream log"
+		}
+	}
+	rep.Agents = agents
+	return rep, true
 }
 
 func sameServer(a, b Server) bool {

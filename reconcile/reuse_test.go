@@ -3,6 +3,7 @@ package reconcile
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"maps"
 	"reflect"
 	"strings"
 	"testing"
@@ -154,6 +155,26 @@ func TestObserveReusesOnlyWhatHolds(t *testing.T) {
 			next: func(t *testing.T, in Input) Input {
 				return withLive(in, func(lv *Live) { lv.Confirm = map[string]bool{"agent_a-9": true} })
 			}},
+		{name: "an active agent's stream log grew", first: withLogs(steady, "a-1", "a-2"), reused: true,
+			next: func(t *testing.T, in Input) Input {
+				return withLive(in, func(lv *Live) { lv.LogModified = grow(lv.LogModified, "a-1", in.Now.Add(time.Second)) })
+			},
+			check: func(t *testing.T, rep Report) {
+				if r := agentRow(rep, "a-1"); r.LastSignFrom != "stream log" || !r.LastSign.Equal(now.Add(time.Second)) {
+					t.Errorf("a-1's last sign of life: %v from %q, want the log's new time", r.LastSign, r.LastSignFrom)
+				}
+			}},
+		{name: "a stale agent's stream log grew",
+			first: liveWorld{agents: []agent{{id: "a-1", status: "working", lastUpdate: registry.FormatTimestamp(now.Add(-45 * time.Minute))}},
+				sessions: []pane{p1}, procs: procs1, logs: map[string]time.Time{"a-1": now.Add(-40 * time.Minute)}},
+			next: func(t *testing.T, in Input) Input {
+				return withLive(in, func(lv *Live) { lv.LogModified = grow(lv.LogModified, "a-1", in.Now.Add(time.Second)) })
+			},
+			check: func(t *testing.T, rep Report) { wantVerdict(t, rep, "agent a-1", "ok") }},
+		{name: "a stream log appeared", first: withLogs(steady, "a-1"),
+			next: func(t *testing.T, in Input) Input {
+				return withLive(in, func(lv *Live) { lv.LogModified = grow(lv.LogModified, "a-2", in.Now) })
+			}},
 		{name: "the status sets changed", first: steady,
 			next: func(t *testing.T, in Input) Input {
 				in.Sets = registry.StatusSets{Active: []string{"running"}, Terminal: append([]string{"working"}, in.Sets.Terminal...),
@@ -175,7 +196,10 @@ func TestObserveReusesOnlyWhatHolds(t *testing.T) {
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("got a report unlike a full analysis's:\ngot  %v\nwant %v", verdictsOf(got), verdictsOf(want))
 			}
-			if reused := sameArray(got.Agents, rep1.Agents); reused != c.reused {
+			// A reused report keeps the first one's rows (its agents' copied
+			// when a grown log moved a last sign of life).
+			reused := sameArray(got.Agents, rep1.Agents) || (len(got.Sessions) > 0 && sameArray(got.Sessions, rep1.Sessions))
+			if reused != c.reused {
 				t.Errorf("reused %v, want %v", reused, c.reused)
 			}
 			if c.check != nil {
@@ -183,6 +207,23 @@ func TestObserveReusesOnlyWhatHolds(t *testing.T) {
 			}
 		})
 	}
+}
+
+// withLogs is lw whose agents ids have stream logs, last written a
+// minute before now.
+func withLogs(lw liveWorld, ids ...string) liveWorld {
+	lw.logs = map[string]time.Time{}
+	for _, id := range ids {
+		lw.logs[id] = now.Add(-time.Minute)
+	}
+	return lw
+}
+
+// grow is logs with id's log written at t, in a copy.
+func grow(logs map[string]time.Time, id string, t time.Time) map[string]time.Time {
+	out := maps.Clone(logs)
+	out[id] = t
+	return out
 }
 
 // withProc is in a second later, with the process pid changed by edit in
