@@ -222,9 +222,14 @@ func (s *procSource) uid(pid int32) (uint32, error) {
 	return parseUID(b), nil
 }
 
-// pidfdCreds tells whether PIDFD_GET_INFO gives credentials here. A
-// variable, so that tests can take the other way.
+// pidfdCreds tells whether PIDFD_GET_INFO gives credentials here, and
+// whether /proc numbers processes as pidfd_open does (a /proc of another
+// PID namespace names other processes by the same numbers). A variable, so
+// that tests can take the other way.
 var pidfdCreds = sync.OnceValue(func() bool {
+	if self, err := os.Readlink("/proc/self"); err != nil || self != strconv.Itoa(os.Getpid()) {
+		return false
+	}
 	_, err := pidfdUID(int32(os.Getpid()))
 	return err == nil
 })

@@ -79,13 +79,13 @@ type Prepared struct {
 
 // Use is the prepared change, for a transform to answer while the
 // registry's bytes are still those of p.Read.
-func (p *Prepared) Use() Change { return Change{data: p.Next, encoded: true, prepared: true} }
+func (p *Prepared) Use() Change { return Change{data: p.Next, encoded: true, prepared: p} }
 
 // A Change is a transform's answer: the registry's new bytes, or Keep.
 type Change struct {
 	data     []byte
-	encoded  bool // pyjson.Encode's output: valid by construction
-	prepared bool // Prepared.Use: hashed and journaled before the lock
+	encoded  bool      // pyjson.Encode's output: valid by construction
+	prepared *Prepared // Prepared.Use: hashed and journaled before the lock
 }
 
 // Keep leaves the registry as it is; so does the zero Change.
@@ -279,7 +279,7 @@ func (s *Store) update(ctx context.Context, path string, opts txOptions, change 
 		// than write over its change. The new bytes are hashed meanwhile.
 		hashed := make(chan string, 1)
 		go func(ch Change) {
-			if ch.prepared {
+			if ch.prepared != nil {
 				hashed <- aheadHash
 				return
 			}
@@ -306,7 +306,7 @@ func (s *Store) update(ctx context.Context, path string, opts txOptions, change 
 	}
 	pause("backup-written")
 	j := &Journal{Path: journalPath(canon), Registry: canon, OldHash: cur.Hash, NewHash: newHash, Data: next.data}
-	placed := next.prepared && earlyJ.place(j)
+	placed := next.prepared != nil && earlyJ.place(j)
 	c.Ahead = placed
 	if !placed {
 		if err := writeJournal(j, h.perm, h.owner); err != nil {
@@ -361,12 +361,12 @@ func (s *Store) derive(ctx context.Context, h *lockedFile, path, canon string, c
 	if err != nil {
 		return nil, next, true, fmt.Errorf("update registry: %w", err)
 	}
-	if next.prepared {
+	if next.prepared != nil {
+		if next.prepared != opts.prepared || cur.Hash != opts.prepared.Read.Hash {
+			return nil, next, true, errors.New("update registry: the prepared change was derived from other bytes than those under the lock")
+		}
 		if len(next.data) == 0 {
 			return cur, next, true, nil // it changes nothing
-		}
-		if opts.prepared == nil || cur.Hash != opts.prepared.Read.Hash {
-			return nil, next, true, errors.New("update registry: the prepared change was derived from other bytes than those under the lock")
 		}
 		if aheadHash == cur.Hash {
 			return cur, next, true, nil

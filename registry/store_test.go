@@ -1384,3 +1384,35 @@ func encodeJournal(j *Journal) []byte {
 	header, trailer := journalParts(j)
 	return slices.Concat(header, j.Data, trailer)
 }
+
+// TestTransformRefusesAPreparedChangeItWasNotGiven: a transform can answer
+// only the Use of the Prepared its transaction has, and only for the bytes
+// that Prepared read; anything else is refused with nothing written.
+func TestTransformRefusesAPreparedChangeItWasNotGiven(t *testing.T) {
+	path := newRegistry(t, `{"a": 1}`)
+	s := newStore(t)
+	ctx := context.Background()
+	prepare := func(key string) *Prepared {
+		read := must(s.Read(ctx, path))
+		v := must(pyjson.Parse(read.Data))
+		v.Set(key, pyjson.NewInt(1))
+		return &Prepared{Read: read, Next: pyjson.Encode(v)}
+	}
+	mine, other := prepare("b"), prepare("c")
+	before := readFile(t, path)
+	if _, err := s.TransformPrepared(ctx, path, mine, func(*Snapshot) (Change, error) { return other.Use(), nil }); err == nil {
+		t.Error("another Prepared's change was taken")
+	}
+	if _, err := s.Transform(ctx, path, func(*Snapshot) (Change, error) { return mine.Use(), nil }); err == nil {
+		t.Error("a prepared change was taken by a transaction given none")
+	}
+	empty := &Prepared{Read: mine.Read}
+	unlockedWrite(t, path, "o['x'] = 9")
+	changed := readFile(t, path)
+	if _, err := s.TransformPrepared(ctx, path, empty, func(*Snapshot) (Change, error) { return empty.Use(), nil }); err == nil {
+		t.Error("a prepared no-change was taken for bytes it did not read")
+	}
+	if got := readFile(t, path); !bytes.Equal(got, changed) || bytes.Equal(got, before) {
+		t.Errorf("the registry holds %q, want the unlocked writer's %q", got, changed)
+	}
+}
