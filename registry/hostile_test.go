@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"agentwatch/internal/pyscript"
 	"agentwatch/registry/pyjson"
 )
 
@@ -108,7 +109,7 @@ func startAsNobody(t *testing.T, setpriv, script string) {
 // target must never change; every call succeeds or says what is wrong.
 func TestNoWriteThroughPlantedJournalLinks(t *testing.T) {
 	setpriv := requireRootAndSetpriv(t)
-	requirePython(t)
+	pyscript.Python(t)
 	reg, target := hostileWorkspace(t)
 	before := sha(t, target)
 	jpath := reg + JournalSuffix
@@ -122,7 +123,7 @@ done`, target, jpath))
 		fi, err := os.Lstat(jpath)
 		return err == nil && fi.Mode()&os.ModeSymlink != 0
 	})
-	startPython(t, "increment.py", reg, "1000000", "python_edits", "0.002")
+	pyscript.Start(t, "increment.py", reg, "1000000", "python_edits", "0.002")
 
 	s := newStore(t)
 	ctx := context.Background()

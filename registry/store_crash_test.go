@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"agentwatch/internal/pyscript"
 	"agentwatch/registry/pyjson"
 )
 
@@ -346,8 +347,8 @@ func TestCrashLeftEarlyJournalIsRemovedByTheNextTransaction(t *testing.T) {
 	if err := os.WriteFile(held, []byte("in use"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	holder := startPython(t, "hold.py", held, "ex")
-	holder.expect(t, "locked")
+	holder := pyscript.Start(t, "hold.py", held, "ex")
+	holder.Expect(t, "locked")
 	link := path + JournalSuffix + ".778" + earlyJournalSuffix
 	if err := os.Symlink(early[0], link); err != nil {
 		t.Fatal(err)
@@ -373,8 +374,8 @@ func TestCrashLeftEarlyJournalIsRemovedByTheNextTransaction(t *testing.T) {
 	assertNoJournal(t, path)
 
 	// Let go, and the next transaction removes it.
-	fmt.Fprintln(holder.stdin)
-	holder.expect(t, "released")
+	fmt.Fprintln(holder.Stdin)
+	holder.Expect(t, "released")
 	if _, err := s.Transform(context.Background(), path, setKey("a", 2)); err != nil {
 		t.Fatal(err)
 	}
@@ -388,7 +389,7 @@ func TestCrashLeftEarlyJournalIsRemovedByTheNextTransaction(t *testing.T) {
 // next transaction keeps the Python change: a stale journal never rolls
 // another writer back.
 func TestCrashThenPythonWriterIsKept(t *testing.T) {
-	requirePython(t)
+	pyscript.Python(t)
 	cases := []struct {
 		step    string
 		wantNew bool // the crashed write had reached the file
@@ -408,7 +409,7 @@ func TestCrashThenPythonWriterIsKept(t *testing.T) {
 				t.Fatalf("got %v, want the crash to leave a journal", err)
 			}
 
-			startPython(t, "increment.py", path, "1", "python_edits").wait(t)
+			pyscript.Start(t, "increment.py", path, "1", "python_edits").Wait(t)
 
 			c, err := s.Transform(context.Background(), path, setKey("aw_after", 1))
 			if err != nil {
@@ -442,14 +443,14 @@ func TestCrashThenPythonWriterIsKept(t *testing.T) {
 // document either. So the next transaction writes nothing, keeps the
 // journal for restore to offer, and fails with a *CorruptError that says so.
 func TestCrashThenTornByAnotherWriterKeepsJournal(t *testing.T) {
-	requirePython(t)
+	pyscript.Python(t)
 	ctx := context.Background()
 	old, next := crashContent(t, "grow")
 	path := newRegistry(t, string(old))
 	s := newStore(t)
 	crashAt(t, "journal-written", path, s.StateDir, next)
-	startPython(t, "increment.py", path, "1", "python_edits").wait(t)
-	startPython(t, "tear.py", path, "careless_edits").wait(t)
+	pyscript.Start(t, "increment.py", path, "1", "python_edits").Wait(t)
+	pyscript.Start(t, "tear.py", path, "careless_edits").Wait(t)
 	torn := readFile(t, path)
 	if _, err := pyjson.Parse(torn); err == nil {
 		t.Fatalf("test setup: the torn registry parses: %q", torn)

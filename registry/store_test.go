@@ -1,7 +1,6 @@
 package registry
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -19,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"agentwatch/internal/pyscript"
 	"agentwatch/registry/pyjson"
 
 	"github.com/gofrs/flock"
@@ -770,107 +770,10 @@ func TestDefaultStateDir(t *testing.T) {
 
 // --- Against real Python writers ---------------------------------------
 
-// python is a python3 process running a script from testdata. It is killed
-// by its PID when the test ends, however it ends.
-type python struct {
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	lines  chan string
-	done   chan struct{}
-	err    error // from Wait, once done is closed
-	stderr bytes.Buffer
-}
-
-// requirePython skips the test when there is no python3 to play the
-// orchestrator's writers.
-func requirePython(t *testing.T) string {
-	t.Helper()
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("python3 not found on PATH: the tests against the orchestrator's Python writers need it")
-	}
-	return py
-}
-
-func startPython(t *testing.T, script string, args ...string) *python {
-	t.Helper()
-	py := requirePython(t)
-	p := &python{lines: make(chan string, 16), done: make(chan struct{})}
-	p.cmd = exec.Command(py, append([]string{filepath.Join("testdata", script)}, args...)...)
-	p.cmd.Stderr = &p.stderr
-	var err error
-	if p.stdin, err = p.cmd.StdinPipe(); err != nil {
-		t.Fatal(err)
-	}
-	// Our own pipe, read to EOF by our own goroutine, so that Wait never
-	// races the reader.
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.cmd.Stdout = w
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
-	pid := p.cmd.Process.Pid
-	t.Cleanup(func() {
-		if err := p.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
-			t.Logf("kill python PID %d: %v", pid, err)
-		}
-		<-p.done
-	})
-	go func() {
-		sc := bufio.NewScanner(r)
-		for sc.Scan() {
-			p.lines <- sc.Text()
-		}
-		r.Close()
-	}()
-	go func() {
-		p.err = p.cmd.Wait()
-		close(p.done)
-	}()
-	return p
-}
-
-// expect waits for the line want on the script's stdout.
-func (p *python) expect(t *testing.T, want string) {
-	t.Helper()
-	select {
-	case got := <-p.lines:
-		if got != want {
-			t.Fatalf("python PID %d: got line %q, want %q", p.cmd.Process.Pid, got, want)
-		}
-	case <-p.done:
-		// A line printed just before the exit may still be in the pipe.
-		select {
-		case got := <-p.lines:
-			if got == want {
-				return
-			}
-			t.Fatalf("python PID %d: got line %q, want %q", p.cmd.Process.Pid, got, want)
-		case <-time.After(10 * time.Second):
-		}
-		t.Fatalf("python PID %d exited (%v) before printing %q: %s", p.cmd.Process.Pid, p.err, want, p.stderr.String())
-	case <-time.After(20 * time.Second):
-		t.Fatalf("python PID %d: no %q after 20s", p.cmd.Process.Pid, want)
-	}
-}
-
-// wait waits for the script to exit and fails the test unless it succeeded.
-func (p *python) wait(t *testing.T) {
-	t.Helper()
-	<-p.done
-	if p.err != nil {
-		t.Errorf("python PID %d: %v: %s", p.cmd.Process.Pid, p.err, p.stderr.String())
-	}
-}
-
 func TestUpdateLockBusyNamesPythonHolder(t *testing.T) {
 	path := newRegistry(t, sampleRegistry)
-	holder := startPython(t, "hold.py", path, "ex")
-	holder.expect(t, "locked")
+	holder := pyscript.Start(t, "hold.py", path, "ex")
+	holder.Expect(t, "locked")
 
 	const timeout = 500 * time.Millisecond
 	s := &Store{StateDir: t.TempDir(), LockTimeout: timeout}
@@ -893,7 +796,7 @@ func TestUpdateLockBusyNamesPythonHolder(t *testing.T) {
 		t.Errorf("got Waited %v Path %s, want >= %v and %s", busy.Waited, busy.Path, timeout, path)
 	}
 	if runtime.GOOS == "linux" {
-		pid := holder.cmd.Process.Pid
+		pid := holder.PID()
 		if busy.PID != pid {
 			t.Errorf("got holder PID %d, want python's %d", busy.PID, pid)
 		}
@@ -930,15 +833,15 @@ func TestLockHolderIsNotAWaiter(t *testing.T) {
 		t.Skip("only Linux lists lock holders")
 	}
 	path := newRegistry(t, sampleRegistry)
-	holder := startPython(t, "hold.py", path, "ex")
-	holder.expect(t, "locked")
-	waiter := startPython(t, "hold.py", path, "ex")
+	holder := pyscript.Start(t, "hold.py", path, "ex")
+	holder.Expect(t, "locked")
+	waiter := pyscript.Start(t, "hold.py", path, "ex")
 	// Wait until the kernel lists the waiter ("->") behind the holder.
 	waiting := func() bool {
 		locks, _ := os.ReadFile("/proc/locks")
 		for _, line := range strings.Split(string(locks), "\n") {
 			f := strings.Fields(line)
-			if len(f) > 5 && f[1] == "->" && f[5] == strconv.Itoa(waiter.cmd.Process.Pid) {
+			if len(f) > 5 && f[1] == "->" && f[5] == strconv.Itoa(waiter.PID()) {
 				return true
 			}
 		}
@@ -946,21 +849,21 @@ func TestLockHolderIsNotAWaiter(t *testing.T) {
 	}
 	for deadline := time.Now().Add(10 * time.Second); !waiting(); time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("python PID %d not listed as a waiter in /proc/locks after 10s", waiter.cmd.Process.Pid)
+			t.Fatalf("python PID %d not listed as a waiter in /proc/locks after 10s", waiter.PID())
 		}
 	}
 	_, err := (&Store{StateDir: t.TempDir(), LockTimeout: 100 * time.Millisecond}).Transform(
 		context.Background(), path, setKey("x", 1))
 	var busy *LockBusyError
-	if !errors.As(err, &busy) || busy.PID != holder.cmd.Process.Pid {
-		t.Errorf("got %v, want the holder's PID %d, not the waiter's %d", err, holder.cmd.Process.Pid, waiter.cmd.Process.Pid)
+	if !errors.As(err, &busy) || busy.PID != holder.PID() {
+		t.Errorf("got %v, want the holder's PID %d, not the waiter's %d", err, holder.PID(), waiter.PID())
 	}
 }
 
 func TestUpdateWaitsForPythonHolder(t *testing.T) {
 	path := newRegistry(t, sampleRegistry)
-	holder := startPython(t, "hold.py", path, "ex")
-	holder.expect(t, "locked")
+	holder := pyscript.Start(t, "hold.py", path, "ex")
+	holder.Expect(t, "locked")
 
 	type result struct {
 		c        *Commit
@@ -981,10 +884,10 @@ func TestUpdateWaitsForPythonHolder(t *testing.T) {
 	const hold = 300 * time.Millisecond
 	time.Sleep(hold)
 	releasedAt := time.Now()
-	if _, err := io.WriteString(holder.stdin, "\n"); err != nil {
+	if _, err := io.WriteString(holder.Stdin, "\n"); err != nil {
 		t.Fatal(err)
 	}
-	holder.expect(t, "released")
+	holder.Expect(t, "released")
 	r := <-out
 	if r.err != nil {
 		t.Fatalf("got %v, want Update to wait for the lock and succeed", r.err)
@@ -1002,8 +905,8 @@ func TestUpdateWaitsForPythonHolder(t *testing.T) {
 
 func TestReadSharesTheLockWithPythonReaders(t *testing.T) {
 	path := newRegistry(t, sampleRegistry)
-	reader := startPython(t, "hold.py", path, "sh")
-	reader.expect(t, "locked")
+	reader := pyscript.Start(t, "hold.py", path, "sh")
+	reader.Expect(t, "locked")
 	s := &Store{ReadTimeout: 100 * time.Millisecond}
 	if _, err := s.Read(context.Background(), path); err != nil {
 		t.Errorf("got %v, want Read to share the lock with a LOCK_SH holder", err)
@@ -1022,14 +925,14 @@ func TestNoLostUpdateAgainstPythonWriters(t *testing.T) {
 		minGoEach  = 25
 	)
 	path := newRegistry(t, sampleRegistry)
-	var procs []*python
+	var procs []*pyscript.Proc
 	for range writers {
-		procs = append(procs, startPython(t, "increment.py", path, strconv.Itoa(increments), "counter"))
+		procs = append(procs, pyscript.Start(t, "increment.py", path, strconv.Itoa(increments), "counter"))
 	}
 	allDone := make(chan struct{})
 	go func() {
 		for _, p := range procs {
-			<-p.done
+			<-p.Done
 		}
 		close(allDone)
 	}()
@@ -1066,7 +969,7 @@ func TestNoLostUpdateAgainstPythonWriters(t *testing.T) {
 	}
 	wg.Wait()
 	for _, p := range procs {
-		p.wait(t)
+		p.Wait(t)
 	}
 
 	snap, err := s.Read(context.Background(), path)

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"agentwatch/internal/pyscript"
 	"agentwatch/registry/pyjson"
 )
 
@@ -19,25 +20,16 @@ import (
 // leaves a file that does not parse alone. It reports whether it wrote.
 func carefulWrite(t *testing.T, path, field string) bool {
 	t.Helper()
-	p := startPython(t, "careful.py", path, field)
-	var line string
-	select {
-	case line = <-p.lines:
-	case <-p.done:
-		// Its word may still be on its way from the pipe when it exits.
-		select {
-		case line = <-p.lines:
-		case <-time.After(10 * time.Second):
-		}
-	}
-	p.wait(t)
+	p := pyscript.Start(t, "careful.py", path, field)
+	line := <-p.Lines // "" when it exits without its word
+	p.Wait(t)
 	switch line {
 	case "wrote":
 		return true
 	case "corrupt":
 		return false
 	}
-	t.Fatalf("careful.py: got %q, want wrote or corrupt: %s", line, p.stderr.String())
+	t.Fatalf("careful.py: got %q, want wrote or corrupt: %s", line, p.Stderr())
 	return false
 }
 
@@ -52,7 +44,7 @@ func carefulWrite(t *testing.T, path, field string) bool {
 // rewrote it, and recovery took it for another writer's and dropped the
 // journal: the change's fields were lost.
 func TestCrashNeverLeavesAParseableWrongFile(t *testing.T) {
-	requirePython(t)
+	pyscript.Python(t)
 	steps := []string{"registry-marked", "registry-partial", "registry-written", "truncated", "first-byte", "synced"}
 	for _, mode := range []string{"locked", "ahead"} {
 		for _, step := range steps {
@@ -131,7 +123,7 @@ func bigRegistry(size int) []byte {
 // write, every agent's fields are whole, and no journal or temporary file
 // is left.
 func TestRandomKillsMidRepairLoseNothing(t *testing.T) {
-	requirePython(t)
+	pyscript.Python(t)
 	kills := 50
 	if testing.Short() {
 		kills = 8
@@ -308,16 +300,16 @@ func readsWithoutTheLock(t *testing.T, child, step string) {
 		_, err := os.Stat(marker)
 		return err == nil
 	})
-	holder := startPython(t, "hold.py", path, "ex")
-	holder.expect(t, "locked")
+	holder := pyscript.Start(t, "hold.py", path, "ex")
+	holder.Expect(t, "locked")
 	select {
 	case err := <-done:
 		done <- err
 		t.Fatalf("reader PID %d exited (%v) before the check was over", pid, err)
 	default:
 	}
-	fmt.Fprintln(holder.stdin)
-	holder.expect(t, "released")
+	fmt.Fprintln(holder.Stdin)
+	holder.Expect(t, "released")
 }
 
 // waitFor polls cond until it holds, failing the test after a minute.

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"agentwatch/internal/pyscript"
 	"agentwatch/statedb"
 )
 
@@ -24,22 +25,22 @@ func TestConcurrentWriters(t *testing.T) {
 	orig := dump(t, path)
 	agents := []string{investigator, "test_writer-173227-69f755", "anchor_checker-173242-f0354f"}
 
-	writers := make([]*python, len(agents))
+	writers := make([]*pyscript.Proc, len(agents))
 	for i, id := range agents {
-		writers[i] = startPython(t, "writer.py", path, id, "200")
+		writers[i] = pyscript.Start(t, "writer.py", path, id, "200")
 	}
 	for _, w := range writers {
-		w.expect(t, "ready")
+		w.Expect(t, "ready")
 	}
 	finished := make(chan struct{})
 	go func() {
 		for _, w := range writers {
-			<-w.done
+			<-w.Done
 		}
 		close(finished)
 	}()
 	for _, w := range writers {
-		w.send(t)
+		w.Send(t)
 	}
 
 	// Repair and undo the builder until the writers are done, and at least
@@ -66,8 +67,8 @@ func TestConcurrentWriters(t *testing.T) {
 		}
 	}
 	for _, w := range writers {
-		w.expect(t, "done")
-		w.wait(t)
+		w.Expect(t, "done")
+		w.WaitClean(t)
 	}
 	t.Logf("%d agentwatch transactions, %d of them while the writers ran", total, during)
 	if during < minTx {

@@ -1,19 +1,17 @@
 package statedb_test
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
-	"io"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
-	"time"
+
+	"agentwatch/internal/pyscript"
 )
 
 // fixture is the workspace the orchestrator's own code wrote (see
@@ -123,113 +121,11 @@ func exists(path string) bool {
 
 // --- python3, playing the orchestrator ---------------------------------
 
-// python is a python3 process running a script from testdata. It is killed
-// by its PID when the test ends, however it ends.
-type python struct {
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	lines  chan string
-	done   chan struct{}
-	err    error // from Wait, once done is closed
-	stderr bytes.Buffer
-}
-
-// requirePython skips the test when there is no python3 to play the
-// orchestrator.
-func requirePython(t testing.TB) string {
-	t.Helper()
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("python3 not found on PATH: the tests against the orchestrator's Python connections need it")
-	}
-	return py
-}
-
-// startPython starts testdata/script with args.
-func startPython(t *testing.T, script string, args ...string) *python {
-	t.Helper()
-	py := requirePython(t)
-	p := &python{lines: make(chan string, 16), done: make(chan struct{})}
-	p.cmd = exec.Command(py, append([]string{filepath.Join("testdata", script)}, args...)...)
-	p.cmd.Stderr = &p.stderr
-	var err error
-	if p.stdin, err = p.cmd.StdinPipe(); err != nil {
-		t.Fatal(err)
-	}
-	// Our own pipe, read to EOF by our own goroutine, so that Wait never
-	// races the reader.
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.cmd.Stdout = w
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
-	pid := p.cmd.Process.Pid
-	t.Cleanup(func() {
-		if err := p.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
-			t.Logf("kill python PID %d: %v", pid, err)
-		}
-		<-p.done
-	})
-	go func() {
-		sc := bufio.NewScanner(r)
-		for sc.Scan() {
-			p.lines <- sc.Text()
-		}
-		r.Close()
-		close(p.lines)
-	}()
-	go func() {
-		p.err = p.cmd.Wait()
-		close(p.done)
-	}()
-	return p
-}
-
-// expect waits for the line want on the script's stdout.
-func (p *python) expect(t *testing.T, want string) {
-	t.Helper()
-	// lines is closed at the end of the script's output, after every line.
-	select {
-	case got, ok := <-p.lines:
-		if !ok {
-			<-p.done
-			t.Fatalf("python PID %d exited (%v) before printing %q: %s", p.cmd.Process.Pid, p.err, want, p.stderr.String())
-		}
-		if got != want {
-			t.Fatalf("python PID %d: got line %q, want %q", p.cmd.Process.Pid, got, want)
-		}
-	case <-time.After(60 * time.Second):
-		t.Fatalf("python PID %d: no %q after 60s", p.cmd.Process.Pid, want)
-	}
-}
-
-// send writes a line to the script's stdin.
-func (p *python) send(t *testing.T) {
-	t.Helper()
-	if _, err := io.WriteString(p.stdin, "go\n"); err != nil {
-		t.Fatalf("python PID %d: %v", p.cmd.Process.Pid, err)
-	}
-}
-
-// wait waits for the script to exit and fails the test unless it exited 0
-// with nothing on stderr.
-func (p *python) wait(t *testing.T) {
-	t.Helper()
-	<-p.done
-	if p.err != nil || p.stderr.Len() > 0 {
-		t.Errorf("python PID %d: got exit %v, stderr %q; want exit 0 and no stderr", p.cmd.Process.Pid, p.err, p.stderr.String())
-	}
-}
-
 // runOrch runs testdata/orch.py on the database at path and returns what it
 // printed.
 func runOrch(t testing.TB, path, kind, sql string, params ...any) []byte {
 	t.Helper()
-	py := requirePython(t)
+	py := pyscript.Python(t)
 	if params == nil {
 		params = []any{}
 	}

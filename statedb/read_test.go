@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"agentwatch/internal/pyscript"
 	"agentwatch/statedb"
 )
 
@@ -579,8 +580,8 @@ func TestReadBusy(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			path := copyDB(t)
 			tc.prepare(t, path)
-			holder := startPython(t, "hold.py", path, tc.mode)
-			holder.expect(t, "locked")
+			holder := pyscript.Start(t, "hold.py", path, tc.mode)
+			holder.Expect(t, "locked")
 
 			const timeout = 200 * time.Millisecond
 			start := time.Now()
@@ -605,9 +606,9 @@ func TestReadBusy(t *testing.T) {
 				t.Errorf("with a context ending after %v: got %v after %v, want context.DeadlineExceeded", timeout, err, waited)
 			}
 
-			holder.send(t)
-			holder.expect(t, "released")
-			holder.wait(t)
+			holder.Send(t)
+			holder.Expect(t, "released")
+			holder.WaitClean(t)
 			if st, err := statedb.Read(context.Background(), path, statedb.ReadOptions{BusyTimeout: timeout}); err != nil || len(st.Agents) != 10 {
 				t.Errorf("after the holder let go: got %v, want the fixture's 10 agents", err)
 			}
@@ -660,9 +661,9 @@ func TestReadForeignOwnerAsUser(t *testing.T) {
 				}
 			}
 			if tc.open {
-				holder := startPython(t, "hold.py", path, "open")
-				holder.expect(t, "locked")
-				t.Cleanup(func() { holder.send(t); <-holder.done })
+				holder := pyscript.Start(t, "hold.py", path, "open")
+				holder.Expect(t, "locked")
+				t.Cleanup(func() { holder.Send(t); <-holder.Done })
 			}
 			sidecars := map[string]bool{"-shm": exists(path + "-shm"), "-wal": exists(path + "-wal")}
 

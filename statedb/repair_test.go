@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"agentwatch/internal/pyscript"
 	"agentwatch/statedb"
 )
 
@@ -280,8 +281,8 @@ func TestWriteBusy(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	holder := startPython(t, "hold.py", path, "immediate")
-	holder.expect(t, "locked")
+	holder := pyscript.Start(t, "hold.py", path, "immediate")
+	holder.Expect(t, "locked")
 
 	calls := []struct {
 		name string
@@ -310,9 +311,9 @@ func TestWriteBusy(t *testing.T) {
 		t.Errorf("got status %v while locked, want working (nothing written)", got)
 	}
 
-	holder.send(t)
-	holder.expect(t, "released")
-	holder.wait(t)
+	holder.Send(t)
+	holder.Expect(t, "released")
+	holder.WaitClean(t)
 	if _, _, err := statedb.Apply(ctx, path, r, timeout); err != nil {
 		t.Fatalf("after the holder committed: got %v, want the repair made", err)
 	}
