@@ -100,51 +100,16 @@ func crashAt(t *testing.T, step, registry, stateDir string, next []byte, env ...
 		t.Fatal(err)
 	}
 	marker := filepath.Join(dir, "paused")
-	cmd := testChild("-test.run=^$")
-	cmd.Env = append(os.Environ(),
-		childEnv+"=update",
-		childRegistryEnv+"="+registry,
-		childStateEnv+"="+stateDir,
-		childNewEnv+"="+nextFile,
-		pauseEnv+"="+step,
-		pauseMarkerEnv+"="+marker,
-	)
-	cmd.Env = append(cmd.Env, env...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	pid := cmd.Process.Pid
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	killed := false
-	t.Cleanup(func() {
-		if !killed {
-			cmd.Process.Kill()
-			<-done
-		}
-	})
-
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		if _, err := os.Stat(marker); err == nil {
-			break
-		}
-		select {
-		case err := <-done:
-			killed = true
-			t.Fatalf("child writer PID %d exited (%v) without stopping at %s: %s", pid, err, step, stderr.String())
-		case <-time.After(5 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("child writer PID %d did not reach %s in 30s", pid, step)
-		}
-	}
-	if err := cmd.Process.Kill(); err != nil {
-		t.Fatalf("kill child writer PID %d: %v", pid, err)
-	}
-	<-done // reaped: its descriptors, and so its lock, are gone
-	killed = true
+	c := startChild(t, append([]string{
+		childEnv + "=update",
+		childRegistryEnv + "=" + registry,
+		childStateEnv + "=" + stateDir,
+		childNewEnv + "=" + nextFile,
+		pauseEnv + "=" + step,
+		pauseMarkerEnv + "=" + marker,
+	}, env...)...)
+	c.waitMarker(t, marker, "its stop at "+step, 30*time.Second)
+	c.kill(t)
 }
 
 // crashContent returns a registry and a change of it. For grow and shrink

@@ -183,49 +183,15 @@ func killLoopChild(t *testing.T, path, stateDir string, after time.Duration) {
 	t.Helper()
 	dir := t.TempDir()
 	marker := dir + "/committed"
-	cmd := testChild("-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"=loop", childRegistryEnv+"="+path, childStateEnv+"="+stateDir,
+	c := startChild(t, childEnv+"=loop", childRegistryEnv+"="+path, childStateEnv+"="+stateDir,
 		"AGENTWATCH_TEST_PAUSE_MARKER="+marker)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	pid := cmd.Process.Pid
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	reaped := false
-	t.Cleanup(func() {
-		if !reaped {
-			cmd.Process.Kill()
-			<-done
-		}
-	})
-	for deadline := time.Now().Add(time.Minute); ; {
-		if _, err := os.Stat(marker); err == nil {
-			break
-		}
-		select {
-		case err := <-done:
-			reaped = true
-			t.Fatalf("loop child PID %d exited (%v): %s", pid, err, stderr.String())
-		case <-time.After(2 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("loop child PID %d committed nothing in a minute", pid)
-		}
-	}
+	c.waitMarker(t, marker, "its first commit", time.Minute)
 	select {
-	case err := <-done:
-		reaped = true
-		t.Fatalf("loop child PID %d exited (%v): %s", pid, err, stderr.String())
+	case <-c.done:
+		t.Fatalf("loop child PID %d exited (%v): %s", c.pid, c.err, c.Stderr())
 	case <-time.After(after): // a random point of its work, not a wait for it
 	}
-	if err := cmd.Process.Kill(); err != nil {
-		t.Fatalf("kill loop child PID %d: %v", pid, err)
-	}
-	<-done
-	reaped = true
+	c.kill(t)
 }
 
 // runLoopChild rewrites the registry until it is killed: each round flips
@@ -283,29 +249,14 @@ func TestReadParsesWithoutTheLock(t *testing.T) {
 func readsWithoutTheLock(t *testing.T, child, step string) {
 	path := newRegistry(t, sampleRegistry)
 	marker := filepath.Join(t.TempDir(), "paused")
-	cmd := testChild("-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"="+child, childRegistryEnv+"="+path,
+	c := startChild(t, childEnv+"="+child, childRegistryEnv+"="+path,
 		"AGENTWATCH_TEST_PAUSE_AT="+step, "AGENTWATCH_TEST_PAUSE_MARKER="+marker)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	pid := cmd.Process.Pid
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-done
-	})
-	waitFor(t, "the reader to stop before its parse", func() bool {
-		_, err := os.Stat(marker)
-		return err == nil
-	})
+	c.waitMarker(t, marker, "its stop before the parse", time.Minute)
 	holder := pyscript.Start(t, "hold.py", path, "ex")
 	holder.Expect(t, "locked")
 	select {
-	case err := <-done:
-		done <- err
-		t.Fatalf("reader PID %d exited (%v) before the check was over", pid, err)
+	case <-c.done:
+		t.Fatalf("reader PID %d exited (%v) before the check was over", c.pid, c.err)
 	default:
 	}
 	fmt.Fprintln(holder.Stdin)
