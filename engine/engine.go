@@ -169,7 +169,7 @@ func (e *Engine) gatherBase(ctx context.Context, snap *Snapshot, b registry.Base
 				r.Err, r.Hash = s.ParseErr, s.Hash
 				snap.Hashes[f.Path] = s.Hash
 			default:
-				r.Root, r.Hash = s.Root, s.Hash
+				r.Root, r.Rows, r.Hash = s.Root, s.Rows, s.Hash
 				snap.Hashes[f.Path] = s.Hash
 			}
 			snap.Input.Registries = append(snap.Input.Registries, r)

@@ -177,7 +177,7 @@ func (e *Engine) activeAgents(r reconcile.Registry) []activeAgent {
 	if got, ok := c.m[r.Path]; ok && r.Hash != "" && got.hash == r.Hash {
 		return got.agents
 	}
-	tf, err := registry.NewTaskFile(r.Root)
+	tf, err := registry.NewTaskView(r.Root, r.Rows)
 	if err != nil {
 		return nil
 	}

@@ -108,7 +108,7 @@ func (s *Snapshot) Carry(prev *Snapshot) []reconcile.Registry {
 			continue
 		}
 		if o, ok := old[r.Path]; ok && o.Root != nil {
-			s.Input.Registries[i].Root, s.Input.Registries[i].Hash = o.Root, o.Hash
+			s.Input.Registries[i].Root, s.Input.Registries[i].Rows, s.Input.Registries[i].Hash = o.Root, o.Rows, o.Hash
 			s.Input.Registries[i].Err, s.Input.Registries[i].Locked = nil, false
 			s.Hashes[r.Path] = prev.Hashes[r.Path]
 			carried = append(carried, r)

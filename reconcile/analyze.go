@@ -150,7 +150,7 @@ func newWorld(in Input) *world {
 		if f.err == nil {
 			switch r.Kind {
 			case KindTask:
-				f.task, f.err = registry.NewTaskFile(r.Root)
+				f.task, f.err = registry.NewTaskView(r.Root, r.Rows)
 				if f.err == nil {
 					f.agents = f.task.Agents()
 					f.byID = make(map[string][]registry.Agent, len(f.agents))
@@ -159,7 +159,7 @@ func newWorld(in Input) *world {
 					}
 				}
 			case KindGlobal:
-				f.global, f.err = registry.NewGlobalFile(r.Root)
+				f.global, f.err = registry.NewGlobalView(r.Root, r.Rows)
 				if f.err == nil {
 					f.gagents = f.global.Agents()
 				}

@@ -30,6 +30,9 @@ type Registry struct {
 	// TaskID is the task a task registry belongs to, from its directory.
 	TaskID string
 	Root   *pyjson.Value
+	// Rows are a lean read's agents and tasks (registry.Snapshot.Rows):
+	// Root's are then empty. Nil for a whole read.
+	Rows *registry.Rows
 	// Hash is the hash of the bytes Root was parsed from, when known: two
 	// inputs whose registries have the same hashes hold the same documents,
 	// which lets Observe give its previous report again (see reuse).

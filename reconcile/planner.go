@@ -66,12 +66,12 @@ func (w *world) statusOps(changes []StatusChange) []Op {
 		if tf := b.tasks[c.TaskID]; tf != nil && tf.task != nil {
 			if a, ok := tf.entry(c.AgentID); ok && w.sets.Classify(a.Status) == registry.StatusActive {
 				ops = append(ops, Op{Op: c.Op, Registry: tf.Path, Kind: KindTask, AgentID: c.AgentID, Field: "status",
-					Old: jsonString(a.Status), New: jsonString(to), Expect: jsonText(a.Entry.Get("status")), Reason: c.Reason, Why: c.Why, Session: c.Session, TaskID: c.TaskID})
+					Old: jsonString(a.Status), New: jsonString(to), Expect: jsonText(a.StatusValue()), Reason: c.Reason, Why: c.Why, Session: c.Session, TaskID: c.TaskID})
 			}
 		}
 		if g := b.global; g != nil && g.global != nil {
-			if e := g.global.AgentEntry(c.AgentID); e != nil {
-				st := e.Get("status")
+			if ga, ok := g.global.Agent(c.AgentID); ok {
+				st := ga.StatusValue()
 				if st == nil || w.sets.Classify(st.StrOr("")) == registry.StatusActive {
 					ops = append(ops, Op{Op: c.Op, Registry: g.Path, Kind: KindGlobal, AgentID: c.AgentID, Field: "status",
 						Old: jsonText(st), New: jsonString(to), Expect: jsonText(st), Reason: c.Reason, Why: c.Why, Session: c.Session, TaskID: c.TaskID})
@@ -92,9 +92,8 @@ func (w *world) syncOps() []Op {
 			continue // in one registry only: shown, not repaired
 		}
 		b := w.bases[w.baseOf(fd.GlobalRegistry)]
-		g := b.global.global.AgentEntry(fd.AgentID)
+		ga, _ := b.global.global.Agent(fd.AgentID)
 		t, _ := b.tasks[fd.TaskID].entry(fd.AgentID)
-		ga := registry.Agent{LastUpdate: g.Get("last_update").StrOr("")}
 		cg, ct := w.sets.Classify(fd.GlobalStatus), w.sets.Classify(fd.TaskStatus)
 		if cg == registry.StatusUnknown || ct == registry.StatusUnknown {
 			continue
@@ -142,7 +141,10 @@ func (w *world) baseOf(path string) string {
 func (w *world) recountOps(in Input, ops []Op) []Op {
 	sim := Input{Now: in.Now, Sets: in.Sets, Bases: in.Bases, Databases: in.Databases}
 	for _, r := range in.Registries {
-		if r.Root != nil {
+		switch {
+		case r.Rows != nil: // a lean read: its rows become entries again
+			r.Root, r.Rows = r.Rows.Document(r.Root), nil
+		case r.Root != nil:
 			r.Root = r.Root.Clone()
 		}
 		sim.Registries = append(sim.Registries, r)

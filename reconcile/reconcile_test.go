@@ -229,6 +229,9 @@ func TestAnalyze(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rep := Analyze(tt.in(t))
+			if lean := Analyze(leanInput(t, tt.in(t))); !slices.Equal(findingKeys(lean.Findings), findingKeys(rep.Findings)) {
+				t.Errorf("findings of lean reads:\n%s\nof whole documents:\n%s", findingKeys(lean.Findings), findingKeys(rep.Findings))
+			}
 			got := findingKeys(rep.Findings)
 			want := slices.Clone(tt.want)
 			slices.Sort(want)
@@ -332,7 +335,9 @@ func TestMakePlan(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := opKeys(MakePlan(tt.in(t), tt.changes).Ops)
+			plan := MakePlan(tt.in(t), tt.changes)
+			samePlans(t, plan, MakePlan(leanInput(t, tt.in(t)), tt.changes))
+			got := opKeys(plan.Ops)
 			if !slices.Equal(got, tt.want) {
 				t.Errorf("plan:\ngot  %s\nwant %s", strings.Join(got, "\n     "), strings.Join(tt.want, "\n     "))
 			}

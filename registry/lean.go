@@ -15,12 +15,13 @@ import (
 // fields of the views (Agent, Task, TaskFile.ID and Status) and the
 // counters. It copies the file's bytes under the shared lock into an
 // anonymous in-memory file, lets go, and reads the copy once, in chunks,
-// checking it as Parse would and copying the kept members' source text,
-// then parses that text. The registry's bytes are never held whole in
-// this process's memory: a 200 MB registry costs its projection, not
-// itself. The result is a document like Parse's, less the members it
-// leaves out; it is never encoded or written (repairs read the whole
-// document again, under the lock).
+// checking it as Parse would. Each agent and task entry is turned into a
+// typed row as it streams past (Rows); the rest it keeps is a small
+// document of the top-level fields, its "agents" and "tasks" empty. The
+// registry's bytes are never held whole in this process's memory, nor a
+// document of its entries: a 200 MB registry costs its rows. The result is
+// never encoded or written (repairs read the whole document again, under
+// the lock).
 
 // leanRoot is what a lean read keeps of a registry, task or global.
 var leanRoot = pyjson.Fields(map[string]*pyjson.Projection{
@@ -29,8 +30,8 @@ var leanRoot = pyjson.Fields(map[string]*pyjson.Projection{
 	// GlobalCounters)
 	"active_count": pyjson.Whole, "total_spawned": pyjson.Whole, "completed_count": pyjson.Whole,
 	"active_agents": pyjson.Whole, "total_agents_spawned": pyjson.Whole, "total_tasks": pyjson.Whole, "active_tasks": pyjson.Whole,
-	"agents": pyjson.Each(pyjson.WholeFields("id", "task_id", "type", "parent", "status", "tmux_session", "started_at", "last_update")),
-	"tasks":  pyjson.Each(pyjson.WholeFields("description", "status", "created_at")),
+	"agents": pyjson.Stream("agents", pyjson.WholeFields("id", "task_id", "type", "parent", "status", "tmux_session", "started_at", "last_update")),
+	"tasks":  pyjson.Stream("tasks", pyjson.WholeFields("description", "status", "created_at")),
 })
 
 // LeanKeeps reports whether a lean read keeps a top-level field.
@@ -83,13 +84,14 @@ func (s *Store) ReadLean(ctx context.Context, path string) (*Snapshot, error) {
 	if fi.Size() < int64(chunk) {
 		chunk = int(fi.Size()) + 1
 	}
-	root, err := pyjson.Project(hr, leanRoot, chunk, fi.Size())
-	if errors.Is(err, pyjson.ErrNotProjected) {
+	var rows rowReader
+	root, err := pyjson.ProjectStream(hr, leanRoot, chunk, fi.Size()/64, rows.handle)
+	if errors.Is(err, pyjson.ErrNotProjected) || errors.Is(err, errNotObject) {
 		return s.Read(ctx, path)
 	} else if err != nil {
 		return nil, fmt.Errorf("read registry: %w", err)
 	}
-	return &Snapshot{Path: path, Root: root, Hash: leanHash(hr.hash.Sum64(), hr.n), ModTime: fi.ModTime(), Lean: true}, nil
+	return &Snapshot{Path: path, Root: root, Rows: rows.finish(root), Hash: leanHash(hr.hash.Sum64(), hr.n), ModTime: fi.ModTime(), Lean: true}, nil
 }
 
 // leanSeed seeds the hashes of lean reads: the same for every read of this

@@ -60,6 +60,9 @@ type Snapshot struct {
 	// Lean says Root is a lean read's projection (see ReadLean): Data is
 	// nil, and Root must never be encoded or written.
 	Lean bool
+	// Rows are a lean read's agents and tasks, typed; Root's "agents"
+	// and "tasks" are then empty. Nil for other reads (see NewTaskView).
+	Rows *Rows
 }
 
 // Prepared is the work of a transaction done before its lock: a read of

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"agentwatch/registry/pyjson"
 )
@@ -167,7 +169,30 @@ type Agent struct {
 	// Index is the entry's position in a task registry's agents array, or -1
 	// in the global registry.
 	Index int
+	// Entry is the entry in its document; nil for a lean read's rows.
 	Entry *pyjson.Value
+	// statusJSON is the status's JSON text where Status quoted would not
+	// encode it: a status that is not a string (Status is then its text),
+	// or a string with an escaped lone surrogate; empty otherwise.
+	statusJSON string
+}
+
+// StatusValue is the entry's status as its document holds it, nil when it
+// has none: what a repair expects to find before it changes it.
+func (a Agent) StatusValue() *pyjson.Value {
+	switch {
+	case a.Entry != nil:
+		return a.Entry.Get("status")
+	case !a.HasStatus:
+		return nil
+	case a.statusJSON != "":
+		v, err := pyjson.Parse([]byte(a.statusJSON))
+		if err != nil {
+			return nil // never so: it is Encode's output
+		}
+		return v
+	}
+	return pyjson.NewString(a.Status)
 }
 
 // Started parses StartedAt; ok is false when it is missing or malformed.
@@ -220,6 +245,11 @@ func agentFrom(id string, idField bool, e *pyjson.Value, index int) Agent {
 			a.LastUpdate = val.StrOr("")
 		case "status":
 			a.Status, a.HasStatus = val.StrOr(val.String()), true
+			if val.Kind() != pyjson.String || strings.ContainsRune(a.Status, utf8.RuneError) {
+				if text := string(pyjson.Encode(val)); text != string(pyjson.Encode(pyjson.NewString(a.Status))) {
+					a.statusJSON = text
+				}
+			}
 		}
 	}
 	return a
@@ -253,12 +283,14 @@ func counterOf(root *pyjson.Value, field string) (Counter, bool) {
 // TaskFile is a view of a task's AGENT_REGISTRY.json: its agents are an array.
 type TaskFile struct {
 	Root *pyjson.Value
+	rows *Rows
 }
 
 // GlobalFile is a view of GLOBAL_REGISTRY.json: its agents and tasks are
 // objects keyed by id.
 type GlobalFile struct {
 	Root *pyjson.Value
+	rows *Rows
 }
 
 // FormatError is a registry that parses but is not in the orchestrator's
@@ -270,7 +302,11 @@ type FormatError struct {
 func (e *FormatError) Error() string { return e.Msg }
 
 // NewTaskFile checks that root has a task registry's shape.
-func NewTaskFile(root *pyjson.Value) (*TaskFile, error) {
+func NewTaskFile(root *pyjson.Value) (*TaskFile, error) { return NewTaskView(root, nil) }
+
+// NewTaskView is NewTaskFile of a read whose agents may be rows (a lean
+// read's Snapshot.Rows, nil for others).
+func NewTaskView(root *pyjson.Value, rows *Rows) (*TaskFile, error) {
 	if root.Kind() != pyjson.Object {
 		return nil, &FormatError{Msg: fmt.Sprintf("task registry is a JSON %s, want an object", root.Kind())}
 	}
@@ -282,11 +318,15 @@ func NewTaskFile(root *pyjson.Value) (*TaskFile, error) {
 			return nil, &FormatError{Msg: fmt.Sprintf("task registry's agents[%d] is a JSON %s, want an object", i, e.Kind())}
 		}
 	}
-	return &TaskFile{Root: root}, nil
+	return &TaskFile{Root: root, rows: rows}, nil
 }
 
 // NewGlobalFile checks that root has the global registry's shape.
-func NewGlobalFile(root *pyjson.Value) (*GlobalFile, error) {
+func NewGlobalFile(root *pyjson.Value) (*GlobalFile, error) { return NewGlobalView(root, nil) }
+
+// NewGlobalView is NewGlobalFile of a read whose agents and tasks may be
+// rows (a lean read's Snapshot.Rows, nil for others).
+func NewGlobalView(root *pyjson.Value, rows *Rows) (*GlobalFile, error) {
 	if root.Kind() != pyjson.Object {
 		return nil, &FormatError{Msg: fmt.Sprintf("global registry is a JSON %s, want an object", root.Kind())}
 	}
@@ -301,7 +341,7 @@ func NewGlobalFile(root *pyjson.Value) (*GlobalFile, error) {
 			}
 		}
 	}
-	return &GlobalFile{Root: root}, nil
+	return &GlobalFile{Root: root, rows: rows}, nil
 }
 
 // ID is the task's id.
@@ -311,7 +351,11 @@ func (t *TaskFile) ID() string { return t.Root.Get("task_id").StrOr("") }
 func (t *TaskFile) Status() string { return t.Root.Get("status").StrOr("") }
 
 // Agents returns the task's agents in array order; duplicates included.
+// A lean read's are its rows: shared, not to be modified.
 func (t *TaskFile) Agents() []Agent {
+	if t.rows != nil {
+		return t.rows.Agents
+	}
 	elems := t.Root.Get("agents").Elems()
 	out := make([]Agent, 0, len(elems))
 	taskID := t.ID()
@@ -328,8 +372,12 @@ func (t *TaskFile) Agents() []Agent {
 // Counter returns a recorded counter; ok is false when the field is absent.
 func (t *TaskFile) Counter(field string) (Counter, bool) { return counterOf(t.Root, field) }
 
-// Agents returns the global registry's agents in document order.
+// Agents returns the global registry's agents in document order. A lean
+// read's are its rows: shared, not to be modified.
 func (g *GlobalFile) Agents() []Agent {
+	if g.rows != nil {
+		return g.rows.Agents
+	}
 	members := g.Root.Get("agents").Members()
 	out := make([]Agent, 0, len(members))
 	for _, m := range members {
@@ -346,8 +394,12 @@ type Task struct {
 	CreatedAt   string
 }
 
-// Tasks returns the global registry's tasks in document order.
+// Tasks returns the global registry's tasks in document order. A lean
+// read's are its rows: shared, not to be modified.
 func (g *GlobalFile) Tasks() []Task {
+	if g.rows != nil {
+		return g.rows.Tasks
+	}
 	members := g.Root.Get("tasks").Members()
 	out := make([]Task, 0, len(members))
 	for _, m := range members {
@@ -364,5 +416,16 @@ func (g *GlobalFile) Tasks() []Task {
 // Counter returns a recorded counter; ok is false when the field is absent.
 func (g *GlobalFile) Counter(field string) (Counter, bool) { return counterOf(g.Root, field) }
 
-// AgentEntry returns the global entry of an agent, or nil.
-func (g *GlobalFile) AgentEntry(id string) *pyjson.Value { return g.Root.Get("agents").Get(id) }
+// Agent returns the global registry's agent of that id.
+func (g *GlobalFile) Agent(id string) (Agent, bool) {
+	if g.rows == nil {
+		e := g.Root.Get("agents").Get(id)
+		return agentFrom(id, false, e, -1), e != nil
+	}
+	for _, a := range g.rows.Agents {
+		if a.ID == id {
+			return a, true
+		}
+	}
+	return Agent{}, false
+}

@@ -21,6 +21,9 @@ type Projection struct {
 	whole  bool
 	fields map[string]*Projection
 	each   *Projection
+	// stream names an Each whose elements ProjectStream hands to its
+	// handler rather than keep.
+	stream string
 }
 
 // Whole keeps a value as it is.
@@ -43,6 +46,31 @@ func WholeFields(names ...string) *Projection {
 // through p.
 func Each(p *Projection) *Projection { return &Projection{each: p} }
 
+// Stream is Each for ProjectStream: every element of the array, or member
+// of the object, is projected through p and handed to the handler, one at
+// a time, under name; the container is kept empty. Project keeps the
+// elements as Each does.
+func Stream(name string, p *Projection) *Projection { return &Projection{each: p, stream: name} }
+
+// Element is one element of a Stream, handed to ProjectStream's handler.
+// Value and its text are valid only during the call: they are cut from
+// buffers the next element reuses (Clone copies the values, not the text).
+type Element struct {
+	Stream string
+	// Index is an array element's position; for an object's member, its
+	// key's position among the object's keys: Python keeps a repeated key
+	// where it first stood, with its last value, so a handler that stores
+	// by Index replaces the earlier value.
+	Index int
+	// Key is an object member's key, decoded (a lone surrogate shows as
+	// U+FFFD, as Member.Key has it); empty for an array's element. It is
+	// the handler's to keep.
+	Key string
+	// Object is set for an object's member, not an array's element.
+	Object bool
+	Value  *Value
+}
+
 // Keeps reports whether the projection keeps the member named field.
 func (pj *Projection) Keeps(field string) bool { return pj.member(field) != nil }
 
@@ -56,7 +84,17 @@ var ErrNotProjected = errors.New("not a document a projection takes")
 // memory: a document costs its projection, not itself. An error from r is
 // returned as it is; a document Parse would not take is ErrNotProjected.
 func Project(r io.Reader, pj *Projection, chunk int, sizeHint int64) (*Value, error) {
-	l := projector{r: r, buf: make([]byte, max(chunk, 1))}
+	return ProjectStream(r, pj, chunk, sizeHint, nil)
+}
+
+// ProjectStream is Project, but hands each element of the projection's
+// Streams to handle as soon as it is read, parsed on its own, and keeps
+// the Streams' containers empty: a document of many entries costs what the
+// handler keeps of each. An error from handle ends the read and is
+// returned as it is. The elements are handed over as they are read: a
+// document found wrong after some of them is still ErrNotProjected.
+func ProjectStream(r io.Reader, pj *Projection, chunk int, sizeHint int64, handle func(Element) error) (*Value, error) {
+	l := projector{r: r, buf: make([]byte, max(chunk, 1)), handle: handle}
 	l.p.quiet = true
 	// Room for most of the projection from the start (a registry's is a
 	// tenth to a half of it): fewer copies as it grows.
@@ -92,6 +130,62 @@ type projector struct {
 	out     []byte
 	p       parser
 	one     [1]Value
+	// handle receives the elements of Streams; elem parses them, cutting
+	// their values from spare, which the next element reuses.
+	handle func(Element) error
+	elem   parser
+	spare  struct {
+		vals    [32]Value
+		kids    [8]kids
+		members [32]Member
+		elems   [16]*Value
+	}
+	used struct{ vals, kids, members, elems int }
+}
+
+// streams reports whether pj's elements go to the handler.
+func (l *projector) streams(pj *Projection) bool {
+	return pj != nil && pj.stream != "" && l.handle != nil
+}
+
+// emit parses the element projected into out[start:], hands it to the
+// handler and drops its text.
+func (l *projector) emit(pj *Projection, index int, key string, object bool, start int) error {
+	v, err := l.parseElement(l.out[start:])
+	if err != nil {
+		return ErrNotProjected // never so: the projector wrote it
+	}
+	err = l.handle(Element{Stream: pj.stream, Index: index, Key: key, Object: object, Value: v})
+	l.out = l.out[:start]
+	return err
+}
+
+// parseElement parses one element's projected text into values cut from
+// the spare arrays (chunks of their own once those run out). What the
+// previous element used of them is cleared first: newValue sets a value's
+// kind and text, not the rest.
+func (l *projector) parseElement(text []byte) (*Value, error) {
+	sp, u := &l.spare, &l.used
+	clear(sp.vals[:u.vals])
+	clear(sp.kids[:u.kids])
+	clear(sp.members[:u.members])
+	clear(sp.elems[:u.elems])
+	p := &l.elem
+	p.src, p.pos = unsafe.String(unsafe.SliceData(text), len(text)), 0
+	p.vals, p.kids, p.members, p.elems = sp.vals[:], sp.kids[:], sp.members[:], sp.elems[:]
+	p.chunk = len(sp.vals)
+	v, _, err := p.value(0)
+	used := func(n, capLeft int) int {
+		if capLeft > n { // a chunk of its own: all of the spare was used
+			return n
+		}
+		return n - capLeft
+	}
+	u.vals = used(len(sp.vals), cap(p.vals))
+	u.kids = used(len(sp.kids), cap(p.kids))
+	u.members = used(len(sp.members), cap(p.members))
+	u.elems = used(len(sp.elems), cap(p.elems))
+	return v, err
 }
 
 // more reads the next chunk, keeping buf[keep:] (the token being scanned);
@@ -281,6 +375,8 @@ func (l *projector) object(pj *Projection) error {
 		return nil
 	}
 	first := true
+	stream := l.streams(pj)
+	var seen map[string]int // a Stream's keys, by their canonical text
 	for {
 		if c != '"' {
 			return ErrNotProjected
@@ -290,7 +386,21 @@ func (l *projector) object(pj *Projection) error {
 			return err
 		}
 		child := pj.memberText(key)
-		if child != nil {
+		var name string
+		index := len(seen)
+		if stream {
+			// The key is read now: its bytes go with the next read.
+			var id string
+			name, id = keyOf(key)
+			if seen == nil {
+				seen = map[string]int{}
+			}
+			if i, ok := seen[id]; ok {
+				index = i
+			} else {
+				seen[id] = index
+			}
+		} else if child != nil {
 			if !first {
 				l.out = append(l.out, ',')
 			}
@@ -304,8 +414,14 @@ func (l *projector) object(pj *Projection) error {
 			return ErrNotProjected
 		}
 		l.pos++
+		start := len(l.out)
 		if err := l.value(child); err != nil {
 			return err
+		}
+		if stream {
+			if err := l.emit(pj, index, name, true, start); err != nil {
+				return err
+			}
 		}
 		if c, err = l.next(); err != nil {
 			return err
@@ -349,6 +465,19 @@ func (pj *Projection) memberText(key []byte) *Projection {
 	return pj.member(name)
 }
 
+// keyOf returns a key's decoded name and the text that tells keys apart
+// as Python's dict does (the canonical body, as the parser compares them);
+// both are strings of their own.
+func keyOf(key []byte) (name, id string) {
+	body := unsafe.String(unsafe.SliceData(key[1:]), len(key)-2)
+	if !strings.ContainsRune(body, '\\') && isPlain(body) {
+		name = strings.Clone(body)
+		return name, name
+	}
+	name, _ = decodeBody(body)
+	return name, string(appendCanonicalBody(nil, body))
+}
+
 // member is what pj keeps of an object's member named name.
 func (pj *Projection) member(name string) *Projection {
 	switch {
@@ -387,12 +516,19 @@ func (l *projector) array(pj *Projection) error {
 		}
 		return nil
 	}
-	for first := true; ; first = false {
-		if keep && !first {
+	stream := l.streams(pj)
+	for i, first := 0, true; ; i, first = i+1, false {
+		if keep && !first && !stream {
 			l.out = append(l.out, ',')
 		}
+		start := len(l.out)
 		if err := l.value(elem); err != nil {
 			return err
+		}
+		if stream {
+			if err := l.emit(pj, i, "", false, start); err != nil {
+				return err
+			}
 		}
 		if c, err = l.next(); err != nil {
 			return err

@@ -17,6 +17,59 @@ var registryShape = Fields(map[string]*Projection{
 	"tasks":  Each(WholeFields("status")),
 })
 
+// streamShape is registryShape with its agents and tasks streamed.
+var streamShape = Fields(map[string]*Projection{
+	"task_id": Whole, "status": Whole, "active_count": Whole,
+	"agents": Stream("agents", WholeFields("id", "status", "started_at", "last_update")),
+	"tasks":  Stream("tasks", WholeFields("status")),
+})
+
+// projectStreamed reads doc through ProjectStream with streamShape and
+// puts the handed elements back into their (empty) containers, by Index.
+func projectStreamed(doc string, chunk int) (*Value, error) {
+	type elem struct {
+		key string
+		v   *Value
+	}
+	got := map[string][]elem{}
+	root, err := ProjectStream(bytes.NewReader([]byte(doc)), streamShape, chunk, int64(len(doc)), func(e Element) error {
+		v, err := Parse(Encode(e.Value)) // a copy of its own: e's text goes with the call
+		if err != nil {
+			return err
+		}
+		es := got[e.Stream]
+		switch {
+		case e.Index == len(es):
+			got[e.Stream] = append(es, elem{e.Key, v})
+		case e.Index < len(es) && es[e.Index].key == e.Key:
+			es[e.Index].v = v
+		default:
+			return fmt.Errorf("%s: element %d (%q) after %d", e.Stream, e.Index, e.Key, len(es))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for name, es := range got {
+		c := root.Get(name)
+		if c.Len() != 0 {
+			return nil, fmt.Errorf("%s: the container kept %d elements", name, c.Len())
+		}
+		for _, e := range es {
+			switch c.Kind() {
+			case Array:
+				c.Append(e.v)
+			case Object:
+				c.Set(e.key, e.v)
+			default:
+				return nil, fmt.Errorf("%s: elements handed for a %s", name, c.Kind())
+			}
+		}
+	}
+	return root, nil
+}
+
 // prune is what pj keeps of v, built from the whole parsed document: the
 // reference Project is held to.
 func prune(v *Value, pj *Projection) *Value {
@@ -68,6 +121,18 @@ func checkProject(t *testing.T, doc string, pj *Projection, chunk int) {
 	if want := prune(full, pj); !Equal(got, want) {
 		t.Fatalf("chunk %d: Project of %q:\ngot  %s\nwant %s", chunk, doc, Encode(got), Encode(want))
 	}
+	if pj != registryShape {
+		return
+	}
+	// Streamed, the same elements reach the handler, in order, a repeated
+	// key's last value in its first place.
+	streamed, err := projectStreamed(doc, chunk)
+	if err != nil {
+		t.Fatalf("chunk %d: ProjectStream of %q: %v", chunk, doc, err)
+	}
+	if !Equal(streamed, got) {
+		t.Fatalf("chunk %d: ProjectStream of %q:\ngot  %s\nwant %s", chunk, doc, Encode(streamed), Encode(got))
+	}
 }
 
 func TestProjectAgreesWithParse(t *testing.T) {
@@ -81,6 +146,7 @@ func TestProjectAgreesWithParse(t *testing.T) {
 	docs = append(docs, string(Encode(genTaskDoc(3))),
 		`{"agents": [{"id": "a", "st\u0061tus": "working", "status": "done"}, 7, {"id": "b"}], "active_count": {"x": 1}}`,
 		`{"agents": {"a": {"status": "working", "type": "x"}, "b": [1], "a": {"status": "completed"}}, "tasks": {"T": {"status": "ACTIVE"}}}`,
+		`{"tasks": {"\u0054": {"status": "A"}, "U": 2, "T": {"status": "B", "status": "C"}, "V\n": {}, "V\u000a": null}, "agents": [[{"id": 1}], {}, {"id": "x", "id": "y"}]}`,
 		`{"agents": "none", "tasks": [], "task_id": "T\ud800", "\ud800status": 1, "status": -Infinity}`,
 		`{"agents": [{"id": "a\u00e9\n", "started_at": 1.50, "last_update": NaN}], "active_count": 12345678901234567890}`,
 		"\ufeff{}", `{"a": 1,}`, `[1,]`, `{"agents": [{"id": "x"}]} x`, `{"agents": [{"id": "\x01"}]}`, "{\"a\": \"\xff\"}", `{"a": 01}`, `"`, ``, `  `,

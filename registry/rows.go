@@ -1,0 +1,162 @@
+package registry
+
+import (
+	"errors"
+	"strings"
+
+	"agentwatch/registry/pyjson"
+)
+
+// Rows are the agents and tasks of a lean read, typed as the views give
+// them, each read from its entry as the entry streams past: a registry of
+// 150,000 agents costs its rows, never a document of them. A task
+// registry's agents are in array order (Index their position, TaskID the
+// task's where the entry has none); the global registry's in the order of
+// their keys, ID the key, a repeated key's last entry in its first place,
+// as Python reads them.
+type Rows struct {
+	Agents []Agent
+	Tasks  []Task
+}
+
+// errNotObject ends a lean read at an entry that is not an object: the
+// views refuse such a registry, and Read says why as they do.
+var errNotObject = errors.New("an entry that is not an object")
+
+// rowReader builds Rows from the elements of a lean read. What it keeps is
+// copied out of the scanner's buffers: the few distinct task ids, types,
+// parents and statuses once each, the rest of an agent in one string.
+type rowReader struct {
+	rows   Rows
+	common map[string]string
+	// object records whether the agents were an object's members.
+	object bool
+}
+
+func (r *rowReader) handle(e pyjson.Element) error {
+	if e.Value.Kind() != pyjson.Object {
+		return errNotObject
+	}
+	switch e.Stream {
+	case "agents":
+		var a Agent
+		if e.Object {
+			r.object = true
+			a = agentFrom(e.Key, false, e.Value, -1)
+		} else {
+			a = agentFrom("", true, e.Value, e.Index)
+		}
+		a.Entry = nil
+		r.own(&a)
+		if e.Index < len(r.rows.Agents) {
+			r.rows.Agents[e.Index] = a
+		} else {
+			r.rows.Agents = append(r.rows.Agents, a)
+		}
+	case "tasks":
+		t := Task{
+			ID:          e.Key,
+			Description: strings.Clone(e.Value.Get("description").StrOr("")),
+			Status:      r.intern(e.Value.Get("status").StrOr("")),
+			CreatedAt:   strings.Clone(e.Value.Get("created_at").StrOr("")),
+		}
+		if e.Index < len(r.rows.Tasks) {
+			r.rows.Tasks[e.Index] = t
+		} else {
+			r.rows.Tasks = append(r.rows.Tasks, t)
+		}
+	}
+	return nil
+}
+
+// own copies an agent's strings out of the scanner's buffers.
+func (r *rowReader) own(a *Agent) {
+	a.TaskID, a.Type, a.Parent, a.Status = r.intern(a.TaskID), r.intern(a.Type), r.intern(a.Parent), r.intern(a.Status)
+	a.statusJSON = strings.Clone(a.statusJSON)
+	if a.ID == "" && a.TmuxSession == "" && a.StartedAt == "" && a.LastUpdate == "" {
+		return
+	}
+	all := strings.Join([]string{a.ID, a.TmuxSession, a.StartedAt, a.LastUpdate}, "")
+	cut := func(s string) string {
+		n := len(s)
+		s, all = all[:n], all[n:]
+		return s
+	}
+	a.ID, a.TmuxSession, a.StartedAt, a.LastUpdate = cut(a.ID), cut(a.TmuxSession), cut(a.StartedAt), cut(a.LastUpdate)
+}
+
+// intern returns s as a string of this read's own, one copy per text.
+func (r *rowReader) intern(s string) string {
+	if s == "" {
+		return ""
+	}
+	if c, ok := r.common[s]; ok {
+		return c
+	}
+	c := strings.Clone(s)
+	if r.common == nil {
+		r.common = map[string]string{}
+	}
+	if len(r.common) < 4096 { // a few distinct values, not one per agent
+		r.common[c] = c
+	}
+	return c
+}
+
+// finish fills a task registry's agents' TaskID from the root, once the
+// whole document has been read.
+func (r *rowReader) finish(root *pyjson.Value) *Rows {
+	if !r.object {
+		taskID := root.Get("task_id").StrOr("")
+		for i := range r.rows.Agents {
+			if r.rows.Agents[i].TaskID == "" {
+				r.rows.Agents[i].TaskID = taskID
+			}
+		}
+	}
+	return &r.rows
+}
+
+// Document is the lean read's document with its rows put back as entries
+// holding the fields the views read: what a plan simulates its operations
+// on. Root itself is left alone.
+func (r *Rows) Document(root *pyjson.Value) *pyjson.Value {
+	doc := root.Clone()
+	entry := func(a Agent, withID bool) *pyjson.Value {
+		e := pyjson.NewObject()
+		for _, f := range [...]struct{ name, val string }{
+			{"id", a.ID}, {"task_id", a.TaskID}, {"type", a.Type}, {"parent", a.Parent},
+			{"tmux_session", a.TmuxSession}, {"started_at", a.StartedAt}, {"last_update", a.LastUpdate},
+		} {
+			if f.val != "" && (withID || f.name != "id") {
+				e.Set(f.name, pyjson.NewString(f.val))
+			}
+		}
+		if st := a.StatusValue(); st != nil {
+			e.Set("status", st)
+		}
+		return e
+	}
+	if agents := doc.Get("agents"); agents != nil {
+		for _, a := range r.Agents {
+			switch agents.Kind() {
+			case pyjson.Array:
+				agents.Append(entry(a, true))
+			case pyjson.Object:
+				agents.Set(a.ID, entry(a, false))
+			}
+		}
+	}
+	if tasks := doc.Get("tasks"); tasks != nil && tasks.Kind() == pyjson.Object {
+		for _, t := range r.Tasks {
+			e := pyjson.NewObject()
+			for _, f := range [...]struct{ name, val string }{{"description", t.Description}, {"status", t.Status}, {"created_at", t.CreatedAt}} {
+				if f.val != "" {
+					e.Set(f.name, pyjson.NewString(f.val))
+				}
+			}
+			tasks.Set(t.ID, e)
+		}
+	}
+	return doc
+}
