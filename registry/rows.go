@@ -27,7 +27,11 @@ var errNotObject = errors.New("an entry that is not an object")
 // copied out of the scanner's buffers: the few distinct task ids, types,
 // parents and statuses once each, the rest of an agent in one string.
 type rowReader struct {
-	rows   Rows
+	rows Rows
+	// agents are gathered in blocks, copied once into Rows.Agents at the
+	// end: a slice grown by append would copy them some twenty times.
+	agents [][]Agent
+	n      int
 	common map[string]string
 	// object records whether the agents were an object's members.
 	object bool
@@ -48,11 +52,7 @@ func (r *rowReader) handle(e pyjson.Element) error {
 		}
 		a.Entry = nil
 		r.own(&a)
-		if e.Index < len(r.rows.Agents) {
-			r.rows.Agents[e.Index] = a
-		} else {
-			r.rows.Agents = append(r.rows.Agents, a)
-		}
+		r.put(e.Index, a)
 	case "tasks":
 		t := Task{
 			ID:          e.Key,
@@ -67,6 +67,24 @@ func (r *rowReader) handle(e pyjson.Element) error {
 		}
 	}
 	return nil
+}
+
+// rowBlock is how many agents a block of rowReader holds.
+const rowBlock = 1024
+
+// put stores the agent at index: a new one at the end, or in the place of
+// an earlier one of the same key.
+func (r *rowReader) put(index int, a Agent) {
+	if index < r.n {
+		r.agents[index/rowBlock][index%rowBlock] = a
+		return
+	}
+	if r.n%rowBlock == 0 {
+		r.agents = append(r.agents, make([]Agent, 0, rowBlock))
+	}
+	last := &r.agents[len(r.agents)-1]
+	*last = append(*last, a)
+	r.n++
 }
 
 // own copies an agent's strings out of the scanner's buffers.
@@ -106,6 +124,13 @@ func (r *rowReader) intern(s string) string {
 // finish fills a task registry's agents' TaskID from the root, once the
 // whole document has been read.
 func (r *rowReader) finish(root *pyjson.Value) *Rows {
+	if r.n > 0 {
+		r.rows.Agents = make([]Agent, 0, r.n)
+		for _, b := range r.agents {
+			r.rows.Agents = append(r.rows.Agents, b...)
+		}
+		r.agents = nil
+	}
 	if !r.object {
 		taskID := root.Get("task_id").StrOr("")
 		for i := range r.rows.Agents {
