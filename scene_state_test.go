@@ -233,12 +233,31 @@ func TestTwoProjectsOnOneServer(t *testing.T) {
 	sandbox(t)
 	s := buildSceneWith(t, demo.Options{State: true})
 	live := rolePIDs(t, s, "sqlite:live")
+	// The first project holds, finished, an agent of the second's live
+	// agent's id (a copy of a project beside the original holds all of
+	// them): the session of that name is still the second's.
+	python(t, `
+import fcntl
+p, id = sys.argv[1], sys.argv[2]
+with open(p, 'r+') as f:
+    fcntl.flock(f, fcntl.LOCK_EX)
+    o = json.load(f)
+    o['agents'].append({'id': id, 'type': 'copied', 'tmux_session': 'agent_' + id, 'status': 'completed',
+                        'started_at': '2025-10-17T21:56:39.948962', 'last_update': '2025-10-17T21:59:51.549066'})
+    o['total_spawned'] += 1; o['completed_count'] += 1
+    f.seek(0); f.write(json.dumps(o, indent=2)); f.truncate()
+`, filepath.Join(s.Base, demo.TaskMain, "AGENT_REGISTRY.json"), s.StateCast.Live)
 
 	// Pointed at the first project, the second's agents are not judged.
 	out, _ := checkJSONArgs(t, append([]string{"check", "--json"}, sceneFlags(s)...)...)
 	row := sessionRows(out)["agent_"+s.StateCast.Live]
 	if row["verdict"] != "other" || !strings.Contains(fmt.Sprint(row["reason"]), s.StateBase) || !strings.Contains(fmt.Sprint(row["reason"]), "--workspace") {
 		t.Errorf("the other project's healthy session: %v, want other, naming %s and --workspace", row, s.StateBase)
+	}
+	for _, a := range out.Agents {
+		if a["agent_id"] == s.StateCast.Live && a["verdict"] != "done" {
+			t.Errorf("the first project's finished agent of the same id: %v, want done (the session of its name is the other project's)", a)
+		}
 	}
 	r := agentwatch(t, append([]string{"repair", "--yes", "--kill-leaks", "--term-timeout", "2s"}, sceneFlags(s)...)...)
 	if r.code != 0 {

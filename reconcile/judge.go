@@ -5,6 +5,7 @@ package reconcile
 
 import (
 	"fmt"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -46,10 +47,23 @@ func (l *live) sessionRows() []SessionRow {
 			r := SessionRow{Key: "s|" + s.Socket.String() + "|" + sess.Name, Server: s.Socket.String(), Name: sess.Name,
 				Created: sess.Created, Attached: sess.Attached, PIDs: l.treeOfSession(i, sess.Name)}
 			id := agentOfSession(sess.Name)
-			switch a := l.agentByID(id); {
+			a := l.agentByID(id)
+			var o owner
+			moved := false // the session names another base than its agent's
+			if a != nil {
+				o = l.sessionOwner(r.PIDs)
+				if l.owners == nil {
+					l.owners = map[paneKey]owner{}
+				}
+				l.owners[paneKey{i, sess.Name}] = o
+				if moved = elsewhere(o, a.row.Base); moved { // that base's agent of the id, if any
+					a = l.agents[filepath.Clean(o.base)+"|"+id]
+				}
+			}
+			switch {
 			case id == "":
 				r.Verdict, r.Reason = VerdictOther, "not an agent session"
-			case a == nil && s.Followed:
+			case a == nil && s.Followed && !moved:
 				r.AgentID = id
 				r.Verdict, r.Reason = VerdictOther, "in no registry read here, on a server found through a claude's TMUX: perhaps another workspace's"
 			case a == nil:
@@ -59,7 +73,10 @@ func (l *live) sessionRows() []SessionRow {
 					l.expire(sess.Created.Add(l.grace))
 					l.expireAge(created)
 				}
-				l.untracked(&r, id, l.sessionOwner(r.PIDs), young, created)
+				if !moved {
+					o = l.sessionOwner(r.PIDs)
+				}
+				l.untracked(&r, id, o, young, created)
 			case a.class == registry.StatusTerminal:
 				r.AgentID = id
 				if ok, why := l.finished(a); !ok {
@@ -84,14 +101,21 @@ func (l *live) agentVerdicts(prev *Memory) {
 	l.indexClaude()
 	for _, a := range l.order {
 		r := &a.row
-		servers := l.sessions[r.Session]
+		// Its sessions and claudes, but for those that prove themselves
+		// another base's.
+		var servers []int
+		for _, s := range l.sessions[r.Session] {
+			if !elsewhere(l.ownerOfSession(s, r.Session), r.Base) {
+				servers = append(servers, s)
+			}
+		}
 		sessionAlive := len(servers) > 0 || l.lv.Confirm[r.Session]
 		var claude []int32
 		for _, s := range servers {
 			claude = append(claude, l.claudeOf(s, r.Session, "")...)
 		}
 		for _, pid := range l.claudeOf(-2, "", r.ID) {
-			if !slices.Contains(claude, pid) {
+			if !slices.Contains(claude, pid) && !elsewhere(l.procOwner(pid), r.Base) {
 				claude = append(claude, pid)
 			}
 		}
@@ -272,6 +296,9 @@ func (l *live) procRow(p *procscan.Proc, depth int, sessions map[string]SessionR
 		}
 	case a.agentID != "":
 		ag := l.agentByID(a.agentID)
+		if ag != nil && elsewhere(l.procOwner(p.PID), ag.row.Base) {
+			ag = nil // another base's agent of the same id
+		}
 		switch {
 		case ag != nil && (ag.row.Verdict == VerdictOK || ag.row.Verdict == VerdictStarting || ag.row.Verdict == VerdictStale):
 			r.Verdict, r.Reason = VerdictOK, fmt.Sprintf("agent %s is %s (%s)", a.agentID, ag.row.Status, a.how)

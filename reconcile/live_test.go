@@ -104,6 +104,21 @@ func agentPane(id string, base int32, claudeExtra ...string) (pane, []*procscan.
 	}
 }
 
+// elsewhereProcs is an agent pane's processes with its log tee'd into
+// another workspace: the same agent id, another project's session.
+func elsewhereProcs(ps []*procscan.Proc) []*procscan.Proc {
+	out := make([]*procscan.Proc, len(ps))
+	for i, p := range ps {
+		c := *p
+		c.Argv = slices.Clone(p.Argv)
+		for j, a := range c.Argv {
+			c.Argv[j] = strings.ReplaceAll(a, "/ws/", "/other/.agent-workspace/")
+		}
+		out[i] = &c
+	}
+	return out
+}
+
 func verdictsOf(rep Report) map[string]string {
 	out := map[string]string{}
 	for _, a := range rep.Agents {
@@ -177,6 +192,18 @@ func TestLiveVerdicts(t *testing.T) {
 			lw:   liveWorld{agents: []agent{{id: "a-fin", status: "completed"}}, sessions: []pane{finPane}, procs: finProcs},
 			want: map[string]string{"agent a-fin": "leak finished_agent", "session agent_a-fin": "leak finished_agent",
 				"pid 200": "leak finished_agent", "pid 201": "leak finished_agent"},
+		},
+		{
+			name: "a finished agent's name on another workspace's session: that session is not its, and not a leak",
+			lw: liveWorld{agents: []agent{{id: "a-fin", status: "completed"}}, sessions: []pane{finPane},
+				procs: elsewhereProcs(finProcs)},
+			want: map[string]string{"agent a-fin": "done", "session agent_a-fin": "other", "pid 200": "foreign", "pid 201": "foreign"},
+		},
+		{
+			name: "an active agent's name on another workspace's session does not keep it alive",
+			lw: liveWorld{agents: []agent{{id: "a-ok", status: "working"}}, sessions: []pane{okPane},
+				procs: elsewhereProcs(okProcs)},
+			want: map[string]string{"agent a-ok": "suspect session_not_found", "session agent_a-ok": "other", "pid 101": "foreign"},
 		},
 		{
 			name: "finished and gone is done; unknown status is unknown",

@@ -159,6 +159,41 @@ func (l *live) sessionOwner(tree []int32) owner {
 	return named
 }
 
+// ownerOfSession is the owner of a session's tree, asked once a session.
+func (l *live) ownerOfSession(server int, name string) owner {
+	k := paneKey{server, name}
+	if o, ok := l.owners[k]; ok {
+		return o
+	}
+	o := l.sessionOwner(l.treeOfSession(server, name))
+	if l.owners == nil {
+		l.owners = map[paneKey]owner{}
+	}
+	l.owners[k] = o
+	return o
+}
+
+// procOwner is the owner of a process: its session's, or, for a process
+// out of every session, what it and its ancestors name.
+func (l *live) procOwner(pid int32) owner {
+	if a := l.attr[pid]; a.session != "" && a.server >= 0 {
+		return l.ownerOfSession(a.server, a.session)
+	}
+	if l.lv.Procs == nil {
+		return owner{}
+	}
+	return l.sessionOwner(append([]int32{pid}, l.lv.Procs.Ancestors(pid)...))
+}
+
+// elsewhere reports whether o proves its session or process another
+// base's than base. Two workspaces may hold agents of the same id (a copy
+// of a project beside the original, one task directory restored into
+// another workspace): a session is an agent's by its name only when
+// nothing in it names another base.
+func elsewhere(o owner, base string) bool {
+	return o.base != "" && filepath.Clean(o.base) != filepath.Clean(base)
+}
+
 // scannedBaseIn returns the scanned base whose directory s names (as a
 // path prefix), the longest when several do; "" for none.
 func (l *live) scannedBaseIn(s string) string {
