@@ -156,8 +156,15 @@ func agentChanges(before, after *pyjson.Value) ([]FieldChange, bool) {
 	if !ok {
 		return nil, false
 	}
+	return groupChanges(before.Kind(), union(bids, aids), bg, bat, ag), true
+}
+
+// groupChanges lists the changes of the agents ids, from their entries
+// before (bg, standing at bat in an array) and after (ag); an id in
+// neither map is unchanged.
+func groupChanges(kind pyjson.Kind, ids []string, bg map[string][]*pyjson.Value, bat map[string][]int, ag map[string][]*pyjson.Value) []FieldChange {
 	var out []FieldChange
-	for _, id := range union(bids, aids) {
+	for _, id := range ids {
 		bs, as := bg[id], ag[id]
 		if len(bs) == 1 && len(as) == 1 {
 			for _, k := range unionKeys(bs[0], as[0]) {
@@ -169,13 +176,13 @@ func agentChanges(before, after *pyjson.Value) ([]FieldChange, bool) {
 		}
 		if bt, at := entriesText(bs), entriesText(as); !sameText(bt, at) {
 			fc := FieldChange{Path: fieldPath(id, ""), Agent: id, Old: bt, New: at}
-			if before.Kind() == pyjson.Array {
+			if kind == pyjson.Array {
 				fc.At = bat[id]
 			}
 			out = append(out, fc)
 		}
 	}
-	return out, true
+	return out
 }
 
 func union(a, b []string) []string {
@@ -201,6 +208,14 @@ func entriesText(es []*pyjson.Value) *string {
 // fieldChangesOf parses two versions of a registry and lists their field
 // changes; ok is false when either does not parse.
 func fieldChangesOf(before, after []byte) ([]FieldChange, bool) {
+	if fs, ok := streamedFieldChanges(before, after); ok {
+		return fs, true
+	}
+	return wholeFieldChanges(before, after)
+}
+
+// wholeFieldChanges is fieldChangesOf by parsing both versions whole.
+func wholeFieldChanges(before, after []byte) ([]FieldChange, bool) {
 	b, err := pyjson.Parse(before)
 	if err != nil {
 		return nil, false

@@ -6,6 +6,7 @@ package pyjson
 import (
 	"errors"
 	"io"
+	"slices"
 	"strings"
 	"unicode/utf8"
 	"unsafe"
@@ -24,6 +25,8 @@ type Projection struct {
 	// stream names an Each whose elements ProjectStream hands to its
 	// handler rather than keep.
 	stream string
+	// rest is what Fields keeps of the members it does not name.
+	rest *Projection
 }
 
 // Whole keeps a value as it is.
@@ -32,6 +35,12 @@ var Whole = &Projection{whole: true}
 // Fields keeps the members of an object that fields names, each through
 // its projection.
 func Fields(fields map[string]*Projection) *Projection { return &Projection{fields: fields} }
+
+// FieldsElse is Fields that keeps the members fields does not name
+// through rest.
+func FieldsElse(fields map[string]*Projection, rest *Projection) *Projection {
+	return &Projection{fields: fields, rest: rest}
+}
 
 // WholeFields keeps the named members of an object whole.
 func WholeFields(names ...string) *Projection {
@@ -69,10 +78,19 @@ type Element struct {
 	// Object is set for an object's member, not an array's element.
 	Object bool
 	Value  *Value
+	// Text is the element's projected text: its kept members, keys and
+	// values as written, without whitespace (valid during the call only).
+	Text []byte
 }
 
 // Keeps reports whether the projection keeps the member named field.
 func (pj *Projection) Keeps(field string) bool { return pj.member(field) != nil }
+
+// ErrStreamRepeated is ProjectStream's answer for an object that names a
+// streamed member twice: Python keeps the last, whose elements are known
+// only once the first's were handed over. The caller reads such a document
+// another way.
+var ErrStreamRepeated = errors.New("a streamed member given twice")
 
 // ErrNotProjected is Project's answer for a document it does not take:
 // one Parse refuses, or one with a byte-order mark. Parse says why.
@@ -155,7 +173,7 @@ func (l *projector) emit(pj *Projection, index int, key string, object bool, sta
 	if err != nil {
 		return ErrNotProjected // never so: the projector wrote it
 	}
-	err = l.handle(Element{Stream: pj.stream, Index: index, Key: key, Object: object, Value: v})
+	err = l.handle(Element{Stream: pj.stream, Index: index, Key: key, Object: object, Value: v, Text: l.out[start:]})
 	l.out = l.out[:start]
 	return err
 }
@@ -376,7 +394,8 @@ func (l *projector) object(pj *Projection) error {
 	}
 	first := true
 	stream := l.streams(pj)
-	var seen map[string]int // a Stream's keys, by their canonical text
+	var streamed []*Projection // the Streams among this object's members
+	var seen map[string]int    // a Stream's keys, by their canonical text
 	for {
 		if c != '"' {
 			return ErrNotProjected
@@ -414,6 +433,12 @@ func (l *projector) object(pj *Projection) error {
 			return ErrNotProjected
 		}
 		l.pos++
+		if l.streams(child) {
+			if slices.Contains(streamed, child) {
+				return ErrStreamRepeated
+			}
+			streamed = append(streamed, child)
+		}
 		start := len(l.out)
 		if err := l.value(child); err != nil {
 			return err
@@ -456,7 +481,10 @@ func (pj *Projection) memberText(key []byte) *Projection {
 	}
 	body := key[1 : len(key)-1]
 	if !strings.ContainsRune(unsafe.String(unsafe.SliceData(body), len(body)), '\\') && isPlain(unsafe.String(unsafe.SliceData(body), len(body))) {
-		return pj.fields[string(body)] // no allocation: the map lookup converts in place
+		if p, ok := pj.fields[string(body)]; ok || pj.rest == nil { // no allocation: the map lookup converts in place
+			return p
+		}
+		return pj.rest
 	}
 	name, lossy := decodeBody(string(body))
 	if lossy {
@@ -488,7 +516,10 @@ func (pj *Projection) member(name string) *Projection {
 	case pj.fields == nil:
 		return Whole
 	}
-	return pj.fields[name]
+	if p, ok := pj.fields[name]; ok || pj.rest == nil {
+		return p
+	}
+	return pj.rest
 }
 
 func (l *projector) array(pj *Projection) error {

@@ -2,10 +2,12 @@ package pyjson
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -70,6 +72,33 @@ func projectStreamed(doc string, chunk int) (*Value, error) {
 	return root, nil
 }
 
+// repeatsAStream reports whether doc's top-level object names agents or
+// tasks twice (as encoding/json reads its keys).
+func repeatsAStream(doc string) bool {
+	d := json.NewDecoder(strings.NewReader(doc))
+	if tok, err := d.Token(); err != nil || tok != json.Delim('{') {
+		return false
+	}
+	seen := map[string]bool{}
+	for d.More() {
+		tok, err := d.Token()
+		if err != nil {
+			return false
+		}
+		if k := tok.(string); k == "agents" || k == "tasks" {
+			if seen[k] {
+				return true
+			}
+			seen[k] = true
+		}
+		var skip json.RawMessage
+		if d.Decode(&skip) != nil {
+			return false
+		}
+	}
+	return false
+}
+
 // prune is what pj keeps of v, built from the whole parsed document: the
 // reference Project is held to.
 func prune(v *Value, pj *Projection) *Value {
@@ -127,6 +156,12 @@ func checkProject(t *testing.T, doc string, pj *Projection, chunk int) {
 	// Streamed, the same elements reach the handler, in order, a repeated
 	// key's last value in its first place.
 	streamed, err := projectStreamed(doc, chunk)
+	if errors.Is(err, ErrStreamRepeated) {
+		if !repeatsAStream(doc) {
+			t.Fatalf("chunk %d: ProjectStream of %q: %v, but no streamed member is given twice", chunk, doc, err)
+		}
+		return
+	}
 	if err != nil {
 		t.Fatalf("chunk %d: ProjectStream of %q: %v", chunk, doc, err)
 	}
@@ -146,6 +181,7 @@ func TestProjectAgreesWithParse(t *testing.T) {
 	docs = append(docs, string(Encode(genTaskDoc(3))),
 		`{"agents": [{"id": "a", "st\u0061tus": "working", "status": "done"}, 7, {"id": "b"}], "active_count": {"x": 1}}`,
 		`{"agents": {"a": {"status": "working", "type": "x"}, "b": [1], "a": {"status": "completed"}}, "tasks": {"T": {"status": "ACTIVE"}}}`,
+		`{"agents": [{"id": "a"}], "tasks": {}, "agents": []}`, `{"agents": {"a": {}}, "tasks": [], "\u0061gents": "x"}`,
 		`{"tasks": {"\u0054": {"status": "A"}, "U": 2, "T": {"status": "B", "status": "C"}, "V\n": {}, "V\u000a": null}, "agents": [[{"id": 1}], {}, {"id": "x", "id": "y"}]}`,
 		`{"agents": "none", "tasks": [], "task_id": "T\ud800", "\ud800status": 1, "status": -Infinity}`,
 		`{"agents": [{"id": "a\u00e9\n", "started_at": 1.50, "last_update": NaN}], "active_count": 12345678901234567890}`,
