@@ -45,11 +45,20 @@ func TestStreamedFieldChangesAgreeWithWhole(t *testing.T) {
 		return root
 	}
 	edits := map[string]func(*pyjson.Value){
-		"nothing":     func(*pyjson.Value) {},
-		"a counter":   func(r *pyjson.Value) { r.Set("active_count", pyjson.NewInt(99)); r.Set("active_agents", pyjson.NewInt(0)) },
-		"a status":    func(r *pyjson.Value) { agentAt(r, 4).Set("status", pyjson.NewString("failed")) },
-		"two fields":  func(r *pyjson.Value) { agentAt(r, 1).Set("status", pyjson.NewString("x")); agentAt(r, 7).Delete("last_update") },
-		"a new field": func(r *pyjson.Value) { agentAt(r, 2).Set("result", pyjson.NewString("done")); r.Set("new_top", pyjson.NewBool(true)) },
+		"nothing": func(*pyjson.Value) {},
+		"a counter": func(r *pyjson.Value) {
+			r.Set("active_count", pyjson.NewInt(99))
+			r.Set("active_agents", pyjson.NewInt(0))
+		},
+		"a status": func(r *pyjson.Value) { agentAt(r, 4).Set("status", pyjson.NewString("failed")) },
+		"two fields": func(r *pyjson.Value) {
+			agentAt(r, 1).Set("status", pyjson.NewString("x"))
+			agentAt(r, 7).Delete("last_update")
+		},
+		"a new field": func(r *pyjson.Value) {
+			agentAt(r, 2).Set("result", pyjson.NewString("done"))
+			r.Set("new_top", pyjson.NewBool(true))
+		},
 		"a nested value": func(r *pyjson.Value) {
 			agentAt(r, 3).Set("tracked_files", mustParseDoc(t, `{"log": "logs/y.jsonl"}`))
 		},
