@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"sync"
 
@@ -35,7 +36,14 @@ type procSource struct {
 	buf, path, dents []byte
 	pageSize         uint64
 	ttys             map[uint64]string // terminal names by device number
+	// helpers read parts of a big table beside this source, each with
+	// buffers of its own.
+	helpers []*procSource
 }
+
+// parallelFrom is the table size from which a read is shared among the
+// processors: below it, starting the helpers costs more than they save.
+const parallelFrom = 512
 
 func newSystemSource() source {
 	return &procSource{buf: make([]byte, 4096), path: make([]byte, 0, 32), dents: make([]byte, 32<<10),
@@ -87,6 +95,44 @@ func (s *procSource) read(ctx context.Context, known held) ([]record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read /proc: %w", err)
 	}
+	workers := min(runtime.GOMAXPROCS(0), 4, len(pids)/(parallelFrom/2))
+	if workers < 2 {
+		return s.readPIDs(ctx, pids, known, boot, since)
+	}
+	// Each reads a run of the PIDs; their records are put together in
+	// /proc's order. A worker that finds its part done early does not
+	// take another's: the parts are even, and the kernel's time per
+	// process is too.
+	for len(s.helpers) < workers-1 {
+		s.helpers = append(s.helpers, newSystemSource().(*procSource))
+	}
+	parts := make([][]record, workers)
+	errs := make([]error, workers)
+	per := (len(pids) + workers - 1) / workers
+	var wg sync.WaitGroup
+	for w := range workers {
+		src := s
+		if w > 0 {
+			src = s.helpers[w-1]
+		}
+		part := pids[min(w*per, len(pids)):min((w+1)*per, len(pids))]
+		wg.Go(func() { parts[w], errs[w] = src.readPIDs(ctx, part, known, boot, since) })
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	out := make([]record, 0, len(pids))
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out, nil
+}
+
+// readPIDs reads the processes pids name, in their order.
+func (s *procSource) readPIDs(ctx context.Context, pids []int32, known held, boot, since uint64) ([]record, error) {
 	out := make([]record, 0, len(pids))
 	for i, pid := range pids {
 		if i%256 == 0 {
