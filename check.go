@@ -181,8 +181,8 @@ func writeCheckJSON(w io.Writer, eng *engine.Engine, snap *engine.Snapshot, rep 
 	return streamCheckJSON(w, isTTY(w), eng.Bases(), snap, rep)
 }
 
-// streamCheckJSON is writeCheckJSON, indented or not as asked.
-func streamCheckJSON(w io.Writer, indent bool, bases []registry.Base, snap *engine.Snapshot, rep reconcile.Report) error {
+// lockedSources are the registries and databases whose lock stayed busy.
+func lockedSources(snap *engine.Snapshot) map[string]bool {
 	locked := map[string]bool{}
 	for _, r := range snap.Locked() {
 		locked[r.Path] = true
@@ -192,6 +192,12 @@ func streamCheckJSON(w io.Writer, indent bool, bases []registry.Base, snap *engi
 			locked[d.Path] = true
 		}
 	}
+	return locked
+}
+
+// streamCheckJSON is writeCheckJSON, indented or not as asked.
+func streamCheckJSON(w io.Writer, indent bool, bases []registry.Base, snap *engine.Snapshot, rep reconcile.Report) error {
+	locked := lockedSources(snap)
 	// No base prints null, as it always has.
 	var workspaces []workspaceJSON
 	for _, b := range bases {

@@ -61,15 +61,7 @@ func oneShotCheckJSON(w io.Writer, indent bool, bases []registry.Base, snap *eng
 	for _, b := range bases {
 		out.Workspaces = append(out.Workspaces, workspaceJSON{Path: b.Dir, FoundBy: b.Source, Era: registry.Era(b.Dir)})
 	}
-	locked := map[string]bool{}
-	for _, r := range snap.Locked() {
-		locked[r.Path] = true
-	}
-	for _, d := range snap.Input.Databases {
-		if d.Locked {
-			locked[d.Path] = true
-		}
-	}
+	locked := lockedSources(snap)
 	for _, r := range rep.Registries {
 		out.Registries = append(out.Registries, registryJSON{RegistrySummary: r, Locked: locked[r.Path]})
 	}
