@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"agentwatch/procscan"
@@ -55,6 +56,8 @@ type Engine struct {
 	scanner *procscan.Scanner
 	reads   *readCache
 	active  activeCache
+	// lastProcs is the size of the last process table, for procBudget.
+	lastProcs atomic.Int64
 }
 
 // New returns an Engine for cfg.

@@ -21,15 +21,31 @@ import (
 // after the agent's session ends.
 const defaultSettle = 1500 * time.Millisecond
 
-// scanTimeout bounds one source's part of a scan.
+// scanTimeout bounds the answer of one tmux server: a server that is
+// stopped or wedged must not hold the scan.
 const scanTimeout = 5 * time.Second
+
+// procBudget bounds the process table's reads: twice scanTimeout, and as
+// much again for every thousand processes the last scan saw (three
+// thousand before the first). The reads of /proc
+// cannot hang the way a tmux server can (a context does not interrupt a
+// read that blocks), so the bound is for a scan that crawls, not one that
+// is stuck: on a loaded machine a table of some thousands of processes
+// takes seconds, and a check must be slow then rather than fail.
+func (e *Engine) procBudget() time.Duration {
+	n := e.lastProcs.Load()
+	if n == 0 {
+		n = 3000
+	}
+	return time.Duration(2+n/1000) * scanTimeout
+}
 
 // gatherLive scans the tmux servers and the process table, and follows TMUX
 // variables of claude processes to servers not yet scanned. It reads no
 // registry, so that Gather can run it while it reads the registries; the
 // stream logs are read afterwards (readEvidence).
 func (e *Engine) gatherLive(ctx context.Context) (*reconcile.Live, error) {
-	ctx, cancel := context.WithTimeout(ctx, scanTimeout)
+	pctx, cancel := context.WithTimeout(ctx, e.procBudget())
 	defer cancel()
 	lv := &reconcile.Live{Claude: map[int32]bool{}, Evidence: map[string]bool{}, Confirm: map[string]bool{},
 		EvidenceError: map[string]bool{}, LogModified: map[string]time.Time{}, Cwd: map[int32]string{},
@@ -41,10 +57,11 @@ func (e *Engine) gatherLive(ctx context.Context) (*reconcile.Live, error) {
 	for _, s := range sockets {
 		lv.Servers = append(lv.Servers, e.scanServer(ctx, s, why))
 	}
-	table, err := e.scanner.Scan(ctx)
+	table, err := e.scanner.Scan(pctx)
 	if err != nil {
 		return nil, fmt.Errorf("gather: %w", err)
 	}
+	e.lastProcs.Store(int64(len(table.Procs)))
 	lv.Procs = table
 	pids := make([]int32, 0, len(table.Procs))
 	for pid, p := range table.Procs {
@@ -56,7 +73,7 @@ func (e *Engine) gatherLive(ctx context.Context) (*reconcile.Live, error) {
 	slices.Sort(pids)
 	// A claude in a pane of a server nobody named: watch that server too,
 	// rather than call its agents ghosts.
-	if err := e.scanner.ReadEnv(ctx, table, pids); err != nil {
+	if err := e.scanner.ReadEnv(pctx, table, pids); err != nil {
 		return nil, fmt.Errorf("gather: %w", err)
 	}
 	for _, pid := range pids {
@@ -71,7 +88,7 @@ func (e *Engine) gatherLive(ctx context.Context) (*reconcile.Live, error) {
 	}
 	markPaneAgents(lv)
 	// The scan reads no environment unasked: read those the analysis uses.
-	if err := e.scanner.ReadEnv(ctx, table, reconcile.EnvNeeded(table, lv.Claude)); err != nil {
+	if err := e.scanner.ReadEnv(pctx, table, reconcile.EnvNeeded(table, lv.Claude)); err != nil {
 		return nil, fmt.Errorf("gather: %w", err)
 	}
 	return lv, nil
@@ -104,6 +121,8 @@ func socketPath(s tmux.Socket) string {
 }
 
 func (e *Engine) scanServer(ctx context.Context, s tmux.Socket, why string) reconcile.Server {
+	ctx, cancel := context.WithTimeout(ctx, scanTimeout)
+	defer cancel()
 	snap, err := tmux.NewClient(s).Snapshot(ctx)
 	return reconcile.Server{Socket: s, Snapshot: snap, Err: err, Why: why}
 }

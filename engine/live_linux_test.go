@@ -170,3 +170,55 @@ func TestEscapedProcessesKeepTheirPane(t *testing.T) {
 		t.Errorf("the environment of the pane's sleep, which no verdict reads, was read: %+v", p)
 	}
 }
+
+// TestAStoppedServerIsReportedNotWaitedFor: a tmux server that answers
+// nobody (stopped) costs the scan its own budget, scanTimeout, and is
+// reported; a second server is still scanned, and so is the process table.
+func TestAStoppedServerIsReportedNotWaitedFor(t *testing.T) {
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Skip("tmux is not installed")
+	}
+	base, _, _ := workspace(t)
+	dir := t.TempDir()
+	stopped, live := filepath.Join(dir, "stopped"), filepath.Join(dir, "live")
+	for _, sock := range []string{stopped, live} {
+		if out, err := exec.Command("tmux", "-S", sock, "-f", "/dev/null", "new-session", "-d", "-s", "agent_a-1", "sleep 600").CombinedOutput(); err != nil {
+			t.Fatalf("tmux: %v\n%s", err, out)
+		}
+	}
+	out, err := exec.Command("tmux", "-S", stopped, "display-message", "-p", "#{pid}").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	serverPID, _ := strconv.Atoi(strings.TrimSpace(string(out)))
+	t.Cleanup(func() {
+		_ = syscall.Kill(serverPID, syscall.SIGCONT)
+		for _, sock := range []string{stopped, live} {
+			_ = exec.Command("tmux", "-S", sock, "kill-server").Run()
+		}
+	})
+	if err := syscall.Kill(serverPID, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	e := New(Config{
+		Bases: []registry.Base{{Dir: base, Source: "test"}}, Sets: registry.DefaultStatusSets(), Live: true,
+		Store: &registry.Store{StateDir: t.TempDir(), LockTimeout: 2 * time.Second}, Audit: NewAudit(t.TempDir()),
+		Sockets: []tmux.Socket{{Path: stopped}, {Path: live}}, Matcher: procscan.DefaultMatcher(),
+		Grace: 30 * time.Second, Stale: 30 * time.Minute,
+	})
+	start := time.Now()
+	snap, err := e.Gather(context.Background(), time.Now())
+	if err != nil {
+		t.Fatalf("gather beside a stopped server: %v", err)
+	}
+	if took := time.Since(start); took < scanTimeout {
+		t.Errorf("gather took %s: it did not wait for the stopped server at all", took)
+	}
+	servers := snap.Input.Live.Servers
+	if len(servers) != 2 || servers[0].Err == nil || servers[1].Err != nil || servers[1].Snapshot == nil || len(servers[1].Snapshot.Panes) != 1 {
+		t.Fatalf("servers: %+v, want the stopped one with its error and the live one scanned", servers)
+	}
+	if snap.Input.Live.Procs == nil || len(snap.Input.Live.Procs.Procs) == 0 {
+		t.Fatal("no process table beside a stopped server")
+	}
+}
