@@ -249,6 +249,15 @@ echo "{\"exit\": $rc, \"ms\": $((($(date +%s%N) - start) / 1000000)), \"applied\
 
 stop_scene
 
+# Keypress to frame: the TUI's Update of one key and the View after it, on a
+# screen of 10,000 agents (ui's BenchmarkKeypress, from this tree).
+log "l. keypress to frame with 10,000 agents"
+(cd "$root" && go test -run '^$' -bench Keypress -benchtime 50x -count 3 ./ui/) >"$work/keypress.txt"
+awk '/^BenchmarkKeypress\// { name = $1; sub(/^BenchmarkKeypress\//, "", name); sub(/-[0-9]+$/, "", name);
+	ms = $3 / 1e6; if (!(name in best) || ms < best[name]) best[name] = ms }
+	END { printf "{"; sep = ""; for (n in best) { printf "%s\"%s\": %.2f", sep, n, best[n]; sep = ", " } printf "}\n" }' \
+	"$work/keypress.txt" >"$results/keypress.json"
+
 # The SQLite era: the same agents as rows of state.sqlite3.
 if ! command -v sqlite3 >/dev/null; then
 	log "installing Debian's sqlite3 CLI"

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -19,6 +21,7 @@ const (
 	targetLockMs     = 20.0
 	targetRSSMB      = 60.0
 	targetBigRSSMB   = 150.0
+	targetFrameMs    = 16.0
 )
 
 // row is one line of the results table.
@@ -146,6 +149,21 @@ func report(dir, out, notes string) error {
 			"bounded where the change allows", "see notes"})
 	}
 
+	var keys map[string]float64
+	if ok, err := readJSON(dir, "keypress.json", &keys); err != nil {
+		return err
+	} else if ok && len(keys) > 0 {
+		slowest, worst := "", 0.0
+		for _, name := range slices.Sorted(maps.Keys(keys)) {
+			if keys[name] > worst {
+				slowest, worst = name, keys[name]
+			}
+		}
+		rows = append(rows, row{fmt.Sprintf("l. keypress to frame (Update and View) with 10,000 agents, the slowest of %d keys (%s)", len(keys), slowest),
+			fmt.Sprintf("%.1f ms", worst), "—", fmt.Sprintf("%.1f ms", worst),
+			fmt.Sprintf("≤ %.0f ms", targetFrameMs), verdict(worst <= targetFrameMs)})
+	}
+
 	var table strings.Builder
 	table.WriteString("| measurement | agentwatch | baseline | ratio / value | target | verdict |\n|---|---|---|---|---|---|\n")
 	for _, r := range rows {
@@ -200,7 +218,10 @@ func report(dir, out, notes string) error {
 		"registry under `LOCK_SH` N times (median and longest: what a read takes); then a python3 writer takes `LOCK_EX` every 3 ms, " +
 		"as the orchestrator's careful writers do, noting each wait, while `agentwatch check --json` runs N times beside it; max RSS " +
 		"from wait4. The machine's scheduling delays fall on both the read and the waits.\n")
-	b.WriteString("- **k**: `probe drift`, then `agentwatch repair --yes --json` once under `/usr/bin/time -f %M`.\n\n")
+	b.WriteString("- **k**: `probe drift`, then `agentwatch repair --yes --json` once under `/usr/bin/time -f %M`.\n")
+	b.WriteString("- **l**: `go test -run '^$' -bench Keypress -benchtime 50x -count 3 ./ui/` (this tree's): `Update` of one key and the `View` " +
+		"that follows on a 200×50 screen after a scan of 10,000 agents, for each key (down/up, next fault, faults only, hide finished, " +
+		"typing in the filter, sorting processes); the best of three counts of each, the slowest key reported.\n\n")
 	if cd.Runs > 0 {
 		fmt.Fprintf(&b, "The encoded bytes are identical to the file read: %v.\n\n", cd.Identity)
 	}
@@ -209,7 +230,7 @@ func report(dir, out, notes string) error {
 		fmt.Fprintf(&b, "`agentwatch repair --yes --json` after a drift: exit %v, %v operations applied, %v ms for the whole process.\n\n", cli["exit"], cli["applied"], cli["ms"])
 	}
 	b.WriteString("## Details\n\n")
-	for _, name := range []string{"cmp.json", "scan.json", "codec.json", "lock.json", "cpu.json", "cmp-sqlite.json", "big-check.json", "big-repair-summary.json"} {
+	for _, name := range []string{"cmp.json", "scan.json", "codec.json", "lock.json", "cpu.json", "cmp-sqlite.json", "big-check.json", "big-repair-summary.json", "keypress.json"} {
 		if t := readText(dir, name); t != "" {
 			fmt.Fprintf(&b, "`%s`: `%s`\n\n", name, t)
 		}
