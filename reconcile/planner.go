@@ -140,8 +140,13 @@ func (w *world) baseOf(path string) string {
 // plans a recount of every counter that would then differ from the count.
 func (w *world) recountOps(in Input, ops []Op) []Op {
 	sim := Input{Now: in.Now, Sets: in.Sets, Bases: in.Bases, Databases: in.Databases}
+	changes := map[string]bool{}
+	for _, op := range ops {
+		changes[op.Registry] = true
+	}
 	for _, r := range in.Registries {
 		switch {
+		case !changes[r.Path]: // read as it is, never changed
 		case r.Rows != nil: // a lean read: its rows become entries again
 			r.Root, r.Rows = r.Rows.Document(r.Root), nil
 		case r.Root != nil:
