@@ -214,8 +214,8 @@ func TestAStoppedServerIsReportedNotWaitedFor(t *testing.T) {
 	if took := time.Since(start); took < scanTimeout {
 		t.Errorf("gather took %s: it did not wait for the stopped server at all", took)
 	}
-	servers := snap.Input.Live.Servers
-	if len(servers) != 2 || servers[0].Err == nil || servers[1].Err != nil || servers[1].Snapshot == nil || len(servers[1].Snapshot.Panes) != 1 {
+	servers := snap.Input.Live.Servers // the two given first, then any a claude on this host names
+	if len(servers) < 2 || servers[0].Err == nil || servers[1].Err != nil || servers[1].Snapshot == nil || len(servers[1].Snapshot.Panes) != 1 {
 		t.Fatalf("servers: %+v, want the stopped one with its error and the live one scanned", servers)
 	}
 	if snap.Input.Live.Procs == nil || len(snap.Input.Live.Procs.Procs) == 0 {

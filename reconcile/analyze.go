@@ -59,19 +59,30 @@ type file struct {
 	task   *registry.TaskFile
 	global *registry.GlobalFile
 	err    error // read, parse or format error
-	// agents and byID index a task file's entries once per analysis:
-	// looking an agent up must not walk the whole array each time.
+	// agents, byID and dups index a task file's entries once per
+	// analysis: looking an agent up must not walk the whole array each
+	// time. byID holds where an id's first entry is; dups every entry of
+	// an id given more than once.
 	agents []registry.Agent
-	byID   map[string][]registry.Agent
+	byID   map[string]int32
+	dups   map[string][]int32
 	// gagents are a global file's entries, listed once per analysis.
 	gagents []registry.Agent
 }
 
 // entry is TaskEntry on the file's index.
 func (f *file) entry(id string) (registry.Agent, bool) {
-	found := f.byID[id]
-	if id == "" || len(found) == 0 {
+	i, ok := f.byID[id]
+	if id == "" || !ok {
 		return registry.Agent{}, false
+	}
+	d := f.dups[id]
+	if d == nil {
+		return f.agents[i], true
+	}
+	found := make([]registry.Agent, len(d))
+	for j, at := range d {
+		found[j] = f.agents[at]
 	}
 	return latest(found), true
 }
@@ -153,9 +164,20 @@ func newWorld(in Input) *world {
 				f.task, f.err = registry.NewTaskView(r.Root, r.Rows)
 				if f.err == nil {
 					f.agents = f.task.Agents()
-					f.byID = make(map[string][]registry.Agent, len(f.agents))
-					for _, a := range f.agents {
-						f.byID[a.ID] = append(f.byID[a.ID], a)
+					f.byID = make(map[string]int32, len(f.agents))
+					for i, a := range f.agents {
+						first, seen := f.byID[a.ID]
+						switch {
+						case !seen:
+							f.byID[a.ID] = int32(i)
+						case f.dups[a.ID] == nil:
+							if f.dups == nil {
+								f.dups = map[string][]int32{}
+							}
+							f.dups[a.ID] = []int32{first, int32(i)}
+						default:
+							f.dups[a.ID] = append(f.dups[a.ID], int32(i))
+						}
 					}
 				}
 			case KindGlobal:
