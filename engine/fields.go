@@ -208,8 +208,10 @@ func entriesText(es []*pyjson.Value) *string {
 // fieldChangesOf parses two versions of a registry and lists their field
 // changes; ok is false when either does not parse.
 func fieldChangesOf(before, after []byte) ([]FieldChange, bool) {
-	if fs, ok := streamedFieldChanges(before, after); ok {
-		return fs, true
+	if len(before)+len(after) >= streamFrom {
+		if fs, ok := streamedFieldChanges(before, after); ok {
+			return fs, true
+		}
 	}
 	return wholeFieldChanges(before, after)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"hash/maphash"
 	"strings"
+	"unicode/utf8"
 
 	"agentwatch/registry/pyjson"
 )
@@ -15,6 +16,11 @@ import (
 // as a stream, its agents each reduced to a hash of their text; only the
 // agents whose text differs are read again, whole, and compared field by
 // field as wholeFieldChanges compares them.
+
+// streamFrom is the size from which a registry's versions are compared as
+// streams: below it, parsing them whole costs less than the stream's
+// windows.
+const streamFrom = 1 << 20
 
 // sketchProjection keeps every top-level field but the agents, which are
 // streamed.
@@ -45,8 +51,8 @@ func agentID(e pyjson.Element) (string, bool) {
 	if e.Value.Kind() != pyjson.Object {
 		return "", false
 	}
-	if e.Object {
-		return e.Key, true
+	if e.Object { // a key with a lone surrogate: two of them read alike
+		return e.Key, !strings.ContainsRune(e.Key, utf8.RuneError)
 	}
 	id, isStr := e.Value.Get("id").Str()
 	return id, isStr && id != ""

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
 
 	"agentwatch/registry/pyjson"
@@ -94,22 +95,29 @@ func TestStreamedFieldChangesAgreeWithWhole(t *testing.T) {
 		"agents of another kind": func(r *pyjson.Value) { r.Set("agents", pyjson.NewString("none")) },
 		"agents gone":            func(r *pyjson.Value) { r.Delete("agents") },
 	}
-	check := func(name string, before, after []byte) {
+	// check compares the stream with the whole comparison; streams says
+	// the case is one the stream takes (agents in the orchestrator's
+	// shape), not one it leaves to the whole comparison.
+	check := func(name string, before, after []byte, streams bool) {
 		t.Helper()
 		want, wok := wholeFieldChanges(before, after)
 		got, gok := fieldChangesOf(before, after)
 		if gok != wok || !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: got %v %s, want %v %s", name, gok, showChanges(got), wok, showChanges(want))
 		}
+		if s, sok := streamedFieldChanges(before, after); streams && (!sok || !reflect.DeepEqual(s, want)) {
+			t.Errorf("%s: streamed %v %s, want %s", name, sok, showChanges(s), showChanges(want))
+		}
 	}
+	whole := map[string]bool{"an entry that is not an object": true, "agents of another kind": true, "agents gone": true}
 	for name, edit := range edits {
 		for kind, doc := range map[string]func(int) *pyjson.Value{"task": task, "global": global} {
 			before := doc(12)
 			after := doc(12)
 			edit(after)
 			b, a := pyjson.Encode(before), pyjson.Encode(after)
-			check(kind+", "+name, b, a)
-			check(kind+", "+name+", undone", a, b)
+			check(kind+", "+name, b, a, !whole[name])
+			check(kind+", "+name+", undone", a, b, !whole[name])
 		}
 	}
 	// Random edits of a task registry, several at a time.
@@ -121,6 +129,7 @@ func TestStreamedFieldChangesAgreeWithWhole(t *testing.T) {
 	for i := range 200 {
 		before, after := task(10), task(10)
 		var did []string
+		streams := true
 		for range 1 + r.IntN(3) {
 			name := names[r.IntN(len(names))]
 			if after.Get("agents").Kind() != pyjson.Array {
@@ -128,14 +137,30 @@ func TestStreamedFieldChangesAgreeWithWhole(t *testing.T) {
 			}
 			edits[name](after)
 			did = append(did, name)
+			streams = streams && !whole[name]
 		}
-		check(fmt.Sprintf("random %d %v", i, did), pyjson.Encode(before), pyjson.Encode(after))
+		check(fmt.Sprintf("random %d %v", i, did), pyjson.Encode(before), pyjson.Encode(after), streams)
 	}
 	// What a sketch reads whole: a version that does not parse, agents
 	// given twice.
-	check("torn", []byte(`{"agents": [`), pyjson.Encode(task(3)))
+	check("torn", []byte(`{"agents": [`), pyjson.Encode(task(3)), false)
 	check("agents twice", []byte(`{"agents": [{"id": "a", "status": "x"}], "agents": [{"id": "a", "status": "y"}]}`),
-		[]byte(`{"agents": [{"id": "a", "status": "z"}]}`))
+		[]byte(`{"agents": [{"id": "a", "status": "z"}]}`), false)
+	check("keys with lone surrogates", []byte(`{"agents": {"x\ud800": {"status": "a"}, "x\udc00": {"status": "b"}}}`),
+		[]byte(`{"agents": {"x\ud800": {"status": "a"}, "x\udc00": {"status": "c"}}}`), false)
+	// An entry of more containers than the stream's spare buffers hold,
+	// before one with empty containers: nothing of the first shows in the
+	// second.
+	var reviews []string
+	for i := range 20 {
+		reviews = append(reviews, fmt.Sprintf(`{"n": %d, "tags": []}`, i))
+	}
+	big := `{"id": "a", "status": "completed", "reviews": [` + strings.Join(reviews, ", ") + `]}`
+	small := func(upd string) string {
+		return `{"id": "b", "status": "working", "files": [], "tracked_files": {}, "validation": {"issues": [], "warnings": []}, "last_update": "` + upd + `"}`
+	}
+	check("after a big entry", []byte(`{"task_id": "T", "agents": [`+big+`, `+small("1")+`]}`),
+		[]byte(`{"task_id": "T", "agents": [`+big+`, `+small("2")+`]}`), true)
 }
 
 func agentAt(root *pyjson.Value, i int) *pyjson.Value {

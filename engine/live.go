@@ -45,8 +45,6 @@ func (e *Engine) procBudget() time.Duration {
 // registry, so that Gather can run it while it reads the registries; the
 // stream logs are read afterwards (readEvidence).
 func (e *Engine) gatherLive(ctx context.Context) (*reconcile.Live, error) {
-	pctx, cancel := context.WithTimeout(ctx, e.procBudget())
-	defer cancel()
 	lv := &reconcile.Live{Claude: map[int32]bool{}, Evidence: map[string]bool{}, Confirm: map[string]bool{},
 		EvidenceError: map[string]bool{}, LogModified: map[string]time.Time{}, Cwd: map[int32]string{},
 		Grace: e.cfg.Grace, Stale: e.cfg.Stale}
@@ -54,10 +52,17 @@ func (e *Engine) gatherLive(ctx context.Context) (*reconcile.Live, error) {
 	if len(sockets) == 0 {
 		why, sockets = "default", []tmux.Socket{{}}
 	}
-	for _, s := range sockets {
-		lv.Servers = append(lv.Servers, e.scanServer(ctx, s, why))
+	// The servers answer while the process table is read, each in its own
+	// time: one that is stopped holds nothing but its own answer.
+	whys := make([]string, len(sockets))
+	for i := range whys {
+		whys[i] = why
 	}
+	given := e.scanServers(ctx, sockets, whys)
+	pctx, cancel := context.WithTimeout(ctx, e.procBudget())
+	defer cancel()
 	table, err := e.scanner.Scan(pctx)
+	lv.Servers = <-given
 	if err != nil {
 		return nil, fmt.Errorf("gather: %w", err)
 	}
@@ -76,13 +81,18 @@ func (e *Engine) gatherLive(ctx context.Context) (*reconcile.Live, error) {
 	if err := e.scanner.ReadEnv(pctx, table, pids); err != nil {
 		return nil, fmt.Errorf("gather: %w", err)
 	}
+	var followed []tmux.Socket
+	whys = nil
 	for _, pid := range pids {
 		p := table.Procs[pid]
 		sock, _, ok := tmux.SocketFromEnv(p.TMUX)
-		if !ok || knownServer(lv.Servers, sock) {
+		if !ok || knownServer(lv.Servers, sock) || slices.Contains(followed, sock) {
 			continue
 		}
-		s := e.scanServer(ctx, sock, fmt.Sprintf("named by TMUX of claude PID %d", pid))
+		followed = append(followed, sock)
+		whys = append(whys, fmt.Sprintf("named by TMUX of claude PID %d", pid))
+	}
+	for _, s := range <-e.scanServers(ctx, followed, whys) {
 		s.Followed = true
 		lv.Servers = append(lv.Servers, s)
 	}
@@ -118,6 +128,22 @@ func socketPath(s tmux.Socket) string {
 		name = "default"
 	}
 	return fmt.Sprintf("%s/tmux-%d/%s", dir, os.Getuid(), name)
+}
+
+// scanServers scans the servers at once, each with its own budget, and
+// sends their answers, in order, when all are in.
+func (e *Engine) scanServers(ctx context.Context, sockets []tmux.Socket, whys []string) <-chan []reconcile.Server {
+	out := make(chan []reconcile.Server, 1)
+	servers := make([]reconcile.Server, len(sockets))
+	var wg sync.WaitGroup
+	for i, s := range sockets {
+		wg.Go(func() { servers[i] = e.scanServer(ctx, s, whys[i]) })
+	}
+	go func() {
+		wg.Wait()
+		out <- servers
+	}()
+	return out
 }
 
 func (e *Engine) scanServer(ctx context.Context, s tmux.Socket, why string) reconcile.Server {

@@ -42,8 +42,9 @@ type procSource struct {
 }
 
 // parallelFrom is the table size from which a read is shared among the
-// processors: below it, starting the helpers costs more than they save.
-const parallelFrom = 512
+// processors: below it, starting the helpers costs more than they save. A
+// variable, so that tests can share any table.
+var parallelFrom = 512
 
 func newSystemSource() source {
 	return &procSource{buf: make([]byte, 4096), path: make([]byte, 0, 32), dents: make([]byte, 32<<10),

@@ -163,3 +163,36 @@ func TestParsePID(t *testing.T) {
 		}
 	}
 }
+
+// TestSharedReadAgreesWithOneReader: the table read by several workers is
+// the table one reader reads, process for process (those that lived
+// through both scans).
+func TestSharedReadAgreesWithOneReader(t *testing.T) {
+	defer func(n int) { parallelFrom = n }(parallelFrom)
+	scan := func(from int) *Table {
+		parallelFrom = from
+		tab, err := NewScanner().Scan(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tab
+	}
+	one, shared := scan(1<<30), scan(2)
+	if len(shared.Procs) < 2 {
+		t.Fatalf("%d processes", len(shared.Procs))
+	}
+	both := 0
+	for pid, p := range shared.Procs {
+		q := one.Procs[pid]
+		if q == nil || q.Start != p.Start {
+			continue // born or gone between the scans
+		}
+		both++
+		if p.PPID != q.PPID || p.Comm != q.Comm || !slices.Equal(p.Argv, q.Argv) || p.UID != q.UID || p.SID != q.SID {
+			t.Errorf("PID %d: shared %+v, one reader %+v", pid, p, q)
+		}
+	}
+	if both < len(one.Procs)/2 {
+		t.Errorf("only %d of %d processes in both scans", both, len(one.Procs))
+	}
+}

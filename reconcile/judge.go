@@ -5,7 +5,6 @@ package reconcile
 
 import (
 	"fmt"
-	"path/filepath"
 	"slices"
 	"time"
 
@@ -49,15 +48,11 @@ func (l *live) sessionRows() []SessionRow {
 			id := agentOfSession(sess.Name)
 			a := l.agentByID(id)
 			var o owner
-			moved := false // the session names another base than its agent's
+			moved := false // the session proves itself another base's than its agent's
 			if a != nil {
-				o = l.sessionOwner(r.PIDs)
-				if l.owners == nil {
-					l.owners = map[paneKey]owner{}
-				}
-				l.owners[paneKey{i, sess.Name}] = o
-				if moved = elsewhere(o, a.row.Base); moved { // that base's agent of the id, if any
-					a = l.agents[filepath.Clean(o.base)+"|"+id]
+				if other, ok := l.sessionElsewhere(i, sess.Name, a); ok {
+					moved, o = true, owner{base: other, how: "its pane tees the agent's stream log there"}
+					a = l.agentIn(other, id) // that base's agent of the id, if any
 				}
 			}
 			switch {
@@ -105,7 +100,7 @@ func (l *live) agentVerdicts(prev *Memory) {
 		// another base's.
 		var servers []int
 		for _, s := range l.sessions[r.Session] {
-			if !elsewhere(l.ownerOfSession(s, r.Session), r.Base) {
+			if _, other := l.sessionElsewhere(s, r.Session, a); !other {
 				servers = append(servers, s)
 			}
 		}
@@ -115,7 +110,7 @@ func (l *live) agentVerdicts(prev *Memory) {
 			claude = append(claude, l.claudeOf(s, r.Session, "")...)
 		}
 		for _, pid := range l.claudeOf(-2, "", r.ID) {
-			if !slices.Contains(claude, pid) && !elsewhere(l.procOwner(pid), r.Base) {
+			if _, other := l.procElsewhere(pid, a); !other && !slices.Contains(claude, pid) {
 				claude = append(claude, pid)
 			}
 		}
@@ -296,8 +291,10 @@ func (l *live) procRow(p *procscan.Proc, depth int, sessions map[string]SessionR
 		}
 	case a.agentID != "":
 		ag := l.agentByID(a.agentID)
-		if ag != nil && elsewhere(l.procOwner(p.PID), ag.row.Base) {
-			ag = nil // another base's agent of the same id
+		if ag != nil {
+			if other, ok := l.procElsewhere(p.PID, ag); ok {
+				ag = l.agentIn(other, ag.row.ID) // another base's agent of the same id, if any
+			}
 		}
 		switch {
 		case ag != nil && (ag.row.Verdict == VerdictOK || ag.row.Verdict == VerdictStarting || ag.row.Verdict == VerdictStale):

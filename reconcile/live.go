@@ -167,9 +167,10 @@ type live struct {
 	// processes, built once attr is complete (see indexClaude).
 	claudeBySession map[paneKey][]int32
 	claudeByAgent   map[string][]int32
-	// owners caches the owner of each agent session (sessionOwner of its
-	// tree), by server and name.
-	owners map[paneKey]owner
+	// elsewhere caches sessionElsewhere ("" for a session that is its
+	// agent's), sameDirs sameDir.
+	elsewhere map[elsewhereKey]string
+	sameDirs  map[[2]string]bool
 	// byID and byTmuxName index order for agentByID: the first agent of
 	// each id, and of each id as tmux writes it.
 	byID, byTmuxName map[string]*agentState

@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -40,8 +41,9 @@ func BasesNamedIn(texts ...string) []string {
 	return out
 }
 
-// taskRef is a task directory named in a command line: its base and name.
-type taskRef struct{ base, task string }
+// taskRef is a task directory named in a command line: its base and name,
+// and the whole path that runs through it.
+type taskRef struct{ base, task, path string }
 
 // tasksNamedIn returns the task directories the strings name, in order of
 // first mention, each once (see BasesNamedIn).
@@ -73,7 +75,11 @@ func tasksNamedIn(texts ...string) []taskRef {
 			if !strings.HasPrefix(dir, "/") {
 				continue
 			}
-			r := taskRef{base: filepath.Clean(dir), task: s[at+1 : end]}
+			stop := end
+			for stop < len(s) && !pathEnd(s[stop]) {
+				stop++
+			}
+			r := taskRef{base: filepath.Clean(dir), task: s[at+1 : end], path: s[start:stop]}
 			if !slices.Contains(out, r) {
 				out = append(out, r)
 			}
@@ -132,10 +138,10 @@ func (l *live) sessionOwner(tree []int32) owner {
 		if p == nil {
 			continue
 		}
+		how := func() string { return fmt.Sprintf("PID %d, %s, names it", pid, p.Comm) }
 		for _, arg := range p.Argv {
-			how := fmt.Sprintf("PID %d, %s, names it", pid, p.Comm)
 			if b := l.scannedBaseIn(arg); b != "" {
-				o := owner{base: b, how: how}
+				o := owner{base: b, how: how()}
 				for _, r := range tasksNamedIn(arg) {
 					if r.base == b {
 						o.task = r.task
@@ -144,8 +150,10 @@ func (l *live) sessionOwner(tree []int32) owner {
 				}
 				return o
 			}
-			if rs := tasksNamedIn(arg); named.base == "" && len(rs) > 0 {
-				named = owner{base: rs[0].base, task: rs[0].task, how: how}
+			if named.base == "" {
+				if rs := tasksNamedIn(arg); len(rs) > 0 {
+					named = owner{base: rs[0].base, task: rs[0].task, how: how()}
+				}
 			}
 		}
 		if cwd := l.lv.Cwd[pid]; cwd != "" {
@@ -159,39 +167,135 @@ func (l *live) sessionOwner(tree []int32) owner {
 	return named
 }
 
-// ownerOfSession is the owner of a session's tree, asked once a session.
-func (l *live) ownerOfSession(server int, name string) owner {
-	k := paneKey{server, name}
-	if o, ok := l.owners[k]; ok {
-		return o
+// A session is an agent's by its name, agent_<id>, unless it proves itself
+// another workspace's: two projects may hold agents of the same id (a copy
+// of a project beside the original), and their sessions share the name.
+// The proof is the one thing a pane carries about the agent it runs: the
+// path its stream log is tee'd to, <base>/TASK-…/logs/<id>_stream.jsonl. A
+// session whose processes tee that agent's log under another base, and
+// under none that is the agent's own (a base may be spelled through a
+// symbolic link), belongs to that other base. Any other path a pane names
+// (a prompt, an --add-dir, a file to read) proves nothing.
+
+// logBases returns the bases under which the processes of tree tee agent
+// id's stream log, each once, in order.
+func (l *live) logBases(tree []int32, id string) []string {
+	t := l.lv.Procs
+	if t == nil || id == "" {
+		return nil
 	}
-	o := l.sessionOwner(l.treeOfSession(server, name))
-	if l.owners == nil {
-		l.owners = map[paneKey]owner{}
+	suffix := "/logs/" + id + "_stream.jsonl"
+	var out []string
+	for _, pid := range tree {
+		p := t.Procs[pid]
+		if p == nil {
+			continue
+		}
+		for _, arg := range p.Argv {
+			if !strings.Contains(arg, suffix) {
+				continue
+			}
+			for _, r := range tasksNamedIn(arg) {
+				if strings.HasSuffix(r.path, "/"+r.task+suffix) && !slices.Contains(out, r.base) {
+					out = append(out, r.base)
+				}
+			}
+		}
 	}
-	l.owners[k] = o
-	return o
+	return out
 }
 
-// procOwner is the owner of a process: its session's, or, for a process
-// out of every session, what it and its ancestors name.
-func (l *live) procOwner(pid int32) owner {
-	if a := l.attr[pid]; a.session != "" && a.server >= 0 {
-		return l.ownerOfSession(a.server, a.session)
+// otherBase returns the base the processes of tree prove they belong to,
+// when it is not base: ok is false when they tee agent id's log under
+// base, or under no base at all.
+func (l *live) otherBase(tree []int32, id, base string) (string, bool) {
+	bases := l.logBases(tree, id)
+	for _, b := range bases {
+		if l.sameDir(b, base) {
+			return "", false
+		}
+	}
+	if len(bases) == 0 {
+		return "", false
+	}
+	return l.scannedSpelling(bases[0]), true
+}
+
+// sessionElsewhere reports whether a session on server proves itself
+// another base's than agent a's, and which; asked once a session and agent.
+func (l *live) sessionElsewhere(server int, name string, a *agentState) (string, bool) {
+	k := elsewhereKey{paneKey{server, name}, a.row.Key}
+	if v, ok := l.elsewhere[k]; ok {
+		return v, v != ""
+	}
+	other, ok := l.otherBase(l.treeOfSession(server, name), a.row.ID, a.row.Base)
+	if l.elsewhere == nil {
+		l.elsewhere = map[elsewhereKey]string{}
+	}
+	l.elsewhere[k] = other
+	return other, ok
+}
+
+type elsewhereKey struct {
+	session paneKey
+	agent   string
+}
+
+// procElsewhere is sessionElsewhere for a process: its session's answer,
+// or, out of every session, what it and its ancestors tee.
+func (l *live) procElsewhere(pid int32, a *agentState) (string, bool) {
+	if at := l.attr[pid]; at.session != "" && at.server >= 0 {
+		return l.sessionElsewhere(at.server, at.session, a)
 	}
 	if l.lv.Procs == nil {
-		return owner{}
+		return "", false
 	}
-	return l.sessionOwner(append([]int32{pid}, l.lv.Procs.Ancestors(pid)...))
+	return l.otherBase(append([]int32{pid}, l.lv.Procs.Ancestors(pid)...), a.row.ID, a.row.Base)
 }
 
-// elsewhere reports whether o proves its session or process another
-// base's than base. Two workspaces may hold agents of the same id (a copy
-// of a project beside the original, one task directory restored into
-// another workspace): a session is an agent's by its name only when
-// nothing in it names another base.
-func elsewhere(o owner, base string) bool {
-	return o.base != "" && filepath.Clean(o.base) != filepath.Clean(base)
+// agentIn is the agent of id in base (spelled as the scan knows it).
+func (l *live) agentIn(base, id string) *agentState {
+	if a := l.agents[base+"|"+id]; a != nil {
+		return a
+	}
+	for _, a := range l.order { // an id that tmux spells otherwise in the session's name
+		if a.row.Base == base && (a.row.ID == id || TmuxName(a.row.ID) == id) {
+			return a
+		}
+	}
+	return nil
+}
+
+// sameDir reports whether two spellings of a directory are the same
+// directory: the same clean path, or, where both exist, the same file.
+func (l *live) sameDir(a, b string) bool {
+	a, b = filepath.Clean(a), filepath.Clean(b)
+	if a == b {
+		return true
+	}
+	k := [2]string{a, b}
+	if same, ok := l.sameDirs[k]; ok {
+		return same
+	}
+	fa, errA := os.Stat(a)
+	fb, errB := os.Stat(b)
+	same := errA == nil && errB == nil && os.SameFile(fa, fb)
+	if l.sameDirs == nil {
+		l.sameDirs = map[[2]string]bool{}
+	}
+	l.sameDirs[k] = same
+	return same
+}
+
+// scannedSpelling is the scanned base that dir is, as the scan spells it;
+// dir itself when it is none.
+func (l *live) scannedSpelling(dir string) string {
+	for _, b := range l.w.scannedDirs() {
+		if l.sameDir(b, dir) {
+			return b
+		}
+	}
+	return dir
 }
 
 // scannedBaseIn returns the scanned base whose directory s names (as a

@@ -86,7 +86,7 @@ func (s *Store) ReadLean(ctx context.Context, path string) (*Snapshot, error) {
 	}
 	var rows rowReader
 	root, err := pyjson.ProjectStream(hr, leanRoot, chunk, fi.Size()/64, rows.handle)
-	if errors.Is(err, pyjson.ErrNotProjected) || errors.Is(err, pyjson.ErrStreamRepeated) || errors.Is(err, errNotObject) {
+	if errors.Is(err, pyjson.ErrNotProjected) || errors.Is(err, pyjson.ErrStreamRepeated) || errors.Is(err, errReadWhole) {
 		return s.Read(ctx, path)
 	} else if err != nil {
 		return nil, fmt.Errorf("read registry: %w", err)

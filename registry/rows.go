@@ -3,6 +3,7 @@ package registry
 import (
 	"errors"
 	"strings"
+	"unicode/utf8"
 
 	"agentwatch/registry/pyjson"
 )
@@ -19,9 +20,11 @@ type Rows struct {
 	Tasks  []Task
 }
 
-// errNotObject ends a lean read at an entry that is not an object: the
-// views refuse such a registry, and Read says why as they do.
-var errNotObject = errors.New("an entry that is not an object")
+// errReadWhole ends a lean read at an entry it leaves to Read: one that is
+// not an object (the views refuse such a registry, and Read says why as
+// they do), or one keyed by an id with a lone surrogate (two such keys
+// differ in the document and read alike as Go strings).
+var errReadWhole = errors.New("an entry for a whole read")
 
 // rowReader builds Rows from the elements of a lean read. What it keeps is
 // copied out of the scanner's buffers: the few distinct task ids, types,
@@ -38,8 +41,8 @@ type rowReader struct {
 }
 
 func (r *rowReader) handle(e pyjson.Element) error {
-	if e.Value.Kind() != pyjson.Object {
-		return errNotObject
+	if e.Value.Kind() != pyjson.Object || (e.Object && strings.ContainsRune(e.Key, utf8.RuneError)) {
+		return errReadWhole
 	}
 	switch e.Stream {
 	case "agents":

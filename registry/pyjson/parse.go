@@ -194,7 +194,9 @@ func (p *parser) newValue(kind Kind, text string, canon bool) *Value {
 	}
 	v := &p.vals[0]
 	p.vals = p.vals[1:]
-	v.kind, v.text, v.canon = kind, text, canon
+	// Whole: a streamed element's values are cut from buffers the one
+	// before it used.
+	*v = Value{kind: kind, text: text, canon: canon}
 	return v
 }
 
@@ -206,6 +208,7 @@ func (p *parser) newContainer(kind Kind, start, depth int, canon bool) *Value {
 	if len(p.kids) == 0 {
 		p.kids = make([]kids, max(p.chunk/4, 16))
 	}
+	p.kids[0] = kids{}
 	v.kids = &p.kids[0]
 	p.kids = p.kids[1:]
 	return v

@@ -158,7 +158,6 @@ type projector struct {
 		members [32]Member
 		elems   [16]*Value
 	}
-	used struct{ vals, kids, members, elems int }
 }
 
 // streams reports whether pj's elements go to the handler.
@@ -179,30 +178,16 @@ func (l *projector) emit(pj *Projection, index int, key string, object bool, sta
 }
 
 // parseElement parses one element's projected text into values cut from
-// the spare arrays (chunks of their own once those run out). What the
-// previous element used of them is cleared first: newValue sets a value's
-// kind and text, not the rest.
+// the spare arrays (chunks of their own once those run out); newValue and
+// newContainer set every field of what they hand out, so nothing of the
+// element before shows through.
 func (l *projector) parseElement(text []byte) (*Value, error) {
-	sp, u := &l.spare, &l.used
-	clear(sp.vals[:u.vals])
-	clear(sp.kids[:u.kids])
-	clear(sp.members[:u.members])
-	clear(sp.elems[:u.elems])
+	sp := &l.spare
 	p := &l.elem
 	p.src, p.pos = unsafe.String(unsafe.SliceData(text), len(text)), 0
 	p.vals, p.kids, p.members, p.elems = sp.vals[:], sp.kids[:], sp.members[:], sp.elems[:]
 	p.chunk = len(sp.vals)
 	v, _, err := p.value(0)
-	used := func(n, capLeft int) int {
-		if capLeft > n { // a chunk of its own: all of the spare was used
-			return n
-		}
-		return n - capLeft
-	}
-	u.vals = used(len(sp.vals), cap(p.vals))
-	u.kids = used(len(sp.kids), cap(p.kids))
-	u.members = used(len(sp.members), cap(p.members))
-	u.elems = used(len(sp.elems), cap(p.elems))
 	return v, err
 }
 

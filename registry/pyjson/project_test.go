@@ -181,7 +181,8 @@ func TestProjectAgreesWithParse(t *testing.T) {
 	docs = append(docs, string(Encode(genTaskDoc(3))),
 		`{"agents": [{"id": "a", "st\u0061tus": "working", "status": "done"}, 7, {"id": "b"}], "active_count": {"x": 1}}`,
 		`{"agents": {"a": {"status": "working", "type": "x"}, "b": [1], "a": {"status": "completed"}}, "tasks": {"T": {"status": "ACTIVE"}}}`,
-		`{"agents": [{"id": "a"}], "tasks": {}, "agents": []}`, `{"agents": {"a": {}}, "tasks": [], "\u0061gents": "x"}`,
+		`{"agents": [{"id": "a"}], "tasks": {}, "agents": []}`,
+		`{"agents": {"a": {}}, "tasks": [], "\u0061gents": "x"}`,
 		`{"tasks": {"\u0054": {"status": "A"}, "U": 2, "T": {"status": "B", "status": "C"}, "V\n": {}, "V\u000a": null}, "agents": [[{"id": 1}], {}, {"id": "x", "id": "y"}]}`,
 		`{"agents": "none", "tasks": [], "task_id": "T\ud800", "\ud800status": 1, "status": -Infinity}`,
 		`{"agents": [{"id": "a\u00e9\n", "started_at": 1.50, "last_update": NaN}], "active_count": 12345678901234567890}`,
@@ -220,6 +221,37 @@ func TestProjectAgreesWithParse(t *testing.T) {
 				checkProject(t, doc, registryShape, chunk)
 				checkProject(t, doc, Whole, chunk)
 			})
+		}
+	}
+}
+
+// TestStreamedElementsShowNothingOfTheOneBefore: an element of more
+// containers than the stream's spare buffers hold, then one of empty
+// containers, which reuses them.
+func TestStreamedElementsShowNothingOfTheOneBefore(t *testing.T) {
+	var first, second []string
+	for i := range 20 {
+		first = append(first, fmt.Sprintf(`"k%d": [%d]`, i, i))
+	}
+	for i := range 8 {
+		second = append(second, fmt.Sprintf(`"e%d": []`, i))
+	}
+	doc := `{"agents": [{` + strings.Join(first, ", ") + `}, {` + strings.Join(second, ", ") + `}]}`
+	var got []string
+	_, err := ProjectStream(strings.NewReader(doc), Fields(map[string]*Projection{"agents": Stream("agents", Whole)}), 1<<10, 0, func(e Element) error {
+		got = append(got, string(Encode(e.Value)))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole, err := Parse([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range whole.Get("agents").Elems() {
+		if want := string(Encode(e)); i >= len(got) || got[i] != want {
+			t.Errorf("element %d: got %q, want %s", i, got, want)
 		}
 	}
 }
