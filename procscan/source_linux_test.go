@@ -101,17 +101,11 @@ func TestUIDBothWays(t *testing.T) {
 	pidfdCreds = func() bool { return false }
 	t.Cleanup(func() { pidfdCreds = func() bool { return true } })
 	byStatus := scan(t, NewScanner())
-	compared := 0
-	for pid, p := range byPidfd.Procs {
-		q := byStatus.Procs[pid]
-		if q == nil || q.Start != p.Start {
-			continue // exited or replaced between the scans
-		}
-		compared++
+	compared := inBoth(byPidfd, byStatus, func(p, q *Proc) {
 		if p.UID != q.UID {
-			t.Errorf("PID %d (%s): uid %d through a pidfd, %d from status", pid, p.Comm, p.UID, q.UID)
+			t.Errorf("PID %d (%s): uid %d through a pidfd, %d from status", p.PID, p.Comm, p.UID, q.UID)
 		}
-	}
+	})
 	if compared < len(byPidfd.Procs)/2 {
 		t.Errorf("compared %d of %d processes", compared, len(byPidfd.Procs))
 	}
@@ -181,18 +175,26 @@ func TestSharedReadAgreesWithOneReader(t *testing.T) {
 	if len(shared.Procs) < 2 {
 		t.Fatalf("%d processes", len(shared.Procs))
 	}
-	both := 0
-	for pid, p := range shared.Procs {
-		q := one.Procs[pid]
-		if q == nil || q.Start != p.Start {
-			continue // born or gone between the scans
-		}
-		both++
+	both := inBoth(shared, one, func(p, q *Proc) {
 		if p.PPID != q.PPID || p.Comm != q.Comm || !slices.Equal(p.Argv, q.Argv) || p.UID != q.UID || p.SID != q.SID {
-			t.Errorf("PID %d: shared %+v, one reader %+v", pid, p, q)
+			t.Errorf("PID %d: shared %+v, one reader %+v", p.PID, p, q)
 		}
-	}
+	})
 	if both < len(one.Procs)/2 {
 		t.Errorf("only %d of %d processes in both scans", both, len(one.Procs))
 	}
+}
+
+// inBoth calls f with each process of a and the same process in b (the
+// same PID and start: one that lived through both scans), and returns how
+// many there were.
+func inBoth(a, b *Table, f func(p, q *Proc)) int {
+	n := 0
+	for pid, p := range a.Procs {
+		if q := b.Procs[pid]; q != nil && q.Start == p.Start {
+			n++
+			f(p, q)
+		}
+	}
+	return n
 }
