@@ -304,7 +304,7 @@ func (e *Engine) SessionAlive(ctx context.Context, snap *Snapshot, name string) 
 		return false, nil
 	}
 	for _, s := range snap.Input.Live.Servers {
-		ok, err := tmux.NewClient(s.Socket).HasSession(ctx, name)
+		ok, err := hasSession(ctx, s.Socket, name)
 		if err != nil {
 			return false, fmt.Errorf("confirm session %s: %w", name, err)
 		}
@@ -313,6 +313,14 @@ func (e *Engine) SessionAlive(ctx context.Context, snap *Snapshot, name string) 
 		}
 	}
 	return false, nil
+}
+
+// hasSession asks one server for a session, within scanTimeout: a server
+// that answers nobody is an error, never a wait without end.
+func hasSession(ctx context.Context, s tmux.Socket, name string) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, scanTimeout)
+	defer cancel()
+	return tmux.NewClient(s).HasSession(ctx, name)
 }
 
 // serverSocket finds the socket of a server by its name in a snapshot.

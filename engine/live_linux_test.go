@@ -225,4 +225,9 @@ func TestStoppedServersAreReportedNotWaitedFor(t *testing.T) {
 	if snap.Input.Live.Procs == nil || len(snap.Input.Live.Procs.Procs) == 0 {
 		t.Fatal("no process table beside stopped servers")
 	}
+	// Asked again for a session (a suspect's second look), a stopped
+	// server is an error, not a wait without end.
+	if _, err := e.SessionAlive(context.Background(), snap, "agent_a-2"); err == nil {
+		t.Error("SessionAlive beside stopped servers: no error")
+	}
 }
