@@ -213,7 +213,6 @@ func TestStoppedServersAreReportedNotWaitedFor(t *testing.T) {
 		Sockets: []tmux.Socket{{Path: socks[0]}, {Path: socks[1]}, {Path: socks[2]}}, Matcher: procscan.DefaultMatcher(),
 		Grace: 30 * time.Second, Stale: 30 * time.Minute,
 	})
-	e.lastProcs.Store(100) // the smallest budget the process table gets
 	snap, err := e.Gather(context.Background(), time.Now())
 	if err != nil {
 		t.Fatalf("gather beside stopped servers: %v", err)
