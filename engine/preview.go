@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"time"
 
+	"agentwatch/registry"
 	"agentwatch/tmux"
 )
 
@@ -139,7 +140,7 @@ func (e *Engine) SwitchClient(ctx context.Context, snap *Snapshot, req AttachReq
 		return fmt.Errorf("attach %s: tmux server %s was not scanned", req.Session, req.Server)
 	}
 	own, _, ok := tmux.SocketFromEnv(req.TMUX)
-	if !ok || req.TMUXPane == "" || !sameSocket(own.Path, socketPath(sock)) {
+	if !ok || req.TMUXPane == "" || !registry.SamePath(own.Path, socketPath(sock)) {
 		return ErrNotInside
 	}
 	if err := tmux.NewClient(sock).SwitchClient(ctx, req.TMUXPane, req.Session); err != nil {
@@ -156,16 +157,6 @@ func (e *Engine) AttachCommand(snap *Snapshot, req AttachRequest) (*exec.Cmd, er
 		return nil, fmt.Errorf("attach %s: tmux server %s was not scanned", req.Session, req.Server)
 	}
 	return tmux.NewClient(sock).AttachCommand(req.Session), nil
-}
-
-// sameSocket reports whether two socket paths name the same file.
-func sameSocket(a, b string) bool {
-	if a == b {
-		return true
-	}
-	fa, err1 := os.Stat(a)
-	fb, err2 := os.Stat(b)
-	return err1 == nil && err2 == nil && os.SameFile(fa, fb)
 }
 
 // CopyToTmux puts text into the paste buffer of the tmux server that the

@@ -2,7 +2,6 @@ package reconcile
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -266,8 +265,7 @@ func (l *live) agentIn(base, id string) *agentState {
 	return nil
 }
 
-// sameDir reports whether two spellings of a directory are the same
-// directory: the same clean path, or, where both exist, the same file.
+// sameDir is registry.SamePath, asked once a pair.
 func (l *live) sameDir(a, b string) bool {
 	a, b = filepath.Clean(a), filepath.Clean(b)
 	if a == b {
@@ -277,9 +275,7 @@ func (l *live) sameDir(a, b string) bool {
 	if same, ok := l.sameDirs[k]; ok {
 		return same
 	}
-	fa, errA := os.Stat(a)
-	fb, errB := os.Stat(b)
-	same := errA == nil && errB == nil && os.SameFile(fa, fb)
+	same := registry.SamePath(a, b)
 	if l.sameDirs == nil {
 		l.sameDirs = map[[2]string]bool{}
 	}

@@ -183,3 +183,15 @@ func Era(dir string) string {
 // IsTaskDir reports whether a path's last element is a task directory's
 // name: TASK-YYYYMMDD-HHMMSS-<8 hex>.
 func IsTaskDir(path string) bool { return isTaskDirName(filepath.Base(path)) }
+
+// SamePath reports whether two paths name one file or directory: the same
+// clean path, or, where both exist, the same file (a spelling through a
+// symbolic link, /tmp and /private/tmp).
+func SamePath(a, b string) bool {
+	if filepath.Clean(a) == filepath.Clean(b) {
+		return true
+	}
+	fa, errA := os.Stat(a)
+	fb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(fa, fb)
+}
