@@ -85,24 +85,17 @@ func (pj *Projection) Keeps(field string) bool { return pj.member(field) != nil 
 // memberText is what pj keeps of an object's member whose key is key (its
 // text, quotes included).
 func (pj *Projection) memberText(key []byte) *Projection {
-	switch {
-	case pj == nil || pj.whole:
-		return pj
-	case pj.each != nil:
-		return pj.each
-	case pj.fields == nil:
-		return Whole
+	if pj == nil || pj.whole || pj.each != nil || pj.fields == nil {
+		return pj.member("") // the same for every member
 	}
-	body := key[1 : len(key)-1]
-	if !strings.ContainsRune(unsafe.String(unsafe.SliceData(body), len(body)), '\\') && isPlain(unsafe.String(unsafe.SliceData(body), len(body))) {
-		if p, ok := pj.fields[string(body)]; ok || pj.rest == nil { // no allocation: the map lookup converts in place
-			return p
+	// The key as written, read in place: a map lookup keeps nothing of it.
+	name := unsafe.String(unsafe.SliceData(key[1:]), len(key)-2)
+	if strings.ContainsRune(name, '\\') || !isPlain(name) {
+		decoded, lossy := decodeBody(name)
+		if lossy {
+			return nil // no Go string names it: Get never finds it
 		}
-		return pj.rest
-	}
-	name, lossy := decodeBody(string(body))
-	if lossy {
-		return nil // no Go string names it: Get never finds it
+		name = decoded
 	}
 	return pj.member(name)
 }
