@@ -84,7 +84,7 @@ func (s *Store) ReadLean(ctx context.Context, path string) (*Snapshot, error) {
 	if fi.Size() < int64(chunk) {
 		chunk = int(fi.Size()) + 1
 	}
-	var rows rowReader
+	rows := rowReader{size: fi.Size()}
 	root, err := pyjson.ProjectStream(hr, leanRoot, chunk, fi.Size()/64, rows.handle)
 	if errors.Is(err, pyjson.ErrNotProjected) || errors.Is(err, pyjson.ErrStreamRepeated) || errors.Is(err, errReadWhole) {
 		return s.Read(ctx, path)

@@ -243,3 +243,52 @@ func BenchmarkAgents(b *testing.B) {
 		}
 	}
 }
+
+// TestLeanRowsOfManyAgents reads registries of more agents than a block
+// holds, whose first block is no guide to the rest (small entries first,
+// or big ones), with ids given again after the first block: the rows are
+// Read's, however the room made for them after the first block fits.
+func TestLeanRowsOfManyAgents(t *testing.T) {
+	entry := func(id string, pad int) string {
+		status := "working"
+		if pad < 10 { // the later entries of an id given again
+			status = fmt.Sprintf("done-%d", pad)
+		}
+		return fmt.Sprintf(`{"id": %q, "status": %q, "type": "t", "prompt": %q}`, id, status, strings.Repeat("p", pad))
+	}
+	task := func(pads ...[2]int) string { // runs of {count, pad}
+		var es []string
+		for _, run := range pads {
+			for range run[0] {
+				es = append(es, entry(fmt.Sprintf("a-%05d", len(es)), run[1]))
+			}
+		}
+		es = append(es, entry("a-00007", 3), entry(fmt.Sprintf("a-%05d", len(es)-5), 9)) // again, later
+		return `{"task_id": "T", "agents": [` + strings.Join(es, ", ") + `]}`
+	}
+	global := func(pads ...[2]int) string {
+		var ms []string
+		n := 0
+		for _, run := range pads {
+			for range run[0] {
+				ms = append(ms, fmt.Sprintf("%q: %s", fmt.Sprintf("a-%05d", n), entry("", run[1])))
+				n++
+			}
+		}
+		ms = append(ms, fmt.Sprintf("%q: %s", "a-00007", entry("", 1)), fmt.Sprintf("%q: %s", fmt.Sprintf("a-%05d", n-5), entry("", 2)))
+		return `{"tasks": {"T": {}}, "agents": {` + strings.Join(ms, ", ") + `}}`
+	}
+	docs := []string{
+		task([2]int{3000, 40}),                        // as the first block says
+		task([2]int{rowBlock, 10}, [2]int{2500, 400}), // small first: more than judged
+		task([2]int{rowBlock, 900}, [2]int{4000, 10}), // big first: fewer than judged
+		global([2]int{rowBlock, 10}, [2]int{2500, 400}),
+		global([2]int{rowBlock + 3, 900}, [2]int{1500, 10}),
+	}
+	dir := t.TempDir()
+	for i, doc := range docs {
+		for _, chunk := range []int{4096, 1 << 20} {
+			t.Run(fmt.Sprintf("doc%d/chunk%d", i, chunk), func(t *testing.T) { checkLean(t, dir, doc, chunk) })
+		}
+	}
+}

@@ -31,10 +31,17 @@ var errReadWhole = errors.New("an entry for a whole read")
 // parents and statuses once each, the rest of an agent in one string.
 type rowReader struct {
 	rows Rows
-	// agents are gathered in blocks, copied once into Rows.Agents at the
-	// end: a slice grown by append would copy them some twenty times.
-	agents [][]Agent
-	n      int
+	// The agents go to Rows.Agents while it has room, the rest to blocks
+	// (more), copied once into it at the end: a slice grown by append
+	// would copy them some twenty times, each row a dozen pointers through
+	// the collector's write barrier. Once a block is full, the bytes it
+	// took tell how many agents the stream holds, and Rows.Agents is made
+	// room for them (presize).
+	more     [][]Agent
+	n        int
+	presized bool
+	// size is the stream's size in bytes, zero when unknown.
+	size   int64
 	common map[string]string
 	// object records whether the agents were an object's members.
 	object bool
@@ -46,6 +53,9 @@ func (r *rowReader) handle(e pyjson.Element) error {
 	}
 	switch e.Stream {
 	case "agents":
+		if r.n == rowBlock && !r.presized {
+			r.presize(e.End)
+		}
 		var a Agent
 		if e.Object {
 			r.object = true
@@ -75,19 +85,46 @@ func (r *rowReader) handle(e pyjson.Element) error {
 // rowBlock is how many agents a block of rowReader holds.
 const rowBlock = 1024
 
+// presize gives Rows.Agents room for the agents of the stream, judged by
+// the first block's, which ended end bytes into it. Never more than one
+// an 128 bytes of the stream (a real entry takes several hundred): small
+// entries first and big ones after cannot make it huge.
+func (r *rowReader) presize(end int64) {
+	r.presized = true
+	if r.size <= 0 || end <= 0 || end >= r.size || len(r.more) != 1 {
+		return
+	}
+	est := int64(r.n) * r.size / end
+	est = min(est+est/32, r.size/128)
+	if est <= int64(r.n) {
+		return
+	}
+	r.rows.Agents = append(make([]Agent, 0, est), r.more[0]...)
+	r.more = nil
+}
+
 // put stores the agent at index: a new one at the end, or in the place of
 // an earlier one of the same key.
 func (r *rowReader) put(index int, a Agent) {
 	if index < r.n {
-		r.agents[index/rowBlock][index%rowBlock] = a
+		if index < len(r.rows.Agents) {
+			r.rows.Agents[index] = a
+		} else {
+			k := index - len(r.rows.Agents)
+			r.more[k/rowBlock][k%rowBlock] = a
+		}
 		return
 	}
-	if r.n%rowBlock == 0 {
-		r.agents = append(r.agents, make([]Agent, 0, rowBlock))
-	}
-	last := &r.agents[len(r.agents)-1]
-	*last = append(*last, a)
 	r.n++
+	if r.more == nil && len(r.rows.Agents) < cap(r.rows.Agents) {
+		r.rows.Agents = append(r.rows.Agents, a)
+		return
+	}
+	if (r.n-1-len(r.rows.Agents))%rowBlock == 0 {
+		r.more = append(r.more, make([]Agent, 0, rowBlock))
+	}
+	last := &r.more[len(r.more)-1]
+	*last = append(*last, a)
 }
 
 // own copies an agent's strings out of the scanner's buffers.
@@ -127,12 +164,12 @@ func (r *rowReader) intern(s string) string {
 // finish fills a task registry's agents' TaskID from the root, once the
 // whole document has been read.
 func (r *rowReader) finish(root *pyjson.Value) *Rows {
-	if r.n > 0 {
-		r.rows.Agents = make([]Agent, 0, r.n)
-		for _, b := range r.agents {
-			r.rows.Agents = append(r.rows.Agents, b...)
+	if r.more != nil {
+		all := append(make([]Agent, 0, r.n), r.rows.Agents...)
+		for _, b := range r.more {
+			all = append(all, b...)
 		}
-		r.agents = nil
+		r.rows.Agents, r.more = all, nil
 	}
 	if !r.object {
 		taskID := root.Get("task_id").StrOr("")

@@ -65,6 +65,8 @@ type projector struct {
 	pos int
 	end int
 	eof bool
+	// dropped counts the bytes scanned and dropped from the window's start.
+	dropped int64
 	// checked is the end of the bytes known to be valid UTF-8; bad is set
 	// once an invalid byte was seen.
 	checked int
@@ -98,7 +100,8 @@ func (l *projector) emit(pj *Projection, index int, key string, object bool, sta
 	if err != nil {
 		return ErrNotProjected // never so: the projector wrote it
 	}
-	err = l.handle(Element{Stream: pj.stream, Index: index, Key: key, Object: object, Value: v, Text: l.out[start:]})
+	err = l.handle(Element{Stream: pj.stream, Index: index, Key: key, Object: object, Value: v, Text: l.out[start:],
+		End: l.dropped + int64(l.pos)})
 	l.out = l.out[:start]
 	return err
 }
@@ -128,6 +131,7 @@ func (l *projector) more(keep int) (bool, error) {
 		l.checked = keep
 	}
 	n := copy(l.buf, l.buf[keep:l.end])
+	l.dropped += int64(keep)
 	l.pos -= keep
 	l.checked -= keep
 	l.end = n

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -252,6 +253,28 @@ func TestStreamedElementsShowNothingOfTheOneBefore(t *testing.T) {
 	for i, e := range whole.Get("agents").Elems() {
 		if want := tree(e); i >= len(got) || got[i] != want {
 			t.Errorf("element %d: got %q, want %s", i, got, want)
+		}
+	}
+}
+
+// TestStreamedElementsEndWhereTheyEnd holds each element's End to the
+// offset just past its text, through windows smaller than an element,
+// between whitespace, in an array and an object.
+func TestStreamedElementsEndWhereTheyEnd(t *testing.T) {
+	doc := "{\"tasks\": {\"T\" :  {\"status\": \"x\"} ,\n \"U\": {}},\n \"agents\": [ {\"id\": \"" + strings.Repeat("a", 300) +
+		"\"}\n,\t{\"id\": \"b\", \"n\": [1, 2, {}]}  , {} ] }"
+	pj := Fields(map[string]*Projection{"agents": Stream("agents", Whole), "tasks": Stream("tasks", Whole)})
+	for _, chunk := range []int{7, 64, 1 << 10} {
+		var ends []string
+		_, err := ProjectStream(strings.NewReader(doc), pj, chunk, 0, func(e Element) error {
+			ends = append(ends, doc[:e.End][max(0, e.End-3):])
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []string{`x"}`, ` {}`, `a"}`, `}]}`, ` {}`}; !slices.Equal(ends, want) {
+			t.Errorf("window %d: elements end after %q, want %q", chunk, ends, want)
 		}
 	}
 }

@@ -77,6 +77,8 @@ type Element struct {
 	// Text is the element's projected text: its kept members, keys and
 	// values as written, without whitespace (valid during the call only).
 	Text []byte
+	// End is how many bytes of the stream lie before the element's end.
+	End int64
 }
 
 // Keeps reports whether the projection keeps the member named field.
