@@ -69,6 +69,28 @@ type file struct {
 	gagents []registry.Agent
 }
 
+// index lists a task file's agents and indexes them (agents, byID, dups),
+// anew when its document has changed.
+func (f *file) index() {
+	f.agents = f.task.Agents()
+	f.byID = make(map[string]int32, len(f.agents))
+	f.dups = nil
+	for i, a := range f.agents {
+		first, seen := f.byID[a.ID]
+		switch {
+		case !seen:
+			f.byID[a.ID] = int32(i)
+		case f.dups[a.ID] == nil:
+			if f.dups == nil {
+				f.dups = map[string][]int32{}
+			}
+			f.dups[a.ID] = []int32{first, int32(i)}
+		default:
+			f.dups[a.ID] = append(f.dups[a.ID], int32(i))
+		}
+	}
+}
+
 // entry is TaskEntry on the file's index.
 func (f *file) entry(id string) (registry.Agent, bool) {
 	i, ok := f.byID[id]
@@ -162,22 +184,7 @@ func newWorld(in Input) *world {
 			case KindTask:
 				f.task, f.err = registry.NewTaskView(r.Root, r.Rows)
 				if f.err == nil {
-					f.agents = f.task.Agents()
-					f.byID = make(map[string]int32, len(f.agents))
-					for i, a := range f.agents {
-						first, seen := f.byID[a.ID]
-						switch {
-						case !seen:
-							f.byID[a.ID] = int32(i)
-						case f.dups[a.ID] == nil:
-							if f.dups == nil {
-								f.dups = map[string][]int32{}
-							}
-							f.dups[a.ID] = []int32{first, int32(i)}
-						default:
-							f.dups[a.ID] = append(f.dups[a.ID], int32(i))
-						}
-					}
+					f.index()
 				}
 			case KindGlobal:
 				f.global, f.err = registry.NewGlobalView(r.Root, r.Rows)

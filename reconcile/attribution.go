@@ -204,19 +204,23 @@ func sameSocket(s tmux.Socket, path string) bool {
 // agentByID finds an agent by id in any base; an id taken from a session
 // name matches in the form tmux gave it.
 func (l *live) agentByID(id string) *agentState {
-	if l.byID == nil { // collectAgents is done: index the agents once
-		l.byID, l.byTmuxName = make(map[string]*agentState, len(l.order)), make(map[string]*agentState, len(l.order))
+	var first *agentState // in the report's order
+	for _, ids := range l.agents {
+		if i, ok := ids[id]; ok && (first == nil || l.states[i].ord < first.ord) {
+			first = &l.states[i]
+		}
+	}
+	if first != nil {
+		return first
+	}
+	if l.byTmuxName == nil { // collectAgents is done: index the agents once
+		l.byTmuxName = map[string]*agentState{}
 		for _, a := range l.order {
-			if l.byID[a.row.ID] == nil {
-				l.byID[a.row.ID] = a
-			}
-			if n := TmuxName(a.row.ID); l.byTmuxName[n] == nil {
+			// An id tmux writes as it is was found above, if at all.
+			if n := TmuxName(a.row.ID); n != a.row.ID && l.byTmuxName[n] == nil {
 				l.byTmuxName[n] = a
 			}
 		}
-	}
-	if a := l.byID[id]; a != nil {
-		return a
 	}
 	return l.byTmuxName[id]
 }

@@ -14,13 +14,23 @@ var (
 // active status, distinct agent ids, entries with a terminal status. An
 // entry without an id is an agent of its own.
 func taskActual(tf *registry.TaskFile, sets registry.StatusSets) map[string]int64 {
+	agents := tf.Agents()
+	ids := make(map[string]struct{}, len(agents))
+	for _, a := range agents {
+		if a.ID != "" {
+			ids[a.ID] = struct{}{}
+		}
+	}
+	return taskCounts(agents, len(ids), sets)
+}
+
+// taskCounts is taskActual of a task file's agents, distinct of them
+// distinct ids.
+func taskCounts(agents []registry.Agent, distinct int, sets registry.StatusSets) map[string]int64 {
 	var active, done, anonymous int64
-	ids := map[string]bool{}
-	for _, a := range tf.Agents() {
+	for _, a := range agents {
 		if a.ID == "" {
 			anonymous++
-		} else {
-			ids[a.ID] = true
 		}
 		switch sets.Classify(a.Status) {
 		case registry.StatusActive:
@@ -31,7 +41,7 @@ func taskActual(tf *registry.TaskFile, sets registry.StatusSets) map[string]int6
 	}
 	return map[string]int64{
 		"active_count":    active,
-		"total_spawned":   int64(len(ids)) + anonymous,
+		"total_spawned":   int64(distinct) + anonymous,
 		"completed_count": done,
 	}
 }

@@ -95,7 +95,7 @@ func (l *live) sessionRows() []SessionRow {
 func (l *live) agentVerdicts(prev *Memory) {
 	l.indexClaude()
 	for _, a := range l.order {
-		r := &a.row
+		r := a.row
 		// Its sessions and claudes, but for those that prove themselves
 		// another base's.
 		var servers []int

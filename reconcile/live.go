@@ -13,6 +13,7 @@ import (
 
 	"agentwatch/procscan"
 	"agentwatch/registry"
+	"agentwatch/statedb"
 	"agentwatch/tmux"
 )
 
@@ -171,11 +172,16 @@ type live struct {
 	// agent's), sameDirs sameDir.
 	elsewhere map[elsewhereKey]string
 	sameDirs  map[[2]string]bool
-	// byID and byTmuxName index order for agentByID: the first agent of
-	// each id, and of each id as tmux writes it.
-	byID, byTmuxName map[string]*agentState
-	agents           map[string]*agentState // by id (all bases)
-	order            []*agentState
+	// byTmuxName indexes order for agentByID: the first agent of each id
+	// that tmux writes otherwise, as tmux writes it.
+	byTmuxName map[string]*agentState
+	// rows are the agents' rows, states their states (states[i].row is
+	// &rows[i]), in the order they were first read; agents indexes both by
+	// base, then id; order is the report's order. inOrder ends them.
+	rows   []AgentRow
+	states []agentState
+	agents map[string]map[string]int32
+	order  []*agentState
 	// until is the first time at which a verdict or a reason of this
 	// analysis would read differently; zero when none would.
 	until time.Time
@@ -195,7 +201,9 @@ func (l *live) expireAge(d time.Duration) {
 }
 
 type agentState struct {
-	row      AgentRow
+	row      *AgentRow
+	at       int32 // row is &live.rows[at]
+	ord      int32 // its place in live.order
 	class    registry.StatusClass
 	startedT time.Time
 	started  bool
@@ -225,9 +233,10 @@ func analyzeLive(w *world, in Input, prev *Memory, rep *Report) (*Memory, time.T
 	procRows := l.procRows(sessionRows)
 
 	mem := &Memory{Suspects: map[string]bool{}, Verdicts: make(map[string]Verdict, len(l.order)+len(sessionRows)+len(procRows))}
-	rep.Agents = slices.Grow(rep.Agents, len(l.order))
-	for _, a := range l.order {
-		rep.Agents = append(rep.Agents, a.row)
+	if rows := l.inOrder(); len(rep.Agents) == 0 {
+		rep.Agents = rows // the report's own: no copy
+	} else {
+		rep.Agents = append(rep.Agents, rows...)
 	}
 	rep.Sessions = sessionRows
 	rep.Processes = procRows
@@ -245,68 +254,110 @@ func analyzeLive(w *world, in Input, prev *Memory, rep *Report) (*Memory, time.T
 }
 
 // collectAgents merges each agent's global and task entries: the task
-// entry's status wins, the global one fills in.
+// entry's status wins, the global one fills in. A first pass gives every
+// agent its place, so that the rows are made at once, in one slice that
+// becomes the report's (see inOrder); the second fills them.
 func (l *live) collectAgents() {
-	n := 0 // the largest registry: the global one repeats the tasks' agents
+	n, entries := 0, 0 // n: the largest registry (the global one repeats the tasks' agents)
 	for _, f := range l.w.files {
 		n = max(n, len(f.agents), len(f.gagents))
+		entries += len(f.agents) + len(f.gagents)
 	}
-	l.agents = make(map[string]*agentState, n)
-	l.order = make([]*agentState, 0, n)
-	for _, f := range l.w.files {
-		var agents []registry.Agent
-		b := l.w.bases[f.Base]
-		switch {
-		case f.task != nil:
-			id := f.TaskID
-			if id == "" {
-				id = f.task.ID()
-			}
-			if !b.usesJSON(id) {
-				continue
-			}
-			agents = f.agents
-		case f.global != nil:
-			agents = f.gagents
-		default:
+	l.agents = map[string]map[string]int32{}
+	keys := make([]string, 0, n)
+	// at is the place of each entry the second pass reads, in its order.
+	at := make([]int32, 0, entries)
+	place := func(base, id string) (int32, bool) {
+		ids := l.agents[base]
+		if ids == nil {
+			ids = make(map[string]int32, n)
+			l.agents[base] = ids
+		}
+		i, ok := ids[id]
+		if !ok {
+			i = int32(len(keys))
+			ids[id] = i
+			keys = append(keys, base+"|"+id)
+		}
+		return i, !ok
+	}
+	l.eachJSONAgent(func(f *file, a *registry.Agent) {
+		i, _ := place(f.Base, a.ID)
+		at = append(at, i)
+	})
+	type stateAgent struct {
+		i    int32
+		base string
+		db   *dbIndex
+		a    *statedb.Agent
+	}
+	var fromState []stateAgent
+	for _, name := range slices.Sorted(maps.Keys(l.w.bases)) {
+		db := l.w.bases[name].db
+		if db == nil || db.Err != nil {
 			continue
 		}
-		for _, a := range agents {
-			if a.ID == "" || (f.global != nil && !b.usesJSON(a.TaskID)) {
+		for k := range db.State.Agents {
+			a := &db.State.Agents[k]
+			if a.ID == "" {
 				continue
 			}
-			key := f.Base + "|" + a.ID
-			st := l.agents[key]
-			if st == nil {
-				st = &agentState{row: AgentRow{Key: key, ID: a.ID, Base: f.Base, Source: SourceJSON}}
-				l.agents[key] = st
-				l.order = append(l.order, st)
+			// The primary key makes a second row impossible; a key seen
+			// before keeps its first.
+			if i, ok := place(name, a.ID); ok {
+				fromState = append(fromState, stateAgent{i, name, db, a})
 			}
-			fromTask := f.Kind == KindTask
-			if fromTask || st.row.Registry == "" {
-				st.row.Registry = f.Path
-			}
-			if fromTask || (st.row.Status == "" && a.HasStatus) {
-				if a.HasStatus || fromTask {
-					st.row.Status = a.Status
-				}
-			}
-			fill := func(dst *string, v string) {
-				if v != "" && (fromTask || *dst == "") {
-					*dst = v
-				}
-			}
-			fill(&st.row.TaskID, a.TaskID)
-			if fromTask && f.TaskID != "" {
-				st.row.TaskID = f.TaskID
-			}
-			fill(&st.row.Type, a.Type)
-			fill(&st.row.Session, a.TmuxSession)
-			fill(&st.row.Started, a.StartedAt)
-			fill(&st.row.Updated, a.LastUpdate)
 		}
 	}
-	l.collectStateAgents()
+
+	l.rows = make([]AgentRow, len(keys))
+	l.states = make([]agentState, len(keys))
+	l.order = make([]*agentState, len(keys))
+	for i := range l.states {
+		l.states[i].row, l.states[i].at = &l.rows[i], int32(i)
+		l.order[i] = &l.states[i]
+	}
+	j := 0
+	l.eachJSONAgent(func(f *file, a *registry.Agent) {
+		i := at[j]
+		j++
+		r := &l.rows[i]
+		if r.Key == "" {
+			*r = AgentRow{Key: keys[i], ID: a.ID, Base: f.Base, Source: SourceJSON}
+		}
+		fromTask := f.Kind == KindTask
+		if fromTask || r.Registry == "" {
+			r.Registry = f.Path
+		}
+		if fromTask || (r.Status == "" && a.HasStatus) {
+			if a.HasStatus || fromTask {
+				r.Status = a.Status
+			}
+		}
+		fill := func(dst *string, v string) {
+			if v != "" && (fromTask || *dst == "") {
+				*dst = v
+			}
+		}
+		fill(&r.TaskID, a.TaskID)
+		if fromTask && f.TaskID != "" {
+			r.TaskID = f.TaskID
+		}
+		fill(&r.Type, a.Type)
+		fill(&r.Session, a.TmuxSession)
+		fill(&r.Started, a.StartedAt)
+		fill(&r.Updated, a.LastUpdate)
+	})
+	for _, s := range fromState {
+		a := s.a
+		r := &l.rows[s.i]
+		*r = AgentRow{Key: keys[s.i], ID: a.ID, TaskID: a.TaskID, Base: s.base, Registry: s.db.Path,
+			Source: SourceState, Status: a.Status, Type: a.Type, Session: a.TmuxSession, Started: a.StartedAt,
+			Updated: a.LastUpdate, Model: a.Model, Progress: a.Progress}
+		if p, ok := s.db.progress[a.ID]; ok && p.TaskID == a.TaskID {
+			r.Message, r.Reported = p.Message, p.Timestamp
+		}
+	}
 	for _, st := range l.order {
 		if st.row.Session == "" {
 			st.row.Session = sessionPrefix + st.row.ID
@@ -333,34 +384,71 @@ func (l *live) collectAgents() {
 		}
 		return strings.Compare(x.row.Started, y.row.Started)
 	})
+	for k, st := range l.order {
+		st.ord = int32(k)
+	}
 }
 
-// collectStateAgents adds the agents of every readable state database:
-// in a base of the SQLite era its rows are the truth about its tasks.
-func (l *live) collectStateAgents() {
-	for _, name := range slices.Sorted(maps.Keys(l.w.bases)) {
-		db := l.w.bases[name].db
-		if db == nil || db.Err != nil {
-			continue
-		}
-		for _, a := range db.State.Agents {
-			if a.ID == "" {
+// eachJSONAgent calls f with every agent entry of the registries, global
+// then task in the files' order, that collectAgents merges: of a task or
+// base that has not moved to its state database, with an id.
+func (l *live) eachJSONAgent(f func(*file, *registry.Agent)) {
+	for _, file := range l.w.files {
+		var agents []registry.Agent
+		b := l.w.bases[file.Base]
+		switch {
+		case file.task != nil:
+			id := file.TaskID
+			if id == "" {
+				id = file.task.ID()
+			}
+			if !b.usesJSON(id) {
 				continue
 			}
-			key := name + "|" + a.ID
-			if l.agents[key] != nil {
-				continue // the primary key makes a second row impossible; keep the first
+			agents = file.agents
+		case file.global != nil:
+			agents = file.gagents
+		default:
+			continue
+		}
+		for k := range agents {
+			a := &agents[k]
+			if a.ID == "" || (file.global != nil && !b.usesJSON(a.TaskID)) {
+				continue
 			}
-			st := &agentState{row: AgentRow{Key: key, ID: a.ID, TaskID: a.TaskID, Base: name, Registry: db.Path,
-				Source: SourceState, Status: a.Status, Type: a.Type, Session: a.TmuxSession, Started: a.StartedAt,
-				Updated: a.LastUpdate, Model: a.Model, Progress: a.Progress}}
-			if p, ok := db.progress[a.ID]; ok && p.TaskID == a.TaskID {
-				st.row.Message, st.row.Reported = p.Message, p.Timestamp
-			}
-			l.agents[key] = st
-			l.order = append(l.order, st)
+			f(file, a)
 		}
 	}
+}
+
+// inOrder puts the rows in the report's order, in place, and returns
+// them; each state points at its row where it now is.
+func (l *live) inOrder() []AgentRow {
+	pos := make([]int32, len(l.order)) // pos[k]: where the k-th row now is
+	for k, st := range l.order {
+		pos[k] = st.at
+	}
+	// Follow each cycle of the permutation: rows[k] takes rows[pos[k]].
+	for k := range pos {
+		if pos[k] == int32(k) || pos[k] < 0 {
+			continue
+		}
+		held := l.rows[k]
+		for c := k; ; {
+			from := pos[c]
+			pos[c] = -1
+			if int(from) == k {
+				l.rows[c] = held
+				break
+			}
+			l.rows[c] = l.rows[from]
+			c = int(from)
+		}
+	}
+	for k, st := range l.order {
+		st.row, st.at = &l.rows[k], int32(k)
+	}
+	return l.rows
 }
 
 func parseTime(s string) (time.Time, bool) {

@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -422,5 +423,116 @@ func TestFollowedServersDoNotJudgeOthersSessions(t *testing.T) {
 		if f.Kind == FindLeak {
 			t.Errorf("a session on a followed server is a leak: %+v", f)
 		}
+	}
+}
+
+// TestAgentRowsKeepTheirFieldsInReportOrder lists agents in the global and
+// task registries in scrambled orders, some in one registry only, and
+// holds the report's rows to the order of task and start, each row whole:
+// its key, type, session and registry those of its own entries. Some
+// finished agents left a claude behind: its leak names the agent's session.
+func TestAgentRowsKeepTheirFieldsInReportOrder(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 11))
+	type spec struct {
+		id, task, started string
+		inGlobal, inTask  bool
+	}
+	var specs []spec
+	for i := range 300 {
+		s := spec{id: fmt.Sprintf("a-%03d", i), task: []string{taskA, taskB}[r.IntN(2)],
+			started:  registry.FormatTimestamp(now.Add(-time.Duration(r.IntN(1_000_000)) * time.Second)),
+			inGlobal: r.IntN(4) != 0}
+		s.inTask = !s.inGlobal || r.IntN(3) != 0
+		specs = append(specs, s)
+	}
+	procs := map[int32]*procscan.Proc{1: proc(1, 0, 1, "/sbin/init")}
+	children := map[int32][]int32{0: {1}}
+	var wantLeaks []string
+	status := func(i int) string {
+		if i%37 == 0 { // finished, a claude left behind
+			return "terminated"
+		}
+		return "working"
+	}
+	for i, s := range specs {
+		if status(i) == "terminated" {
+			pid := int32(1000 + i)
+			procs[pid] = proc(pid, 1, pid, "claude", "--prompt", "You are "+s.id)
+			children[1] = append(children[1], pid)
+			wantLeaks = append(wantLeaks, fmt.Sprintf(`{"kind":"leak","cause":"orphan_process","agent_id":%q,"tmux_session":"agent_%s","pids":[%d]}`, s.id, s.id, pid))
+		}
+	}
+	index := map[string]int{}
+	for i, s := range specs {
+		index[s.id] = i
+	}
+	entry := func(s spec) string {
+		return fmt.Sprintf(`{"id": %q, "task_id": %q, "type": "t-%s", "tmux_session": "agent_%s", "status": %q, "started_at": %q, "last_update": %q}`,
+			s.id, s.task, s.id, s.id, status(index[s.id]), s.started, registry.FormatTimestamp(now.Add(-time.Minute)))
+	}
+	docs := map[string][]string{}
+	var global []string
+	for _, k := range r.Perm(len(specs)) {
+		s := specs[k]
+		if s.inTask {
+			docs[s.task] = append(docs[s.task], entry(s))
+		}
+	}
+	for _, k := range r.Perm(len(specs)) {
+		if s := specs[k]; s.inGlobal {
+			global = append(global, fmt.Sprintf("%q: %s", s.id, entry(s)))
+		}
+	}
+	in := input(
+		Registry{Path: gPath, Kind: KindGlobal, Root: mustParse(t, `{"tasks": {}, "agents": {`+strings.Join(global, ", ")+`}}`)},
+		Registry{Path: aPath, Kind: KindTask, TaskID: taskA, Root: mustParse(t, `{"task_id": "`+taskA+`", "agents": [`+strings.Join(docs[taskA], ", ")+`]}`)},
+		Registry{Path: bPath, Kind: KindTask, TaskID: taskB, Root: mustParse(t, `{"task_id": "`+taskB+`", "agents": [`+strings.Join(docs[taskB], ", ")+`]}`)})
+	claude := map[int32]bool{}
+	for pid := range procs {
+		claude[pid] = pid >= 1000
+	}
+	in.Live = &Live{Servers: []Server{{Socket: tmux.Socket{Path: sock}, Snapshot: &tmux.Snapshot{Socket: tmux.Socket{Path: sock}, Running: true}, Why: "given"}},
+		Procs: &procscan.Table{Time: now, Procs: procs, Children: children}, Claude: claude,
+		Evidence: map[string]bool{}, Confirm: map[string]bool{}, Grace: 30 * time.Second, Stale: 30 * time.Minute}
+
+	rep, _ := Observe(in, nil)
+	if len(rep.Agents) != len(specs) {
+		t.Fatalf("%d rows for %d agents", len(rep.Agents), len(specs))
+	}
+	byID := map[string]spec{}
+	for _, s := range specs {
+		byID[s.id] = s
+	}
+	for i, a := range rep.Agents {
+		s, ok := byID[a.ID]
+		if !ok {
+			t.Fatalf("row %d: unknown agent %q", i, a.ID)
+		}
+		delete(byID, a.ID)
+		reg := gPath
+		if s.inTask {
+			reg = map[string]string{taskA: aPath, taskB: bPath}[s.task]
+		}
+		if a.Key != "/ws|"+s.id || a.TaskID != s.task || a.Type != "t-"+s.id || a.Session != "agent_"+s.id ||
+			a.Started != s.started || a.Registry != reg {
+			t.Errorf("row %d (%s): key %q task %q type %q session %q started %q registry %q, want its own (%+v)",
+				i, a.ID, a.Key, a.TaskID, a.Type, a.Session, a.Started, a.Registry, s)
+		}
+		if i > 0 {
+			p := rep.Agents[i-1]
+			if p.TaskID > a.TaskID || (p.TaskID == a.TaskID && p.Started > a.Started) {
+				t.Errorf("row %d (%s %s) after row %d (%s %s): not in order of task and start", i, a.TaskID, a.Started, i-1, p.TaskID, p.Started)
+			}
+		}
+	}
+	var leaks []Finding
+	for _, f := range rep.Findings {
+		if f.Kind == FindLeak {
+			leaks = append(leaks, f)
+		}
+	}
+	slices.Sort(wantLeaks)
+	if got := findingKeys(leaks); !slices.Equal(got, wantLeaks) {
+		t.Errorf("leaks:\ngot  %s\nwant %s", strings.Join(got, "\n     "), strings.Join(wantLeaks, "\n     "))
 	}
 }

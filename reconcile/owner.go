@@ -254,8 +254,8 @@ func (l *live) procElsewhere(pid int32, a *agentState) (string, bool) {
 
 // agentIn is the agent of id in base (spelled as the scan knows it).
 func (l *live) agentIn(base, id string) *agentState {
-	if a := l.agents[base+"|"+id]; a != nil {
-		return a
+	if i, ok := l.agents[base][id]; ok {
+		return &l.states[i]
 	}
 	for _, a := range l.order { // an id that tmux spells otherwise in the session's name
 		if a.row.Base == base && (a.row.ID == id || TmuxName(a.row.ID) == id) {

@@ -168,6 +168,11 @@ func (w *world) recountOps(in Input, ops []Op) []Op {
 		// from; if one did, the recount below simply counts what is there.
 		_, _ = op.Apply(f.Root, Env{Now: in.Now, Sets: in.Sets, TaskStatus: sw.bases[f.Base].lookup})
 	}
+	for _, f := range sw.files {
+		if changes[f.Path] && f.task != nil && f.err == nil {
+			f.index() // counted as the operations left it
+		}
+	}
 	var out []Op
 	for _, f := range sw.files {
 		for _, fd := range sw.fileFindings(f) {

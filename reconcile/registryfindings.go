@@ -60,21 +60,14 @@ func (w *world) fileFindings(f *file) []Finding {
 	var root *pyjson.Value
 	switch {
 	case f.task != nil:
-		actual, fields, root = taskActual(f.task, w.sets), TaskCounters, f.task.Root
-		counts := map[string]int{}
-		var order []string
-		for _, a := range f.agents {
-			if a.ID == "" {
-				continue // no id: nothing to tell it apart by, never merged
-			}
-			if counts[a.ID] == 0 {
-				order = append(order, a.ID)
-			}
-			counts[a.ID]++
+		distinct := len(f.byID)
+		if _, ok := f.byID[""]; ok {
+			distinct-- // no id: nothing to tell it apart by, never merged
 		}
-		for _, id := range order {
-			if counts[id] > 1 {
-				out = append(out, Finding{Kind: FindDuplicate, Registry: f.Path, TaskID: f.TaskID, AgentID: id, Count: counts[id]})
+		actual, fields, root = taskCounts(f.agents, distinct, w.sets), TaskCounters, f.task.Root
+		for i, a := range f.agents { // in the order of each id's first entry
+			if d := f.dups[a.ID]; a.ID != "" && d != nil && d[0] == int32(i) {
+				out = append(out, Finding{Kind: FindDuplicate, Registry: f.Path, TaskID: f.TaskID, AgentID: a.ID, Count: len(d)})
 			}
 		}
 	case f.global != nil:
@@ -132,12 +125,10 @@ func (w *world) divergent() []Finding {
 			if tf.task == nil {
 				continue
 			}
-			seen := make(map[string]bool, len(tf.agents))
-			for _, a := range tf.agents {
-				if inGlobal[a.ID] || seen[a.ID] {
+			for i, a := range tf.agents {
+				if inGlobal[a.ID] || tf.byID[a.ID] != int32(i) { // each id once, at its first entry
 					continue
 				}
-				seen[a.ID] = true
 				te, _ := tf.entry(a.ID)
 				out = append(out, Finding{Kind: FindDivergent, AgentID: a.ID, TaskID: id,
 					GlobalRegistry: b.global.Path, TaskRegistry: tf.Path, TaskStatus: te.Status})
