@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -151,14 +152,15 @@ func (e *Engine) gatherBase(ctx context.Context, snap *Snapshot, b registry.Base
 		if err != nil {
 			return fmt.Errorf("gather: %w", err)
 		}
-		for _, f := range files {
+		reads := e.readAll(ctx, files)
+		for i, f := range files {
 			r := reconcile.Registry{Path: f.Path, Kind: f.Kind.String(), Base: b.Dir, TaskID: f.TaskID}
 			if f.Err != nil { // a FIFO or a directory in a registry's place: never opened
 				r.Err, r.Unreadable = f.Err, true
 				snap.Input.Registries = append(snap.Input.Registries, r)
 				continue
 			}
-			s, err := e.reads.read(ctx, e.cfg.Store, f.Path, e.cfg.Lean)
+			s, err := reads[i].snap, reads[i].err
 			switch {
 			case ctx.Err() != nil:
 				return fmt.Errorf("gather: %w", ctx.Err())
@@ -179,6 +181,35 @@ func (e *Engine) gatherBase(ctx context.Context, snap *Snapshot, b registry.Base
 		}
 	}
 	return nil
+}
+
+type readResult struct {
+	snap *registry.Snapshot
+	err  error
+}
+
+// readAll reads the registries of files (but those listed with an error),
+// a few at once: one processor parses the global registry while another
+// parses a big task registry.
+func (e *Engine) readAll(ctx context.Context, files []registry.File) []readResult {
+	out := make([]readResult, len(files))
+	next := make(chan int, len(files))
+	for i, f := range files {
+		if f.Err == nil {
+			next <- i
+		}
+	}
+	close(next)
+	var wg sync.WaitGroup
+	for range min(len(next), runtime.GOMAXPROCS(0)) {
+		wg.Go(func() {
+			for i := range next {
+				out[i].snap, out[i].err = e.reads.read(ctx, e.cfg.Store, files[i].Path, e.cfg.Lean)
+			}
+		})
+	}
+	wg.Wait()
+	return out
 }
 
 // Unreadable returns the registries that could not be read, for a reason

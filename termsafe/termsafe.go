@@ -74,7 +74,7 @@ func Strings(ss []string) []string {
 // escape, a surrogate pair above U+FFFF. Such characters only occur inside
 // JSON strings, where the escape means the same character.
 func JSON(b []byte) []byte {
-	if isPlain(string(b)) {
+	if isPlain(b) {
 		return b
 	}
 	out := make([]byte, 0, len(b))
@@ -99,7 +99,9 @@ func JSON(b []byte) []byte {
 	return out
 }
 
-func isPlain(s string) bool {
+// isPlain reports whether s is printable ASCII only; a []byte is read in
+// place, never copied to a string.
+func isPlain[T string | []byte](s T) bool {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c < 0x20 || c >= 0x7f {
 			return false
