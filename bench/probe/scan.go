@@ -134,3 +134,53 @@ func check(ctx context.Context, workspaces, sockets []string, memprofile string)
 	return checkResult{Ms: ms(time.Since(start)), GatherMs: ms(snap.Duration), Healthy: rep.Healthy(),
 		Summary: rep.Summary(), Agents: len(rep.Agents), HeapMB: float64(m.HeapInuse) / (1 << 20)}, nil
 }
+
+type analyzeResult struct {
+	Runs    int     `json:"runs"`
+	FirstMs float64 `json:"first_ms"`
+	// RepeatMs is the median of the runs after the first, on the heap the
+	// first left behind.
+	RepeatMs float64 `json:"repeat_ms"`
+	// AllocMB is what the first analysis allocated.
+	AllocMB float64 `json:"alloc_mb"`
+	Agents  int     `json:"agents"`
+}
+
+// analyze gathers once, as a check does, and times reconcile.Observe on
+// what it gathered: the first analysis, on the heap a one-shot check has,
+// and n more.
+func analyze(ctx context.Context, n int, workspaces, sockets []string) (any, error) {
+	state, err := os.MkdirTemp("", "aw-probe-state-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(state)
+	e, err := newEngine(ctx, workspaces, sockets, state, false)
+	if err != nil {
+		return nil, err
+	}
+	snap, err := e.Gather(ctx, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	r := analyzeResult{Runs: n}
+	var again []float64
+	var before, after runtime.MemStats
+	for i := range n + 1 {
+		if i == 0 {
+			runtime.ReadMemStats(&before)
+		}
+		start := time.Now()
+		rep, _ := reconcile.Observe(snap.Input, nil)
+		d := ms(time.Since(start))
+		if i == 0 {
+			runtime.ReadMemStats(&after)
+			r.AllocMB = float64(after.TotalAlloc-before.TotalAlloc) / (1 << 20)
+			r.FirstMs, r.Agents = d, len(rep.Agents)
+		} else {
+			again = append(again, d)
+		}
+	}
+	r.RepeatMs = median(again)
+	return r, nil
+}
