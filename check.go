@@ -213,11 +213,7 @@ func streamCheckJSON(w io.Writer, indent bool, bases []registry.Base, snap *engi
 		r := rep.Registries[i]
 		return registryJSON{RegistrySummary: r, Locked: locked[r.Path]}
 	})
-	s.array("agents", len(rep.Agents), func(i int) any {
-		a := &rep.Agents[i]
-		return agentJSON{AgentID: a.ID, TaskID: a.TaskID, Registry: a.Registry, Status: a.Status,
-			TmuxSession: a.Session, Verdict: string(a.Verdict), Cause: string(a.Cause), Reason: a.Reason, PIDs: ints(a.PIDs)}
-	})
+	s.array("agents", len(rep.Agents), func(i int) any { return agentOut{&rep.Agents[i]} })
 	s.array("sessions", len(rep.Sessions), func(i int) any {
 		r := &rep.Sessions[i]
 		pids := r.PIDs
@@ -405,4 +401,25 @@ func countBlocking(rep reconcile.Report) int {
 		}
 	}
 	return n
+}
+
+// agentOut is an agent's row as `check --json` prints it: agentJSON,
+// written without reflection.
+type agentOut struct{ a *reconcile.AgentRow }
+
+func (r agentOut) appendJSON(dst []byte, depth int, indent bool) []byte {
+	a := r.a
+	o := openJSONObject(dst, depth, indent)
+	o.str("agent_id", a.ID)
+	o.str("task_id", a.TaskID)
+	o.str("registry", a.Registry)
+	o.str("status", a.Status)
+	o.str("tmux_session", a.Session)
+	o.str("verdict", string(a.Verdict))
+	if a.Cause != "" {
+		o.str("cause", string(a.Cause))
+	}
+	o.str("reason", a.Reason)
+	o.ints("pids", a.PIDs)
+	return o.close()
 }

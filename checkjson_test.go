@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -264,4 +265,55 @@ func firstDiff(a, b []byte) int {
 func around(a, b []byte) []byte {
 	i := firstDiff(a, b)
 	return a[max(0, i-60):min(len(a), i+60)]
+}
+
+// TestAgentRowsWriteAsEncodingJSON holds the agents' reflection-free
+// writer to encoding/json's text for agentJSON, compact and indented,
+// over strings of every control byte, quotes, backslashes, HTML's
+// specials, invalid UTF-8, U+2028 and U+2029 and characters of every
+// width, with and without a cause and PIDs.
+func TestAgentRowsWriteAsEncodingJSON(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	pieces := []string{"a", "Z", " ", "\"", "\\", "<", ">", "&", "\x7f", "\xff", "\xc3", "\xe2\x82", "é", "✓", "😀",
+		"\u2028", "\u2029", "\ufffd", "\u0085", "\u202e", "/", "'"}
+	for b := range 0x20 {
+		pieces = append(pieces, string(rune(b)))
+	}
+	str := func() string {
+		var b strings.Builder
+		for range r.IntN(12) {
+			b.WriteString(pieces[r.IntN(len(pieces))])
+		}
+		return b.String()
+	}
+	for i := range 3000 {
+		a := reconcile.AgentRow{ID: str(), TaskID: str(), Registry: str(), Status: str(), Session: str(),
+			Judgement: reconcile.Judgement{Verdict: reconcile.Verdict(str()), Reason: str()}}
+		if i%2 == 0 {
+			a.Cause = reconcile.Cause(str())
+		}
+		for range r.IntN(3) {
+			a.PIDs = append(a.PIDs, r.Int32())
+		}
+		if i%5 == 0 {
+			a.PIDs = []int32{}
+		}
+		ref := agentJSON{AgentID: a.ID, TaskID: a.TaskID, Registry: a.Registry, Status: a.Status,
+			TmuxSession: a.Session, Verdict: string(a.Verdict), Cause: string(a.Cause), Reason: a.Reason, PIDs: ints(a.PIDs)}
+		for _, indent := range []bool{false, true} {
+			var want bytes.Buffer
+			enc := json.NewEncoder(&want)
+			enc.SetEscapeHTML(false)
+			if indent {
+				enc.SetIndent(jsonDepth[2], "  ")
+			}
+			if err := enc.Encode(ref); err != nil {
+				t.Fatal(err)
+			}
+			got := agentOut{&a}.appendJSON(nil, 2, indent)
+			if w := strings.TrimSuffix(want.String(), "\n"); string(got) != w {
+				t.Fatalf("row %d (indent %v):\ngot  %q\nwant %q", i, indent, got, w)
+			}
+		}
+	}
 }
