@@ -258,11 +258,17 @@ func analyzeLive(w *world, in Input, prev *Memory, rep *Report) (*Memory, time.T
 // agent its place, so that the rows are made at once, in one slice that
 // becomes the report's (see inOrder); the second fills them.
 func (l *live) collectAgents() {
-	n, entries := 0, 0 // n: the largest registry (the global one repeats the tasks' agents)
+	n, entries, rows := 0, 0, 0 // n: the largest registry (the global one repeats the tasks' agents)
 	for _, f := range l.w.files {
 		n = max(n, len(f.agents), len(f.gagents))
 		entries += len(f.agents) + len(f.gagents)
 	}
+	for _, b := range l.w.bases {
+		if b.db != nil && b.db.Err == nil {
+			rows += len(b.db.State.Agents)
+		}
+	}
+	n += rows
 	l.agents = map[string]map[string]int32{}
 	keys := make([]string, 0, n)
 	// at is the place of each entry the second pass reads, in its order.
@@ -291,7 +297,7 @@ func (l *live) collectAgents() {
 		db   *dbIndex
 		a    *statedb.Agent
 	}
-	var fromState []stateAgent
+	fromState := make([]stateAgent, 0, rows)
 	for _, name := range slices.Sorted(maps.Keys(l.w.bases)) {
 		db := l.w.bases[name].db
 		if db == nil || db.Err != nil {

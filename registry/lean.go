@@ -107,7 +107,7 @@ func leanHash(sum uint64, size int64) string {
 }
 
 // leanChunk is how much a lean read reads at a time (tests make it small).
-var leanChunk = 1 << 20
+var leanChunk = 128 << 10
 
 // hashingReader hashes what it reads and counts it.
 type hashingReader struct {

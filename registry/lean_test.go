@@ -245,9 +245,9 @@ func BenchmarkAgents(b *testing.B) {
 }
 
 // TestLeanRowsOfManyAgents reads registries of more agents than a block
-// holds, whose first block is no guide to the rest (small entries first,
-// or big ones), with ids given again after the first block: the rows are
-// Read's, however the room made for them after the first block fits.
+// holds, whose first agents are no guide to the rest (small entries first,
+// or big ones), or too small to judge by, with ids given again later: the
+// rows are Read's, however the room made for them fits.
 func TestLeanRowsOfManyAgents(t *testing.T) {
 	entry := func(id string, pad int) string {
 		status := "working"
@@ -279,11 +279,12 @@ func TestLeanRowsOfManyAgents(t *testing.T) {
 		return `{"tasks": {"T": {}}, "agents": {` + strings.Join(ms, ", ") + `}}`
 	}
 	docs := []string{
-		task([2]int{3000, 40}),                        // as the first block says
-		task([2]int{rowBlock, 10}, [2]int{2500, 400}), // small first: more than judged
-		task([2]int{rowBlock, 900}, [2]int{4000, 10}), // big first: fewer than judged
-		global([2]int{rowBlock, 10}, [2]int{2500, 400}),
-		global([2]int{rowBlock + 3, 900}, [2]int{1500, 10}),
+		task([2]int{3000, 40}),                         // as the first agents say
+		task([2]int{presizeAt, 10}, [2]int{2500, 400}), // small first: more than judged
+		task([2]int{presizeAt, 900}, [2]int{4000, 10}), // big first: fewer than judged
+		task([2]int{400, 0}),                           // too few bytes to judge by
+		global([2]int{presizeAt, 10}, [2]int{2500, 400}),
+		global([2]int{presizeAt + 3, 900}, [2]int{1500, 10}),
 	}
 	dir := t.TempDir()
 	for i, doc := range docs {

@@ -34,9 +34,9 @@ type rowReader struct {
 	// The agents go to Rows.Agents while it has room, the rest to blocks
 	// (more), copied once into it at the end: a slice grown by append
 	// would copy them some twenty times, each row a dozen pointers through
-	// the collector's write barrier. Once a block is full, the bytes it
-	// took tell how many agents the stream holds, and Rows.Agents is made
-	// room for them (presize).
+	// the collector's write barrier. Once presizeAt agents are read, the
+	// bytes they took tell how many the stream holds, and Rows.Agents is
+	// made room for them (presize).
 	more     [][]Agent
 	n        int
 	presized bool
@@ -53,7 +53,7 @@ func (r *rowReader) handle(e pyjson.Element) error {
 	}
 	switch e.Stream {
 	case "agents":
-		if r.n == rowBlock && !r.presized {
+		if r.n == presizeAt && !r.presized {
 			r.presize(e.End)
 		}
 		var a Agent
@@ -82,11 +82,16 @@ func (r *rowReader) handle(e pyjson.Element) error {
 	return nil
 }
 
-// rowBlock is how many agents a block of rowReader holds.
-const rowBlock = 1024
+// rowBlock is how many agents a block of rowReader holds; the first is
+// made for presizeAt, the agents whose bytes judge how many follow (it
+// grows to a whole block where they judge nothing).
+const (
+	rowBlock  = 1024
+	presizeAt = 256
+)
 
 // presize gives Rows.Agents room for the agents of the stream, judged by
-// the first block's, which ended end bytes into it. Never more than one
+// the first presizeAt, which ended end bytes into it. Never more than one
 // an 128 bytes of the stream (a real entry takes several hundred): small
 // entries first and big ones after cannot make it huge.
 func (r *rowReader) presize(end int64) {
@@ -120,8 +125,12 @@ func (r *rowReader) put(index int, a Agent) {
 		r.rows.Agents = append(r.rows.Agents, a)
 		return
 	}
-	if (r.n-1-len(r.rows.Agents))%rowBlock == 0 {
-		r.more = append(r.more, make([]Agent, 0, rowBlock))
+	if k := r.n - 1 - len(r.rows.Agents); k%rowBlock == 0 {
+		size := rowBlock
+		if k == 0 && !r.presized {
+			size = presizeAt
+		}
+		r.more = append(r.more, make([]Agent, 0, size))
 	}
 	last := &r.more[len(r.more)-1]
 	*last = append(*last, a)
