@@ -56,6 +56,9 @@ func newCheckCmd(opts *options) *cobra.Command {
 			if n := rep.Summary()[reconcile.FindUnreadable]; n > 0 {
 				return &exitErr{code: exitError, err: fmt.Errorf("%d source(s) could not be read: nothing they would own was judged", n)}
 			}
+			if err := silentError(snap); err != nil {
+				return &exitErr{code: exitError, err: err}
+			}
 			if !rep.Healthy() {
 				return &exitErr{code: exitFindings}
 			}
@@ -64,6 +67,24 @@ func newCheckCmd(opts *options) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object (the contract scripts rely on)")
 	return cmd
+}
+
+// silentError names the tmux servers that did not answer the scan in
+// time: no agent whose session they may hold was judged a ghost.
+func silentError(snap *engine.Snapshot) error {
+	if snap.Input.Live == nil {
+		return nil
+	}
+	var names []string
+	for _, s := range snap.Input.Live.Servers {
+		if s.Silent() {
+			names = append(names, s.Socket.String())
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	return fmt.Errorf("tmux server %s did not answer in time (stopped?): no agent whose session it may hold was judged a ghost", strings.Join(names, ", "))
 }
 
 // unreadError reports the registries that could not be read at all: their

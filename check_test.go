@@ -2,13 +2,20 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"agentwatch/engine"
+	"agentwatch/reconcile"
+	"agentwatch/tmux"
 )
 
 // TestCheckTextNeverCutsANameKillNeeds: check's text prints agent ids and
@@ -184,5 +191,27 @@ func TestCheckWarnsOfAGivenServerThatIsNotRunning(t *testing.T) {
 	r := agentwatch(t, "check", "--workspace", base, "--tmux-socket-path", missing)
 	if want := "tmux -S " + missing + "  (given): no server running — if agents should be running on it, check the socket"; !strings.Contains(r.stdout, want) {
 		t.Errorf("check output lacks %q:\n%s", want, r.stdout)
+	}
+}
+
+// TestSilentErrorNamesTheServersThatDidNotAnswer: a server that timed out
+// fails the check (after its report), named; one that refused, or none
+// running, does not.
+func TestSilentErrorNamesTheServersThatDidNotAnswer(t *testing.T) {
+	snap := &engine.Snapshot{Input: reconcile.Input{Live: &reconcile.Live{Servers: []reconcile.Server{
+		{Socket: tmux.Socket{Path: "/tmp/ok"}, Snapshot: &tmux.Snapshot{Running: true}},
+		{Socket: tmux.Socket{Path: "/tmp/theirs"}, Err: errors.New("Permission denied")},
+		{Socket: tmux.Socket{Name: "none"}, Snapshot: &tmux.Snapshot{}},
+	}}}}
+	if err := silentError(snap); err != nil {
+		t.Errorf("no server silent: %v", err)
+	}
+	snap.Input.Live.Servers = append(snap.Input.Live.Servers,
+		reconcile.Server{Socket: tmux.Socket{Path: "/tmp/stopped"}, Err: fmt.Errorf("tmux: %w", context.DeadlineExceeded)})
+	if err := silentError(snap); err == nil || !strings.Contains(err.Error(), "tmux server -S /tmp/stopped did not answer") {
+		t.Errorf("a stopped server: %v", err)
+	}
+	if err := silentError(&engine.Snapshot{}); err != nil {
+		t.Errorf("no live scan: %v", err)
 	}
 }

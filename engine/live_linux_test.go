@@ -224,9 +224,27 @@ func TestStoppedServersAreReportedNotWaitedFor(t *testing.T) {
 	if snap.Input.Live.Procs == nil || len(snap.Input.Live.Procs.Procs) == 0 {
 		t.Fatal("no process table beside stopped servers")
 	}
-	// Asked again for a session (a suspect's second look), a stopped
-	// server is an error, not a wait without end.
+	// Asked again for a session (as before a ghost's status is written),
+	// a stopped server is an error, not a wait without end.
 	if _, err := e.SessionAlive(context.Background(), snap, "agent_a-2"); err == nil {
 		t.Error("SessionAlive beside stopped servers: no error")
+	}
+	// A check takes its second look, and judges: a-1's session is on the
+	// live server and runs no claude, a ghost; a-2's is on no server that
+	// answered, and a stopped one may hold it: a suspect still.
+	e.cfg.Settle = time.Millisecond
+	_, rep, err := e.Check(context.Background())
+	if err != nil {
+		t.Fatalf("check beside stopped servers: %v", err)
+	}
+	got := map[string]reconcile.AgentRow{}
+	for _, a := range rep.Agents {
+		got[a.ID] = a
+	}
+	if a := got["a-1"]; a.Verdict != reconcile.VerdictGhost || a.Cause != reconcile.CauseNoAgentProcess {
+		t.Errorf("a-1: %s %s (%s), want a ghost whose session runs no claude", a.Verdict, a.Cause, a.Reason)
+	}
+	if a := got["a-2"]; a.Verdict != reconcile.VerdictSuspect || !strings.Contains(a.Reason, "did not answer, and may hold it") {
+		t.Errorf("a-2: %s (%s), want a suspect held by the stopped servers", a.Verdict, a.Reason)
 	}
 }

@@ -94,11 +94,18 @@ func (e *Engine) Check(ctx context.Context) (*Snapshot, reconcile.Report, error)
 		return nil, reconcile.Report{}, err
 	}
 	for _, a := range suspects {
-		alive, err := e.SessionAlive(ctx, snap2, a.Session)
-		if err != nil {
-			return nil, reconcile.Report{}, err
+		alive, err := e.sessionAnswered(ctx, snap2, a.Session)
+		switch {
+		case ctx.Err() != nil:
+			return nil, reconcile.Report{}, ctx.Err()
+		case err != nil: // the analysis holds its agent a suspect
+			if snap2.Input.Live.Unanswered == nil {
+				snap2.Input.Live.Unanswered = map[string]bool{}
+			}
+			snap2.Input.Live.Unanswered[a.Session] = true
+		default:
+			snap2.Input.Live.Confirm[a.Session] = alive
 		}
-		snap2.Input.Live.Confirm[a.Session] = alive
 	}
 	rep2, _ := reconcile.Observe(snap2.Input, mem)
 	return snap2, rep2, nil
@@ -110,7 +117,29 @@ func (e *Engine) SessionAlive(ctx context.Context, snap *Snapshot, name string) 
 	if snap.Input.Live == nil {
 		return false, nil
 	}
+	return aliveOn(ctx, snap.Input.Live.Servers, name)
+}
+
+// sessionAnswered is SessionAlive of the servers whose scan in snap
+// succeeded. One that failed is not asked again: a silent one already
+// holds every agent whose session it may hold a suspect, and one that
+// refused (its socket another user's) was no part of the verdicts either.
+func (e *Engine) sessionAnswered(ctx context.Context, snap *Snapshot, name string) (bool, error) {
+	if snap.Input.Live == nil {
+		return false, nil
+	}
+	var answered []reconcile.Server
 	for _, s := range snap.Input.Live.Servers {
+		if s.Err == nil {
+			answered = append(answered, s)
+		}
+	}
+	return aliveOn(ctx, answered, name)
+}
+
+// aliveOn asks each server for a session, until one has it.
+func aliveOn(ctx context.Context, servers []reconcile.Server, name string) (bool, error) {
+	for _, s := range servers {
 		ok, err := hasSession(ctx, s.Socket, name)
 		if err != nil {
 			return false, fmt.Errorf("confirm session %s: %w", name, err)

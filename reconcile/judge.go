@@ -6,6 +6,7 @@ package reconcile
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"agentwatch/procscan"
@@ -94,6 +95,14 @@ func (l *live) sessionRows() []SessionRow {
 
 func (l *live) agentVerdicts(prev *Memory) {
 	l.indexClaude()
+	// A server that did not answer may hold any session: an agent whose
+	// session is on no server that answered is not a ghost then.
+	var silent []string
+	for i, s := range l.lv.Servers {
+		if s.Silent() {
+			silent = append(silent, l.serverName(i))
+		}
+	}
 	for _, a := range l.order {
 		r := a.row
 		// Its sessions and claudes, but for those that prove themselves
@@ -153,7 +162,13 @@ func (l *live) agentVerdicts(prev *Memory) {
 					r.Reason += "; its stream log ends with a result"
 				}
 				r.Verdict = VerdictSuspect
-				if prev != nil && prev.Suspects[r.Key] {
+				switch {
+				case !sessionAlive && len(silent) > 0:
+					r.Reason = strings.Replace(r.Reason, "is not on any server", "is on no server that answered", 1) +
+						fmt.Sprintf("; tmux server %s did not answer, and may hold it", strings.Join(silent, ", "))
+				case !sessionAlive && l.lv.Unanswered[r.Session]:
+					r.Reason += "; a tmux server did not answer when asked for it again"
+				case prev != nil && prev.Suspects[r.Key]:
 					r.Verdict = VerdictGhost
 				}
 			}

@@ -6,6 +6,8 @@ package reconcile
 // do the rest).
 
 import (
+	"context"
+	"errors"
 	"maps"
 	"slices"
 	"strings"
@@ -36,6 +38,10 @@ type Server struct {
 	Followed bool
 }
 
+// Silent reports whether the server did not answer in time: a server
+// that is stopped or wedged, which may hold any session.
+func (s Server) Silent() bool { return errors.Is(s.Err, context.DeadlineExceeded) }
+
 // Live is what runs: the tmux servers, the process table, and what the
 // engine read for the agents whose liveness is in doubt.
 type Live struct {
@@ -48,6 +54,9 @@ type Live struct {
 	// Confirm holds the answer of has-session -t =NAME for sessions asked
 	// about again before a ghost is reported: true means it exists.
 	Confirm map[string]bool
+	// Unanswered holds the sessions asked about again that a server gave
+	// no answer for: none of their agents is a ghost.
+	Unanswered map[string]bool
 	// EvidenceError holds the agents whose result line says is_error: a
 	// repair of such a ghost in a state database sets failed.
 	EvidenceError map[string]bool

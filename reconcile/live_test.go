@@ -1,6 +1,8 @@
 package reconcile
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -534,5 +536,51 @@ func TestAgentRowsKeepTheirFieldsInReportOrder(t *testing.T) {
 	slices.Sort(wantLeaks)
 	if got := findingKeys(leaks); !slices.Equal(got, wantLeaks) {
 		t.Errorf("leaks:\ngot  %s\nwant %s", strings.Join(got, "\n     "), strings.Join(wantLeaks, "\n     "))
+	}
+}
+
+// TestASilentServerHoldsItsPossibleGhosts: an active agent whose session
+// is on no server that answered is a ghost at its second miss, unless a
+// server did not answer in time (it may hold the session) or did not
+// answer when asked for that session again: then it stays a suspect,
+// and says why. A server that refused (another user's socket) holds
+// nothing.
+func TestASilentServerHoldsItsPossibleGhosts(t *testing.T) {
+	prev := &Memory{Suspects: map[string]bool{"/ws|a-gone": true}}
+	for _, tt := range []struct {
+		name   string
+		mod    func(*Live)
+		want   Verdict
+		reason string
+	}{
+		{"all answered", func(*Live) {}, VerdictGhost, ""},
+		{"a server stopped", func(lv *Live) {
+			lv.Servers = append(lv.Servers, Server{Socket: tmux.Socket{Path: "/tmp/stopped"}, Why: "given",
+				Err: fmt.Errorf("list-panes: %w", context.DeadlineExceeded)})
+		}, VerdictSuspect, "is on no server that answered; tmux server -S /tmp/stopped did not answer, and may hold it"},
+		{"a server refused", func(lv *Live) {
+			lv.Servers = append(lv.Servers, Server{Socket: tmux.Socket{Path: "/tmp/theirs"}, Why: "given",
+				Err: errors.New("error connecting to /tmp/theirs (Permission denied)")})
+		}, VerdictGhost, ""},
+		{"no answer when asked again", func(lv *Live) { lv.Unanswered = map[string]bool{"agent_a-gone": true} },
+			VerdictSuspect, "did not answer when asked for it again"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			in := liveWorld{agents: []agent{{id: "a-gone", status: "working"}}}.input(t)
+			tt.mod(in.Live)
+			rep, _ := Observe(in, prev)
+			if len(rep.Agents) != 1 {
+				t.Fatalf("agents: %+v", rep.Agents)
+			}
+			a := rep.Agents[0]
+			if a.Verdict != tt.want || !strings.Contains(a.Reason, tt.reason) {
+				t.Errorf("verdict %s (%s), want %s saying %q", a.Verdict, a.Reason, tt.want, tt.reason)
+			}
+			for _, f := range rep.Findings {
+				if f.Kind == FindGhost && tt.want != VerdictGhost {
+					t.Errorf("a ghost finding beside a suspect: %+v", f)
+				}
+			}
+		})
 	}
 }

@@ -141,6 +141,7 @@ func errText(err error) string {
 func sameLive(a, b *Live) bool {
 	if a.Grace != b.Grace || a.Stale != b.Stale || len(a.Servers) != len(b.Servers) ||
 		!maps.Equal(a.Claude, b.Claude) || !maps.Equal(a.Evidence, b.Evidence) || !maps.Equal(a.Confirm, b.Confirm) ||
+		!maps.Equal(a.Unanswered, b.Unanswered) ||
 		!maps.Equal(a.EvidenceError, b.EvidenceError) || !maps.Equal(a.Cwd, b.Cwd) || len(a.LogModified) != len(b.LogModified) {
 		return false // a stream log that grew is grownLogs' to judge
 	}
