@@ -128,3 +128,13 @@ func TestInstallPutsAgentwatchOnPath(t *testing.T) {
 		t.Errorf("agentwatch --version from PATH: %v, %q", err, out)
 	}
 }
+
+// TestScopeSaysEachFlagOnce: the commands a report suggests repeat the
+// scope it was given, each value once, in the order given.
+func TestScopeSaysEachFlagOnce(t *testing.T) {
+	o := &options{workspaces: []string{"/a", "/b b", "/a"}, socketNames: []string{"x", "x"}, socketPaths: []string{"/s", "/t", "/s"}}
+	want := ` --workspace /a --workspace '/b b' --tmux-socket x --tmux-socket-path /s --tmux-socket-path /t`
+	if got := o.scope(); got != want {
+		t.Errorf("scope: %q, want %q", got, want)
+	}
+}

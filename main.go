@@ -24,6 +24,7 @@ import (
 	"agentwatch/demo"
 	"agentwatch/engine"
 	"agentwatch/procscan"
+
 	// Before Bubble Tea's init: no command but the TUI queries the terminal.
 	_ "agentwatch/quietterm"
 	"agentwatch/registry"
@@ -347,14 +348,15 @@ func (o *options) config() engine.Config {
 // repeated in a command it suggests, quoted for the shell.
 func (o *options) scope() string {
 	var b strings.Builder
-	for _, w := range o.workspaces {
-		fmt.Fprintf(&b, " --workspace %s", shellArg(w))
-	}
-	for _, n := range o.socketNames {
-		fmt.Fprintf(&b, " --tmux-socket %s", shellArg(n))
-	}
-	for _, p := range o.socketPaths {
-		fmt.Fprintf(&b, " --tmux-socket-path %s", shellArg(p))
+	for _, f := range []struct {
+		flag   string
+		values []string
+	}{{"--workspace", o.workspaces}, {"--tmux-socket", o.socketNames}, {"--tmux-socket-path", o.socketPaths}} {
+		for i, v := range f.values {
+			if !slices.Contains(f.values[:i], v) { // a flag given twice is said once
+				fmt.Fprintf(&b, " %s %s", f.flag, shellArg(v))
+			}
+		}
 	}
 	return b.String()
 }
