@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"agentwatch/demo"
+	"agentwatch/internal/lifeline"
 	"agentwatch/procscan"
 	"agentwatch/registry/pyjson"
 	"agentwatch/tmux"
@@ -36,6 +37,9 @@ func TestMain(m *testing.M) {
 		os.Exit(mainExit())
 	}
 	code := m.Run()
+	for _, cut := range cuts {
+		cut() // each kills a server the tests killed already
+	}
 	if left := leftovers(); left != "" {
 		fmt.Fprintln(os.Stderr, "FAIL: the tests left these running:\n"+left)
 		if code == 0 {
@@ -50,13 +54,24 @@ var (
 	// startedDirs are the scene directories and sockets the tests made.
 	startedDirs    []string
 	startedSockets []tmux.Socket
+	// cuts let go of the lifelines of the servers on startedSockets.
+	cuts []func() error
 )
 
+// remember notes a directory and a tmux socket a test made, for the check
+// of what is left at the end, and ties the server on the socket to this
+// process: should the run end before its cleanups (a timeout panics past
+// them), the server is killed all the same.
 func remember(dir string, sock tmux.Socket) {
 	startedMu.Lock()
 	defer startedMu.Unlock()
 	startedDirs = append(startedDirs, dir)
 	startedSockets = append(startedSockets, sock)
+	if sock.Path != "" {
+		if cut, err := lifeline.TmuxServer(sock.Path); err == nil {
+			cuts = append(cuts, cut)
+		}
+	}
 }
 
 // leftovers lists processes whose command line names a directory a test
@@ -781,88 +796,9 @@ func metricLine(body, series string) string {
 // operator's state directory, whose undo would otherwise meet a sandbox —
 // and SIGTERM must remove the scene with them.
 func TestDemoKeepsItsStateInTheScene(t *testing.T) {
-	if _, err := exec.LookPath("tmux"); err != nil {
-		t.Skip("tmux is not installed")
-	}
 	operator := sandbox(t)
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(exe, "demo", "--no-tui")
-	cmd.Env = append(os.Environ(), "AGENTWATCH_TEST_AS_MAIN=1")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{}) // closed once the demo has exited
-	go func() {
-		cmd.Wait()
-		close(done)
-	}()
-	var dir string
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-		if dir != "" {
-			demo.Teardown(context.Background(), dir, tmux.Socket{Path: filepath.Join(dir, "sock")})
-		}
-	})
-
-	// The lines it prints: "demo scene in DIR", then the commands.
-	lines := make(chan string)
-	go func() {
-		defer close(lines)
-		buf := make([]byte, 0, 4096)
-		for {
-			chunk := make([]byte, 1024)
-			n, err := out.Read(chunk)
-			buf = append(buf, chunk[:n]...)
-			for {
-				i := strings.IndexByte(string(buf), '\n')
-				if i < 0 {
-					break
-				}
-				lines <- string(buf[:i])
-				buf = buf[i+1:]
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
-	var check, xdg string
-	for deadline := time.After(60 * time.Second); check == ""; {
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				t.Fatal("demo --no-tui ended before it printed its commands")
-			}
-			if d, ok := strings.CutPrefix(l, "demo scene in "); ok {
-				dir = d
-			}
-			if x, ok := strings.CutPrefix(strings.TrimSpace(l), "export XDG_STATE_HOME="); ok {
-				xdg = x
-			}
-			if strings.Contains(l, " check --workspace ") {
-				check = strings.TrimSpace(l)
-			}
-		case <-deadline:
-			t.Fatal("demo --no-tui printed no check command in 60 s")
-		}
-	}
-	go func() {
-		for range lines { // keep the pipe drained
-		}
-	}()
+	d := startDemo(t)
+	cmd, done, dir, xdg, check := d.cmd, d.done, d.dir, d.xdg, d.check
 	if dir == "" || !strings.HasPrefix(dir, "/tmp/") {
 		t.Fatalf("no scene directory in the output (got %q)", dir)
 	}
@@ -895,5 +831,146 @@ func TestDemoKeepsItsStateInTheScene(t *testing.T) {
 	}
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Errorf("the scene %s is still there after SIGTERM (%v), with the demo's state in it", dir, err)
+	}
+}
+
+// demoRun is a running `agentwatch demo --no-tui` and what it printed.
+type demoRun struct {
+	cmd  *exec.Cmd
+	done chan struct{} // closed once the demo has exited
+	// dir is the scene's directory, xdg the state directory its commands
+	// export, check the check command it printed.
+	dir, xdg, check string
+}
+
+// startDemo runs `agentwatch demo --no-tui` (this binary as agentwatch)
+// until it has printed its commands. Cleanup ends it (SIGTERM, then
+// SIGKILL) and tears its scene down.
+func startDemo(t *testing.T) *demoRun {
+	t.Helper()
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Skip("tmux is not installed")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &demoRun{cmd: exec.Command(exe, "demo", "--no-tui"), done: make(chan struct{})}
+	d.cmd.Env = append(os.Environ(), "AGENTWATCH_TEST_AS_MAIN=1")
+	out, err := d.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		d.cmd.Wait()
+		close(d.done)
+	}()
+	t.Cleanup(func() {
+		d.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-d.done:
+		case <-time.After(30 * time.Second):
+			d.cmd.Process.Kill()
+			<-d.done
+		}
+		if d.dir != "" {
+			demo.Teardown(context.Background(), d.dir, tmux.Socket{Path: filepath.Join(d.dir, "sock")})
+		}
+	})
+
+	// The lines it prints: "demo scene in DIR", then the commands.
+	lines := make(chan string)
+	go func() {
+		defer close(lines)
+		buf := make([]byte, 0, 4096)
+		for {
+			chunk := make([]byte, 1024)
+			n, err := out.Read(chunk)
+			buf = append(buf, chunk[:n]...)
+			for {
+				i := strings.IndexByte(string(buf), '\n')
+				if i < 0 {
+					break
+				}
+				lines <- string(buf[:i])
+				buf = buf[i+1:]
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	for deadline := time.After(60 * time.Second); d.check == ""; {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatal("demo --no-tui ended before it printed its commands")
+			}
+			if dir, ok := strings.CutPrefix(l, "demo scene in "); ok {
+				d.dir = dir
+			}
+			if x, ok := strings.CutPrefix(strings.TrimSpace(l), "export XDG_STATE_HOME="); ok {
+				d.xdg = x
+			}
+			if strings.Contains(l, " check --workspace ") {
+				d.check = strings.TrimSpace(l)
+			}
+		case <-deadline:
+			t.Fatal("demo --no-tui printed no check command in 60 s")
+		}
+	}
+	go func() {
+		for range lines { // keep the pipe drained
+		}
+	}()
+	if d.dir == "" || !strings.HasPrefix(d.dir, "/tmp/") {
+		t.Fatalf("no scene directory in the output (got %q)", d.dir)
+	}
+	return d
+}
+
+// TestAKilledDemoLeavesNothingRunning: SIGKILL gives the demo no chance to
+// clean up; its scene's reaper, whose input ends with the demo, tears the
+// scene down: its tmux server, every process naming it, its directory.
+func TestAKilledDemoLeavesNothingRunning(t *testing.T) {
+	sandbox(t)
+	d := startDemo(t)
+	sock := tmux.Socket{Path: filepath.Join(d.dir, "sock")}
+	if snap, err := tmux.NewClient(sock).Snapshot(context.Background()); err != nil || !snap.Running {
+		t.Fatalf("the scene's server is not running: %+v, %v", snap, err)
+	}
+	// Its reaper waits. (Any later scene's build would reap the scene as
+	// an orphan too, but only once one is built.)
+	table, err := procscan.NewScanner().Scan(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	reaper := false
+	for _, p := range table.Procs {
+		if len(p.Argv) > 0 && p.Argv[0] == filepath.Join(d.dir, "bin", demo.ReaperName) && !p.Zombie() {
+			reaper = true
+		}
+	}
+	if !reaper {
+		t.Fatalf("no reaper of the scene %s runs", d.dir)
+	}
+	d.cmd.Process.Kill()
+	<-d.done
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		snap, err := tmux.NewClient(sock).Snapshot(context.Background())
+		left, nerr := demo.Naming(context.Background(), d.dir)
+		_, serr := os.Stat(d.dir)
+		if err == nil && !snap.Running && nerr == nil && len(left) == 0 && os.IsNotExist(serr) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("60 s after the demo was killed: server running %v (%v), processes naming the scene %v (%v), directory %v",
+				snap != nil && snap.Running, err, left, nerr, serr)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -18,13 +18,17 @@ import (
 const (
 	ClaudeName = "claude"
 	MCPName    = "mcp-server"
+	// ReaperName runs the scene's reaper: it waits for the end of its
+	// input, which is its owner's end (internal/lifeline), then tears the
+	// scene down.
+	ReaperName = "scene-reaper"
 )
 
 // IsFake reports whether the binary was started as one of the scene's fake
 // programs: its argv[0] names it.
 func IsFake(argv0 string) bool {
 	switch filepath.Base(argv0) {
-	case ClaudeName, MCPName:
+	case ClaudeName, MCPName, ReaperName:
 		return true
 	}
 	// The native installer's claude, named by its version.
@@ -35,6 +39,9 @@ func IsFake(argv0 string) bool {
 // log and can ignore SIGHUP, escape with setsid, or start an "MCP server"
 // child; and the MCP server, which only waits. It returns the exit code.
 func RunFake(argv []string) int {
+	if filepath.Base(argv[0]) == ReaperName {
+		return runReaper(argv)
+	}
 	fs := flag.NewFlagSet(filepath.Base(argv[0]), flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	scene := fs.String("scene", "", "scene directory (the process registers its PID there)")

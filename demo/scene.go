@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"agentwatch/internal/lifeline"
 	"agentwatch/registry"
 	"agentwatch/tmux"
 )
@@ -84,6 +85,8 @@ type Scene struct {
 	StateCast StateCast
 	tmux      *tmux.Client
 	now       time.Time
+	// cut lets the scene's reaper go (see Close).
+	cut func() error
 }
 
 // Options tune a scene.
@@ -136,10 +139,15 @@ func Build(ctx context.Context, opts Options) (s *Scene, err error) {
 	if err := writeOwner(ctx, dir); err != nil {
 		return nil, err
 	}
-	for _, name := range []string{ClaudeName, MCPName} {
+	for _, name := range []string{ClaudeName, MCPName, ReaperName} {
 		if err := os.Symlink(exe, filepath.Join(s.Bin, name)); err != nil {
 			return nil, fmt.Errorf("demo: %w", err)
 		}
+	}
+	// Whatever ends this process, a test run's timeout or SIGKILL, the
+	// reaper tears the scene down.
+	if s.cut, err = lifeline.Tie(exec.Command(filepath.Join(s.Bin, ReaperName), "--scene", dir)); err != nil {
+		return nil, err
 	}
 	if err := s.writeRegistries(); err != nil {
 		return nil, err

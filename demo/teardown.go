@@ -6,7 +6,9 @@ package demo
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,7 +28,29 @@ func (s *Scene) Processes(ctx context.Context) ([]procscan.Identity, error) {
 // Close ends every process the scene started, by PID and start time, kills
 // its tmux server by socket and removes its directory.
 func (s *Scene) Close(ctx context.Context) error {
-	return Teardown(ctx, s.Dir, s.Socket)
+	err := Teardown(ctx, s.Dir, s.Socket) // the reaper with the rest
+	if s.cut != nil {
+		s.cut() // reaped; killed, it has nothing to say
+	}
+	return err
+}
+
+// runReaper is the scene's reaper: it reads its input to the end, its
+// owner's end, and tears the scene down.
+func runReaper(argv []string) int {
+	fs := flag.NewFlagSet(ReaperName, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	dir := fs.String("scene", "", "the scene's directory")
+	if err := fs.Parse(argv[1:]); err != nil || *dir == "" {
+		return 2
+	}
+	io.Copy(io.Discard, os.Stdin)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := Teardown(ctx, *dir, tmux.Socket{Path: filepath.Join(*dir, "sock")}); err != nil {
+		return 1
+	}
+	return 0
 }
 
 // Naming returns the live processes (zombies aside) whose command line

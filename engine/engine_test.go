@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"agentwatch/internal/lifeline"
 	"agentwatch/procscan"
 	"agentwatch/reconcile"
 	"agentwatch/registry"
@@ -41,6 +42,17 @@ func workspace(t *testing.T) (base, task, global string) {
 	  "tasks": {"`+taskID+`": {"status": "INITIALIZED"}},
 	  "agents": {"a-1": {"task_id": "`+taskID+`"}, "a-2": {"task_id": "`+taskID+`", "status": "working"}}}`)
 	return base, task, global
+}
+
+// tieServer kills the tmux server on sock when the test binary ends, even
+// by a timeout's panic, or when the test is cleaned up.
+func tieServer(t *testing.T, sock string) {
+	t.Helper()
+	cut, err := lifeline.TmuxServer(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cut() })
 }
 
 // write stores a document as the orchestrator would: json.dumps(indent=2).
@@ -350,6 +362,7 @@ func TestApplyDerivesAgainWhenAGhostsSessionComesBack(t *testing.T) {
 		return exec.Command("tmux", append([]string{"-S", sock, "-f", "/dev/null"}, args...)...).Run()
 	}
 	t.Cleanup(func() { tm("kill-server") })
+	tieServer(t, sock)
 	snap.Input.Live = &reconcile.Live{Servers: []reconcile.Server{{Socket: tmux.Socket{Path: sock}}}}
 	plan := reconcile.MakePlan(snap.Input, []reconcile.StatusChange{
 		{Base: base, TaskID: taskID, AgentID: "a-1", Session: "agent_a-1", Op: reconcile.OpTerminate, Reason: "session_not_found"}})

@@ -98,6 +98,7 @@ func TestEscapedProcessesKeepTheirPane(t *testing.T) {
 		return strings.TrimSpace(string(out))
 	}
 	t.Cleanup(func() { _ = exec.Command("tmux", "-S", sock, "kill-server").Run() })
+	tieServer(t, sock)
 	tm("new-session", "-d", "-s", "agent_a-1", "sleep 600")
 	f := strings.Fields(tm("list-panes", "-a", "-F", "#{pane_id} #{pid} #{pane_pid}"))
 	paneID, serverPID := f[0], f[1]
@@ -183,6 +184,7 @@ func TestStoppedServersAreReportedNotWaitedFor(t *testing.T) {
 	dir := t.TempDir()
 	socks := []string{filepath.Join(dir, "stopped1"), filepath.Join(dir, "stopped2"), filepath.Join(dir, "live")}
 	for _, sock := range socks {
+		tieServer(t, sock)
 		if out, err := exec.Command("tmux", "-S", sock, "-f", "/dev/null", "new-session", "-d", "-s", "agent_a-1", "sleep 600").CombinedOutput(); err != nil {
 			t.Fatalf("tmux: %v\n%s", err, out)
 		}

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"agentwatch/internal/lifeline"
 )
 
 // runDir holds the socket directory of every tmux server the tests start.
@@ -106,8 +108,14 @@ func newServer(t *testing.T) *Client {
 		t.Fatal(err)
 	}
 	c := &Client{Socket: Socket{Path: filepath.Join(dir, "sock")}, Bin: "tmux", Config: "/dev/null"}
+	// Killed when the test binary ends, even by a timeout's panic.
+	cut, err := lifeline.TmuxServer(c.Socket.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
 		stopServer(t, c)
+		cut()
 		os.RemoveAll(dir)
 	})
 	return c
