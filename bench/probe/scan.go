@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"agentwatch/engine"
 	"agentwatch/reconcile"
 )
 
@@ -105,15 +106,11 @@ type checkResult struct {
 // check runs one engine.Check, as `agentwatch check` does; a heap profile
 // is written while its snapshot is still alive.
 func check(ctx context.Context, workspaces, sockets []string, memprofile string) (any, error) {
-	state, err := os.MkdirTemp("", "aw-probe-state-")
+	e, done, err := checkEngine(ctx, workspaces, sockets)
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(state)
-	e, err := newEngine(ctx, workspaces, sockets, state, false)
-	if err != nil {
-		return nil, err
-	}
+	defer done()
 	start := time.Now()
 	snap, rep, err := e.Check(ctx)
 	if err != nil {
@@ -135,6 +132,20 @@ func check(ctx context.Context, workspaces, sockets []string, memprofile string)
 		Summary: rep.Summary(), Agents: len(rep.Agents), HeapMB: float64(m.HeapInuse) / (1 << 20)}, nil
 }
 
+// checkEngine is an engine as `agentwatch check` makes it (lean reads), its
+// state in a directory of its own that done removes.
+func checkEngine(ctx context.Context, workspaces, sockets []string) (e *engine.Engine, done func(), err error) {
+	state, err := os.MkdirTemp("", "aw-probe-state-")
+	if err != nil {
+		return nil, nil, err
+	}
+	if e, err = newEngine(ctx, workspaces, sockets, state, false); err != nil {
+		os.RemoveAll(state)
+		return nil, nil, err
+	}
+	return e, func() { os.RemoveAll(state) }, nil
+}
+
 type analyzeResult struct {
 	Runs    int     `json:"runs"`
 	FirstMs float64 `json:"first_ms"`
@@ -150,15 +161,11 @@ type analyzeResult struct {
 // what it gathered: the first analysis, on the heap a one-shot check has,
 // and n more.
 func analyze(ctx context.Context, n int, workspaces, sockets []string) (any, error) {
-	state, err := os.MkdirTemp("", "aw-probe-state-")
+	e, done, err := checkEngine(ctx, workspaces, sockets)
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(state)
-	e, err := newEngine(ctx, workspaces, sockets, state, false)
-	if err != nil {
-		return nil, err
-	}
+	defer done()
 	snap, err := e.Gather(ctx, time.Now())
 	if err != nil {
 		return nil, err
