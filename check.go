@@ -56,7 +56,7 @@ func newCheckCmd(opts *options) *cobra.Command {
 			if n := rep.Summary()[reconcile.FindUnreadable]; n > 0 {
 				return &exitErr{code: exitError, err: fmt.Errorf("%d source(s) could not be read: nothing they would own was judged", n)}
 			}
-			if err := silentError(snap); err != nil {
+			if err := silentError(snap, rep); err != nil {
 				return &exitErr{code: exitError, err: err}
 			}
 			if !rep.Healthy() {
@@ -69,22 +69,28 @@ func newCheckCmd(opts *options) *cobra.Command {
 	return cmd
 }
 
-// silentError names the tmux servers that did not answer the scan in
-// time: no agent whose session they may hold was judged a ghost.
-func silentError(snap *engine.Snapshot) error {
+// silentError names the tmux servers whose scan failed, when they kept
+// agents suspects: an agent whose session they may hold is not judged.
+func silentError(snap *engine.Snapshot, rep reconcile.Report) error {
 	if snap.Input.Live == nil {
 		return nil
 	}
-	var names []string
-	for _, s := range snap.Input.Live.Servers {
-		if s.Silent() {
-			names = append(names, s.Socket.String())
+	held := 0
+	for _, a := range rep.Agents {
+		if a.Verdict == reconcile.VerdictSuspect {
+			held++
 		}
 	}
-	if len(names) == 0 {
+	var names []string
+	for _, s := range snap.Input.Live.Servers {
+		if s.Err != nil {
+			names = append(names, fmt.Sprintf("%s (%v)", s.Socket, s.Err))
+		}
+	}
+	if held == 0 || len(names) == 0 {
 		return nil
 	}
-	return fmt.Errorf("tmux server %s did not answer in time (stopped?): no agent whose session it may hold was judged a ghost", strings.Join(names, ", "))
+	return fmt.Errorf("tmux server %s gave no answer: %d agent(s) whose session it may hold stay suspects, not judged", strings.Join(names, ", "), held)
 }
 
 // unreadError reports the registries that could not be read at all: their

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -194,24 +193,29 @@ func TestCheckWarnsOfAGivenServerThatIsNotRunning(t *testing.T) {
 	}
 }
 
-// TestSilentErrorNamesTheServersThatDidNotAnswer: a server that timed out
-// fails the check (after its report), named; one that refused, or none
-// running, does not.
+// TestSilentErrorNamesTheServersThatDidNotAnswer: a server whose scan
+// failed fails the check (after its report), named with its error, while
+// it holds agents suspects; with no suspect, or no failed server, the
+// check's findings decide.
 func TestSilentErrorNamesTheServersThatDidNotAnswer(t *testing.T) {
 	snap := &engine.Snapshot{Input: reconcile.Input{Live: &reconcile.Live{Servers: []reconcile.Server{
 		{Socket: tmux.Socket{Path: "/tmp/ok"}, Snapshot: &tmux.Snapshot{Running: true}},
-		{Socket: tmux.Socket{Path: "/tmp/theirs"}, Err: errors.New("Permission denied")},
 		{Socket: tmux.Socket{Name: "none"}, Snapshot: &tmux.Snapshot{}},
 	}}}}
-	if err := silentError(snap); err != nil {
-		t.Errorf("no server silent: %v", err)
+	suspect := reconcile.Report{Agents: []reconcile.AgentRow{{ID: "a", Judgement: reconcile.Judgement{Verdict: reconcile.VerdictOK}},
+		{ID: "b", Judgement: reconcile.Judgement{Verdict: reconcile.VerdictSuspect}}}}
+	if err := silentError(snap, suspect); err != nil {
+		t.Errorf("no server failed: %v", err)
 	}
 	snap.Input.Live.Servers = append(snap.Input.Live.Servers,
 		reconcile.Server{Socket: tmux.Socket{Path: "/tmp/stopped"}, Err: fmt.Errorf("tmux: %w", context.DeadlineExceeded)})
-	if err := silentError(snap); err == nil || !strings.Contains(err.Error(), "tmux server -S /tmp/stopped did not answer") {
-		t.Errorf("a stopped server: %v", err)
+	if err := silentError(snap, suspect); err == nil || !strings.Contains(err.Error(), "tmux server -S /tmp/stopped (tmux: context deadline exceeded) gave no answer: 1 agent(s)") {
+		t.Errorf("a stopped server, a suspect: %v", err)
 	}
-	if err := silentError(&engine.Snapshot{}); err != nil {
+	if err := silentError(snap, reconcile.Report{Agents: suspect.Agents[:1]}); err != nil {
+		t.Errorf("a stopped server, no suspect: %v", err)
+	}
+	if err := silentError(&engine.Snapshot{}, suspect); err != nil {
 		t.Errorf("no live scan: %v", err)
 	}
 }

@@ -204,7 +204,9 @@ func (e *Engine) readAll(ctx context.Context, files []registry.File) []readResul
 	for range min(len(next), runtime.GOMAXPROCS(0)) {
 		wg.Go(func() {
 			for i := range next {
-				out[i].snap, out[i].err = e.reads.read(ctx, e.cfg.Store, files[i].Path, e.cfg.Lean)
+				if out[i].err = ctx.Err(); out[i].err == nil {
+					out[i].snap, out[i].err = e.reads.read(ctx, e.cfg.Store, files[i].Path, e.cfg.Lean)
+				}
 			}
 		})
 	}

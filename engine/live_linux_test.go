@@ -246,7 +246,7 @@ func TestStoppedServersAreReportedNotWaitedFor(t *testing.T) {
 	if a := got["a-1"]; a.Verdict != reconcile.VerdictGhost || a.Cause != reconcile.CauseNoAgentProcess {
 		t.Errorf("a-1: %s %s (%s), want a ghost whose session runs no claude", a.Verdict, a.Cause, a.Reason)
 	}
-	if a := got["a-2"]; a.Verdict != reconcile.VerdictSuspect || !strings.Contains(a.Reason, "did not answer, and may hold it") {
+	if a := got["a-2"]; a.Verdict != reconcile.VerdictSuspect || !strings.Contains(a.Reason, "gave no answer, and may hold it") {
 		t.Errorf("a-2: %s (%s), want a suspect held by the stopped servers", a.Verdict, a.Reason)
 	}
 }

@@ -121,9 +121,8 @@ func (e *Engine) SessionAlive(ctx context.Context, snap *Snapshot, name string) 
 }
 
 // sessionAnswered is SessionAlive of the servers whose scan in snap
-// succeeded. One that failed is not asked again: a silent one already
-// holds every agent whose session it may hold a suspect, and one that
-// refused (its socket another user's) was no part of the verdicts either.
+// succeeded. One that failed is not asked again: it already holds every
+// agent whose session it may hold a suspect.
 func (e *Engine) sessionAnswered(ctx context.Context, snap *Snapshot, name string) (bool, error) {
 	if snap.Input.Live == nil {
 		return false, nil

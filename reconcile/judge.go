@@ -95,11 +95,12 @@ func (l *live) sessionRows() []SessionRow {
 
 func (l *live) agentVerdicts(prev *Memory) {
 	l.indexClaude()
-	// A server that did not answer may hold any session: an agent whose
-	// session is on no server that answered is not a ghost then.
+	// A server whose scan failed (stopped, wedged, a tmux of another
+	// version) may hold any session: an agent whose session is on no
+	// server that answered is not a ghost then.
 	var silent []string
 	for i, s := range l.lv.Servers {
-		if s.Silent() {
+		if s.Err != nil {
 			silent = append(silent, l.serverName(i))
 		}
 	}
@@ -165,7 +166,7 @@ func (l *live) agentVerdicts(prev *Memory) {
 				switch {
 				case !sessionAlive && len(silent) > 0:
 					r.Reason = strings.Replace(r.Reason, "is not on any server", "is on no server that answered", 1) +
-						fmt.Sprintf("; tmux server %s did not answer, and may hold it", strings.Join(silent, ", "))
+						fmt.Sprintf("; tmux server %s gave no answer, and may hold it", strings.Join(silent, ", "))
 				case !sessionAlive && l.lv.Unanswered[r.Session]:
 					r.Reason += "; a tmux server did not answer when asked for it again"
 				case prev != nil && prev.Suspects[r.Key]:

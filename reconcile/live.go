@@ -6,8 +6,6 @@ package reconcile
 // do the rest).
 
 import (
-	"context"
-	"errors"
 	"maps"
 	"slices"
 	"strings"
@@ -37,10 +35,6 @@ type Server struct {
 	// registry here records are not judged (never leaks, never killed).
 	Followed bool
 }
-
-// Silent reports whether the server did not answer in time: a server
-// that is stopped or wedged, which may hold any session.
-func (s Server) Silent() bool { return errors.Is(s.Err, context.DeadlineExceeded) }
 
 // Live is what runs: the tmux servers, the process table, and what the
 // engine read for the agents whose liveness is in doubt.
@@ -267,25 +261,32 @@ func analyzeLive(w *world, in Input, prev *Memory, rep *Report) (*Memory, time.T
 // agent its place, so that the rows are made at once, in one slice that
 // becomes the report's (see inOrder); the second fills them.
 func (l *live) collectAgents() {
-	n, entries, rows := 0, 0, 0 // n: the largest registry (the global one repeats the tasks' agents)
+	// How many agents each base has, about: its largest registry (the
+	// global one repeats the tasks' agents) and its database's rows.
+	perBase := map[string]int{}
+	entries, rows := 0, 0
 	for _, f := range l.w.files {
-		n = max(n, len(f.agents), len(f.gagents))
+		perBase[f.Base] = max(perBase[f.Base], len(f.agents), len(f.gagents))
 		entries += len(f.agents) + len(f.gagents)
 	}
-	for _, b := range l.w.bases {
+	for name, b := range l.w.bases {
 		if b.db != nil && b.db.Err == nil {
+			perBase[name] += len(b.db.State.Agents)
 			rows += len(b.db.State.Agents)
 		}
 	}
-	n += rows
-	l.agents = map[string]map[string]int32{}
+	n := 0
+	for _, c := range perBase {
+		n += c
+	}
+	l.agents = make(map[string]map[string]int32, len(perBase))
 	keys := make([]string, 0, n)
 	// at is the place of each entry the second pass reads, in its order.
 	at := make([]int32, 0, entries)
 	place := func(base, id string) (int32, bool) {
 		ids := l.agents[base]
 		if ids == nil {
-			ids = make(map[string]int32, n)
+			ids = make(map[string]int32, perBase[base])
 			l.agents[base] = ids
 		}
 		i, ok := ids[id]

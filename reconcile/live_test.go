@@ -12,6 +12,7 @@ import (
 
 	"agentwatch/procscan"
 	"agentwatch/registry"
+	"agentwatch/statedb"
 	"agentwatch/tmux"
 )
 
@@ -431,8 +432,10 @@ func TestFollowedServersDoNotJudgeOthersSessions(t *testing.T) {
 // TestAgentRowsKeepTheirFieldsInReportOrder lists agents in the global and
 // task registries in scrambled orders, some in one registry only, and
 // holds the report's rows to the order of task and start, each row whole:
-// its key, type, session and registry those of its own entries. Some
-// finished agents left a claude behind: its leak names the agent's session.
+// its key, type, session and registry those of its own entries. A second
+// base, of the SQLite era, holds more agents, one of them an id the first
+// base has too: a row each. Some finished agents left a claude behind: its
+// leak names the agent's session.
 func TestAgentRowsKeepTheirFieldsInReportOrder(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 11))
 	type spec struct {
@@ -489,6 +492,23 @@ func TestAgentRowsKeepTheirFieldsInReportOrder(t *testing.T) {
 		Registry{Path: gPath, Kind: KindGlobal, Root: mustParse(t, `{"tasks": {}, "agents": {`+strings.Join(global, ", ")+`}}`)},
 		Registry{Path: aPath, Kind: KindTask, TaskID: taskA, Root: mustParse(t, `{"task_id": "`+taskA+`", "agents": [`+strings.Join(docs[taskA], ", ")+`]}`)},
 		Registry{Path: bPath, Kind: KindTask, TaskID: taskB, Root: mustParse(t, `{"task_id": "`+taskB+`", "agents": [`+strings.Join(docs[taskB], ", ")+`]}`)})
+	// The second base: its rows, in their own order; a-001 again.
+	type dbSpec struct{ id, started string }
+	var dbAgents []statedb.Agent
+	var dbSpecs []dbSpec
+	for i := range 80 {
+		id := fmt.Sprintf("s-%03d", i)
+		if i == 40 {
+			id = "a-001"
+		}
+		started := registry.FormatTimestamp(now.Add(-time.Duration(r.IntN(1_000_000)) * time.Second))
+		dbAgents = append(dbAgents, statedb.Agent{ID: id, TaskID: sqTask, Type: "db-" + id, TmuxSession: "agent_db_" + id,
+			Status: "running", StartedAt: started, LastUpdate: registry.FormatTimestamp(now.Add(-time.Minute))})
+		dbSpecs = append(dbSpecs, dbSpec{id, started})
+	}
+	in.Bases = []string{"/ws", sqBase}
+	in.Databases = []Database{{Path: sqDB, Base: sqBase, State: &statedb.State{Path: sqDB, Agents: dbAgents, Version: "v1",
+		Tasks: []statedb.Task{{ID: sqTask, Status: "ACTIVE", MaxAgents: 500, MaxConcurrent: 500, HasConfig: true}}}}}
 	claude := map[int32]bool{}
 	for pid := range procs {
 		claude[pid] = pid >= 1000
@@ -498,14 +518,33 @@ func TestAgentRowsKeepTheirFieldsInReportOrder(t *testing.T) {
 		Evidence: map[string]bool{}, Confirm: map[string]bool{}, Grace: 30 * time.Second, Stale: 30 * time.Minute}
 
 	rep, _ := Observe(in, nil)
-	if len(rep.Agents) != len(specs) {
-		t.Fatalf("%d rows for %d agents", len(rep.Agents), len(specs))
+	if len(rep.Agents) != len(specs)+len(dbSpecs) {
+		t.Fatalf("%d rows for %d agents", len(rep.Agents), len(specs)+len(dbSpecs))
 	}
 	byID := map[string]spec{}
 	for _, s := range specs {
 		byID[s.id] = s
 	}
+	inDB := map[string]dbSpec{}
+	for _, s := range dbSpecs {
+		inDB[s.id] = s
+	}
 	for i, a := range rep.Agents {
+		if i > 0 {
+			p := rep.Agents[i-1]
+			if p.TaskID > a.TaskID || (p.TaskID == a.TaskID && p.Started > a.Started) {
+				t.Errorf("row %d (%s %s) after row %d (%s %s): not in order of task and start", i, a.TaskID, a.Started, i-1, p.TaskID, p.Started)
+			}
+		}
+		if a.Base == sqBase {
+			s, ok := inDB[a.ID]
+			if !ok || a.Key != sqBase+"|"+a.ID || a.Type != "db-"+a.ID || a.Session != "agent_db_"+a.ID || a.Started != s.started ||
+				a.Registry != sqDB || a.Source != SourceState {
+				t.Errorf("row %d: %+v, want the database's row %+v", i, a, s)
+			}
+			delete(inDB, a.ID)
+			continue
+		}
 		s, ok := byID[a.ID]
 		if !ok {
 			t.Fatalf("row %d: unknown agent %q", i, a.ID)
@@ -520,12 +559,9 @@ func TestAgentRowsKeepTheirFieldsInReportOrder(t *testing.T) {
 			t.Errorf("row %d (%s): key %q task %q type %q session %q started %q registry %q, want its own (%+v)",
 				i, a.ID, a.Key, a.TaskID, a.Type, a.Session, a.Started, a.Registry, s)
 		}
-		if i > 0 {
-			p := rep.Agents[i-1]
-			if p.TaskID > a.TaskID || (p.TaskID == a.TaskID && p.Started > a.Started) {
-				t.Errorf("row %d (%s %s) after row %d (%s %s): not in order of task and start", i, a.TaskID, a.Started, i-1, p.TaskID, p.Started)
-			}
-		}
+	}
+	if len(inDB) != 0 {
+		t.Errorf("database rows missing from the report: %v", inDB)
 	}
 	var leaks []Finding
 	for _, f := range rep.Findings {
@@ -541,10 +577,9 @@ func TestAgentRowsKeepTheirFieldsInReportOrder(t *testing.T) {
 
 // TestASilentServerHoldsItsPossibleGhosts: an active agent whose session
 // is on no server that answered is a ghost at its second miss, unless a
-// server did not answer in time (it may hold the session) or did not
-// answer when asked for that session again: then it stays a suspect,
-// and says why. A server that refused (another user's socket) holds
-// nothing.
+// server's scan failed (stopped, refused: it may hold the session) or a
+// server did not answer when asked for that session again: then it stays
+// a suspect, and says why.
 func TestASilentServerHoldsItsPossibleGhosts(t *testing.T) {
 	prev := &Memory{Suspects: map[string]bool{"/ws|a-gone": true}}
 	for _, tt := range []struct {
@@ -557,11 +592,11 @@ func TestASilentServerHoldsItsPossibleGhosts(t *testing.T) {
 		{"a server stopped", func(lv *Live) {
 			lv.Servers = append(lv.Servers, Server{Socket: tmux.Socket{Path: "/tmp/stopped"}, Why: "given",
 				Err: fmt.Errorf("list-panes: %w", context.DeadlineExceeded)})
-		}, VerdictSuspect, "is on no server that answered; tmux server -S /tmp/stopped did not answer, and may hold it"},
+		}, VerdictSuspect, "is on no server that answered; tmux server -S /tmp/stopped gave no answer, and may hold it"},
 		{"a server refused", func(lv *Live) {
 			lv.Servers = append(lv.Servers, Server{Socket: tmux.Socket{Path: "/tmp/theirs"}, Why: "given",
-				Err: errors.New("error connecting to /tmp/theirs (Permission denied)")})
-		}, VerdictGhost, ""},
+				Err: errors.New("protocol version mismatch (client 8, server 7)")})
+		}, VerdictSuspect, "tmux server -S /tmp/theirs gave no answer"},
 		{"no answer when asked again", func(lv *Live) { lv.Unanswered = map[string]bool{"agent_a-gone": true} },
 			VerdictSuspect, "did not answer when asked for it again"},
 	} {

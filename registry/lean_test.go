@@ -293,3 +293,42 @@ func TestLeanRowsOfManyAgents(t *testing.T) {
 		}
 	}
 }
+
+// TestRowsAreSizedOnceAndKeepNoSpareRoom: agents of one size get room for
+// all of them once the first presizeAt are read, counted from the first
+// agent on (a global registry's tasks come before), none left to blocks;
+// small agents followed by big ones leave no room over in the rows.
+func TestRowsAreSizedOnceAndKeepNoSpareRoom(t *testing.T) {
+	var tasks []string
+	for i := range 2000 {
+		tasks = append(tasks, fmt.Sprintf(`"TASK-%05d": {"status": "INITIALIZED", "description": %q}`, i, strings.Repeat("d", 300)))
+	}
+	var uniform, skewed []string
+	for i := range 5000 {
+		uniform = append(uniform, fmt.Sprintf(`"a-%05d": {"task_id": "TASK-00001", "status": "working", "started_at": "2026-12-06T01:57:05.512064"}`, i))
+	}
+	for i := range 600 {
+		pad := 0
+		if i >= 300 {
+			pad = 20000
+		}
+		skewed = append(skewed, fmt.Sprintf(`"a-%05d": {"status": "working", "prompt": %q}`, i, strings.Repeat("p", pad)))
+	}
+	read := func(doc string) *rowReader {
+		r := &rowReader{size: int64(len(doc))}
+		if _, err := pyjson.ProjectStream(strings.NewReader(doc), leanRoot, 4096, 0, r.handle); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	r := read(`{"tasks": {` + strings.Join(tasks, ", ") + `}, "agents": {` + strings.Join(uniform, ", ") + `}}`)
+	if !r.presized || r.more != nil || len(r.rows.Agents) != 5000 || cap(r.rows.Agents) > 5000+5000/16 {
+		t.Errorf("uniform agents after a big tasks section: presized %v, %d blocks left, %d rows in room for %d",
+			r.presized, len(r.more), len(r.rows.Agents), cap(r.rows.Agents))
+	}
+	r = read(`{"tasks": {}, "agents": {` + strings.Join(skewed, ", ") + `}}`)
+	rows := r.finish(pyjson.NewObject())
+	if len(rows.Agents) != 600 || cap(rows.Agents) > 600+600/4+presizeAt {
+		t.Errorf("small agents, then big ones: %d rows kept in room for %d", len(rows.Agents), cap(rows.Agents))
+	}
+}

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -40,9 +41,10 @@ type rowReader struct {
 	more     [][]Agent
 	n        int
 	presized bool
-	// size is the stream's size in bytes, zero when unknown.
-	size   int64
-	common map[string]string
+	// size is the stream's size in bytes, zero when unknown; firstEnd is
+	// where its first agent ended.
+	size, firstEnd int64
+	common         map[string]string
 	// object records whether the agents were an object's members.
 	object bool
 }
@@ -53,9 +55,6 @@ func (r *rowReader) handle(e pyjson.Element) error {
 	}
 	switch e.Stream {
 	case "agents":
-		if r.n == presizeAt && !r.presized {
-			r.presize(e.End)
-		}
 		var a Agent
 		if e.Object {
 			r.object = true
@@ -66,6 +65,12 @@ func (r *rowReader) handle(e pyjson.Element) error {
 		a.Entry = nil
 		r.own(&a)
 		r.put(e.Index, a)
+		switch {
+		case r.n == 1:
+			r.firstEnd = e.End
+		case r.n == presizeAt && !r.presized:
+			r.presize(e.End)
+		}
 	case "tasks":
 		t := Task{
 			ID:          e.Key,
@@ -91,16 +96,19 @@ const (
 )
 
 // presize gives Rows.Agents room for the agents of the stream, judged by
-// the first presizeAt, which ended end bytes into it. Never more than one
-// an 128 bytes of the stream (a real entry takes several hundred): small
-// entries first and big ones after cannot make it huge.
+// the bytes the first presizeAt took (from the end of the first to the end
+// of the last, end), as if the rest of the stream were more of the same.
+// Never more than one for each 192 bytes of the stream (a real entry takes
+// several hundred); where small entries came first and big ones follow,
+// finish gives back what is left over.
 func (r *rowReader) presize(end int64) {
 	r.presized = true
-	if r.size <= 0 || end <= 0 || end >= r.size || len(r.more) != 1 {
+	if r.size <= 0 || end <= r.firstEnd || end >= r.size || len(r.more) != 1 {
 		return
 	}
-	est := int64(r.n) * r.size / end
-	est = min(est+est/32, r.size/128)
+	each := (end - r.firstEnd) / int64(r.n-1) // bytes an agent, with its separator
+	est := int64(r.n) + (r.size-end)/max(each, 1)
+	est = min(est+est/32, r.size/192)
 	if est <= int64(r.n) {
 		return
 	}
@@ -173,12 +181,16 @@ func (r *rowReader) intern(s string) string {
 // finish fills a task registry's agents' TaskID from the root, once the
 // whole document has been read.
 func (r *rowReader) finish(root *pyjson.Value) *Rows {
-	if r.more != nil {
+	switch {
+	case r.more != nil:
 		all := append(make([]Agent, 0, r.n), r.rows.Agents...)
 		for _, b := range r.more {
 			all = append(all, b...)
 		}
 		r.rows.Agents, r.more = all, nil
+	case cap(r.rows.Agents) > r.n+r.n/4+presizeAt:
+		// The estimate was far over: the rows are kept, not the room.
+		r.rows.Agents = slices.Clone(r.rows.Agents)
 	}
 	if !r.object {
 		taskID := root.Get("task_id").StrOr("")
