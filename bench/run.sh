@@ -159,6 +159,9 @@ fi
 	echo "htop: $(htop --version | head -1)"
 	echo "tree: ${label:-$(cd "$root" && git describe --always --dirty 2>/dev/null || echo unknown)}"
 	echo "mode: $([[ $quick == 1 ]] && echo quick || echo full), $runs runs per side, CPU window ${window}s"
+	# What a system call and a page's first touch cost here: on a
+	# paravirtualised guest they weigh more than instructions.
+	echo "costs: $("$probe" costs -n 5)"
 } >"$results/machine.txt"
 
 # start_scene ARGS...: bench/scale with ARGS, until it is READY; its

@@ -9,6 +9,7 @@
 //	probe codec -n N -file REG           pyjson.Parse + pyjson.Encode of one registry
 //	probe lock  -n N -file REG FLAGS...  drift active_count, repair it through the engine: lock held
 //	probe cpu   -window D PID...         CPU used by each PID over the window, from /proc/PID/stat
+//	probe costs -n N                     the machine's price of a system call and of a page's first touch
 //	probe analyze -n N FLAGS...          one gather, then reconcile.Observe on it: the first run and N more
 //	probe check FLAGS...                 one engine.Check, as `agentwatch check` runs it (to profile)
 //	probe drift -file REG                drift active_count once (for a repair to fix)
@@ -80,6 +81,8 @@ func main() {
 		out, err = lockHeld(ctx, *n, *file, workspaces, sockets)
 	case "cpu":
 		out, err = cpu(*window, fs.Args())
+	case "costs":
+		out, err = costs(*n)
 	case "analyze":
 		out, err = analyze(ctx, *n, workspaces, sockets)
 	case "check":
