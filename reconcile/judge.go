@@ -340,20 +340,26 @@ func markNew(rep *Report, prev *Memory, mem *Memory) {
 		}
 		return prev.Verdicts[key]
 	}
+	// Only a bad verdict can make a row new, and only a different one
+	// before it can keep it from being new: the memory keeps the bad ones.
+	mark := func(key string, v Verdict) bool {
+		if !bad(v) {
+			return false
+		}
+		mem.Verdicts[key] = v
+		return prev != nil && was(key) != v
+	}
 	for i := range rep.Agents {
 		r := &rep.Agents[i]
-		r.New = prev != nil && bad(r.Verdict) && was(r.Key) != r.Verdict
-		mem.Verdicts[r.Key] = r.Verdict
+		r.New = mark(r.Key, r.Verdict)
 	}
 	for i := range rep.Sessions {
 		r := &rep.Sessions[i]
-		r.New = prev != nil && bad(r.Verdict) && was(r.Key) != r.Verdict
-		mem.Verdicts[r.Key] = r.Verdict
+		r.New = mark(r.Key, r.Verdict)
 	}
 	for i := range rep.Processes {
 		r := &rep.Processes[i]
-		r.New = prev != nil && bad(r.Verdict) && was(r.Key) != r.Verdict
-		mem.Verdicts[r.Key] = r.Verdict
+		r.New = mark(r.Key, r.Verdict)
 	}
 }
 

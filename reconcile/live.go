@@ -70,8 +70,9 @@ type Live struct {
 }
 
 // Memory is what one analysis hands to the next: the agents that looked
-// like ghosts (a first miss is only suspect) and every row's verdict, so
-// that rows that just turned bad can stand out. It also keeps the analysis
+// like ghosts (a first miss is only suspect) and the rows that were ghosts
+// or leaks, with which (Verdicts, by row key), so that rows that just
+// turned bad can stand out. It also keeps the analysis
 // it came from, which the next Observe gives again when nothing it reads
 // has changed (see reuse). A Memory is never changed once returned.
 type Memory struct {
@@ -235,7 +236,7 @@ func analyzeLive(w *world, in Input, prev *Memory, rep *Report) (*Memory, time.T
 	l.agentVerdicts(prev)
 	procRows := l.procRows(sessionRows)
 
-	mem := &Memory{Suspects: map[string]bool{}, Verdicts: make(map[string]Verdict, len(l.order)+len(sessionRows)+len(procRows))}
+	mem := &Memory{Suspects: map[string]bool{}, Verdicts: map[string]Verdict{}}
 	if rows := l.inOrder(); len(rep.Agents) == 0 {
 		rep.Agents = rows // the report's own: no copy
 	} else {

@@ -619,3 +619,42 @@ func TestASilentServerHoldsItsPossibleGhosts(t *testing.T) {
 		})
 	}
 }
+
+// TestRowsTurnedBadAreNew: a row is New when it turns ghost or leak, or
+// from one to the other, never when it stays what it was or turns good,
+// and never in a first analysis; the memory keeps what a next analysis
+// needs to tell, across an analysis in which the row was good.
+func TestRowsTurnedBadAreNew(t *testing.T) {
+	report := func(vs ...Verdict) *Report {
+		rep := &Report{}
+		for i, v := range vs {
+			rep.Agents = append(rep.Agents, AgentRow{Key: fmt.Sprintf("a%d", i), Judgement: Judgement{Verdict: v}})
+			rep.Sessions = append(rep.Sessions, SessionRow{Key: fmt.Sprintf("s%d", i), Judgement: Judgement{Verdict: v}})
+			rep.Processes = append(rep.Processes, ProcRow{Key: fmt.Sprintf("p%d", i), Judgement: Judgement{Verdict: v}})
+		}
+		return rep
+	}
+	news := func(rep *Report) string {
+		var b strings.Builder
+		for i := range rep.Agents {
+			fmt.Fprintf(&b, "%v%v%v ", rep.Agents[i].New, rep.Sessions[i].New, rep.Processes[i].New)
+		}
+		return b.String()
+	}
+	var prev *Memory
+	for i, step := range []struct {
+		verdicts []Verdict
+		want     string
+	}{
+		{[]Verdict{VerdictOK, VerdictGhost, VerdictLeak, VerdictGhost}, "falsefalsefalse falsefalsefalse falsefalsefalse falsefalsefalse "},
+		{[]Verdict{VerdictGhost, VerdictGhost, VerdictGhost, VerdictOK}, "truetruetrue falsefalsefalse truetruetrue falsefalsefalse "},
+		{[]Verdict{VerdictGhost, VerdictLeak, VerdictGhost, VerdictGhost}, "falsefalsefalse truetruetrue falsefalsefalse truetruetrue "},
+	} {
+		rep, mem := report(step.verdicts...), &Memory{Verdicts: map[string]Verdict{}}
+		markNew(rep, prev, mem)
+		if got := news(rep); got != step.want {
+			t.Errorf("analysis %d: New %s, want %s", i+1, got, step.want)
+		}
+		prev = mem
+	}
+}
