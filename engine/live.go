@@ -94,8 +94,14 @@ func (e *Engine) gatherLive(ctx context.Context) (*reconcile.Live, error) {
 		lv.Servers = append(lv.Servers, s)
 	}
 	markPaneAgents(lv)
-	// The scan reads no environment unasked: read those the analysis uses.
-	if err := e.scanner.ReadEnv(pctx, table, reconcile.EnvNeeded(table, lv.Claude)); err != nil {
+	// The scan reads no environment unasked: read those the analysis uses,
+	// and where nothing shows TMUX variables (a check, not the screen),
+	// only those whose pane their environment alone can tell.
+	need := reconcile.EnvNeeded(table, lv.Claude)
+	if e.cfg.Lean {
+		need = reconcile.BeyondPanes(lv, need)
+	}
+	if err := e.scanner.ReadEnv(pctx, table, need); err != nil {
 		return nil, fmt.Errorf("gather: %w", err)
 	}
 	return lv, nil

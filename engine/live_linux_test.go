@@ -3,6 +3,7 @@ package engine
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -128,11 +129,23 @@ func TestEscapedProcessesKeepTheirPane(t *testing.T) {
 	// Only the process below the claude does.
 	below := startEscapee(t, plain, "sleep", claudeSh, "-c", vars+" sleep 600 & echo $!; wait")
 
+	// The screen's scan and a check's (lean: it reads the environment of
+	// no process whose pane its ancestry tells) attribute alike.
+	for _, lean := range []bool{false, true} {
+		t.Run(fmt.Sprintf("lean=%v", lean), func(t *testing.T) {
+			checkEscapees(t, base, sock, paneID, panePID, lean, own, above, below)
+		})
+	}
+}
+
+// checkEscapees scans and holds each escapee of TestEscapedProcessesKeepTheirPane
+// to its pane.
+func checkEscapees(t *testing.T, base, sock, paneID string, panePID int, lean bool, own, above, below escapee) {
 	e := New(Config{
 		Bases: []registry.Base{{Dir: base, Source: "test"}}, Sets: registry.DefaultStatusSets(), Live: true,
 		Store: &registry.Store{StateDir: t.TempDir(), LockTimeout: 2 * time.Second}, Audit: NewAudit(t.TempDir()),
 		Sockets: []tmux.Socket{{Path: sock}}, Matcher: procscan.DefaultMatcher(),
-		Grace: 30 * time.Second, Stale: 30 * time.Minute,
+		Grace: 30 * time.Second, Stale: 30 * time.Minute, Lean: lean,
 	})
 	snap, rep, _, err := e.Observe(context.Background(), time.Now(), nil)
 	if err != nil {

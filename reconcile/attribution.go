@@ -119,28 +119,61 @@ func EnvNeeded(t *procscan.Table, claude map[int32]bool) []int32 {
 	return slices.Sorted(maps.Keys(need))
 }
 
-func (l *live) attributeOne(p *procscan.Proc) (attribution, bool) {
-	t := l.lv.Procs
-	// The pane itself or an ancestor of it.
+// paneOfProc finds the pane a process belongs to without its environment:
+// the pane itself or an ancestor of it (pane set), else its session's
+// leader (bySID set: a child reparented to init keeps the session id of
+// the pane shell unless it called setsid).
+func paneOfProc(t *procscan.Table, p *procscan.Proc, isPane func(int32) bool) (pane int32, bySID bool, ok bool) {
 	cur := p
 	for i := 0; cur != nil && i < maxAttributionAncestry; i++ {
-		if ref, ok := l.paneOf[cur.PID]; ok {
-			how := "pane " + ref.pane.PaneID
-			if cur.PID != p.PID {
-				how = fmt.Sprintf("descends from pane %s (PID %d)", ref.pane.PaneID, cur.PID)
-			}
-			return attribution{server: ref.server, session: ref.session, agentID: agentOfSession(ref.session), how: how}, true
+		if isPane(cur.PID) {
+			return cur.PID, false, true
 		}
 		if cur.PPID <= 1 {
 			break
 		}
 		cur = t.Procs[cur.PPID]
 	}
-	// The pane shell is its session's leader: a child reparented to init
-	// keeps the session id unless it called setsid.
-	if ref, ok := l.paneOf[p.SID]; ok {
-		return attribution{server: ref.server, session: ref.session, agentID: agentOfSession(ref.session),
-			how: fmt.Sprintf("in the session of pane %s (SID %d)", ref.pane.PaneID, p.SID)}, true
+	if isPane(p.SID) {
+		return p.SID, true, true
+	}
+	return 0, false, false
+}
+
+// BeyondPanes keeps, of pids, the processes whose pane only their
+// environment can tell (paneOfProc finds none on the servers of lv): a
+// reader that shows no TMUX variables needs no other environment.
+func BeyondPanes(lv *Live, pids []int32) []int32 {
+	panes := map[int32]bool{}
+	for _, s := range lv.Servers {
+		if s.Snapshot != nil {
+			for _, p := range s.Snapshot.Panes {
+				panes[int32(p.PanePID)] = true
+			}
+		}
+	}
+	isPane := func(pid int32) bool { return panes[pid] }
+	return slices.DeleteFunc(pids, func(pid int32) bool {
+		p := lv.Procs.Procs[pid]
+		if p == nil {
+			return true
+		}
+		_, _, ok := paneOfProc(lv.Procs, p, isPane)
+		return ok
+	})
+}
+
+func (l *live) attributeOne(p *procscan.Proc) (attribution, bool) {
+	if pid, bySID, ok := paneOfProc(l.lv.Procs, p, func(pid int32) bool { _, ok := l.paneOf[pid]; return ok }); ok {
+		ref := l.paneOf[pid]
+		how := "pane " + ref.pane.PaneID
+		switch {
+		case bySID:
+			how = fmt.Sprintf("in the session of pane %s (SID %d)", ref.pane.PaneID, p.SID)
+		case pid != p.PID:
+			how = fmt.Sprintf("descends from pane %s (PID %d)", ref.pane.PaneID, pid)
+		}
+		return attribution{server: ref.server, session: ref.session, agentID: agentOfSession(ref.session), how: how}, true
 	}
 	if p.TMUXPane != "" && p.TMUX != "" {
 		sock, _, ok := tmux.SocketFromEnv(p.TMUX)
