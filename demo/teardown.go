@@ -55,7 +55,8 @@ func runReaper(argv []string) int {
 
 // Naming returns the live processes (zombies aside) whose command line
 // names dir, other than this one: what a scene, or a test's own sandbox
-// under dir, started.
+// under dir, started. dir is named by a word of the command line that is
+// dir or a path under it: /tmp/x-12 does not name /tmp/x-123.
 func Naming(ctx context.Context, dir string) ([]procscan.Identity, error) {
 	table, err := procscan.NewScanner().Scan(ctx)
 	if err != nil {
@@ -63,11 +64,27 @@ func Naming(ctx context.Context, dir string) ([]procscan.Identity, error) {
 	}
 	var out []procscan.Identity
 	for _, p := range table.Procs {
-		if p.PID != int32(os.Getpid()) && !p.Zombie() && strings.Contains(p.Cmdline(), dir) {
+		if p.PID != int32(os.Getpid()) && !p.Zombie() && names(p.Cmdline(), dir) {
 			out = append(out, p.Identity())
 		}
 	}
 	return out, nil
+}
+
+// names reports whether cmdline holds dir where it ends or a '/', a space
+// or a quote follows it.
+func names(cmdline, dir string) bool {
+	for i := 0; ; {
+		j := strings.Index(cmdline[i:], dir)
+		if j < 0 {
+			return false
+		}
+		end := i + j + len(dir)
+		if end == len(cmdline) || strings.ContainsRune("/ '\"", rune(cmdline[end])) {
+			return true
+		}
+		i += j + 1
+	}
 }
 
 // KillAll ends the processes ids by PID and start time, TERM then KILL,
@@ -92,17 +109,25 @@ func KillAll(ctx context.Context, ids []procscan.Identity) []error {
 // Teardown kills the tmux server on sock, every process naming dir (by PID
 // and start time: TERM, then KILL), and removes dir. The demo and the tests
 // end what they started with it.
+//
+// A server that does not answer (stopped) has 5 s for kill-server; its
+// process names dir, so it is killed by PID with the rest (a stopped
+// process is continued first). The directory is removed only once every
+// process naming it is gone: a later ReapOrphans finds what is left.
 func Teardown(ctx context.Context, dir string, sock tmux.Socket) error {
 	var errs []error
-	c := tmux.NewClient(sock)
-	if err := c.KillServer(ctx); err != nil {
+	kctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	if err := tmux.NewClient(sock).KillServer(kctx); err != nil {
 		errs = append(errs, err)
 	}
+	cancel()
 	ids, err := Naming(ctx, dir)
 	if err != nil {
-		errs = append(errs, err)
+		return errors.Join(append(errs, err)...)
 	}
-	errs = append(errs, KillAll(ctx, ids)...)
+	if kerrs := KillAll(ctx, ids); len(kerrs) > 0 {
+		return errors.Join(append(errs, kerrs...)...)
+	}
 	if err := os.RemoveAll(dir); err != nil {
 		errs = append(errs, err)
 	}
@@ -151,9 +176,13 @@ func ReapOrphans(ctx context.Context) int {
 		if p := table.Procs[id.PID]; p != nil && !p.Zombie() && absDiff(p.Start, id.Start) <= 2000 {
 			continue
 		}
-		if Teardown(ctx, dir, tmux.Socket{Path: filepath.Join(dir, "sock")}) == nil {
+		// Each its own time: one stopped server must not leave the
+		// others' processes running.
+		tctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		if Teardown(tctx, dir, tmux.Socket{Path: filepath.Join(dir, "sock")}) == nil {
 			n++
 		}
+		cancel()
 	}
 	return n
 }

@@ -44,11 +44,12 @@ func workspace(t *testing.T) (base, task, global string) {
 	return base, task, global
 }
 
-// tieServer kills the tmux server on sock when the test binary ends, even
-// by a timeout's panic, or when the test is cleaned up.
-func tieServer(t *testing.T, sock string) {
+// tieServer kills the tmux server on sock (continuing pids first) when the
+// test binary ends, even by a timeout's panic, or when the test is cleaned
+// up.
+func tieServer(t *testing.T, sock string, pids ...int) {
 	t.Helper()
-	cut, err := lifeline.TmuxServer(sock)
+	cut, err := lifeline.TmuxServer(sock, pids...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -113,6 +113,15 @@ func TestEscapedProcessesKeepTheirPane(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// A claude in a pane of its own, under the pane's shell.
+	tm("new-session", "-d", "-s", "agent_a-2", "/bin/sh -c '"+claudeSleep+" 600; exit'")
+	var inPaneShell int32
+	for _, l := range strings.Split(tm("list-panes", "-a", "-F", "#{session_name} #{pane_pid}"), "\n") {
+		if name, pid, _ := strings.Cut(l, " "); name == "agent_a-2" {
+			n, _ := strconv.Atoi(pid)
+			inPaneShell = int32(n)
+		}
+	}
 	var plain []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "TMUX=") && !strings.HasPrefix(kv, "TMUX_PANE=") {
@@ -133,14 +142,15 @@ func TestEscapedProcessesKeepTheirPane(t *testing.T) {
 	// no process whose pane its ancestry tells) attribute alike.
 	for _, lean := range []bool{false, true} {
 		t.Run(fmt.Sprintf("lean=%v", lean), func(t *testing.T) {
-			checkEscapees(t, base, sock, paneID, panePID, lean, own, above, below)
+			checkEscapees(t, base, sock, paneID, panePID, inPaneShell, lean, own, above, below)
 		})
 	}
 }
 
 // checkEscapees scans and holds each escapee of TestEscapedProcessesKeepTheirPane
-// to its pane.
-func checkEscapees(t *testing.T, base, sock, paneID string, panePID int, lean bool, own, above, below escapee) {
+// to its pane; the claude in a pane is its pane's, its shell's environment
+// read for the screen only.
+func checkEscapees(t *testing.T, base, sock, paneID string, panePID int, inPaneShell int32, lean bool, own, above, below escapee) {
 	e := New(Config{
 		Bases: []registry.Base{{Dir: base, Source: "test"}}, Sets: registry.DefaultStatusSets(), Live: true,
 		Store: &registry.Store{StateDir: t.TempDir(), LockTimeout: 2 * time.Second}, Audit: NewAudit(t.TempDir()),
@@ -183,6 +193,19 @@ func checkEscapees(t *testing.T, base, sock, paneID string, panePID int, lean bo
 	if p := procs[int32(panePID)]; p == nil || p.EnvReadable {
 		t.Errorf("the environment of the pane's sleep, which no verdict reads, was read: %+v", p)
 	}
+	table := snap.Input.Live.Procs
+	kids := table.Children[inPaneShell]
+	if len(kids) != 1 || rows[kids[0]].Session != "agent_a-2" {
+		t.Fatalf("the claude in pane agent_a-2: children of its shell %v, row %+v", kids, rows[kids[0]])
+	}
+	// Every claude's environment is read, for the server its TMUX names;
+	// the shell's, an ancestor of a claude, only for the screen.
+	if p := procs[kids[0]]; p == nil || !p.EnvReadable {
+		t.Errorf("lean %v: the claude in a pane, its environment not read: %+v", lean, p)
+	}
+	if p := procs[inPaneShell]; p == nil || p.EnvReadable == lean {
+		t.Errorf("lean %v: the shell of a claude's pane, its environment read %v", lean, p != nil && p.EnvReadable)
+	}
 }
 
 // TestStoppedServersAreReportedNotWaitedFor: tmux servers that answer
@@ -196,13 +219,7 @@ func TestStoppedServersAreReportedNotWaitedFor(t *testing.T) {
 	base, _, _ := workspace(t)
 	dir := t.TempDir()
 	socks := []string{filepath.Join(dir, "stopped1"), filepath.Join(dir, "stopped2"), filepath.Join(dir, "live")}
-	for _, sock := range socks {
-		tieServer(t, sock)
-		if out, err := exec.Command("tmux", "-S", sock, "-f", "/dev/null", "new-session", "-d", "-s", "agent_a-1", "sleep 600").CombinedOutput(); err != nil {
-			t.Fatalf("tmux: %v\n%s", err, out)
-		}
-	}
-	var stopped []int
+	var pids, stopped []int
 	t.Cleanup(func() {
 		for _, pid := range stopped {
 			_ = syscall.Kill(pid, syscall.SIGCONT)
@@ -211,12 +228,19 @@ func TestStoppedServersAreReportedNotWaitedFor(t *testing.T) {
 			_ = exec.Command("tmux", "-S", sock, "kill-server").Run()
 		}
 	})
-	for _, sock := range socks[:2] {
+	for _, sock := range socks {
+		if out, err := exec.Command("tmux", "-S", sock, "-f", "/dev/null", "new-session", "-d", "-s", "agent_a-1", "sleep 600").CombinedOutput(); err != nil {
+			t.Fatalf("tmux: %v\n%s", err, out)
+		}
 		out, err := exec.Command("tmux", "-S", sock, "display-message", "-p", "#{pid}").Output()
 		if err != nil {
 			t.Fatal(err)
 		}
 		pid, _ := strconv.Atoi(strings.TrimSpace(string(out)))
+		pids = append(pids, pid)
+		tieServer(t, sock, pid) // continued first, should the run end while it is stopped
+	}
+	for _, pid := range pids[:2] {
 		stopped = append(stopped, pid)
 		if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
 			t.Fatal(err)

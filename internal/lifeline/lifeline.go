@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 )
@@ -61,7 +63,18 @@ func Tie(watcher *exec.Cmd) (cut func() error, err error) {
 
 // TmuxServer ties the tmux server on socket path sock: once this process
 // ends, or cut is called, the server is killed (kill-server, which hangs up
-// its panes).
-func TmuxServer(sock string) (cut func() error, err error) {
-	return Tie(exec.Command("sh", "-c", `cat >/dev/null; exec tmux -S "$1" kill-server 2>/dev/null`, "lifeline", sock))
+// its panes). A server that may be stopped (SIGSTOP) is given with its
+// PIDs: they are continued first, or kill-server would wait for it forever.
+// The socket and PIDs reach the watcher through its environment, so that
+// its command line names nothing a teardown by name would take for its own.
+func TmuxServer(sock string, pids ...int) (cut func() error, err error) {
+	cmd := exec.Command("sh", "-c", `cat >/dev/null
+[ -n "$LIFELINE_PIDS" ] && kill -CONT $LIFELINE_PIDS 2>/dev/null
+exec tmux -S "$LIFELINE_SOCK" kill-server 2>/dev/null`)
+	var list []string
+	for _, p := range pids {
+		list = append(list, strconv.Itoa(p))
+	}
+	cmd.Env = append(os.Environ(), "LIFELINE_SOCK="+sock, "LIFELINE_PIDS="+strings.Join(list, " "))
+	return Tie(cmd)
 }

@@ -4,7 +4,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -89,7 +91,8 @@ func TestCutActsAndWaits(t *testing.T) {
 }
 
 // TestTmuxServerIsKilledWithItsOwner: a private server tied by TmuxServer
-// is gone once cut.
+// is gone once cut, a stopped one too when tied with its PID; the
+// watcher's command line does not name the socket.
 func TestTmuxServerIsKilledWithItsOwner(t *testing.T) {
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Skip("tmux is not installed")
@@ -104,15 +107,44 @@ func TestTmuxServerIsKilledWithItsOwner(t *testing.T) {
 	if out, err := exec.Command("tmux", "-S", sock, "-f", "/dev/null", "new-session", "-d", "sleep 600").CombinedOutput(); err != nil {
 		t.Fatalf("tmux: %v\n%s", err, out)
 	}
+	out, err := exec.Command("tmux", "-S", sock, "display-message", "-p", "#{pid}").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(out)))
+	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGCONT) })
+	cut, err := TmuxServer(sock, pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cut() }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the lifeline of a stopped server did not end in 30 s")
+	}
+	if err := exec.Command("tmux", "-S", sock, "has-session").Run(); err == nil {
+		t.Fatal("the server outlived its lifeline")
+	}
+}
+
+// TestTheWatcherNamesNoSocket: a teardown that ends the processes naming a
+// directory leaves a lifeline of a socket in it alone.
+func TestTheWatcherNamesNoSocket(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "sock")
 	cut, err := TmuxServer(sock)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := exec.Command("tmux", "-S", sock, "has-session").Run(); err != nil {
-		t.Fatalf("the server is not up: %v", err)
-	}
-	cut()
-	if err := exec.Command("tmux", "-S", sock, "has-session").Run(); err == nil {
-		t.Fatal("the server outlived its lifeline")
+	defer cut()
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		if b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline")); err == nil && strings.Contains(string(b), sock) {
+			t.Errorf("PID %s names the socket: %q", e.Name(), b)
+		}
 	}
 }
