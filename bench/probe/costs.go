@@ -36,6 +36,7 @@ func costs(n int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
+		smallPages(m)
 		start = time.Now()
 		for i := 0; i < size; i += 4096 {
 			m[i] = 1
