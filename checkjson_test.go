@@ -317,3 +317,12 @@ func TestAgentRowsWriteAsEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+// ints is PIDs as agentJSON holds them.
+func ints(xs []int32) []int {
+	out := make([]int, len(xs))
+	for i, x := range xs {
+		out[i] = int(x)
+	}
+	return out
+}
