@@ -32,18 +32,6 @@ type serverJSON struct {
 	Error    string `json:"error,omitempty"`
 }
 
-type agentJSON struct {
-	AgentID     string `json:"agent_id"`
-	TaskID      string `json:"task_id"`
-	Registry    string `json:"registry"`
-	Status      string `json:"status"`
-	TmuxSession string `json:"tmux_session"`
-	Verdict     string `json:"verdict"`
-	Cause       string `json:"cause,omitempty"`
-	Reason      string `json:"reason"`
-	PIDs        []int  `json:"pids"`
-}
-
 type sessionJSON struct {
 	Name    string  `json:"name"`
 	Server  string  `json:"server"`
@@ -148,8 +136,10 @@ func streamCheckJSON(w io.Writer, indent bool, bases []registry.Base, snap *engi
 	return s.close()
 }
 
-// agentOut is an agent's row as `check --json` prints it: agentJSON,
-// written without reflection.
+// agentOut is an agent's row as `check --json` prints it, written without
+// reflection: agent_id, task_id, registry, status, tmux_session, verdict,
+// cause (when there is one), reason, pids (the tests hold it to
+// encoding/json's text of the same fields).
 type agentOut struct{ a *reconcile.AgentRow }
 
 func (r agentOut) appendJSON(dst []byte, depth int, indent bool) []byte {

@@ -326,3 +326,17 @@ func ints(xs []int32) []int {
 	}
 	return out
 }
+
+// agentJSON is an agent as `check --json` prints it, for encoding/json:
+// the reference agentOut is held to.
+type agentJSON struct {
+	AgentID     string `json:"agent_id"`
+	TaskID      string `json:"task_id"`
+	Registry    string `json:"registry"`
+	Status      string `json:"status"`
+	TmuxSession string `json:"tmux_session"`
+	Verdict     string `json:"verdict"`
+	Cause       string `json:"cause,omitempty"`
+	Reason      string `json:"reason"`
+	PIDs        []int  `json:"pids"`
+}
