@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"agentwatch/registry/pyjson"
 )
 
@@ -70,7 +72,7 @@ func (h *lockedFile) snapshotLike(shown string, prepared *Snapshot) (*Snapshot, 
 // under the lock, a big registry is compared without being copied whole
 // into new memory.
 func sameContent(f *os.File, want []byte) (bool, error) {
-	buf := make([]byte, min(len(want)+1, 1<<20))
+	buf := make([]byte, min(len(want)+1, 128<<10))
 	for off := 0; ; {
 		n, err := f.ReadAt(buf, int64(off))
 		if n > len(want)-off || !bytes.Equal(buf[:n], want[off:off+n]) {
@@ -123,9 +125,13 @@ func readAllFrom(f *os.File, size int64) ([]byte, error) {
 const tornMark = 0x00
 
 // writeInPlace replaces the file's content through f with data, keeping
-// its inode. step marks the points the crash tests stop at. beside, when
-// set, runs during the last fsync, which mostly waits on the disk: the
-// write is whole in the page cache by then, and can be read back.
+// its inode. The file is known to hold data[:held] already (0 when
+// nothing is known): those bytes are not written again, so that the
+// fsyncs under the lock flush what changed, not the whole file (a counter
+// at the end of a 24 MB registry is a page). step marks the points the
+// crash tests stop at. beside, when set, runs during the last fsync, which
+// mostly waits on the disk: the write is whole in the page cache by then,
+// and can be read back.
 //
 // The invariant: until data is whole and durable, the file does not parse.
 // A write cut short (SIGKILL, a full disk, a power cut) can never leave a
@@ -135,16 +141,17 @@ const tornMark = 0x00
 // steps:
 //  1. write tornMark over the first byte and fsync: from here the file is
 //     unparseable, on disk too;
-//  2. write data[1:] from offset 1, truncate to len(data), fsync: the file
-//     is the mark and the rest of data, still unparseable whatever part of
-//     this step a crash lets through;
+//  2. write data[1:] from offset 1 (from offset held where the file holds
+//     data[:held]), truncate to len(data), fsync: the file is the mark and
+//     the rest of data, still unparseable whatever part of this step a
+//     crash lets through;
 //  3. write data's first byte, fsync: only now can the file parse, and it
 //     is data.
 //
 // A SIGKILL needs no fsync to keep this order (the page cache is one for
 // every process); the fsyncs keep it across a power cut. A file left
 // marked is recovered from the journal (recoverJournal's markedTornWrite).
-func writeInPlace(f *os.File, data []byte, step func(string), beside func()) error {
+func writeInPlace(f *os.File, data []byte, held int, step func(string), beside func()) error {
 	if len(data) == 0 {
 		if err := f.Truncate(0); err != nil {
 			return err
@@ -158,8 +165,9 @@ func writeInPlace(f *os.File, data []byte, step func(string), beside func()) err
 		return err
 	}
 	step("registry-marked")
-	half := max(1, len(data)/2)
-	if _, err := f.WriteAt(data[1:half], 1); err != nil {
+	from := min(max(1, held), len(data))
+	half := from + (len(data)-from)/2
+	if _, err := f.WriteAt(data[from:half], int64(from)); err != nil {
 		return err
 	}
 	step("registry-partial")
@@ -207,4 +215,37 @@ func syncDir(dir string) error {
 		return nil
 	}
 	return err
+}
+
+// commonPrefix returns the length of the longest prefix a and b share,
+// comparing a block at a time.
+func commonPrefix(a, b []byte) int {
+	const block = 4 << 10
+	n := min(len(a), len(b))
+	i := 0
+	for i+block <= n && bytes.Equal(a[i:i+block], b[i:i+block]) {
+		i += block
+	}
+	for i < n && a[i] == b[i] {
+		i++
+	}
+	return i
+}
+
+// flushAhead writes what the page cache holds unwritten of the registry at
+// path to disk, before a transaction takes its lock: a writer's rewrite
+// that no one synced is then flushed while the lock is free, and the
+// transaction's own fsyncs under it flush only what it changed. Nothing is
+// created or waited on (a FIFO is opened without blocking, and left); a
+// failure only leaves the flush to the transaction.
+func flushAhead(path string) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
+	if err != nil {
+		return
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFREG {
+		_ = unix.Fsync(fd)
+	}
 }

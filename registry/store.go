@@ -226,13 +226,14 @@ func (s *Store) update(ctx context.Context, path string, opts txOptions, change 
 	}
 	var early *earlyBackup
 	var earlyJ *earlyJournal
-	aheadHash := ""
+	aheadHash, aheadHeld := "", 0
 	if p := opts.prepared; p == nil || p.Read == nil || p.Read.Root == nil {
 		opts.prepared = nil // without the read it was derived from, it is nothing
 	} else if len(p.Next) > 0 {
-		aheadHash = HashBytes(p.Next)
+		aheadHash, aheadHeld = HashBytes(p.Next), commonPrefix(p.Read.Data, p.Next)
 		early = s.backupAhead(canon, p.Read)
 		earlyJ = journalAhead(canon, p.Read, p.Next, aheadHash)
+		flushAhead(canon)
 	}
 	h, waited, err := openLocked(ctx, path, canon, true, orDefault(s.LockTimeout, defaultLockTimeout))
 	if err != nil {
@@ -278,8 +279,9 @@ func (s *Store) update(ctx context.Context, path string, opts txOptions, change 
 			return c, err
 		}
 		// A writer that takes no lock may have rewritten the file while
-		// this one held it: derive again from what is there now, rather
-		// than write over its change. The new bytes are hashed meanwhile.
+		// this one held it (a prepared change's transform still asks tmux
+		// about ghosts): derive again from what is there now, rather than
+		// write over its change. The new bytes are hashed meanwhile.
 		hashed := make(chan string, 1)
 		go func(ch Change) {
 			if ch.prepared != nil {
@@ -316,8 +318,12 @@ func (s *Store) update(ctx context.Context, path string, opts txOptions, change 
 			return c, fmt.Errorf("write journal: %w", err)
 		}
 	}
+	held := aheadHeld
+	if next.prepared == nil {
+		held = commonPrefix(cur.Data, next.data)
+	}
 	overwritten := false
-	if err := writeInPlace(h.file, next.data, pause, func() {
+	if err := writeInPlace(h.file, next.data, held, pause, func() {
 		same, err := sameContent(h.file, next.data)
 		overwritten = err == nil && !same
 	}); err != nil {
