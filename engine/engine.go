@@ -5,6 +5,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -189,15 +190,20 @@ type readResult struct {
 }
 
 // readAll reads the registries of files (but those listed with an error),
-// a few at once: one processor parses the global registry while another
-// parses a big task registry.
+// a few at once, the biggest first: the read of the biggest is what the
+// others and the process table are read beside, and the last to end.
 func (e *Engine) readAll(ctx context.Context, files []registry.File) []readResult {
 	out := make([]readResult, len(files))
-	next := make(chan int, len(files))
+	order := make([]int, 0, len(files))
 	for i, f := range files {
 		if f.Err == nil {
-			next <- i
+			order = append(order, i)
 		}
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(files[b].Size, files[a].Size) })
+	next := make(chan int, len(order))
+	for _, i := range order {
+		next <- i
 	}
 	close(next)
 	var wg sync.WaitGroup

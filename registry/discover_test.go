@@ -635,6 +635,7 @@ func TestDiscoverFiles(t *testing.T) {
 			for _, f := range tc.want {
 				f.Path = filepath.Join(base, f.Path)
 				f.Base = base
+				f.Size = regularSize(t, f.Path)
 				want = append(want, f)
 			}
 			if !slices.Equal(got, want) {
@@ -703,9 +704,25 @@ func TestDiscoverFilesFixtures(t *testing.T) {
 	} {
 		want = append(want, File{Path: filepath.Join(base, id, "AGENT_REGISTRY.json"), Kind: FileTask, TaskID: id, Base: base})
 	}
+	for i := range want {
+		want[i].Size = regularSize(t, want[i].Path)
+	}
 	if !slices.Equal(got, want) {
 		t.Errorf("got %v, want %v", got, want)
 	}
+}
+
+// regularSize is the size of the regular file at path, 0 for anything else.
+func regularSize(t *testing.T, path string) int64 {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil || !fi.Mode().IsRegular() {
+		return 0
+	}
+	if fi.Size() == 0 {
+		t.Fatalf("test data: %s is empty, so its size proves nothing", path)
+	}
+	return fi.Size()
 }
 
 func TestDiscoverFixtures(t *testing.T) {

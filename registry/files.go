@@ -46,6 +46,8 @@ type File struct {
 	// a FIFO, a directory, a device or a socket (an ErrNotRegular). It must
 	// not be opened: a FIFO would block the reader.
 	Err error
+	// Size is the file's size when it was listed (0 where unknown).
+	Size int64
 }
 
 // ErrNotRegular marks a path where a registry file belongs that holds
@@ -69,8 +71,8 @@ func Files(ctx context.Context, base string) ([]File, error) {
 	}
 	var files []File
 	global := filepath.Join(base, globalRegistryDir, globalRegistryName)
-	if ok, err := registryFileAt(global); ok {
-		files = append(files, File{Path: global, Kind: FileGlobal, Base: base, Err: err})
+	if ok, size, err := registryFileAt(global); ok {
+		files = append(files, File{Path: global, Kind: FileGlobal, Base: base, Err: err, Size: size})
 	}
 	for _, e := range entries {
 		name := e.Name()
@@ -81,8 +83,8 @@ func Files(ctx context.Context, base string) ([]File, error) {
 			return nil, fmt.Errorf("list registry files: %w", err)
 		}
 		p := filepath.Join(base, name, taskRegistryName)
-		if ok, err := registryFileAt(p); ok {
-			files = append(files, File{Path: p, Kind: FileTask, TaskID: name, Base: base, Err: err})
+		if ok, size, err := registryFileAt(p); ok {
+			files = append(files, File{Path: p, Kind: FileTask, TaskID: name, Base: base, Err: err, Size: size})
 		}
 	}
 	return files, nil
@@ -92,16 +94,17 @@ func Files(ctx context.Context, base string) ([]File, error) {
 // belongs: a regular file, a file that cannot be examined, or anything else
 // in the registry's place (a FIFO, a directory, a device), which is listed
 // with an ErrNotRegular so that it is reported rather than silently
-// skipped, and never opened (a FIFO would hang the read).
-func registryFileAt(path string) (bool, error) {
+// skipped, and never opened (a FIFO would hang the read). size is a
+// regular file's size.
+func registryFileAt(path string) (ok bool, size int64, err error) {
 	fi, err := os.Stat(path)
 	if err != nil {
-		return !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR), nil
+		return !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR), 0, nil
 	}
 	if m := fi.Mode(); !m.IsRegular() {
-		return true, fmt.Errorf("read registry %s: it is %s, %w: move it away, or put the registry file back in its place", path, Describe(m), ErrNotRegular)
+		return true, 0, fmt.Errorf("read registry %s: it is %s, %w: move it away, or put the registry file back in its place", path, Describe(m), ErrNotRegular)
 	}
-	return true, nil
+	return true, fi.Size(), nil
 }
 
 // Describe says what a file that is not a regular file is, for a message:
