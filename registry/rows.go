@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	"agentwatch/registry/pyjson"
 )
@@ -45,6 +46,11 @@ type rowReader struct {
 	// where its first agent ended.
 	size, firstEnd int64
 	common         map[string]string
+	// last holds, for each interned field of an agent, the text the agent
+	// before had: neighbours mostly share them, and the map is not asked.
+	last [4]string
+	// text is where own copies agents' own strings to, a block at a time.
+	text []byte
 	// object records whether the agents were an object's members.
 	object bool
 }
@@ -144,20 +150,40 @@ func (r *rowReader) put(index int, a Agent) {
 	*last = append(*last, a)
 }
 
-// own copies an agent's strings out of the scanner's buffers.
+// own copies an agent's strings out of the scanner's buffers: the fields
+// agents share once each, the rest into blocks of text of the reader's own
+// (the bytes a block holds are never written again).
 func (r *rowReader) own(a *Agent) {
-	a.TaskID, a.Type, a.Parent, a.Status = r.intern(a.TaskID), r.intern(a.Type), r.intern(a.Parent), r.intern(a.Status)
+	a.TaskID, a.Type, a.Parent, a.Status = r.near(0, a.TaskID), r.near(1, a.Type), r.near(2, a.Parent), r.near(3, a.Status)
 	a.statusJSON = strings.Clone(a.statusJSON)
-	if a.ID == "" && a.TmuxSession == "" && a.StartedAt == "" && a.LastUpdate == "" {
+	n := len(a.ID) + len(a.TmuxSession) + len(a.StartedAt) + len(a.LastUpdate)
+	if n == 0 {
 		return
 	}
-	all := strings.Join([]string{a.ID, a.TmuxSession, a.StartedAt, a.LastUpdate}, "")
+	if cap(r.text)-len(r.text) < n {
+		// Blocks grow with the registry, up to 64 KiB: a registry of a few
+		// agents takes a few hundred bytes.
+		r.text = make([]byte, 0, max(n, min(2*cap(r.text), 64<<10), 512))
+	}
 	cut := func(s string) string {
-		n := len(s)
-		s, all = all[:n], all[n:]
-		return s
+		if s == "" {
+			return ""
+		}
+		at := len(r.text)
+		r.text = append(r.text, s...)
+		return unsafe.String(&r.text[at], len(s))
 	}
 	a.ID, a.TmuxSession, a.StartedAt, a.LastUpdate = cut(a.ID), cut(a.TmuxSession), cut(a.StartedAt), cut(a.LastUpdate)
+}
+
+// near is intern for the field k of an agent, which mostly has the text
+// the agent before had.
+func (r *rowReader) near(k int, s string) string {
+	if s == r.last[k] {
+		return r.last[k]
+	}
+	r.last[k] = r.intern(s)
+	return r.last[k]
 }
 
 // intern returns s as a string of this read's own, one copy per text.
