@@ -48,13 +48,13 @@ var sketchSeed = maphash.MakeSeed()
 // agentID is the id an agent entry is grouped by (see agentGroups); ok is
 // false for an entry that groups take as a whole.
 func agentID(e pyjson.Element) (string, bool) {
-	if e.Value.Kind() != pyjson.Object {
+	if e.Value().Kind() != pyjson.Object {
 		return "", false
 	}
 	if e.Object { // a key with a lone surrogate: two of them read alike
 		return e.Key, !strings.ContainsRune(e.Key, utf8.RuneError)
 	}
-	id, isStr := e.Value.Get("id").Str()
+	id, isStr := e.Value().Get("id").Str()
 	return id, isStr && id != ""
 }
 
@@ -100,7 +100,7 @@ func entriesOf(doc []byte, want map[string]bool) (map[string][]*pyjson.Value, ma
 			return nil
 		}
 		id = strings.Clone(id)
-		v, err := pyjson.Parse(pyjson.Encode(e.Value)) // e's text goes with the call
+		v, err := pyjson.Parse(pyjson.Encode(e.Value())) // e's text goes with the call
 		if err != nil {
 			return err
 		}

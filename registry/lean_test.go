@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -222,6 +223,51 @@ func TestAgentFromReadsAsGet(t *testing.T) {
 			if got.statusJSON = ""; got != want {
 				t.Errorf("doc %d, entry %d: got %+v, want %+v", i, j, got, want)
 			}
+		}
+	}
+}
+
+// TestPlainAgentReadsAsAgentFrom holds the read of an entry's projected
+// text to agentFrom's read of its parse, for the entries it takes, and
+// checks which it takes: objects of strings without escapes, with a status
+// of ASCII.
+func TestPlainAgentReadsAsAgentFrom(t *testing.T) {
+	for _, tc := range []struct {
+		doc   string
+		plain []bool // entry by entry: taken from the text
+	}{
+		{`{"agents": [{"id": "a", "status": "working", "type": "t", "parent": "p", "task_id": "T", "tmux_session": "s", "started_at": "1", "last_update": "2", "prompt": "x\ny"}, {}]}`,
+			[]bool{true, true}},
+		{`{"agents": [{"id": "a", "status": "working", "status": "done", "id": "b"}, {"id": "é", "type": "ü"}]}`,
+			[]bool{true, true}},
+		{`{"agents": [{"st\u0061tus": "done"}, {"id": "a\"b"}, {"status": "w\u00e9"}, {"status": "wé"}, {"status": 7}, {"status": {"a": 1}}, {"id": ["x"]}, {"status": null}]}`,
+			[]bool{false, false, false, false, false, false, false, false}},
+		{`{"agents": {"k1": {"id": "not the key", "status": "working"}, "k2": {"status": "done"}, "k1": {"type": "again"}}}`,
+			[]bool{true, true, true}},
+		{`{"agents": [7, "x", null]}`, []bool{false, false, false}},
+	} {
+		var got []bool
+		_, err := pyjson.ProjectStream(strings.NewReader(tc.doc), leanRoot, 1<<10, 0, func(e pyjson.Element) error {
+			id, idField, index := "", true, e.Index
+			if e.Object {
+				id, idField, index = e.Key, false, -1
+			}
+			a, ok := plainAgent(e.Text, id, idField, index)
+			got = append(got, ok)
+			if !ok {
+				return nil
+			}
+			want := agentFrom(id, idField, e.Value(), index)
+			if want.Entry = nil; a != want {
+				t.Errorf("%s, entry %d: from the text %+v, from the parse %+v", tc.doc, len(got)-1, a, want)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.doc, err)
+		}
+		if !slices.Equal(got, tc.plain) {
+			t.Errorf("%s: taken from the text %v, want %v", tc.doc, got, tc.plain)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"bytes"
 	"errors"
 	"slices"
 	"strings"
@@ -56,17 +57,22 @@ type rowReader struct {
 }
 
 func (r *rowReader) handle(e pyjson.Element) error {
-	if e.Value.Kind() != pyjson.Object || (e.Object && strings.ContainsRune(e.Key, utf8.RuneError)) {
+	if e.Object && strings.ContainsRune(e.Key, utf8.RuneError) {
 		return errReadWhole
 	}
 	switch e.Stream {
 	case "agents":
-		var a Agent
+		id, idField, index := "", true, e.Index
 		if e.Object {
 			r.object = true
-			a = agentFrom(e.Key, false, e.Value, -1)
-		} else {
-			a = agentFrom("", true, e.Value, e.Index)
+			id, idField, index = e.Key, false, -1
+		}
+		a, plain := plainAgent(e.Text, id, idField, index)
+		if !plain {
+			if e.Value().Kind() != pyjson.Object {
+				return errReadWhole
+			}
+			a = agentFrom(id, idField, e.Value(), index)
 		}
 		a.Entry = nil
 		r.own(&a)
@@ -78,11 +84,14 @@ func (r *rowReader) handle(e pyjson.Element) error {
 			r.presize(e.End)
 		}
 	case "tasks":
+		if e.Value().Kind() != pyjson.Object {
+			return errReadWhole
+		}
 		t := Task{
 			ID:          e.Key,
-			Description: strings.Clone(e.Value.Get("description").StrOr("")),
-			Status:      r.intern(e.Value.Get("status").StrOr("")),
-			CreatedAt:   strings.Clone(e.Value.Get("created_at").StrOr("")),
+			Description: strings.Clone(e.Value().Get("description").StrOr("")),
+			Status:      r.intern(e.Value().Get("status").StrOr("")),
+			CreatedAt:   strings.Clone(e.Value().Get("created_at").StrOr("")),
 		}
 		if e.Index < len(r.rows.Tasks) {
 			r.rows.Tasks[e.Index] = t
@@ -91,6 +100,67 @@ func (r *rowReader) handle(e pyjson.Element) error {
 		}
 	}
 	return nil
+}
+
+// plainAgent reads an agent from its entry's projected text, as agentFrom
+// reads it from the entry parsed, where that text is plainly an object of
+// strings: every member's key and value written without an escape, and a
+// status of ASCII alone (a repeated key's last value stands, as in the
+// parse). ok is false for any other text, which is left to agentFrom. The
+// strings are the text's.
+func plainAgent(text []byte, id string, idField bool, index int) (a Agent, ok bool) {
+	a = Agent{ID: id, Index: index}
+	if len(text) < 2 || text[0] != '{' {
+		return a, false
+	}
+	if text[1] == '}' {
+		return a, len(text) == 2
+	}
+	for i := 1; ; {
+		key, at, ok := plainString(text, i)
+		if !ok || at >= len(text) || text[at] != ':' {
+			return a, false
+		}
+		val, at, ok := plainString(text, at+1)
+		if !ok || at >= len(text) {
+			return a, false
+		}
+		if key != "status" {
+			a.setString(key, val, idField)
+		} else {
+			for j := 0; j < len(val); j++ {
+				if val[j] >= utf8.RuneSelf {
+					return a, false
+				}
+			}
+			a.Status, a.HasStatus = val, true
+		}
+		switch text[at] {
+		case ',':
+			i = at + 1
+		case '}':
+			return a, at+1 == len(text)
+		default:
+			return a, false
+		}
+	}
+}
+
+// plainString reads the string at text[i] written without an escape, and
+// returns its body (the text's bytes) and where the text goes on after it.
+func plainString(text []byte, i int) (s string, next int, ok bool) {
+	if i >= len(text) || text[i] != '"' {
+		return "", 0, false
+	}
+	n := bytes.IndexByte(text[i+1:], '"')
+	if n < 0 {
+		return "", 0, false
+	}
+	body := text[i+1 : i+1+n]
+	if bytes.IndexByte(body, '\\') >= 0 {
+		return "", 0, false
+	}
+	return unsafe.String(unsafe.SliceData(body), len(body)), i + n + 2, true
 }
 
 // rowBlock is how many agents a block of rowReader holds; the first is

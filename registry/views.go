@@ -226,33 +226,41 @@ func agentFrom(id string, idField bool, e *pyjson.Value, index int) Agent {
 		return a
 	}
 	for key, val := range e.Pairs() {
-		switch key {
-		case "id":
-			if idField {
-				a.ID = val.StrOr("")
-			}
-		case "task_id":
-			a.TaskID = val.StrOr("")
-		case "type":
-			a.Type = val.StrOr("")
-		case "parent":
-			a.Parent = val.StrOr("")
-		case "tmux_session":
-			a.TmuxSession = val.StrOr("")
-		case "started_at":
-			a.StartedAt = val.StrOr("")
-		case "last_update":
-			a.LastUpdate = val.StrOr("")
-		case "status":
-			a.Status, a.HasStatus = val.StrOr(val.String()), true
-			if val.Kind() != pyjson.String || strings.ContainsRune(a.Status, utf8.RuneError) {
-				if text := string(pyjson.Encode(val)); text != string(pyjson.Encode(pyjson.NewString(a.Status))) {
-					a.statusJSON = text
-				}
+		if key != "status" {
+			a.setString(key, val.StrOr(""), idField)
+			continue
+		}
+		a.Status, a.HasStatus = val.StrOr(val.String()), true
+		if val.Kind() != pyjson.String || strings.ContainsRune(a.Status, utf8.RuneError) {
+			if text := string(pyjson.Encode(val)); text != string(pyjson.Encode(pyjson.NewString(a.Status))) {
+				a.statusJSON = text
 			}
 		}
 	}
 	return a
+}
+
+// setString sets the field of the entry's member key, for the fields
+// read as strings (all but the status), to val; "id" only with idField.
+func (a *Agent) setString(key, val string, idField bool) {
+	switch key {
+	case "id":
+		if idField {
+			a.ID = val
+		}
+	case "task_id":
+		a.TaskID = val
+	case "type":
+		a.Type = val
+	case "parent":
+		a.Parent = val
+	case "tmux_session":
+		a.TmuxSession = val
+	case "started_at":
+		a.StartedAt = val
+	case "last_update":
+		a.LastUpdate = val
+	}
 }
 
 // StreamLogPath is where an agent's claude output is tee'd:

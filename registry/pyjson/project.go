@@ -76,11 +76,15 @@ type projector struct {
 	out     []byte
 	p       parser
 	one     [1]Value
-	// handle receives the elements of Streams; elem parses them, cutting
-	// their values from spare, which the next element reuses.
-	handle func(Element) error
-	elem   parser
-	spare  struct {
+	// handle receives the elements of Streams; elem parses them when
+	// asked (elemText, parsed into elemValue), cutting their values from
+	// spare, which the next element reuses.
+	handle    func(Element) error
+	elem      parser
+	elemText  []byte
+	elemValue *Value
+	elemDone  bool
+	spare     struct {
 		vals    [32]Value
 		kids    [8]kids
 		members [32]Member
@@ -93,17 +97,24 @@ func (l *projector) streams(pj *Projection) bool {
 	return pj != nil && pj.stream != "" && l.handle != nil
 }
 
-// emit parses the element projected into out[start:], hands it to the
-// handler and drops its text.
+// emit hands the element projected into out[start:] to the handler and
+// drops its text.
 func (l *projector) emit(pj *Projection, index int, key string, object bool, start int) error {
-	v, err := l.parseElement(l.out[start:])
-	if err != nil {
-		return ErrNotProjected // never so: the projector wrote it
-	}
-	err = l.handle(Element{Stream: pj.stream, Index: index, Key: key, Object: object, Value: v, Text: l.out[start:],
-		End: l.dropped + int64(l.pos)})
+	l.elemText, l.elemValue, l.elemDone = l.out[start:], nil, false
+	err := l.handle(Element{Stream: pj.stream, Index: index, Key: key, Object: object, Text: l.out[start:],
+		End: l.dropped + int64(l.pos), l: l})
 	l.out = l.out[:start]
 	return err
+}
+
+// elementValue is the element being handed over, parsed once.
+func (l *projector) elementValue() *Value {
+	if !l.elemDone {
+		l.elemDone = true
+		// Never an error: the projector wrote the text, and checked it.
+		l.elemValue, _ = l.parseElement(l.elemText)
+	}
+	return l.elemValue
 }
 
 // parseElement parses one element's projected text into values cut from

@@ -36,7 +36,7 @@ func projectStreamed(doc string, chunk int) (*Value, error) {
 	}
 	got := map[string][]elem{}
 	root, err := ProjectStream(bytes.NewReader([]byte(doc)), streamShape, chunk, int64(len(doc)), func(e Element) error {
-		v, err := Parse(Encode(e.Value)) // a copy of its own: e's text goes with the call
+		v, err := Parse(Encode(e.Value())) // a copy of its own: e's text goes with the call
 		if err != nil {
 			return err
 		}
@@ -240,7 +240,7 @@ func TestStreamedElementsShowNothingOfTheOneBefore(t *testing.T) {
 	doc := `{"agents": [{` + strings.Join(first, ", ") + `}, {` + strings.Join(second, ", ") + `}]}`
 	var got []string
 	_, err := ProjectStream(strings.NewReader(doc), Fields(map[string]*Projection{"agents": Stream("agents", Whole)}), 1<<10, 0, func(e Element) error {
-		got = append(got, tree(e.Value))
+		got = append(got, tree(e.Value()))
 		return nil
 	})
 	if err != nil {

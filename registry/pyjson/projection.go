@@ -58,7 +58,7 @@ func Each(p *Projection) *Projection { return &Projection{each: p} }
 func Stream(name string, p *Projection) *Projection { return &Projection{each: p, stream: name} }
 
 // Element is one element of a Stream, handed to ProjectStream's handler.
-// Value and its text are valid only during the call: they are cut from
+// Its Value and Text are valid only during the call: they are cut from
 // buffers the next element reuses (Clone copies the values, not the text).
 type Element struct {
 	Stream string
@@ -73,13 +73,18 @@ type Element struct {
 	Key string
 	// Object is set for an object's member, not an array's element.
 	Object bool
-	Value  *Value
 	// Text is the element's projected text: its kept members, keys and
 	// values as written, without whitespace (valid during the call only).
 	Text []byte
 	// End is how many bytes of the stream lie before the element's end.
 	End int64
+	l   *projector
 }
+
+// Value is the element parsed: the document of its Text. It is parsed
+// when first asked for, so that a handler that reads the Text alone costs
+// no parse.
+func (e Element) Value() *Value { return e.l.elementValue() }
 
 // Keeps reports whether the projection keeps the member named field.
 func (pj *Projection) Keeps(field string) bool { return pj.member(field) != nil }
