@@ -160,7 +160,8 @@ func TestParsePID(t *testing.T) {
 
 // TestSharedReadAgreesWithOneReader: the table read by several workers is
 // the table one reader reads, process for process (those that lived
-// through both scans).
+// through the scans unchanged: one reader's scans before and after agree
+// on them; a process may be reparented or call setsid in between).
 func TestSharedReadAgreesWithOneReader(t *testing.T) {
 	defer func(n int) { parallelFrom = n }(parallelFrom)
 	scan := func(from int) *Table {
@@ -171,12 +172,18 @@ func TestSharedReadAgreesWithOneReader(t *testing.T) {
 		}
 		return tab
 	}
-	one, shared := scan(1<<30), scan(2)
+	one, shared, again := scan(1<<30), scan(2), scan(1<<30)
 	if len(shared.Procs) < 2 {
 		t.Fatalf("%d processes", len(shared.Procs))
 	}
+	same := func(p, q *Proc) bool {
+		return p.PPID == q.PPID && slices.Equal(p.Argv, q.Argv) && p.UID == q.UID && p.SID == q.SID
+	}
 	both := inBoth(shared, one, func(p, q *Proc) {
-		if p.PPID != q.PPID || p.Comm != q.Comm || !slices.Equal(p.Argv, q.Argv) || p.UID != q.UID || p.SID != q.SID {
+		if r := again.Procs[p.PID]; r == nil || r.Start != q.Start || r.Comm != q.Comm || !same(q, r) {
+			return // changed while the scans ran
+		}
+		if !same(p, q) {
 			t.Errorf("PID %d: shared %+v, one reader %+v", p.PID, p, q)
 		}
 	})
@@ -186,12 +193,13 @@ func TestSharedReadAgreesWithOneReader(t *testing.T) {
 }
 
 // inBoth calls f with each process of a and the same process in b (the
-// same PID and start: one that lived through both scans), and returns how
-// many there were.
+// same PID, start and comm: one that lived through both scans and did not
+// rename itself, as a kernel worker does each time it takes other work),
+// and returns how many there were.
 func inBoth(a, b *Table, f func(p, q *Proc)) int {
 	n := 0
 	for pid, p := range a.Procs {
-		if q := b.Procs[pid]; q != nil && q.Start == p.Start {
+		if q := b.Procs[pid]; q != nil && q.Start == p.Start && q.Comm == p.Comm {
 			n++
 			f(p, q)
 		}
