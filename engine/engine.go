@@ -42,7 +42,8 @@ type Config struct {
 	// Lean reads each registry as registry.ReadLean does: the fields the
 	// analysis uses, not the whole document (a snapshot's Roots are then
 	// projections, never to be shown whole or written). Apply and the
-	// undo read the registries they write whole, as ever.
+	// undo read the registries they write whole, as ever. The process
+	// scan then reads no owners (procscan.NewOwnerlessScanner).
 	Lean bool
 	// FollowPanes adds to Bases every workspace base that a live agent
 	// pane names (its stream log's path), so that each project's agents
@@ -64,7 +65,11 @@ type Engine struct {
 
 // New returns an Engine for cfg.
 func New(cfg Config) *Engine {
-	return &Engine{cfg: cfg, scanner: procscan.NewScanner(), reads: newReadCache()}
+	scanner := procscan.NewScanner()
+	if cfg.Lean { // nothing shows owners: Refusal asks for those it judges
+		scanner = procscan.NewOwnerlessScanner()
+	}
+	return &Engine{cfg: cfg, scanner: scanner, reads: newReadCache()}
 }
 
 // Audit returns the audit log the engine appends to.

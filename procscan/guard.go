@@ -69,7 +69,9 @@ func ownerRefusal(uid, euid uint32, force bool) string {
 // another user's process (unless euid is root and force is set). It
 // returns "" when Kill would go on to check and signal it. A planner asks
 // it, so as not to plan a refused process's tree at all; it reads nothing
-// but its arguments.
+// but its arguments, except the owner of a process the table has none of
+// (an ownerless Scanner's), which it asks the system for while the PID
+// still names the process the table saw.
 func Refusal(table *Table, pid, self int32, euid uint32, protect []int32, force bool) string {
 	g := guard{self: self, euid: euid, force: force,
 		ancestors: map[int32]bool{}, protected: map[int32]bool{}}
@@ -83,9 +85,34 @@ func Refusal(table *Table, pid, self int32, euid uint32, protect []int32, force 
 		return why
 	}
 	if p := table.Procs[pid]; p != nil {
-		return ownerRefusal(p.UID, g.euid, force)
+		uid := p.UID
+		if p.OwnerUnknown {
+			var ok bool
+			if uid, ok = ownerNow(p); !ok {
+				return "" // gone, or unreadable: Kill judges it again
+			}
+		}
+		return ownerRefusal(uid, g.euid, force)
 	}
 	return ""
+}
+
+// ownerNow reads the owner of p's process, if its PID still names it.
+func ownerNow(p *Proc) (uint32, bool) {
+	st, err := probe(context.Background(), p.PID)
+	if err != nil || st.Start != p.Start {
+		return 0, false
+	}
+	uid, err := owner(p.PID)
+	if err != nil {
+		return 0, false
+	}
+	// The PID may have been freed and taken again in between: the owner
+	// counts only if the process is still the one the table saw.
+	if st, err := probe(context.Background(), p.PID); err != nil || st.Start != p.Start {
+		return 0, false
+	}
+	return uid, true
 }
 
 // spareTrees refuses every target in the tree of a refused target, as

@@ -24,8 +24,11 @@ type Proc struct {
 	// PID, PPID, PGID and SID are the process, parent, process-group and
 	// session ids. SID is 0 when it could not be read.
 	PID, PPID, PGID, SID int32
-	// UID is the process's effective user id.
-	UID uint32
+	// UID is the process's effective user id, unless OwnerUnknown: a
+	// scan of an ownerless Scanner reads no owner, nor does one that could
+	// not read it (UID is then 0).
+	UID          uint32
+	OwnerUnknown bool
 	// Comm is the kernel's short command name (at most 15 characters on
 	// Linux, 16 on macOS).
 	Comm string

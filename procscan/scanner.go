@@ -29,8 +29,9 @@ type sample struct {
 // details are the fields fixed for a process's life (between two execs),
 // read once per process and then served from the Scanner's cache.
 type details struct {
-	UID  uint32
-	Argv []string
+	UID          uint32
+	OwnerUnknown bool
+	Argv         []string
 }
 
 // envVars are what a process's environment says of tmux. Like details
@@ -58,10 +59,11 @@ type held func(pid int32) (start int64, comm string, ok bool)
 type source interface {
 	// read reads every process's sample in one pass over the table, and
 	// the details of every process that known does not hold with the same
-	// start time and comm (fresh records). Every record's fields belong to
-	// the one process its PID and start time name; processes that exit
-	// while they are read are left out.
-	read(ctx context.Context, known held) ([]record, error)
+	// start time and comm (fresh records), their owners only with owners
+	// (a source that has them for free gives them anyway). Every record's
+	// fields belong to the one process its PID and start time name;
+	// processes that exit while they are read are left out.
+	read(ctx context.Context, known held, owners bool) ([]record, error)
 	// environ reads the tmux variables of the process pid started at
 	// start. It returns errVanished when pid no longer names that process;
 	// an environment it may not read is Readable false, not an error.
@@ -81,11 +83,13 @@ type source interface {
 //
 // A Scanner is safe for concurrent use; scans are serialised.
 type Scanner struct {
-	mu    sync.Mutex
-	src   source
-	now   func() time.Time
-	cache map[int32]*cached
-	last  time.Time // when the previous scan started; zero before the first
+	mu  sync.Mutex
+	src source
+	// ownerless: the details read leave the owner unread.
+	ownerless bool
+	now       func() time.Time
+	cache     map[int32]*cached
+	last      time.Time // when the previous scan started; zero before the first
 	// detailReads and envReads count the processes whose details and
 	// environment were read, so tests can see the cache at work.
 	detailReads, envReads int
@@ -104,6 +108,17 @@ type cached struct {
 
 // NewScanner returns a Scanner of this machine's process table.
 func NewScanner() *Scanner { return newScanner(newSystemSource()) }
+
+// NewOwnerlessScanner is NewScanner for tables that are read rather than
+// shown: it reads no process's owner (on Linux a third of the system calls
+// a new process costs), and leaves its Procs OwnerUnknown where the system
+// does not give owners for free. Refusal asks the system for the owner of
+// a process it judges on such a table.
+func NewOwnerlessScanner() *Scanner {
+	s := newScanner(newSystemSource())
+	s.ownerless = true
+	return s
+}
 
 func newScanner(src source) *Scanner {
 	return &Scanner{src: src, now: time.Now, cache: map[int32]*cached{}}
@@ -124,7 +139,7 @@ func (s *Scanner) Scan(ctx context.Context) (*Table, error) {
 			return c.start, c.comm, true
 		}
 		return 0, "", false
-	})
+	}, !s.ownerless)
 	if err != nil {
 		return nil, fmt.Errorf("scan processes: %w", err)
 	}
@@ -159,7 +174,7 @@ func (s *Scanner) Scan(ctx context.Context) (*Table, error) {
 		p := &slab[i]
 		*p = Proc{
 			PID: r.PID, PPID: r.PPID, PGID: r.PGID, SID: r.SID,
-			UID:  c.d.UID,
+			UID: c.d.UID, OwnerUnknown: c.d.OwnerUnknown,
 			Comm: r.Comm, Argv: c.d.Argv, Start: r.Start,
 			TTY: r.TTY, State: r.State, RSS: r.RSS, CPU: cpu,
 			TMUX: c.env.TMUX, TMUXPane: c.env.TMUXPane, EnvReadable: c.env.Readable,

@@ -226,7 +226,7 @@ type fakeProc struct {
 	vanish bool // gone by the time its details or its environment are read
 }
 
-func (f *fakeSource) read(_ context.Context, known held) ([]record, error) {
+func (f *fakeSource) read(_ context.Context, known held, _ bool) ([]record, error) {
 	var out []record
 	for _, pid := range slices.Sorted(maps.Keys(f.procs)) {
 		p := f.procs[pid]

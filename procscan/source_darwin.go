@@ -25,7 +25,7 @@ type kinfoSource struct{}
 
 func newSystemSource() source { return kinfoSource{} }
 
-func (src kinfoSource) read(ctx context.Context, known held) ([]record, error) {
+func (src kinfoSource) read(ctx context.Context, known held, _ bool) ([]record, error) {
 	kps, err := unix.SysctlKinfoProcSlice("kern.proc.all")
 	if err != nil {
 		return nil, err

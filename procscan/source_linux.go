@@ -86,7 +86,7 @@ func startMillis(ticks, boot uint64) int64 {
 	return int64(ticks*1000/clockTicks() + boot*1000)
 }
 
-func (s *procSource) read(ctx context.Context, known held) ([]record, error) {
+func (s *procSource) read(ctx context.Context, known held, owners bool) ([]record, error) {
 	boot, err := bootTime(ctx)
 	if err != nil {
 		return nil, err
@@ -98,7 +98,7 @@ func (s *procSource) read(ctx context.Context, known held) ([]record, error) {
 	}
 	workers := min(runtime.GOMAXPROCS(0), 4, len(pids)/(parallelFrom/2))
 	if workers < 2 {
-		return s.readPIDs(ctx, pids, known, boot, since)
+		return s.readPIDs(ctx, pids, known, owners, boot, since)
 	}
 	// Each reads a run of the PIDs; their records are put together in
 	// /proc's order. A worker that finds its part done early does not
@@ -117,7 +117,7 @@ func (s *procSource) read(ctx context.Context, known held) ([]record, error) {
 			src = s.helpers[w-1]
 		}
 		part := pids[min(w*per, len(pids)):min((w+1)*per, len(pids))]
-		wg.Go(func() { parts[w], errs[w] = src.readPIDs(ctx, part, known, boot, since) })
+		wg.Go(func() { parts[w], errs[w] = src.readPIDs(ctx, part, known, owners, boot, since) })
 	}
 	wg.Wait()
 	for _, err := range errs {
@@ -133,7 +133,7 @@ func (s *procSource) read(ctx context.Context, known held) ([]record, error) {
 }
 
 // readPIDs reads the processes pids name, in their order.
-func (s *procSource) readPIDs(ctx context.Context, pids []int32, known held, boot, since uint64) ([]record, error) {
+func (s *procSource) readPIDs(ctx context.Context, pids []int32, known held, owners bool, boot, since uint64) ([]record, error) {
 	out := make([]record, 0, len(pids))
 	for i, pid := range pids {
 		if i%256 == 0 {
@@ -156,7 +156,7 @@ func (s *procSource) readPIDs(ctx context.Context, pids []int32, known held, boo
 			}
 			prior = &st
 		}
-		st, d, err := s.fresh(pid, since, prior)
+		st, d, err := s.fresh(pid, since, prior, owners)
 		switch {
 		case err == nil:
 		case errors.Is(err, errVanished), skippable(err):
@@ -169,18 +169,22 @@ func (s *procSource) readPIDs(ctx context.Context, pids []int32, known held, boo
 	return out, nil
 }
 
-// fresh reads a process's details, then its stat. The stat read last tells
+// fresh reads a process's details (its owner only with owners), then its
+// stat. The stat read last tells
 // whether the details belong to the process it describes: they do when
 // that process held the PID since before they were read, as it did when it
 // was born before the scan began (since, in clock ticks since boot) or
 // when a stat read before them (prior) saw it already. A process too young
 // for either is read again, with the stat just read as prior.
-func (s *procSource) fresh(pid int32, since uint64, prior *procStat) (procStat, details, error) {
+func (s *procSource) fresh(pid int32, since uint64, prior *procStat, owners bool) (procStat, details, error) {
 	for range 3 {
-		var d details
+		d := details{OwnerUnknown: true}
 		// What cannot be read stays empty; the stat read says whether the
 		// process is gone.
-		d.UID, _ = s.uid(pid)
+		if owners {
+			uid, err := s.uid(pid)
+			d.UID, d.OwnerUnknown = uid, err != nil
+		}
 		if b, err := s.readProc(pid, "cmdline"); err == nil {
 			d.Argv = splitNUL(b)
 		}

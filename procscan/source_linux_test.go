@@ -116,6 +116,46 @@ func TestUIDBothWays(t *testing.T) {
 	}
 }
 
+// TestOwnerlessScanLeavesOwnersToRefusal: an ownerless Scanner reads no
+// process's owner, and Refusal on its table asks the system for the owner
+// of the process it judges: another user's fake is refused as it is on a
+// table that read owners, this process's own fake is not, and a process
+// that is gone is left to Kill.
+func TestOwnerlessScanLeavesOwnersToRefusal(t *testing.T) {
+	mine := startFake(t, fakeSpec{role: "sleep"})
+	var other *fake
+	if os.Geteuid() == 0 {
+		other = startFake(t, fakeSpec{role: "sleep", uid: 65534})
+	}
+	lean, full := scan(t, NewOwnerlessScanner()), scan(t, NewScanner())
+	for pid, p := range lean.Procs {
+		if !p.OwnerUnknown || p.UID != 0 {
+			t.Fatalf("PID %d (%s): the ownerless scan read uid %d (unknown %v)", pid, p.Comm, p.UID, p.OwnerUnknown)
+		}
+	}
+	self, euid := int32(os.Getpid()), uint32(os.Geteuid())
+	judge := func(tab *Table, pid int32) string { return Refusal(tab, pid, self, euid, nil, false) }
+	if why := judge(lean, mine.pid()); why != "" {
+		t.Errorf("this user's fake, on the ownerless table: refused %q", why)
+	}
+	if other != nil {
+		want := judge(full, other.pid())
+		if want == "" {
+			t.Fatal("another user's fake, on the full table: not refused")
+		}
+		if got := judge(lean, other.pid()); got != want {
+			t.Errorf("another user's fake, on the ownerless table: %q, want %q as on the full table", got, want)
+		}
+		// Gone (its identity no longer holds): Kill says so, not Refusal.
+		gone := *lean.Procs[other.pid()]
+		gone.Start--
+		lean.Procs[other.pid()] = &gone
+		if got := judge(lean, other.pid()); got != "" {
+			t.Errorf("a process the PID no longer names: refused %q, want it left to Kill", got)
+		}
+	}
+}
+
 // TestFreshReadsAYoungProcessTwice: a process born after the scan began
 // (here every process, with since 0) is read again until two stat reads
 // around its details agree; one born before is read once.
@@ -123,7 +163,7 @@ func TestFreshReadsAYoungProcessTwice(t *testing.T) {
 	f := startFake(t, fakeSpec{role: "sleep", args: []string{"--young"}})
 	src := newSystemSource().(*procSource)
 	for _, since := range []uint64{0, bootTicks()} {
-		st, d, err := src.fresh(f.pid(), since, nil)
+		st, d, err := src.fresh(f.pid(), since, nil, true)
 		if err != nil {
 			t.Fatalf("since %d: %v", since, err)
 		}

@@ -169,7 +169,11 @@ func procDetail(b *strings.Builder, field func(string, string), p *reconcile.Pro
 	field("server", orNone(escape(p.Server)))
 	field("agent", orNone(escape(p.AgentID)))
 	if stats != nil {
-		field("CPU", fmtCPU(stats)+"   RSS "+fmtRSS(stats)+"   state "+orNone(escape(stats.State))+"   UID "+strconv.Itoa(int(stats.UID)))
+		uid := strconv.Itoa(int(stats.UID))
+		if stats.OwnerUnknown {
+			uid = "?"
+		}
+		field("CPU", fmtCPU(stats)+"   RSS "+fmtRSS(stats)+"   state "+orNone(escape(stats.State))+"   UID "+uid)
 		if stats.EnvReadable {
 			field("TMUX", orNone(escape(stats.TMUX)))
 			field("TMUX_PANE", orNone(escape(stats.TMUXPane)))
