@@ -67,22 +67,33 @@ func (h *lockedFile) snapshotLike(shown string, prepared *Snapshot) (*Snapshot, 
 	return &Snapshot{Path: shown, Data: prepared.Data, Hash: prepared.Hash, ModTime: fi.ModTime(), Root: prepared.Root}, nil
 }
 
-// sameContent reports whether the file's bytes are want. It reads the file
-// in chunks through one small buffer, stopping at the first difference:
-// under the lock, a big registry is compared without being copied whole
-// into new memory.
-func sameContent(f *os.File, want []byte) (bool, error) {
+// sameContent reports whether the file's bytes are want.
+func sameContent(f *os.File, want []byte) (bool, error) { return holdsAt(f, want, 0, true) }
+
+// holdsAt reports whether the file holds want at offset at, and with end,
+// whether it ends there. It reads the file in chunks through one small
+// buffer, stopping at the first difference: under the lock, a big
+// registry is compared without being copied whole into new memory.
+func holdsAt(f *os.File, want []byte, at int64, end bool) (bool, error) {
 	buf := make([]byte, min(len(want)+1, 128<<10))
 	for off := 0; ; {
-		n, err := f.ReadAt(buf, int64(off))
-		if n > len(want)-off || !bytes.Equal(buf[:n], want[off:off+n]) {
+		n, err := f.ReadAt(buf, at+int64(off))
+		if n > len(want)-off {
+			if end {
+				return false, nil // longer than want
+			}
+			n = len(want) - off
+		}
+		if !bytes.Equal(buf[:n], want[off:off+n]) {
 			return false, nil
 		}
 		off += n
-		if err == io.EOF {
+		switch {
+		case !end && off == len(want):
+			return true, nil
+		case err == io.EOF:
 			return off == len(want), nil
-		}
-		if err != nil {
+		case err != nil:
 			return false, err
 		}
 	}
@@ -125,13 +136,16 @@ func readAllFrom(f *os.File, size int64) ([]byte, error) {
 const tornMark = 0x00
 
 // writeInPlace replaces the file's content through f with data, keeping
-// its inode. The file is known to hold data[:held] already (0 when
-// nothing is known): those bytes are not written again, so that the
-// fsyncs under the lock flush what changed, not the whole file (a counter
-// at the end of a 24 MB registry is a page). step marks the points the
-// crash tests stop at. beside, when set, runs during the last fsync, which
-// mostly waits on the disk: the write is whole in the page cache by then,
-// and can be read back.
+// its inode, and returns the offset it wrote data from. The file was seen
+// to hold data[:held] (0 when nothing is known): those bytes are not
+// written again, so that the fsyncs under the lock flush what changed, not
+// the whole file (a counter at the end of a 24 MB registry is a page) —
+// unless a writer that takes no lock changed them since they were
+// compared, which the write checks once the mark is down, and then writes
+// from the first byte on, as a rewrite of the whole file does. step marks
+// the points the crash tests stop at. beside, when set, runs during the
+// last fsync, which mostly waits on the disk: the write is whole in the
+// page cache by then, and can be read back.
 //
 // The invariant: until data is whole and durable, the file does not parse.
 // A write cut short (SIGKILL, a full disk, a power cut) can never leave a
@@ -151,52 +165,59 @@ const tornMark = 0x00
 // A SIGKILL needs no fsync to keep this order (the page cache is one for
 // every process); the fsyncs keep it across a power cut. A file left
 // marked is recovered from the journal (recoverJournal's markedTornWrite).
-func writeInPlace(f *os.File, data []byte, held int, step func(string), beside func()) error {
+func writeInPlace(f *os.File, data []byte, held int, step func(string), beside func()) (from int, err error) {
 	if len(data) == 0 {
 		if err := f.Truncate(0); err != nil {
-			return err
+			return 0, err
 		}
-		return f.Sync()
+		return 0, f.Sync()
 	}
 	if _, err := f.WriteAt([]byte{tornMark}, 0); err != nil {
-		return err
+		return 0, err
+	}
+	from = min(max(1, held), len(data))
+	if from > 1 {
+		// A writer that takes no lock may have rewritten the file since
+		// it was compared: writing after its bytes would splice the two.
+		if same, err := holdsAt(f, data[1:from], 1, false); err != nil || !same {
+			from = 1
+		}
 	}
 	if err := f.Sync(); err != nil {
-		return err
+		return from, err
 	}
 	step("registry-marked")
-	from := min(max(1, held), len(data))
 	half := from + (len(data)-from)/2
 	if _, err := f.WriteAt(data[from:half], int64(from)); err != nil {
-		return err
+		return from, err
 	}
 	step("registry-partial")
 	if _, err := f.WriteAt(data[half:], int64(half)); err != nil {
-		return err
+		return from, err
 	}
 	step("registry-written")
 	if err := f.Truncate(int64(len(data))); err != nil {
-		return err
+		return from, err
 	}
 	if err := f.Sync(); err != nil {
-		return err
+		return from, err
 	}
 	step("truncated")
 	if _, err := f.WriteAt(data[:1], 0); err != nil {
-		return err
+		return from, err
 	}
 	step("first-byte")
 	var wg sync.WaitGroup
 	if beside != nil {
 		wg.Go(beside)
 	}
-	err := f.Sync()
+	err = f.Sync()
 	wg.Wait()
 	if err != nil {
-		return err
+		return from, err
 	}
 	step("synced")
-	return nil
+	return from, nil
 }
 
 // syncDir makes a directory's entries (a journal created or removed, a

@@ -8,12 +8,14 @@ import (
 	"testing"
 )
 
-// TestWriteInPlaceLeavesTheHeldPrefix holds writeInPlace to its word: the
-// bytes the file is said to hold already are not written again (a byte
-// changed there on disk behind its back stays changed), every byte after
-// them is, and the file ends where data ends. Told nothing (held 0), it
-// writes the whole file.
-func TestWriteInPlaceLeavesTheHeldPrefix(t *testing.T) {
+// TestWriteInPlaceWritesFromTheHeldPrefix holds writeInPlace to its word:
+// the bytes the file was seen to hold are not written again, every byte
+// after them is, and the file ends where data ends; but where a writer
+// that takes no lock changed a byte of that prefix since (here, on disk
+// behind the write's back), the write starts at the first byte, so that
+// the file is data and never a splice of the two. Told nothing (held 0),
+// it writes the whole file.
+func TestWriteInPlaceWritesFromTheHeldPrefix(t *testing.T) {
 	old := bytes.Repeat([]byte(`{"active_count": 3, "pad": "................"}`), 200)
 	for _, tc := range []struct {
 		name string
@@ -28,10 +30,21 @@ func TestWriteInPlaceLeavesTheHeldPrefix(t *testing.T) {
 			if held < 100 {
 				t.Fatalf("test data: the change shares only %d bytes with the file", held)
 			}
-			for _, told := range []int{held, 0} {
+			for _, run := range []struct {
+				name     string
+				told     int
+				changed  bool // a byte of the prefix changed on disk since
+				wantFrom int
+			}{
+				{"prefix as seen", held, false, held},
+				{"prefix changed since", held, true, 1},
+				{"nothing known", 0, false, 1},
+			} {
 				path := filepath.Join(t.TempDir(), "AGENT_REGISTRY.json")
 				onDisk := bytes.Clone(old)
-				onDisk[50] = 'Z' // inside the held prefix: a byte the write must not touch
+				if run.changed {
+					onDisk[50] = 'Z'
+				}
 				if err := os.WriteFile(path, onDisk, 0o644); err != nil {
 					t.Fatal(err)
 				}
@@ -40,24 +53,56 @@ func TestWriteInPlaceLeavesTheHeldPrefix(t *testing.T) {
 					t.Fatal(err)
 				}
 				var steps []string
-				err = writeInPlace(f, tc.data, told, func(s string) { steps = append(steps, s) }, nil)
+				from, err := writeInPlace(f, tc.data, run.told, func(s string) { steps = append(steps, s) }, nil)
 				f.Close()
 				if err != nil {
-					t.Fatalf("writeInPlace: %v", err)
+					t.Fatalf("%s: writeInPlace: %v", run.name, err)
 				}
-				got := readFile(t, path)
-				want := bytes.Clone(tc.data)
-				if told > 50 {
-					want[50] = 'Z'
+				if from != run.wantFrom {
+					t.Errorf("%s: wrote from offset %d, want %d", run.name, from, run.wantFrom)
 				}
-				if !bytes.Equal(got, want) {
-					t.Errorf("told %d bytes are held: the file is not data with the held prefix left as it was on disk (%d bytes, want %d)", told, len(got), len(want))
+				if got := readFile(t, path); !bytes.Equal(got, tc.data) {
+					t.Errorf("%s: the file is not data (%d bytes, want %d)", run.name, len(got), len(tc.data))
 				}
 				if len(steps) != 6 {
-					t.Errorf("told %d: steps %v, want all six", told, steps)
+					t.Errorf("%s: steps %v, want all six", run.name, steps)
 				}
 			}
 		})
+	}
+}
+
+// TestHoldsAt: a file holds a run of bytes at an offset whatever follows
+// it, and ends there only when nothing does.
+func TestHoldsAt(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f")
+	content := bytes.Repeat([]byte("0123456789"), 30000) // beyond one buffer
+	if err := os.WriteFile(path, content, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	changed := bytes.Clone(content[1:200000])
+	changed[150000] ^= 1
+	for _, tc := range []struct {
+		want     []byte
+		at       int64
+		end, got bool
+	}{
+		{content[1:200000], 1, false, true},
+		{content[1:200000], 1, true, false},
+		{content[1:], 1, true, true},
+		{changed, 1, false, false},
+		{content[1:200000], 2, false, false},
+		{append(bytes.Clone(content[1:]), '!'), 1, false, false},
+	} {
+		got, err := holdsAt(f, tc.want, tc.at, tc.end)
+		if err != nil || got != tc.got {
+			t.Errorf("holdsAt(%d bytes at %d, end %v) = %v, %v; want %v", len(tc.want), tc.at, tc.end, got, err, tc.got)
+		}
 	}
 }
 

@@ -360,7 +360,7 @@ func (s *Store) recoverJournal(ctx context.Context, f *os.File, canon string, be
 		if _, err := s.saveBackup(canon, cur, time.Now()); err != nil {
 			return "", fmt.Errorf("back up torn registry: %w", err)
 		}
-		if err := writeInPlace(f, j.Data, 0, func(string) {}, nil); err != nil {
+		if _, err := writeInPlace(f, j.Data, 0, func(string) {}, nil); err != nil {
 			return "", fmt.Errorf("finish write: %w", err)
 		}
 		// The write is done even if the journal cannot be removed (the

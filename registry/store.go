@@ -323,15 +323,17 @@ func (s *Store) update(ctx context.Context, path string, opts txOptions, change 
 		held = commonPrefix(cur.Data, next.data)
 	}
 	overwritten := false
-	if err := writeInPlace(h.file, next.data, held, pause, func() {
+	from, err := writeInPlace(h.file, next.data, held, pause, func() {
 		same, err := sameContent(h.file, next.data)
 		overwritten = err == nil && !same
-	}); err != nil {
+	})
+	if err != nil {
 		return c, fmt.Errorf("write registry (the next transaction recovers it from the journal): %w", err)
 	}
 	c.Changed, c.NewHash = true, j.NewHash
-	if overwritten {
-		// Someone wrote over this write while the lock was held.
+	if overwritten || from < held {
+		// Someone wrote over this write while the lock was held, or
+		// changed the file between its last compare and the write.
 		c.UnlockedWrite = true
 	}
 	if retired, err = retireJournal(j.Path); err != nil {
@@ -409,14 +411,21 @@ func resolve(path string) (string, error) {
 	return canon, nil
 }
 
-// Test hook, nothing else: the crash tests run the test binary as a child
+// Test hooks, nothing else: the crash tests run the test binary as a child
 // that sets pauseAt to one step of a transaction, wait for it to write the
-// file pauseMarker names, and SIGKILL it there. Only a _test.go file sets
-// them: the shipped binary reads nothing from its environment for this, so
-// it never stops at a step.
-var pauseAt, pauseMarker string
+// file pauseMarker names, and SIGKILL it there; atStep, when set, runs at
+// every step (a writer that takes no lock, landing there). Only a _test.go
+// file sets them: the shipped binary reads nothing from its environment
+// for this, so it never stops at a step.
+var (
+	pauseAt, pauseMarker string
+	atStep               func(step string)
+)
 
 func pause(step string) {
+	if atStep != nil {
+		atStep(step)
+	}
 	if pauseAt != step {
 		return
 	}
