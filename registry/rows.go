@@ -286,10 +286,10 @@ func (r *rowReader) finish(root *pyjson.Value) *Rows {
 		r.rows.Agents, r.more = all, nil
 	case cap(r.rows.Agents) > 2*r.n+presizeAt:
 		// The estimate was far over: the rows are kept, not the room. Room
-		// up to as much again is kept: never written, it costs no memory,
-		// where a copy costs the rows' again (a registry's first agents,
-		// often its active ones, are typically a third shorter than the
-		// rest).
+		// up to as much again is kept: the reader never writes it (the
+		// collector counts it, and scans it), where a copy writes the
+		// rows' bytes again (a registry's first agents, often its active
+		// ones, are typically a third shorter than the rest).
 		r.rows.Agents = slices.Clone(r.rows.Agents)
 	}
 	if !r.object {

@@ -84,6 +84,7 @@ type projector struct {
 	elemText  []byte
 	elemValue *Value
 	elemDone  bool
+	elemErr   error
 	spare     struct {
 		vals    [32]Value
 		kids    [8]kids
@@ -100,10 +101,13 @@ func (l *projector) streams(pj *Projection) bool {
 // emit hands the element projected into out[start:] to the handler and
 // drops its text.
 func (l *projector) emit(pj *Projection, index int, key string, object bool, start int) error {
-	l.elemText, l.elemValue, l.elemDone = l.out[start:], nil, false
+	l.elemText, l.elemValue, l.elemDone, l.elemErr = l.out[start:], nil, false, nil
 	err := l.handle(Element{Stream: pj.stream, Index: index, Key: key, Object: object, Text: l.out[start:],
 		End: l.dropped + int64(l.pos), l: l})
 	l.out = l.out[:start]
+	if err == nil && l.elemErr != nil {
+		err = ErrNotProjected // never so: the projector wrote the text, and checked it
+	}
 	return err
 }
 
@@ -111,8 +115,7 @@ func (l *projector) emit(pj *Projection, index int, key string, object bool, sta
 func (l *projector) elementValue() *Value {
 	if !l.elemDone {
 		l.elemDone = true
-		// Never an error: the projector wrote the text, and checked it.
-		l.elemValue, _ = l.parseElement(l.elemText)
+		l.elemValue, l.elemErr = l.parseElement(l.elemText)
 	}
 	return l.elemValue
 }

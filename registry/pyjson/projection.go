@@ -83,8 +83,15 @@ type Element struct {
 
 // Value is the element parsed: the document of its Text. It is parsed
 // when first asked for, so that a handler that reads the Text alone costs
-// no parse.
-func (e Element) Value() *Value { return e.l.elementValue() }
+// no parse; it is the element's only during the handler's call (an Element
+// kept beyond it would answer for a later element), and nil for an Element
+// ProjectStream did not make.
+func (e Element) Value() *Value {
+	if e.l == nil {
+		return nil
+	}
+	return e.l.elementValue()
+}
 
 // Keeps reports whether the projection keeps the member named field.
 func (pj *Projection) Keeps(field string) bool { return pj.member(field) != nil }
