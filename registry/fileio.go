@@ -139,13 +139,14 @@ const tornMark = 0x00
 // its inode, and returns the offset it wrote data from. The file was seen
 // to hold data[:held] (0 when nothing is known): those bytes are not
 // written again, so that the fsyncs under the lock flush what changed, not
-// the whole file (a counter at the end of a 24 MB registry is a page) —
-// unless a writer that takes no lock changed them since they were
-// compared, which the write checks once the mark is down, and then writes
-// from the first byte on, as a rewrite of the whole file does. step marks
-// the points the crash tests stop at. beside, when set, runs during the
-// last fsync, which mostly waits on the disk: the write is whole in the
-// page cache by then, and can be read back.
+// the whole file (a counter at the end of a 24 MB registry is a page). A
+// writer that takes no lock may have changed them since they were
+// compared: before the file is unmarked, it is read back, and where it is
+// not the mark and the rest of data, the rest of data is written whole, as
+// a rewrite of the whole file does (from is then 1). step marks the points
+// the crash tests stop at. beside, when set, runs during the last fsync,
+// which mostly waits on the disk: the write is whole in the page cache by
+// then, and can be read back.
 //
 // The invariant: until data is whole and durable, the file does not parse.
 // A write cut short (SIGKILL, a full disk, a power cut) can never leave a
@@ -172,32 +173,31 @@ func writeInPlace(f *os.File, data []byte, held int, step func(string), beside f
 		}
 		return 0, f.Sync()
 	}
-	if _, err := f.WriteAt([]byte{tornMark}, 0); err != nil {
+	if err := markTorn(f); err != nil {
 		return 0, err
 	}
-	from = min(max(1, held), len(data))
-	if from > 1 {
-		// A writer that takes no lock may have rewritten the file since
-		// it was compared: writing after its bytes would splice the two.
-		if same, err := holdsAt(f, data[1:from], 1, false); err != nil || !same {
-			from = 1
-		}
-	}
-	if err := f.Sync(); err != nil {
-		return from, err
-	}
 	step("registry-marked")
-	half := from + (len(data)-from)/2
-	if _, err := f.WriteAt(data[from:half], int64(from)); err != nil {
+	from = min(max(1, held), len(data))
+	if err := writeRest(f, data, from, step); err != nil {
 		return from, err
 	}
-	step("registry-partial")
-	if _, err := f.WriteAt(data[half:], int64(half)); err != nil {
-		return from, err
-	}
-	step("registry-written")
-	if err := f.Truncate(int64(len(data))); err != nil {
-		return from, err
+	if from > 1 {
+		same, err := holdsAt(f, []byte{tornMark}, 0, false)
+		if err == nil && same {
+			same, err = holdsAt(f, data[1:], 1, true)
+		}
+		if err != nil {
+			return from, err
+		}
+		if !same { // another writer's bytes among ours: all of ours again
+			from = 1
+			if err := markTorn(f); err != nil {
+				return from, err
+			}
+			if err := writeRest(f, data, from, func(string) {}); err != nil {
+				return from, err
+			}
+		}
 	}
 	if err := f.Sync(); err != nil {
 		return from, err
@@ -218,6 +218,29 @@ func writeInPlace(f *os.File, data []byte, held int, step func(string), beside f
 	}
 	step("synced")
 	return from, nil
+}
+
+// markTorn writes tornMark over the file's first byte, durably.
+func markTorn(f *os.File) error {
+	if _, err := f.WriteAt([]byte{tornMark}, 0); err != nil {
+		return err
+	}
+	return f.Sync()
+}
+
+// writeRest writes data[from:] at its place, in two halves (the crash
+// tests stop between them), and ends the file with data.
+func writeRest(f *os.File, data []byte, from int, step func(string)) error {
+	half := from + (len(data)-from)/2
+	if _, err := f.WriteAt(data[from:half], int64(from)); err != nil {
+		return err
+	}
+	step("registry-partial")
+	if _, err := f.WriteAt(data[half:], int64(half)); err != nil {
+		return err
+	}
+	step("registry-written")
+	return f.Truncate(int64(len(data)))
 }
 
 // syncDir makes a directory's entries (a journal created or removed, a

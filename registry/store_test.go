@@ -1045,43 +1045,54 @@ func TestUpdateDetectsAWriterThatTakesNoLock(t *testing.T) {
 }
 
 // TestUpdateNeverSplicesAWriteThatTakesNoLock: a writer without the lock
-// rewrites the file after the transaction last compared it, before it
-// writes. The write starts where the file stopped holding the new bytes
-// only while it still holds them up to there; here it no longer does, so
-// the transaction writes the whole file: the registry is the transaction's
-// change, never the other writer's bytes up to the change and the
-// transaction's after it (which parsed, with "total": 12), and the race is
-// reported.
+// rewrites the file after the transaction last compared it: before it
+// writes, once its mark is down, once its bytes are written. The write
+// starts where the file stopped holding the new bytes, and reads the file
+// back before unmarking it: the registry is the transaction's change,
+// never the other writer's bytes up to the change and the transaction's
+// after it (which parsed, with "total": 12), and the race is reported.
 func TestUpdateNeverSplicesAWriteThatTakesNoLock(t *testing.T) {
-	path := newRegistry(t, "{\n  \"agents\": {\n    \"a\": {\n      \"status\": \"running\"\n    },\n    \"b\": {\n      \"status\": \"running\"\n    }\n  },\n  \"total\": 1\n}")
-	s := newStore(t)
-	raced := false
-	atStep = func(step string) {
-		if step == "backup-written" && !raced {
-			raced = true
-			unlockedWrite(t, path, "o['agents']['a']['status'] = 'failed'")
-		}
+	for _, at := range []string{"backup-written", "registry-marked", "registry-written"} {
+		t.Run(at, func(t *testing.T) {
+			path := newRegistry(t, "{\n  \"agents\": {\n    \"a\": {\n      \"status\": \"running\"\n    },\n    \"b\": {\n      \"status\": \"running\"\n    }\n  },\n  \"total\": 1\n}")
+			s := newStore(t)
+			// The other writer reads the registry before the transaction
+			// marks it, and rewrites it (truncate, write) at the step.
+			var theirs []byte
+			raced := false
+			atStep = func(step string) {
+				if step == "backup-written" {
+					theirs = bytes.Replace(readFile(t, path), []byte(`"running"`), []byte(`"failed"`), 1)
+				}
+				if step == at && !raced {
+					raced = true
+					if err := os.WriteFile(path, theirs, 0o644); err != nil {
+						t.Error(err)
+					}
+				}
+			}
+			t.Cleanup(func() { atStep = nil })
+			var want []byte
+			c, err := s.Transform(context.Background(), path, func(cur *Snapshot) (Change, error) {
+				cur.Root.Set("total", pyjson.NewInt(2))
+				want = pyjson.Encode(cur.Root)
+				return Write(want), nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !raced {
+				t.Fatal("the unlocked writer never ran")
+			}
+			if got := readFile(t, path); !bytes.Equal(got, want) {
+				t.Errorf("got registry %s, want the transaction's %s", got, want)
+			}
+			if !c.UnlockedWrite {
+				t.Error("UnlockedWrite false: the race went unreported")
+			}
+			assertNoJournal(t, path)
+		})
 	}
-	t.Cleanup(func() { atStep = nil })
-	var want []byte
-	c, err := s.Transform(context.Background(), path, func(cur *Snapshot) (Change, error) {
-		cur.Root.Set("total", pyjson.NewInt(2))
-		want = pyjson.Encode(cur.Root)
-		return Write(want), nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !raced {
-		t.Fatal("the unlocked writer never ran")
-	}
-	if got := readFile(t, path); !bytes.Equal(got, want) {
-		t.Errorf("got registry %s, want the transaction's %s", got, want)
-	}
-	if !c.UnlockedWrite {
-		t.Error("UnlockedWrite false: the race went unreported")
-	}
-	assertNoJournal(t, path)
 }
 
 func TestUpdatePreparedReadIsUsedOnlyWhenTheBytesAreTheSame(t *testing.T) {
