@@ -71,7 +71,9 @@ func ownerRefusal(uid, euid uint32, force bool) string {
 // it, so as not to plan a refused process's tree at all; it reads nothing
 // but its arguments, except the owner of a process the table has none of
 // (an ownerless Scanner's), which it asks the system for while the PID
-// still names the process the table saw.
+// still names the process the table saw. Where it cannot (the process is
+// gone, or its owner unreadable), it refuses: the process is planned alone
+// and nothing of its tree, and the next scan judges what is left.
 func Refusal(table *Table, pid, self int32, euid uint32, protect []int32, force bool) string {
 	g := guard{self: self, euid: euid, force: force,
 		ancestors: map[int32]bool{}, protected: map[int32]bool{}}
@@ -89,7 +91,7 @@ func Refusal(table *Table, pid, self int32, euid uint32, protect []int32, force 
 		if p.OwnerUnknown {
 			var ok bool
 			if uid, ok = ownerNow(p); !ok {
-				return "" // gone, or unreadable: Kill judges it again
+				return "gone since the scan, or its owner unreadable: scan again"
 			}
 		}
 		return ownerRefusal(uid, g.euid, force)

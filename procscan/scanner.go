@@ -135,7 +135,9 @@ func (s *Scanner) Scan(ctx context.Context) (*Table, error) {
 
 	at := s.now()
 	recs, err := s.src.read(ctx, func(pid int32) (int64, string, bool) {
-		if c := s.cache[pid]; c != nil {
+		// A process whose owner could not be read is read again where
+		// owners are read.
+		if c := s.cache[pid]; c != nil && (s.ownerless || !c.d.OwnerUnknown) {
 			return c.start, c.comm, true
 		}
 		return 0, "", false

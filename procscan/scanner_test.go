@@ -388,3 +388,39 @@ func TestScanCache(t *testing.T) {
 		})
 	}
 }
+
+// TestUnknownOwnersAreReadAgainWhereOwnersAreRead: a process whose owner a
+// scan could not read is read again by the next scan of a Scanner that
+// reads owners, until it is known; an ownerless Scanner keeps it as it is.
+func TestUnknownOwnersAreReadAgainWhereOwnersAreRead(t *testing.T) {
+	for _, ownerless := range []bool{false, true} {
+		src := &fakeSource{procs: map[int32]fakeProc{
+			10: {sample: sample{PID: 10, PPID: 1, Comm: "claude", Start: 1000}, d: details{Argv: []string{"claude"}, OwnerUnknown: true}},
+			11: {sample: sample{PID: 11, PPID: 1, Comm: "node", Start: 1001}, d: details{Argv: []string{"node"}, UID: 7}},
+		}}
+		s := newScanner(src)
+		s.ownerless = ownerless
+		scan(t, s)
+		src.detailed = nil
+		scan(t, s)
+		want := []int32{10}
+		if ownerless {
+			want = nil
+		}
+		if !slices.Equal(src.detailed, want) {
+			t.Errorf("ownerless %v: details read again for %v, want %v", ownerless, src.detailed, want)
+		}
+		if ownerless {
+			continue
+		}
+		// Now readable: read once more, then kept.
+		p := src.procs[10]
+		p.d.UID, p.d.OwnerUnknown = 9, false
+		src.procs[10] = p
+		scan(t, s)
+		src.detailed = nil
+		if tab := scan(t, s); len(src.detailed) != 0 || tab.Procs[10].OwnerUnknown || tab.Procs[10].UID != 9 {
+			t.Errorf("once known: details read again for %v, process %+v", src.detailed, tab.Procs[10])
+		}
+	}
+}
