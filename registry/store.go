@@ -332,8 +332,8 @@ func (s *Store) update(ctx context.Context, path string, opts txOptions, change 
 	}
 	c.Changed, c.NewHash = true, j.NewHash
 	if overwritten || from < held {
-		// Someone wrote over this write while the lock was held, or
-		// changed the file between its last compare and the write.
+		// Someone wrote over this write while the lock was held, or put
+		// bytes of its own among it before it was read back.
 		c.UnlockedWrite = true
 	}
 	if retired, err = retireJournal(j.Path); err != nil {
