@@ -7,9 +7,6 @@ import (
 	"errors"
 	"io"
 	"slices"
-	"strings"
-	"unicode/utf8"
-	"unsafe"
 )
 
 // ErrStreamRepeated is ProjectStream's answer for an object that names a
@@ -93,99 +90,6 @@ type projector struct {
 	}
 }
 
-// streams reports whether pj's elements go to the handler.
-func (l *projector) streams(pj *Projection) bool {
-	return pj != nil && pj.stream != "" && l.handle != nil
-}
-
-// emit hands the element projected into out[start:] to the handler and
-// drops its text.
-func (l *projector) emit(pj *Projection, index int, key string, object bool, start int) error {
-	l.elemText, l.elemValue, l.elemDone, l.elemErr = l.out[start:], nil, false, nil
-	err := l.handle(Element{Stream: pj.stream, Index: index, Key: key, Object: object, Text: l.out[start:],
-		End: l.dropped + int64(l.pos), l: l})
-	l.out = l.out[:start]
-	if err == nil && l.elemErr != nil {
-		err = ErrNotProjected // never so: the projector wrote the text, and checked it
-	}
-	return err
-}
-
-// elementValue is the element being handed over, parsed once.
-func (l *projector) elementValue() *Value {
-	if !l.elemDone {
-		l.elemDone = true
-		l.elemValue, l.elemErr = l.parseElement(l.elemText)
-	}
-	return l.elemValue
-}
-
-// parseElement parses one element's projected text into values cut from
-// the spare arrays (chunks of their own once those run out); newValue and
-// newContainer set every field of what they hand out, so nothing of the
-// element before shows through.
-func (l *projector) parseElement(text []byte) (*Value, error) {
-	sp := &l.spare
-	p := &l.elem
-	p.src, p.pos = unsafe.String(unsafe.SliceData(text), len(text)), 0
-	p.vals, p.kids, p.members, p.elems = sp.vals[:], sp.kids[:], sp.members[:], sp.elems[:]
-	p.chunk = len(sp.vals)
-	v, _, err := p.value(0)
-	return v, err
-}
-
-// more reads the next chunk, keeping buf[keep:] (the token being scanned);
-// it reports whether any byte came.
-func (l *projector) more(keep int) (bool, error) {
-	if l.eof {
-		return false, nil
-	}
-	if keep > l.checked { // never so in practice: what is dropped is checked first
-		l.bad = l.bad || !utf8.Valid(l.buf[l.checked:keep])
-		l.checked = keep
-	}
-	n := copy(l.buf, l.buf[keep:l.end])
-	l.dropped += int64(keep)
-	l.pos -= keep
-	l.checked -= keep
-	l.end = n
-	if l.end == len(l.buf) { // one token fills the window: grow it
-		l.buf = append(l.buf, make([]byte, len(l.buf))...)
-	}
-	got, err := io.ReadFull(l.r, l.buf[l.end:])
-	l.end += got
-	switch {
-	case err == io.EOF || err == io.ErrUnexpectedEOF:
-		l.eof = true
-	case err != nil:
-		return false, err
-	}
-	if !l.started && (l.end >= 3 || l.eof) {
-		l.started = true
-		if strings.HasPrefix(unsafe.String(unsafe.SliceData(l.buf), l.end), "\ufeff") {
-			return false, ErrNotProjected
-		}
-	}
-	// Check the new bytes as UTF-8, but for a rune cut at the window's end.
-	cut := l.end
-	if !l.eof {
-		for i := l.end - 1; i >= l.checked && i >= l.end-utf8.UTFMax; i-- {
-			if c := l.buf[i]; c < utf8.RuneSelf || utf8.RuneStart(c) {
-				if !utf8.FullRune(l.buf[i:l.end]) {
-					cut = i
-				}
-				break
-			}
-		}
-	}
-	if !utf8.Valid(l.buf[l.checked:cut]) {
-		l.bad = true
-		return false, ErrNotProjected
-	}
-	l.checked = cut
-	return got > 0, nil
-}
-
 // document scans the whole file and returns the projection's text.
 func (l *projector) document(pj *Projection) ([]byte, error) {
 	if _, err := l.more(0); err != nil {
@@ -201,79 +105,6 @@ func (l *projector) document(pj *Projection) ([]byte, error) {
 		return nil, ErrNotProjected
 	}
 	return l.out, nil
-}
-
-// space skips whitespace, reading on as needed.
-func (l *projector) space() error {
-	for {
-		for l.pos < l.end && isSpace(l.buf[l.pos]) {
-			l.pos++
-		}
-		if l.pos < l.end {
-			return nil
-		}
-		got, err := l.more(l.pos)
-		if err != nil {
-			return err
-		}
-		if !got {
-			return nil
-		}
-	}
-}
-
-// next returns the next byte after whitespace; ok is false at the end.
-func (l *projector) next() (byte, error) {
-	if err := l.space(); err != nil {
-		return 0, err
-	}
-	if l.pos >= l.end {
-		return 0, ErrNotProjected
-	}
-	return l.buf[l.pos], nil
-}
-
-// scalar scans the string, number or literal at pos and returns its text,
-// valid until the next read.
-func (l *projector) scalar() ([]byte, error) {
-	for {
-		l.p.src, l.p.pos, l.p.vals = unsafe.String(unsafe.SliceData(l.buf), l.end), l.pos, l.one[:]
-		var err error
-		if l.buf[l.pos] == '"' {
-			_, _, _, err = l.p.str()
-		} else {
-			var v *Value
-			v, _, err = l.p.value(0) // never a container here
-			if err == nil && v.Kind() != Number && v.Kind() != Bool && v.Kind() != Null {
-				err = ErrNotProjected
-			}
-		}
-		// A number or literal that ends near the window's end may go on
-		// ("1" of "1.5e3"): it is scanned again with more behind it.
-		if err == nil && (l.p.pos+len("-Infinity") < l.end || l.eof || l.buf[l.pos] == '"') {
-			tok := l.buf[l.pos:l.p.pos]
-			l.pos = l.p.pos
-			return tok, nil
-		}
-		if err != nil && !l.cutShort(err) {
-			return nil, ErrNotProjected
-		}
-		if _, err := l.more(l.pos); err != nil {
-			return nil, err
-		}
-	}
-}
-
-// cutShort reports whether a scalar's syntax error may be the window's
-// end rather than the document's: an unterminated string, or an error
-// within a few bytes of the end (an escape, a literal, a number cut in
-// two). A document with an error elsewhere is not read on to its end.
-func (l *projector) cutShort(err error) bool {
-	var se *SyntaxError
-	if l.eof || !errors.As(err, &se) {
-		return false
-	}
-	return strings.HasPrefix(se.Msg, "Unterminated") || se.Offset+len("-Infinity") >= l.end
 }
 
 // value scans one value, keeping what pj says.
