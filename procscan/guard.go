@@ -26,12 +26,8 @@ func (g guard) refusal(ctx context.Context, id Identity) string {
 	}
 	// Another user's process: judged only while id still names it; a
 	// process that is gone or reused is term's to report.
-	st, err := probe(ctx, id.PID)
-	if err != nil || st.Start != id.Start || st.zombie() {
-		return ""
-	}
-	uid, err := owner(id.PID)
-	if err != nil {
+	uid, st, ok := ownerNow(ctx, id)
+	if !ok || st.zombie() {
 		return ""
 	}
 	return ownerRefusal(uid, g.euid, g.force)
@@ -90,7 +86,7 @@ func Refusal(table *Table, pid, self int32, euid uint32, protect []int32, force 
 		uid := p.UID
 		if p.OwnerUnknown {
 			var ok bool
-			if uid, ok = ownerNow(p); !ok {
+			if uid, _, ok = ownerNow(context.Background(), Identity{PID: p.PID, Start: p.Start}); !ok {
 				return "gone since the scan, or its owner unreadable: scan again"
 			}
 		}
@@ -99,22 +95,23 @@ func Refusal(table *Table, pid, self int32, euid uint32, protect []int32, force 
 	return ""
 }
 
-// ownerNow reads the owner of p's process, if its PID still names it.
-func ownerNow(p *Proc) (uint32, bool) {
-	st, err := probe(context.Background(), p.PID)
-	if err != nil || st.Start != p.Start {
-		return 0, false
+// ownerNow reads the owner of the process id names, and its state; ok is
+// false when id no longer names it (gone, or its PID reused) or its owner
+// cannot be read.
+func ownerNow(ctx context.Context, id Identity) (uid uint32, st procState, ok bool) {
+	st, err := probe(ctx, id.PID)
+	if err != nil || st.Start != id.Start {
+		return 0, st, false
 	}
-	uid, err := owner(p.PID)
-	if err != nil {
-		return 0, false
+	if uid, err = owner(id.PID); err != nil {
+		return 0, st, false
 	}
 	// The PID may have been freed and taken again in between: the owner
-	// counts only if the process is still the one the table saw.
-	if st, err := probe(context.Background(), p.PID); err != nil || st.Start != p.Start {
-		return 0, false
+	// counts only if the process is still the one id names.
+	if again, err := probe(ctx, id.PID); err != nil || again.Start != id.Start {
+		return 0, st, false
 	}
-	return uid, true
+	return uid, st, true
 }
 
 // spareTrees refuses every target in the tree of a refused target, as
