@@ -182,10 +182,7 @@ func writeInPlace(f *os.File, data []byte, held int, step func(string), beside f
 		return from, err
 	}
 	if from > 1 {
-		same, err := holdsAt(f, []byte{tornMark}, 0, false)
-		if err == nil && same {
-			same, err = holdsAt(f, data[1:], 1, true)
-		}
+		same, err := markedWith(f, data)
 		if err != nil {
 			return from, err
 		}
@@ -218,6 +215,15 @@ func writeInPlace(f *os.File, data []byte, held int, step func(string), beside f
 	}
 	step("synced")
 	return from, nil
+}
+
+// markedWith reports whether the file is tornMark and the rest of data.
+func markedWith(f *os.File, data []byte) (bool, error) {
+	same, err := holdsAt(f, []byte{tornMark}, 0, false)
+	if err != nil || !same {
+		return false, err
+	}
+	return holdsAt(f, data[1:], 1, true)
 }
 
 // markTorn writes tornMark over the file's first byte, durably.
