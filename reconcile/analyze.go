@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"sync"
 	"time"
 
 	"agentwatch/registry"
@@ -299,7 +300,27 @@ func Observe(in Input, prev *Memory) (Report, *Memory) {
 		return rep, mem
 	}
 	w := newWorld(in)
-	var rep Report
+	var rep, live Report
+	mem := &Memory{}
+	var until time.Time
+	// The registries' own findings and the live analysis read the world
+	// and write reports of their own: they run side by side, each on a
+	// processor, and their findings are joined in the same order as ever.
+	var wg sync.WaitGroup
+	if in.Live != nil {
+		wg.Go(func() { mem, until = analyzeLive(w, in, prev, &live) })
+	}
+	w.registryFindings(&rep)
+	wg.Wait()
+	rep.Agents, rep.Sessions, rep.Processes = live.Agents, live.Sessions, live.Processes
+	rep.Findings = append(rep.Findings, live.Findings...)
+	mem.last = &analysis{in: in, rep: rep, until: until, procs: relevantProcs(in.Live)}
+	return rep, mem
+}
+
+// registryFindings lists the registries and databases in rep, with what
+// each shows by itself and what the global and task registries disagree on.
+func (w *world) registryFindings(rep *Report) {
 	for _, f := range w.files {
 		rep.Registries = append(rep.Registries, w.summary(f))
 		if f.err != nil {
@@ -317,11 +338,4 @@ func Observe(in Input, prev *Memory) (Report, *Memory) {
 			rep.Findings = append(rep.Findings, w.dbFindings(db)...)
 		}
 	}
-	mem := &Memory{}
-	var until time.Time
-	if in.Live != nil {
-		mem, until = analyzeLive(w, in, prev, &rep)
-	}
-	mem.last = &analysis{in: in, rep: rep, until: until, procs: relevantProcs(in.Live)}
-	return rep, mem
 }

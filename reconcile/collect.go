@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"agentwatch/registry"
@@ -70,12 +71,6 @@ func (l *live) collectAgents() {
 		i, _ := place(f.Base, a.ID)
 		at = append(at, i)
 	})
-	type stateAgent struct {
-		i    int32
-		base string
-		db   *dbIndex
-		a    *statedb.Agent
-	}
 	fromState := make([]stateAgent, 0, rows)
 	for _, name := range slices.Sorted(maps.Keys(l.w.bases)) {
 		db := l.w.bases[name].db
@@ -98,21 +93,72 @@ func (l *live) collectAgents() {
 	l.rows = make([]AgentRow, len(keys))
 	l.states = make([]agentState, len(keys))
 	l.order = make([]*agentState, len(keys))
-	for i := range l.states {
+	// The rows are filled in two halves side by side: most of their cost
+	// is the first touch of their memory, which each processor pays for
+	// its own half.
+	f := rowFill{l: l, keys: keys, at: at, fromState: fromState}
+	if n := len(keys); n < parallelRows {
+		f.fill(0, n)
+	} else {
+		var wg sync.WaitGroup
+		wg.Go(func() { f.fill(n/2, n) })
+		f.fill(0, n/2)
+		wg.Wait()
+	}
+	slices.SortStableFunc(l.order, func(x, y *agentState) int {
+		if c := strings.Compare(x.row.TaskID, y.row.TaskID); c != 0 {
+			return c
+		}
+		return strings.Compare(x.row.Started, y.row.Started)
+	})
+	for k, st := range l.order {
+		st.ord = int32(k)
+	}
+}
+
+// parallelRows is how many agents an analysis has before their rows are
+// filled on two processors (tests make it small).
+var parallelRows = 2048
+
+// stateAgent is an agent whose row comes from a state database.
+type stateAgent struct {
+	i    int32
+	base string
+	db   *dbIndex
+	a    *statedb.Agent
+}
+
+// rowFill fills the rows collectAgents placed: keys are their keys, at the
+// place of each JSON entry eachJSONAgent reads, in its order.
+type rowFill struct {
+	l         *live
+	keys      []string
+	at        []int32
+	fromState []stateAgent
+}
+
+// fill fills the rows lo to hi: what it writes is theirs alone, so that
+// two fills of other rows run at once.
+func (f *rowFill) fill(lo, hi int) {
+	l, keys := f.l, f.keys
+	for i := lo; i < hi; i++ {
 		l.states[i].row, l.states[i].at = &l.rows[i], int32(i)
 		l.order[i] = &l.states[i]
 	}
 	j := 0
-	l.eachJSONAgent(func(f *file, a *registry.Agent) {
-		i := at[j]
+	l.eachJSONAgent(func(file *file, a *registry.Agent) {
+		i := f.at[j]
 		j++
+		if int(i) < lo || int(i) >= hi {
+			return
+		}
 		r := &l.rows[i]
 		if r.Key == "" {
-			*r = AgentRow{Key: keys[i], ID: a.ID, Base: f.Base, Source: SourceJSON}
+			*r = AgentRow{Key: keys[i], ID: a.ID, Base: file.Base, Source: SourceJSON}
 		}
-		fromTask := f.Kind == KindTask
+		fromTask := file.Kind == KindTask
 		if fromTask || r.Registry == "" {
-			r.Registry = f.Path
+			r.Registry = file.Path
 		}
 		if fromTask || (r.Status == "" && a.HasStatus) {
 			if a.HasStatus || fromTask {
@@ -125,15 +171,18 @@ func (l *live) collectAgents() {
 			}
 		}
 		fill(&r.TaskID, a.TaskID)
-		if fromTask && f.TaskID != "" {
-			r.TaskID = f.TaskID
+		if fromTask && file.TaskID != "" {
+			r.TaskID = file.TaskID
 		}
 		fill(&r.Type, a.Type)
 		fill(&r.Session, a.TmuxSession)
 		fill(&r.Started, a.StartedAt)
 		fill(&r.Updated, a.LastUpdate)
 	})
-	for _, s := range fromState {
+	for _, s := range f.fromState {
+		if int(s.i) < lo || int(s.i) >= hi {
+			continue
+		}
 		a := s.a
 		r := &l.rows[s.i]
 		*r = AgentRow{Key: keys[s.i], ID: a.ID, TaskID: a.TaskID, Base: s.base, Registry: s.db.Path,
@@ -143,7 +192,8 @@ func (l *live) collectAgents() {
 			r.Message, r.Reported = p.Message, p.Timestamp
 		}
 	}
-	for _, st := range l.order {
+	for i := lo; i < hi; i++ {
+		st := &l.states[i]
 		if st.row.Session == "" {
 			st.row.Session = sessionPrefix + st.row.ID
 		}
@@ -162,15 +212,6 @@ func (l *live) collectAgents() {
 		if mod, ok := l.lv.LogModified[st.row.ID]; ok && mod.After(st.row.LastSign) {
 			st.row.LastSign, st.row.LastSignFrom = mod, "stream log"
 		}
-	}
-	slices.SortStableFunc(l.order, func(x, y *agentState) int {
-		if c := strings.Compare(x.row.TaskID, y.row.TaskID); c != 0 {
-			return c
-		}
-		return strings.Compare(x.row.Started, y.row.Started)
-	})
-	for k, st := range l.order {
-		st.ord = int32(k)
 	}
 }
 

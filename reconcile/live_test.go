@@ -437,6 +437,17 @@ func TestFollowedServersDoNotJudgeOthersSessions(t *testing.T) {
 // base has too: a row each. Some finished agents left a claude behind: its
 // leak names the agent's session.
 func TestAgentRowsKeepTheirFieldsInReportOrder(t *testing.T) {
+	// Rows filled by one fill, and by two fills of halves side by side.
+	for _, at := range []int{parallelRows, 2} {
+		t.Run(fmt.Sprintf("parallel-from-%d", at), func(t *testing.T) {
+			defer func(was int) { parallelRows = was }(parallelRows)
+			parallelRows = at
+			agentRowsKeepTheirFields(t)
+		})
+	}
+}
+
+func agentRowsKeepTheirFields(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 11))
 	type spec struct {
 		id, task, started string
