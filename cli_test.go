@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"debug/elf"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -96,10 +98,10 @@ func TestHelpDescribesTheWholeTool(t *testing.T) {
 	}
 }
 
-// The README's set-up, followed literally in a clone: `go install .` puts
-// agentwatch where `go env GOPATH`/bin says (here a GOBIN of the test's own,
-// so that nothing of the operator's is touched), and with that directory on
-// PATH, `agentwatch --version` answers.
+// The README's set-up, followed literally in a clone: `CGO_ENABLED=0 go
+// install .` puts agentwatch, a static binary, where `go env GOPATH`/bin
+// says (here a GOBIN of the test's own, so that nothing of the operator's is
+// touched), and with that directory on PATH, `agentwatch --version` answers.
 func TestInstallPutsAgentwatchOnPath(t *testing.T) {
 	gobin, err := exec.LookPath("go")
 	if err != nil {
@@ -112,9 +114,25 @@ func TestInstallPutsAgentwatchOnPath(t *testing.T) {
 	bin := t.TempDir()
 	install := exec.Command(gobin, "install", ".")
 	install.Dir = clone
-	install.Env = append(os.Environ(), "GOBIN="+bin)
+	install.Env = append(os.Environ(), "GOBIN="+bin, "CGO_ENABLED=0")
 	if out, err := install.CombinedOutput(); err != nil {
-		t.Fatalf("go install .: %v\n%s", err, out)
+		t.Fatalf("CGO_ENABLED=0 go install .: %v\n%s", err, out)
+	}
+	if runtime.GOOS == "linux" {
+		f, err := elf.Open(filepath.Join(bin, "agentwatch"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		libs, _ := f.ImportedLibraries()
+		for _, p := range f.Progs {
+			if p.Type == elf.PT_INTERP {
+				libs = append(libs, "an interpreter")
+			}
+		}
+		f.Close()
+		if len(libs) > 0 {
+			t.Errorf("the installed agentwatch is not static: it loads %v", libs)
+		}
 	}
 	// A shell finds it on the PATH the README sets up.
 	version := exec.Command("sh", "-c", "command -v agentwatch && agentwatch --version")

@@ -138,7 +138,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 log "building agentwatch and the bench tools ($root)"
-(cd "$root" && go build -o "$work/agentwatch" . && go build -o "$work/scale" ./bench/scale && go build -o "$work/probe" ./bench/probe)
+(cd "$root" && CGO_ENABLED=0 go build -o "$work/agentwatch" . && go build -o "$work/scale" ./bench/scale && go build -o "$work/probe" ./bench/probe)
 aw="$work/agentwatch"
 [[ -z $aw_bin ]] || aw=$aw_bin
 probe="$work/probe"
