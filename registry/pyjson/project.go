@@ -73,6 +73,9 @@ type projector struct {
 	out     []byte
 	p       parser
 	one     [1]Value
+	// plain is set by scalar for a string of printable ASCII without
+	// escapes.
+	plain bool
 	// handle receives the elements of Streams; elem parses them when
 	// asked (elemText, parsed into elemValue), cutting their values from
 	// spare, which the next element reuses.
@@ -164,13 +167,14 @@ func (l *projector) object(pj *Projection) error {
 		if err != nil {
 			return err
 		}
-		child := pj.memberText(key)
+		plain := l.plain
+		child := pj.memberText(key, plain)
 		var name string
 		index := len(seen)
 		if stream {
 			// The key is read now: its bytes go with the next read.
 			var id string
-			name, id = keyOf(key)
+			name, id = keyOf(key, plain)
 			if seen == nil {
 				seen = map[string]int{}
 			}

@@ -100,8 +100,9 @@ func (l *projector) scalar() ([]byte, error) {
 	for {
 		l.p.src, l.p.pos, l.p.vals = unsafe.String(unsafe.SliceData(l.buf), l.end), l.pos, l.one[:]
 		var err error
+		l.plain = false
 		if l.buf[l.pos] == '"' {
-			_, _, _, err = l.p.str()
+			_, l.plain, _, err = l.p.str()
 		} else {
 			var v *Value
 			v, _, err = l.p.value(0) // never a container here

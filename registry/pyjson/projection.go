@@ -97,14 +97,15 @@ func (e Element) Value() *Value {
 func (pj *Projection) Keeps(field string) bool { return pj.member(field) != nil }
 
 // memberText is what pj keeps of an object's member whose key is key (its
-// text, quotes included).
-func (pj *Projection) memberText(key []byte) *Projection {
+// text, quotes included); plain says the key's body is printable ASCII
+// without escapes (as the parser's str found it).
+func (pj *Projection) memberText(key []byte, plain bool) *Projection {
 	if pj == nil || pj.whole || pj.each != nil || pj.fields == nil {
 		return pj.member("") // the same for every member
 	}
 	// The key as written, read in place: a map lookup keeps nothing of it.
 	name := unsafe.String(unsafe.SliceData(key[1:]), len(key)-2)
-	if strings.ContainsRune(name, '\\') || !isPlain(name) {
+	if !plain {
 		decoded, lossy := decodeBody(name)
 		if lossy {
 			return nil // no Go string names it: Get never finds it
@@ -116,10 +117,10 @@ func (pj *Projection) memberText(key []byte) *Projection {
 
 // keyOf returns a key's decoded name and the text that tells keys apart
 // as Python's dict does (the canonical body, as the parser compares them);
-// both are strings of their own.
-func keyOf(key []byte) (name, id string) {
+// both are strings of their own. plain is as memberText's.
+func keyOf(key []byte, plain bool) (name, id string) {
 	body := unsafe.String(unsafe.SliceData(key[1:]), len(key)-2)
-	if !strings.ContainsRune(body, '\\') && isPlain(body) {
+	if plain {
 		name = strings.Clone(body)
 		return name, name
 	}
