@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"sync"
 	"time"
 
 	"agentwatch/registry"
@@ -306,12 +305,12 @@ func Observe(in Input, prev *Memory) (Report, *Memory) {
 	// The registries' own findings and the live analysis read the world
 	// and write reports of their own: they run side by side, each on a
 	// processor, and their findings are joined in the same order as ever.
-	var wg sync.WaitGroup
+	wait := func() {}
 	if in.Live != nil {
-		wg.Go(func() { mem, until = analyzeLive(w, in, prev, &live) })
+		wait = goCatch(func() { mem, until = analyzeLive(w, in, prev, &live) })
 	}
 	w.registryFindings(&rep)
-	wg.Wait()
+	wait()
 	rep.Agents, rep.Sessions, rep.Processes = live.Agents, live.Sessions, live.Processes
 	rep.Findings = append(rep.Findings, live.Findings...)
 	mem.last = &analysis{in: in, rep: rep, until: until, procs: relevantProcs(in.Live)}
@@ -336,6 +335,25 @@ func (w *world) registryFindings(rep *Report) {
 		if db := w.bases[name].db; db != nil {
 			rep.Registries = append(rep.Registries, w.dbSummary(db))
 			rep.Findings = append(rep.Findings, w.dbFindings(db)...)
+		}
+	}
+}
+
+// goCatch runs f in a goroutine of its own; wait waits for it to end and,
+// if f panicked, panics again with the same value on the caller's
+// goroutine, where a recover of the caller's sees it as it would a call's.
+func goCatch(f func()) (wait func()) {
+	done := make(chan struct{})
+	var panicked any
+	go func() {
+		defer close(done)
+		defer func() { panicked = recover() }()
+		f()
+	}()
+	return func() {
+		<-done
+		if panicked != nil {
+			panic(panicked)
 		}
 	}
 }

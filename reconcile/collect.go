@@ -7,7 +7,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"agentwatch/registry"
@@ -100,10 +99,9 @@ func (l *live) collectAgents() {
 	if n := len(keys); n < parallelRows {
 		f.fill(0, n)
 	} else {
-		var wg sync.WaitGroup
-		wg.Go(func() { f.fill(n/2, n) })
+		wait := goCatch(func() { f.fill(n/2, n) })
 		f.fill(0, n/2)
-		wg.Wait()
+		wait()
 	}
 	slices.SortStableFunc(l.order, func(x, y *agentState) int {
 		if c := strings.Compare(x.row.TaskID, y.row.TaskID); c != 0 {

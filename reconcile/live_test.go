@@ -669,3 +669,22 @@ func TestRowsTurnedBadAreNew(t *testing.T) {
 		prev = mem
 	}
 }
+
+// TestGoCatchPanicsOnTheCallersGoroutine: a panic in the analysis's other
+// goroutine reaches the caller's recover, as a panic of a call would.
+func TestGoCatchPanicsOnTheCallersGoroutine(t *testing.T) {
+	var got any
+	func() {
+		defer func() { got = recover() }()
+		wait := goCatch(func() { panic("in the other half") })
+		wait()
+	}()
+	if got != "in the other half" {
+		t.Errorf("recovered %v, want the other goroutine's panic", got)
+	}
+	ran := false
+	goCatch(func() { ran = true })()
+	if !ran {
+		t.Error("wait returned before f ran")
+	}
+}
