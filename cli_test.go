@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -98,10 +99,11 @@ func TestHelpDescribesTheWholeTool(t *testing.T) {
 	}
 }
 
-// The README's set-up, followed literally in a clone: `CGO_ENABLED=0 go
-// install .` puts agentwatch, a static binary, where `go env GOPATH`/bin
-// says (here a GOBIN of the test's own, so that nothing of the operator's is
-// touched), and with that directory on PATH, `agentwatch --version` answers.
+// The README's set-up, followed literally in a clone: its install line
+// (`CGO_ENABLED=0 go install .`) puts agentwatch, a static binary, where
+// `go env GOPATH`/bin says (here a GOBIN of the test's own, so that nothing
+// of the operator's is touched), and with that directory on PATH,
+// `agentwatch --version` answers.
 func TestInstallPutsAgentwatchOnPath(t *testing.T) {
 	gobin, err := exec.LookPath("go")
 	if err != nil {
@@ -111,12 +113,31 @@ func TestInstallPutsAgentwatchOnPath(t *testing.T) {
 	if out, err := exec.Command("git", "clone", "-q", ".", clone).CombinedOutput(); err != nil {
 		t.Skipf("not a git checkout to clone (%v): %s", err, out)
 	}
+	// The README's install line: its variables, then `go install .`.
+	readme, err := os.ReadFile(filepath.Join(clone, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vars []string
+	listed := false
+	for line := range strings.Lines(string(readme)) {
+		words := strings.Fields(line)
+		i := slices.Index(words, "go")
+		if i < 0 || len(words) < i+3 || words[i+1] != "install" || words[i+2] != "." {
+			continue
+		}
+		vars, listed = words[:i], true
+		break
+	}
+	if !listed || !slices.Contains(vars, "CGO_ENABLED=0") {
+		t.Fatalf("the README's install line is %v go install .; want CGO_ENABLED=0 among its variables", vars)
+	}
 	bin := t.TempDir()
 	install := exec.Command(gobin, "install", ".")
 	install.Dir = clone
-	install.Env = append(os.Environ(), "GOBIN="+bin, "CGO_ENABLED=0")
+	install.Env = append(append(os.Environ(), "GOBIN="+bin), vars...)
 	if out, err := install.CombinedOutput(); err != nil {
-		t.Fatalf("CGO_ENABLED=0 go install .: %v\n%s", err, out)
+		t.Fatalf("%s go install .: %v\n%s", strings.Join(vars, " "), err, out)
 	}
 	if runtime.GOOS == "linux" {
 		f, err := elf.Open(filepath.Join(bin, "agentwatch"))
