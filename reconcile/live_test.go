@@ -482,21 +482,23 @@ func agentRowsKeepTheirFields(t *testing.T) {
 	for i, s := range specs {
 		index[s.id] = i
 	}
-	entry := func(s spec) string {
-		return fmt.Sprintf(`{"id": %q, "task_id": %q, "type": "t-%s", "tmux_session": "agent_%s", "status": %q, "started_at": %q, "last_update": %q}`,
-			s.id, s.task, s.id, s.id, status(index[s.id]), s.started, registry.FormatTimestamp(now.Add(-time.Minute)))
+	// The global entry's type differs from the task entry's: the task's
+	// wins where the agent has both.
+	entry := func(s spec, kind string) string {
+		return fmt.Sprintf(`{"id": %q, "task_id": %q, "type": "%s-%s", "tmux_session": "agent_%s", "status": %q, "started_at": %q, "last_update": %q}`,
+			s.id, s.task, kind, s.id, s.id, status(index[s.id]), s.started, registry.FormatTimestamp(now.Add(-time.Minute)))
 	}
 	docs := map[string][]string{}
 	var global []string
 	for _, k := range r.Perm(len(specs)) {
 		s := specs[k]
 		if s.inTask {
-			docs[s.task] = append(docs[s.task], entry(s))
+			docs[s.task] = append(docs[s.task], entry(s, "t"))
 		}
 	}
 	for _, k := range r.Perm(len(specs)) {
 		if s := specs[k]; s.inGlobal {
-			global = append(global, fmt.Sprintf("%q: %s", s.id, entry(s)))
+			global = append(global, fmt.Sprintf("%q: %s", s.id, entry(s, "g")))
 		}
 	}
 	in := input(
@@ -561,11 +563,11 @@ func agentRowsKeepTheirFields(t *testing.T) {
 			t.Fatalf("row %d: unknown agent %q", i, a.ID)
 		}
 		delete(byID, a.ID)
-		reg := gPath
+		reg, typ := gPath, "g-"+s.id
 		if s.inTask {
-			reg = map[string]string{taskA: aPath, taskB: bPath}[s.task]
+			reg, typ = map[string]string{taskA: aPath, taskB: bPath}[s.task], "t-"+s.id
 		}
-		if a.Key != "/ws|"+s.id || a.TaskID != s.task || a.Type != "t-"+s.id || a.Session != "agent_"+s.id ||
+		if a.Key != "/ws|"+s.id || a.TaskID != s.task || a.Type != typ || a.Session != "agent_"+s.id ||
 			a.Started != s.started || a.Registry != reg {
 			t.Errorf("row %d (%s): key %q task %q type %q session %q started %q registry %q, want its own (%+v)",
 				i, a.ID, a.Key, a.TaskID, a.Type, a.Session, a.Started, a.Registry, s)
