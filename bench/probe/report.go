@@ -197,6 +197,8 @@ func report(dir, out, notes string) error {
 	b.WriteString("## Results\n\nMedians; each comparison alternates its two sides run by run in one run of the script.\n\n")
 	b.WriteString(table.String())
 	b.WriteString("\n## Method\n\n")
+	b.WriteString("The agentwatch measured is built as the README installs it: `CGO_ENABLED=0 go build`, a static binary " +
+		"(unless `--agentwatch BIN` names another).\n\n")
 	b.WriteString("- **a, f** (`probe cmp`): each side runs as `sh -c LINE` with its output to /dev/null, alternating " +
 		"(a,b then b,a), after one warm-up of each; wall time from fork to wait, max RSS from wait4's rusage. " +
 		"The pipeline is `ps -ww -eo pid=,ppid=,lstart=,args=`, `tmux -S SOCK list-panes -a -F` with the nine fields " +
