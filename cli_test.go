@@ -26,7 +26,7 @@ func TestCommandLineErrors(t *testing.T) {
 		{"unknown flag", []string{"check", "--bogus"}, 2, "unknown flag: --bogus"},
 		{"a mistyped command", []string{"chek"}, 2, `unknown command "chek" for "agentwatch" (did you mean check?); see 'agentwatch --help'`},
 		{"no workspace anywhere", []string{"check"}, 2, "agentwatch demo"},
-		{"missing --workspace", []string{"check", "--workspace", filepath.Join(empty, "nope")}, 2, "does not exist"},
+		{"missing --workspace", []string{"check", "--workspace", filepath.Join(empty, "nope")}, 2, "does not exist; point --workspace at"},
 		{"repair without a terminal or --yes", append([]string{"repair", "--workspace", base}, liveFlags(t, base)...), 0, ""},
 		{"readonly refuses repair", []string{"repair", "--readonly", "--yes", "--workspace", base}, 2, "--readonly"},
 		{"readonly refuses undo", []string{"undo", "--readonly"}, 2, "--readonly"},

@@ -291,6 +291,10 @@ func (f *baseFinder) keep(dir, source string) {
 	f.bases = append(f.bases, Base{Dir: dir, Source: source})
 }
 
+// pointAtBase says what --workspace should name.
+const pointAtBase = "point --workspace at the orchestrator's workspace (the directory that holds registry/ and the TASK-* directories), " +
+	"or run `agentwatch demo` for a sandbox"
+
 // explicit checks one --workspace value and keeps it, or its .agent-workspace.
 func (f *baseFinder) explicit(ctx context.Context, raw string) error {
 	dir, ok := f.resolve(raw)
@@ -304,11 +308,11 @@ func (f *baseFinder) explicit(ctx context.Context, raw string) error {
 	fi, err := os.Stat(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR):
-		return &workspaceArgError{msg: "--workspace " + shown + " does not exist", err: err}
+		return &workspaceArgError{msg: "--workspace " + shown + " does not exist; " + pointAtBase, err: err}
 	case err != nil:
 		return fmt.Errorf("--workspace %s: %w", shown, err)
 	case !fi.IsDir():
-		return fmt.Errorf("--workspace %s is not a directory", shown)
+		return fmt.Errorf("--workspace %s is not a directory; %s", shown, pointAtBase)
 	}
 	files, err := Files(ctx, dir)
 	if err != nil {
