@@ -23,8 +23,9 @@ func newCheckCmd(opts *options) *cobra.Command {
 		Short: "Scan once and report; exit 0 healthy, 1 findings, 2 error",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			collectLate()
+			heapReady := oneShotHeap()
 			eng, err := opts.newEngine(cmd.Context())
+			heapReady()
 			if err != nil {
 				return &exitErr{code: exitError, err: err}
 			}

@@ -12,6 +12,22 @@ import (
 // about this much (a heap of some 50 MiB).
 const lateLimit = 64 << 20
 
+// oneShotHeap readies the heap of a one-shot command: huge pages where
+// the kernel gives them on request (adviseHugeHeap, on the other
+// processor while the caller goes on), then collectLate. The caller calls
+// ready before it starts its main allocations.
+func oneShotHeap() (ready func()) {
+	advised := make(chan struct{})
+	go func() {
+		defer close(advised)
+		adviseHugeHeap()
+	}()
+	return func() {
+		<-advised
+		collectLate()
+	}
+}
+
 // collectLate keeps the collector off until the runtime's memory reaches
 // lateLimit, then hands it back to its usual pacing. A one-shot command
 // keeps almost everything it allocates until it exits (the registries'
