@@ -5,6 +5,8 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+
+	"agentwatch/internal/hugemem"
 )
 
 // lateLimit is the memory limit under which a one-shot command runs with
@@ -26,6 +28,37 @@ func oneShotHeap() (ready func()) {
 		<-advised
 		collectLate()
 	}
+}
+
+// hugeHeapBytes is how much of its heap a one-shot command asks to have
+// backed by huge pages. A check of 10,000 agents, 200 sessions and 1,000
+// processes fills some 25 MiB; half of lateLimit also keeps the freed
+// block clear of the limit's scavenging.
+const hugeHeapBytes = lateLimit / 2
+
+// adviseHugeHeap asks for huge pages over the next hugeHeapBytes of the
+// heap, where the kernel gives them only on request (hugemem). A
+// one-shot command touches almost every page it allocates once: a check
+// of a large fleet made over 5,000 faults of 4 KiB pages.
+//
+// The runtime maps its heap without that advice, and a new mapping never
+// inherits it, so the advice goes to pages the runtime has mapped and
+// nothing has used: with the collector paused, one block of
+// hugeHeapBytes is allocated (fresh, untouched memory), advised, dropped
+// and collected. The freed pages stay mapped, advised, and the runtime
+// fills them lowest address first with what the command allocates next.
+// It returns the advised range, empty where nothing was advised.
+func adviseHugeHeap() hugemem.Range {
+	if !hugemem.OnRequest() {
+		return hugemem.Range{}
+	}
+	// No collection while the block is held: it would find it live and
+	// only cost a cycle before the forced one.
+	percent := debug.SetGCPercent(-1)
+	defer debug.SetGCPercent(percent)
+	r := hugemem.Advise(make([]byte, hugeHeapBytes))
+	runtime.GC() // the block is dead: this frees it
+	return r
 }
 
 // collectLate keeps the collector off until the runtime's memory reaches

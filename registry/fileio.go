@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"agentwatch/internal/hugemem"
 	"agentwatch/registry/pyjson"
 )
 
@@ -113,7 +114,7 @@ func readAll(f *os.File) ([]byte, error) {
 // readAllFrom is readAll with the size it expects given: a file longer than
 // that is still read whole.
 func readAllFrom(f *os.File, size int64) ([]byte, error) {
-	buf := make([]byte, 0, size+512)
+	buf := hugemem.Buffer(int(size) + 512)
 	for {
 		n, err := f.ReadAt(buf[len(buf):cap(buf)], int64(len(buf)))
 		buf = buf[:len(buf)+n]

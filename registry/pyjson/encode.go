@@ -1,5 +1,7 @@
 package pyjson
 
+import "agentwatch/internal/hugemem"
+
 // Encode writes v exactly as Python's json.dumps(obj, indent=2) writes the
 // object that json.loads makes of it: two-space indent, ", " and ": "
 // separators, non-ASCII escaped as \uXXXX, no trailing newline.
@@ -39,7 +41,7 @@ type step struct {
 // grow sizes the buffer for a document of about n bytes.
 func (e *encoder) grow(n int) {
 	if e.b == nil {
-		e.b = make([]byte, 0, n)
+		e.b = hugemem.Buffer(n)
 	}
 }
 
@@ -87,11 +89,8 @@ func (e *encoder) value(v *Value, depth int) {
 		}
 		e.trail = e.trail[:0]
 		if e.intact(v) {
-			if e.b == nil {
-				e.b = []byte(v.text)
-			} else {
-				e.b = append(e.b, v.text...)
-			}
+			e.grow(len(v.text))
+			e.b = append(e.b, v.text...)
 			e.copied++
 			return
 		}

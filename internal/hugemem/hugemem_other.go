@@ -1,0 +1,17 @@
+//go:build !linux
+
+package hugemem
+
+import "errors"
+
+// OnRequest reports false: there are no transparent huge pages to ask
+// for here.
+func OnRequest() bool { return false }
+
+// Advise advises nothing.
+func Advise([]byte) Range { return Range{} }
+
+// Advised reports that nothing is.
+func Advised(Range) (bool, error) {
+	return false, errors.New("no transparent huge pages on this system")
+}
