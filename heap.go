@@ -5,6 +5,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 
 	"agentwatch/internal/hugemem"
 )
@@ -14,20 +15,18 @@ import (
 // about this much (a heap of some 50 MiB).
 const lateLimit = 64 << 20
 
-// oneShotHeap readies the heap of a one-shot command: huge pages where
-// the kernel gives them on request (adviseHugeHeap, on the other
-// processor while the caller goes on), then collectLate. The caller calls
-// ready before it starts its main allocations.
+// oneShotHeap readies the heap of a one-shot command on the other
+// processor while the caller goes on: collectLate, over huge pages where
+// the kernel gives them on request, and big buffers advised (hugemem).
+// ready waits for it; the caller calls it before its main allocations.
 func oneShotHeap() (ready func()) {
-	advised := make(chan struct{})
+	hugemem.Enable()
+	done := make(chan struct{})
 	go func() {
-		defer close(advised)
-		adviseHugeHeap()
+		defer close(done)
+		collectLate(true)
 	}()
-	return func() {
-		<-advised
-		collectLate()
-	}
+	return func() { <-done }
 }
 
 // hugeHeapBytes is how much of its heap a one-shot command asks to have
@@ -43,22 +42,28 @@ const hugeHeapBytes = lateLimit / 2
 //
 // The runtime maps its heap without that advice, and a new mapping never
 // inherits it, so the advice goes to pages the runtime has mapped and
-// nothing has used: with the collector paused, one block of
-// hugeHeapBytes is allocated (fresh, untouched memory), advised, dropped
-// and collected. The freed pages stay mapped, advised, and the runtime
-// fills them lowest address first with what the command allocates next.
+// nothing has used: one block of hugeHeapBytes is allocated, advised,
+// dropped and collected. The freed pages stay mapped, advised, and the
+// runtime fills them lowest address first with what the command
+// allocates next. The block is fresh memory only before the first
+// collection (after it, freed pages are zeroed for it, 4 KiB at a time,
+// before the advice), and the collector should be off: a collection
+// while the block is held would only cost a cycle.
 // It returns the advised range, empty where nothing was advised.
 func adviseHugeHeap() hugemem.Range {
 	if !hugemem.OnRequest() {
 		return hugemem.Range{}
 	}
-	// No collection while the block is held: it would find it live and
-	// only cost a cycle before the forced one.
-	percent := debug.SetGCPercent(-1)
-	defer debug.SetGCPercent(percent)
 	r := hugemem.Advise(make([]byte, hugeHeapBytes))
 	runtime.GC() // the block is dead: this frees it
 	return r
+}
+
+// gcCycles is how many collections this process has finished.
+func gcCycles() uint64 {
+	s := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
 }
 
 // collectLate keeps the collector off until the runtime's memory reaches
@@ -69,8 +74,10 @@ func adviseHugeHeap() hugemem.Range {
 // registry still gets a collector as usual past lateLimit. Where GOGC or
 // GOMEMLIMIT is set, or the collector is already off or limited (an
 // earlier call whose first collection has not come yet), it is left as it
-// is.
-func collectLate() {
+// is. With hugePages, and no collection yet, the heap is first given
+// huge pages (adviseHugeHeap), while the collector is off and before the
+// marker exists: the forced collection hands nothing back.
+func collectLate(hugePages bool) {
 	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
 		return
 	}
@@ -78,6 +85,9 @@ func collectLate() {
 	if percent < 0 || debug.SetMemoryLimit(-1) != math.MaxInt64 {
 		debug.SetGCPercent(percent)
 		return
+	}
+	if hugePages && gcCycles() == 0 {
+		adviseHugeHeap()
 	}
 	limit := debug.SetMemoryLimit(lateLimit)
 	// The first collection, made by the limit, finds the marker

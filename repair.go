@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"agentwatch/engine"
+	"agentwatch/internal/hugemem"
 	"agentwatch/reconcile"
 )
 
@@ -27,6 +28,7 @@ under the lock. A corrupt registry is never touched (see restore). Every applied
 repair can be put back with undo.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			hugemem.Enable() // one-shot: a registry's whole read and encoding on huge pages
 			if !dryRun {
 				if err := opts.refuseReadonly("repair"); err != nil {
 					return err

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"agentwatch/engine"
+	"agentwatch/internal/hugemem"
 	"agentwatch/registry"
 	"agentwatch/termsafe"
 )
@@ -26,6 +27,7 @@ of a longer, earlier version behind it; the newest backup that parses. It shows 
 change as a diff and asks first. The corrupt bytes are kept in the backups.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			hugemem.Enable() // one-shot: a registry's whole read and encoding on huge pages
 			if err := opts.refuseReadonly("restore"); err != nil {
 				return err
 			}

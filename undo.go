@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"agentwatch/engine"
+	"agentwatch/internal/hugemem"
 	"agentwatch/termsafe"
 )
 
@@ -30,6 +31,7 @@ back. The undo is itself a locked, journaled transaction, and can be undone. Wit
 --workspace, it undoes the newest action on those workspaces.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			hugemem.Enable() // one-shot: a registry's whole read and encoding on huge pages
 			if err := opts.refuseReadonly("undo"); err != nil {
 				return err
 			}

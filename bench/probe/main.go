@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"agentwatch/engine"
+	"agentwatch/internal/hugemem"
 	"agentwatch/procscan"
 	"agentwatch/registry"
 	"agentwatch/tmux"
@@ -76,6 +77,7 @@ func main() {
 	case "scan":
 		out, err = scan(ctx, *n, workspaces, sockets)
 	case "codec":
+		hugemem.Enable() // as repair, which runs the codec, does
 		out, err = codec(*n, *file)
 	case "lock":
 		out, err = lockHeld(ctx, *n, *file, workspaces, sockets)

@@ -1,29 +1,41 @@
 // Package hugemem asks the kernel to back memory that is about to be
 // touched for the first time with transparent huge pages: one fault for
-// each 2 MiB instead of one for each 4 KiB page. On a virtual machine a
-// fault costs some 13 µs, so filling a fresh 24 MiB buffer costs more in
-// faults than in copying; with huge pages, a few hundred µs.
+// each huge page (2 MiB on x86-64) instead of one for each 4 KiB page. On
+// a virtual machine a fault costs some 13 µs, so filling a fresh 24 MiB
+// buffer costs more in faults than in copying.
 //
 // It acts only where the kernel gives huge pages on request ("[madvise]"
 // in /sys/kernel/mm/transparent_hugepage/enabled): under "always" memory
 // gets them already, under "never" it cannot, and elsewhere than Linux
 // there is nothing to ask. GODEBUG=disablethp=1, which keeps the Go
 // runtime from huge pages, keeps this package from them too.
+//
+// Only a short-lived process should ask: in one that runs for hours, the
+// kernel may later fill in a sparse advised region whole (khugepaged), or
+// stall a fault to compact memory for a huge page. Buffer advises only
+// after Enable.
 package hugemem
 
-// PageSize is a transparent huge page: one PMD on x86-64 and on arm64
-// with 4 KiB pages.
-const PageSize = 2 << 20
+import "sync/atomic"
+
+var enabled atomic.Bool
+
+// Enable lets Buffer advise. A one-shot command calls it; the TUI and the
+// metrics server, which run for hours, do not.
+func Enable() { enabled.Store(true) }
 
 // Threshold is the least capacity Buffer advises: below two huge pages a
 // buffer may hold no whole one.
-const Threshold = 2 * PageSize
+func Threshold() int { return 2 * int(PageSize()) }
 
 // Buffer returns an empty slice of the given capacity. At Threshold or
-// more, its whole huge pages are advised before anything touches them.
+// more, once Enable was called, its whole huge pages are advised; memory
+// the runtime hands out fresh has not been touched yet, so they come in
+// as huge pages (memory it reuses was touched before: the advice changes
+// nothing there).
 func Buffer(capacity int) []byte {
 	b := make([]byte, 0, capacity)
-	if capacity >= Threshold && OnRequest() {
+	if enabled.Load() && capacity >= Threshold() && OnRequest() {
 		Advise(b[:capacity])
 	}
 	return b

@@ -5,23 +5,46 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"unsafe"
 )
 
-// enabledPath says when Linux backs anonymous memory with transparent
-// huge pages: always, never, or [madvise] — only where a process asks.
-const enabledPath = "/sys/kernel/mm/transparent_hugepage/enabled"
+// thpDir holds the kernel's transparent huge page settings: enabled says
+// when anonymous memory gets them (always, never, or [madvise] — only
+// where a process asks), hpage_pmd_size how big one is.
+const thpDir = "/sys/kernel/mm/transparent_hugepage/"
+
+// defaultPageSize is a huge page where hpage_pmd_size cannot be read: one
+// PMD with 4 KiB pages.
+const defaultPageSize = 2 << 20
+
+type settings struct {
+	onRequest bool
+	pageSize  uintptr
+}
+
+var read = sync.OnceValue(func() settings {
+	s := settings{pageSize: defaultPageSize}
+	if b, err := os.ReadFile(thpDir + "hpage_pmd_size"); err == nil {
+		if n, err := strconv.ParseUint(string(bytes.TrimSpace(b)), 10, 64); err == nil && n > 0 && n&(n-1) == 0 {
+			s.pageSize = uintptr(n)
+		}
+	}
+	m, err := os.ReadFile(thpDir + "enabled")
+	s.onRequest = err == nil && mode(m) == "madvise" && !godebugDisablesTHP(os.Getenv("GODEBUG"))
+	return s
+})
 
 // OnRequest reports whether huge pages are given here only where a
-// process asks for them, and this process may ask. It reads the kernel's
-// mode once.
-var OnRequest = sync.OnceValue(func() bool {
-	m, err := os.ReadFile(enabledPath)
-	return err == nil && mode(m) == "madvise" && !godebugDisablesTHP(os.Getenv("GODEBUG"))
-})
+// process asks for them, and this process may ask. The kernel's settings
+// are read once.
+func OnRequest() bool { return read().onRequest }
+
+// PageSize is the size of a transparent huge page here.
+func PageSize() uintptr { return read().pageSize }
 
 // Advise asks for huge pages over b's whole huge pages, and returns them;
 // the range is empty where b holds none or the kernel refused.
@@ -29,15 +52,16 @@ func Advise(b []byte) Range {
 	if len(b) == 0 {
 		return Range{}
 	}
+	size := PageSize()
 	start := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
-	r := Range{Lo: (start + PageSize - 1) &^ (PageSize - 1), Hi: (start + uintptr(len(b))) &^ (PageSize - 1)}
+	r := Range{Lo: (start + size - 1) &^ (size - 1), Hi: (start + uintptr(len(b))) &^ (size - 1)}
 	if r.Empty() || syscall.Madvise(b[r.Lo-start:r.Hi-start], syscall.MADV_HUGEPAGE) != nil {
 		return Range{}
 	}
 	return r
 }
 
-// mode is the bracketed word of enabledPath's contents.
+// mode is the bracketed word of the enabled file's contents.
 func mode(b []byte) string {
 	_, after, ok := bytes.Cut(b, []byte("["))
 	if !ok {
@@ -51,12 +75,14 @@ func mode(b []byte) string {
 }
 
 // godebugDisablesTHP reports whether GODEBUG turns the runtime's own use
-// of huge pages off.
+// of huge pages off: a number other than 0, the last setting winning, as
+// the runtime reads it.
 func godebugDisablesTHP(godebug string) bool {
 	on := false
 	for setting := range strings.SplitSeq(godebug, ",") {
 		if v, ok := strings.CutPrefix(setting, "disablethp="); ok {
-			on = v == "1" // the last setting wins, as in the runtime
+			n, err := strconv.Atoi(v)
+			on = err == nil && n != 0
 		}
 	}
 	return on

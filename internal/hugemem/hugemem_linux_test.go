@@ -30,6 +30,8 @@ func TestGodebugDisablesTHPAsTheRuntimeReadsIt(t *testing.T) {
 		"disablethp=1,disablethp=0": false,
 		"disablethp=0":              false,
 		"xdisablethp=1":             false,
+		"disablethp=2":              true,
+		"disablethp=yes":            false,
 	} {
 		if got := godebugDisablesTHP(in); got != want {
 			t.Errorf("godebugDisablesTHP(%q) = %v, want %v", in, got, want)
@@ -40,19 +42,21 @@ func TestGodebugDisablesTHPAsTheRuntimeReadsIt(t *testing.T) {
 // whole is the range of b's whole huge pages.
 func whole(b []byte) Range {
 	start := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
-	return Range{Lo: (start + PageSize - 1) &^ (PageSize - 1), Hi: (start + uintptr(cap(b))) &^ (PageSize - 1)}
+	size := PageSize()
+	return Range{Lo: (start + size - 1) &^ (size - 1), Hi: (start + uintptr(cap(b))) &^ (size - 1)}
 }
 
 // TestAdviseMarksTheWholeHugePages: on memory nobody has advised, the
 // advice lands on the slice's whole huge pages, and Advised tells the
 // two apart.
 func TestAdviseMarksTheWholeHugePages(t *testing.T) {
-	m, err := syscall.Mmap(-1, 0, 8<<20, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
+	size := PageSize()
+	m, err := syscall.Mmap(-1, 0, 4*int(size), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { syscall.Munmap(m) })
-	b := m[PageSize/2:] // starts inside a huge page
+	b := m[size/2:] // starts inside a huge page
 	if ok, err := Advised(whole(b)); err != nil || ok {
 		t.Fatalf("fresh memory: advised %v, %v; want false", ok, err)
 	}
@@ -61,29 +65,39 @@ func TestAdviseMarksTheWholeHugePages(t *testing.T) {
 		t.Skip("the kernel refused the advice")
 	}
 	start := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
-	if r != whole(b) || r.Lo < start || r.Hi > start+uintptr(len(b)) || r.Hi-r.Lo < 2*PageSize {
+	if r != whole(b) || r.Lo < start || r.Hi > start+uintptr(len(b)) || r.Hi-r.Lo < 2*size {
 		t.Errorf("Advise of [%#x, %#x): %#x-%#x", start, start+uintptr(len(b)), r.Lo, r.Hi)
 	}
 	if ok, err := Advised(r); err != nil || !ok {
 		t.Errorf("after Advise: advised %v, %v; want true", ok, err)
 	}
-	if r := Advise(b[:PageSize/2]); !r.Empty() {
+	if r := Advise(b[:size/2]); !r.Empty() {
 		t.Errorf("Advise of half a huge page: %#x-%#x, want empty", r.Lo, r.Hi)
 	}
 }
 
-// TestBufferAdvisesItsWholeHugePages: where the kernel gives huge pages
-// on request, a big Buffer comes advised.
-func TestBufferAdvisesItsWholeHugePages(t *testing.T) {
-	b := Buffer(8 << 20)
-	if len(b) != 0 || cap(b) != 8<<20 {
-		t.Fatalf("Buffer(8 MiB): len %d cap %d", len(b), cap(b))
+// TestBufferAdvisesOnceEnabled: a big Buffer is advised only once
+// Enable was called, and only where the kernel gives huge pages on
+// request. (Memory a Buffer reuses may carry an earlier advice: the test
+// is meaningful in a fresh process, as `go test` runs it.)
+func TestBufferAdvisesOnceEnabled(t *testing.T) {
+	n := 4 * int(PageSize())
+	b := Buffer(n)
+	if len(b) != 0 || cap(b) != n {
+		t.Fatalf("Buffer(%d): len %d cap %d", n, len(b), cap(b))
 	}
 	if !OnRequest() {
 		t.Skip("huge pages are not given on request here: nothing to advise")
 	}
-	if ok, err := Advised(whole(b)); err != nil || !ok {
-		t.Errorf("Buffer(8 MiB): advised %v, %v; want true", ok, err)
+	if ok, err := Advised(whole(b)); err != nil || ok {
+		t.Errorf("Buffer before Enable: advised %v, %v; want false", ok, err)
+	}
+	Enable()
+	t.Cleanup(func() { enabled.Store(false) })
+	b2 := Buffer(n)
+	if ok, err := Advised(whole(b2)); err != nil || !ok {
+		t.Errorf("Buffer after Enable: advised %v, %v; want true", ok, err)
 	}
 	runtime.KeepAlive(b)
+	runtime.KeepAlive(b2)
 }

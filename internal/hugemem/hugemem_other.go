@@ -8,6 +8,9 @@ import "errors"
 // for here.
 func OnRequest() bool { return false }
 
+// PageSize is one PMD with 4 KiB pages; nothing is advised here anyway.
+func PageSize() uintptr { return 2 << 20 }
+
 // Advise advises nothing.
 func Advise([]byte) Range { return Range{} }
 
