@@ -209,7 +209,8 @@ func report(dir, out, notes string) error {
 		"of one private tmux server, started together, 5 s to settle, then utime+stime (and cutime+cstime: the tmux " +
 		"clients a scan runs) from /proc/PID/stat before and after the same window.\n")
 	b.WriteString("- **d** (`probe codec`): `pyjson.Parse` then `pyjson.Encode` of the 10,000-agent registry's bytes, " +
-		"one warm-up, then the median of the runs' sums.\n")
+		"with big buffers on huge pages where the kernel gives them on request, as repair runs the codec " +
+		"(`hugemem.Enable`); one warm-up, then the median of the runs' sums.\n")
 	b.WriteString("- **e** (`probe lock`): drift the registry's `active_count` under its lock, then `engine.Check`, " +
 		"`reconcile.PlanRepair` and `engine.Repair` as `agentwatch repair --yes` runs them; `Result.Commits[].LockHeld` " +
 		"of the registry's transaction (backup, journal, in-place write and their fsyncs included). " +
