@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"sync"
 
 	"agentwatch/internal/hugemem"
 )
@@ -18,15 +19,13 @@ const lateLimit = 64 << 20
 // oneShotHeap readies the heap of a one-shot command on the other
 // processor while the caller goes on: collectLate, over huge pages where
 // the kernel gives them on request, and big buffers advised (hugemem).
-// ready waits for it; the caller calls it before its main allocations.
-func oneShotHeap() (ready func()) {
+// ready waits for it, and returns the heap's advised range (empty where
+// none was); the caller calls it before its main allocations.
+func oneShotHeap() (ready func() hugemem.Range) {
 	hugemem.Enable()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		collectLate(true)
-	}()
-	return func() { <-done }
+	done := make(chan hugemem.Range, 1)
+	go func() { done <- collectLate(true) }()
+	return func() hugemem.Range { return <-done }
 }
 
 // hugeHeapBytes is how much of its heap a one-shot command asks to have
@@ -51,7 +50,9 @@ const hugeHeapBytes = lateLimit / 2
 // while the block is held would only cost a cycle.
 // It returns the advised range, empty where nothing was advised.
 func adviseHugeHeap() hugemem.Range {
-	if !hugemem.OnRequest() {
+	if !hugemem.OnRequest() || hugemem.PageSize() > hugeHeapBytes/2 {
+		// Pages that big (arm64 with 64 KiB base pages has 512 MiB ones)
+		// would hold little of the block.
 		return hugemem.Range{}
 	}
 	r := hugemem.Advise(make([]byte, hugeHeapBytes))
@@ -76,25 +77,47 @@ func gcCycles() uint64 {
 // earlier call whose first collection has not come yet), it is left as it
 // is. With hugePages, and no collection yet, the heap is first given
 // huge pages (adviseHugeHeap), while the collector is off and before the
-// marker exists: the forced collection hands nothing back.
-func collectLate(hugePages bool) {
+// marker exists: the forced collection hands nothing back. It returns
+// the heap's advised range, empty where none was.
+func collectLate(hugePages bool) (advised hugemem.Range) {
 	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
-		return
+		return advised
+	}
+	// late.pending, not the collector's settings, says whether an earlier
+	// call's restore is still to come: that restore runs on a goroutine of
+	// its own, and could land between reading the settings here and
+	// putting them back.
+	late.Lock()
+	defer late.Unlock()
+	if late.pending {
+		return advised
 	}
 	percent := debug.SetGCPercent(-1)
 	if percent < 0 || debug.SetMemoryLimit(-1) != math.MaxInt64 {
-		debug.SetGCPercent(percent)
-		return
+		debug.SetGCPercent(percent) // someone else's settings
+		return advised
 	}
 	if hugePages && gcCycles() == 0 {
-		adviseHugeHeap()
+		advised = adviseHugeHeap()
 	}
 	limit := debug.SetMemoryLimit(lateLimit)
+	late.pending = true
 	// The first collection, made by the limit, finds the marker
 	// unreachable and restores the usual pacing.
 	marker := new([64]byte)
 	runtime.AddCleanup(marker, func(struct{}) {
+		late.Lock()
+		defer late.Unlock()
 		debug.SetGCPercent(percent)
 		debug.SetMemoryLimit(limit)
+		late.pending = false
 	}, struct{}{})
+	return advised
+}
+
+// late is collectLate's state: whether the collector is off waiting for
+// its first collection.
+var late struct {
+	sync.Mutex
+	pending bool
 }

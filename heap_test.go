@@ -49,8 +49,13 @@ func TestCollectLateHandsTheCollectorBack(t *testing.T) {
 	runtime.GC()
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
-	collectLate(false)
-	collectLate(true)
+	// After a collection, the heap's free pages are not fresh: no advice.
+	if r := collectLate(true); !r.Empty() {
+		t.Errorf("collectLate after collections advised [%#x, %#x)", r.Lo, r.Hi)
+	}
+	if r := collectLate(true); !r.Empty() {
+		t.Errorf("a second collectLate advised [%#x, %#x)", r.Lo, r.Hi)
+	}
 	if p, l := gcSettings(); p != -1 || l != lateLimit {
 		t.Fatalf("after collectLate: GOGC %d, limit %d; want off, %d", p, l, lateLimit)
 	}

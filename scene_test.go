@@ -31,6 +31,9 @@ func TestMain(m *testing.M) {
 	if demo.IsFake(os.Args[0]) {
 		os.Exit(demo.RunFake(os.Args))
 	}
+	if os.Getenv("AGENTWATCH_TEST_ONESHOT_HEAP") == "1" {
+		os.Exit(reportOneShotHeap()) // first thing, before any test runs
+	}
 	// The end-to-end tests run this binary as agentwatch itself.
 	if os.Getenv("AGENTWATCH_TEST_AS_MAIN") == "1" {
 		os.Args = append([]string{"agentwatch"}, os.Args[1:]...)

@@ -2,7 +2,10 @@ package engine
 
 import (
 	"context"
+	"os"
 	"os/exec"
+	"os/signal"
+	"syscall"
 	"testing"
 	"time"
 
@@ -13,6 +16,14 @@ import (
 // TestSignalAudited: the chosen signal reaches the planned process when its
 // start time still matches, and never a PID whose start time differs.
 func TestSignalAudited(t *testing.T) {
+	// Under nohup the tests start with SIGHUP ignored, and a child would
+	// inherit that: while a handler is installed here, the child starts
+	// with the default (die on SIGHUP), as an agent's process does.
+	if signal.Ignored(syscall.SIGHUP) {
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+	}
 	child := exec.Command("sleep", "60")
 	if err := child.Start(); err != nil {
 		t.Fatal(err)

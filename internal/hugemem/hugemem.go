@@ -35,10 +35,15 @@ func Threshold() int { return 2 * int(PageSize()) }
 // nothing there).
 func Buffer(capacity int) []byte {
 	b := make([]byte, 0, capacity)
-	if enabled.Load() && capacity >= Threshold() && OnRequest() {
+	if advises(capacity) {
 		Advise(b[:capacity])
 	}
 	return b
+}
+
+// advises reports whether Buffer advises a buffer of that capacity.
+func advises(capacity int) bool {
+	return enabled.Load() && capacity >= Threshold() && OnRequest()
 }
 
 // Range is the advised part of a block of memory: its whole huge pages.

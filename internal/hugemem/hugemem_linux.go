@@ -29,7 +29,7 @@ type settings struct {
 var read = sync.OnceValue(func() settings {
 	s := settings{pageSize: defaultPageSize}
 	if b, err := os.ReadFile(thpDir + "hpage_pmd_size"); err == nil {
-		if n, err := strconv.ParseUint(string(bytes.TrimSpace(b)), 10, 64); err == nil && n > 0 && n&(n-1) == 0 {
+		if n, err := strconv.ParseUint(string(bytes.TrimSpace(b)), 10, 64); err == nil && n >= uint64(os.Getpagesize()) && n&(n-1) == 0 {
 			s.pageSize = uintptr(n)
 		}
 	}
@@ -75,14 +75,15 @@ func mode(b []byte) string {
 }
 
 // godebugDisablesTHP reports whether GODEBUG turns the runtime's own use
-// of huge pages off: a number other than 0, the last setting winning, as
-// the runtime reads it.
+// of huge pages off, read as the runtime reads it: a 32-bit number other
+// than 0, the last that parses winning.
 func godebugDisablesTHP(godebug string) bool {
 	on := false
 	for setting := range strings.SplitSeq(godebug, ",") {
 		if v, ok := strings.CutPrefix(setting, "disablethp="); ok {
-			n, err := strconv.Atoi(v)
-			on = err == nil && n != 0
+			if n, err := strconv.ParseInt(v, 10, 32); err == nil {
+				on = n != 0
+			}
 		}
 	}
 	return on

@@ -32,6 +32,8 @@ func TestGodebugDisablesTHPAsTheRuntimeReadsIt(t *testing.T) {
 		"xdisablethp=1":             false,
 		"disablethp=2":              true,
 		"disablethp=yes":            false,
+		"disablethp=1,disablethp=x": true,
+		"disablethp=4294967296":     false,
 	} {
 		if got := godebugDisablesTHP(in); got != want {
 			t.Errorf("godebugDisablesTHP(%q) = %v, want %v", in, got, want)
@@ -76,28 +78,34 @@ func TestAdviseMarksTheWholeHugePages(t *testing.T) {
 	}
 }
 
-// TestBufferAdvisesOnceEnabled: a big Buffer is advised only once
-// Enable was called, and only where the kernel gives huge pages on
-// request. (Memory a Buffer reuses may carry an earlier advice: the test
-// is meaningful in a fresh process, as `go test` runs it.)
+// TestBufferAdvisesOnceEnabled: Buffer advises only once Enable was
+// called, at Threshold or more, and only where the kernel gives huge
+// pages on request; a big Buffer then comes advised.
 func TestBufferAdvisesOnceEnabled(t *testing.T) {
+	was := enabled.Load()
+	t.Cleanup(func() { enabled.Store(was) })
+	enabled.Store(false)
 	n := 4 * int(PageSize())
+	if advises(n) {
+		t.Fatal("Buffer advises before Enable")
+	}
 	b := Buffer(n)
 	if len(b) != 0 || cap(b) != n {
 		t.Fatalf("Buffer(%d): len %d cap %d", n, len(b), cap(b))
 	}
+	Enable()
+	if advises(Threshold() - 1) {
+		t.Error("Buffer advises below the threshold")
+	}
+	if advises(n) != OnRequest() {
+		t.Errorf("after Enable, Buffer(%d) advises: %v; huge pages on request here: %v", n, advises(n), OnRequest())
+	}
 	if !OnRequest() {
 		t.Skip("huge pages are not given on request here: nothing to advise")
 	}
-	if ok, err := Advised(whole(b)); err != nil || ok {
-		t.Errorf("Buffer before Enable: advised %v, %v; want false", ok, err)
-	}
-	Enable()
-	t.Cleanup(func() { enabled.Store(false) })
-	b2 := Buffer(n)
-	if ok, err := Advised(whole(b2)); err != nil || !ok {
+	b = Buffer(n)
+	if ok, err := Advised(whole(b)); err != nil || !ok {
 		t.Errorf("Buffer after Enable: advised %v, %v; want true", ok, err)
 	}
 	runtime.KeepAlive(b)
-	runtime.KeepAlive(b2)
 }
