@@ -114,6 +114,7 @@ type parser struct {
 	members []Member // for members
 	elems   []*Value // and for elements
 	chunk   int      // values per chunk; grows with the document
+	cut     int      // chunks cut so far, of any of the four
 
 	// The members and elements of the containers still open, innermost
 	// last, and beside each member its key as Python would encode it:
@@ -121,6 +122,26 @@ type parser struct {
 	memberStack []Member
 	keyStack    []string
 	elemStack   []*Value
+	// indexes holds, for each depth, the key index of a long object open
+	// there, reused by the next long object at that depth.
+	indexes []map[string]int
+}
+
+// keyIndex returns an empty key index for a long object at depth: only one
+// object is open at each depth at a time. The index of a very long object
+// is not kept: clearing it for each short one after would cost its size.
+func (p *parser) keyIndex(depth int) map[string]int {
+	for len(p.indexes) <= depth {
+		p.indexes = append(p.indexes, nil)
+	}
+	m := p.indexes[depth]
+	if m == nil || len(m) > 256 {
+		m = make(map[string]int, 64)
+		p.indexes[depth] = m
+	} else {
+		clear(m)
+	}
+	return m
 }
 
 func newSyntaxError(data string, off int, msg string) *SyntaxError {
@@ -191,6 +212,7 @@ func (p *parser) newValue(kind Kind, text string, canon bool) *Value {
 		// chunks of 128 KB for a long one.
 		p.chunk = min(max(2*p.chunk, 16), 4096)
 		p.vals = make([]Value, p.chunk)
+		p.cut++
 	}
 	v := &p.vals[0]
 	p.vals = p.vals[1:]
@@ -207,6 +229,7 @@ func (p *parser) newContainer(kind Kind, start, depth int, canon bool) *Value {
 	v.depth = uint16(depth)
 	if len(p.kids) == 0 {
 		p.kids = make([]kids, max(p.chunk/4, 16))
+		p.cut++
 	}
 	p.kids[0] = kids{}
 	v.kids = &p.kids[0]
@@ -222,6 +245,7 @@ func (p *parser) takeMembers(base int) []Member {
 	n := len(ms)
 	if n > len(p.members) {
 		p.members = make([]Member, max(n, 2*p.chunk))
+		p.cut++
 	}
 	out := p.members[:n:n]
 	p.members = p.members[n:]
@@ -237,6 +261,7 @@ func (p *parser) takeElems(base int) []*Value {
 	n := len(es)
 	if n > len(p.elems) {
 		p.elems = make([]*Value, max(n, 2*p.chunk))
+		p.cut++
 	}
 	out := p.elems[:n:n]
 	p.elems = p.elems[n:]
@@ -360,7 +385,7 @@ func (p *parser) object(depth int) (*Value, bool, error) {
 			if index != nil {
 				index[key] = len(p.keyStack) - 1
 			} else if len(p.keyStack)-base > 16 {
-				index = make(map[string]int, 64)
+				index = p.keyIndex(depth)
 				for i, k := range p.keyStack[base:] {
 					index[k] = base + i
 				}

@@ -78,7 +78,9 @@ type projector struct {
 	plain bool
 	// handle receives the elements of Streams; elem parses them when
 	// asked (elemText, parsed into elemValue), cutting their values from
-	// spare, which the next element reuses.
+	// spare, which the next element reuses: it grows to hold the biggest
+	// element parsed so far, so that a stream of like elements allocates
+	// for the first few alone.
 	handle    func(Element) error
 	elem      parser
 	elemText  []byte
@@ -86,10 +88,10 @@ type projector struct {
 	elemDone  bool
 	elemErr   error
 	spare     struct {
-		vals    [32]Value
-		kids    [8]kids
-		members [32]Member
-		elems   [16]*Value
+		vals    []Value
+		kids    []kids
+		members []Member
+		elems   []*Value
 	}
 }
 

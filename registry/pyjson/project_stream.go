@@ -38,9 +38,14 @@ func (l *projector) elementValue() *Value {
 // element before shows through.
 func (l *projector) parseElement(text []byte) (*Value, error) {
 	sp := &l.spare
+	if sp.vals == nil || l.elem.cut > 0 {
+		// The first element, or the one before ran out of room.
+		n := max(2*len(sp.vals), 32)
+		sp.vals, sp.kids, sp.members, sp.elems = make([]Value, n), make([]kids, n/4), make([]Member, n), make([]*Value, n/2)
+	}
 	p := &l.elem
-	p.src, p.pos = unsafe.String(unsafe.SliceData(text), len(text)), 0
-	p.vals, p.kids, p.members, p.elems = sp.vals[:], sp.kids[:], sp.members[:], sp.elems[:]
+	p.src, p.pos, p.cut = unsafe.String(unsafe.SliceData(text), len(text)), 0, 0
+	p.vals, p.kids, p.members, p.elems = sp.vals, sp.kids, sp.members, sp.elems
 	p.chunk = len(sp.vals)
 	v, _, err := p.value(0)
 	return v, err

@@ -339,3 +339,66 @@ func BenchmarkProject(b *testing.B) {
 		}
 	}
 }
+
+// TestStreamedElementsOfOneShapeStopAllocating: the spare buffers grow to
+// the biggest element, so a stream of like elements allocates for its
+// first few only; and elements of all sizes, mixed, still parse as the
+// whole document does.
+func TestStreamedElementsOfOneShapeStopAllocating(t *testing.T) {
+	var fields []string
+	for i := range 60 {
+		fields = append(fields, fmt.Sprintf(`"k%d": [%d, {"n": "v%d"}]`, i, i, i))
+	}
+	agent := `{` + strings.Join(fields, ", ") + `}`
+	pj := Fields(map[string]*Projection{"agents": Stream("agents", Whole)})
+	parseAll := func(doc string) []string {
+		var got []string
+		if _, err := ProjectStream(strings.NewReader(doc), pj, 1<<16, 0, func(e Element) error {
+			got = append(got, tree(e.Value()))
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	count := func(n int) float64 {
+		doc := `{"agents": [` + strings.Repeat(agent+", ", n-1) + agent + `]}`
+		return testing.AllocsPerRun(3, func() {
+			if _, err := ProjectStream(strings.NewReader(doc), pj, 1<<16, 0, func(e Element) error {
+				if e.Value() == nil {
+					t.Fatal("no value")
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	// What 400 more elements cost, beyond the first 100.
+	if more := count(500) - count(100); more > 40 {
+		t.Errorf("400 more elements of one shape: %.0f more allocations; want next to none", more)
+	}
+
+	var mixed []string
+	for i := range 40 {
+		switch i % 3 {
+		case 0:
+			mixed = append(mixed, agent)
+		case 1:
+			mixed = append(mixed, `{"a": [], "b": {}}`)
+		default:
+			mixed = append(mixed, fmt.Sprintf(`[%d, "x", {"y": [true, null]}]`, i))
+		}
+	}
+	doc := `{"agents": [` + strings.Join(mixed, ", ") + `]}`
+	whole, err := Parse([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := parseAll(doc)
+	for i, e := range whole.Get("agents").Elems() {
+		if want := tree(e); i >= len(got) || got[i] != want {
+			t.Errorf("element %d: got %q, want %s", i, got[min(i, len(got)-1)], want)
+		}
+	}
+}
