@@ -114,7 +114,9 @@ type parser struct {
 	members []Member // for members
 	elems   []*Value // and for elements
 	chunk   int      // values per chunk; grows with the document
-	cut     int      // chunks cut so far, of any of the four
+	// used counts the values, containers, members and elements handed
+	// out since it was last reset (a streamed element's parse).
+	used struct{ vals, kids, members, elems int }
 
 	// The members and elements of the containers still open, innermost
 	// last, and beside each member its key as Python would encode it:
@@ -128,20 +130,29 @@ type parser struct {
 }
 
 // keyIndex returns an empty key index for a long object at depth: only one
-// object is open at each depth at a time. The index of a very long object
-// is not kept: clearing it for each short one after would cost its size.
+// object is open at each depth at a time. (dropIndex lets go of a very
+// long object's: clearing it for each short one after would cost its
+// size, and keep it alive.)
 func (p *parser) keyIndex(depth int) map[string]int {
 	for len(p.indexes) <= depth {
 		p.indexes = append(p.indexes, nil)
 	}
 	m := p.indexes[depth]
-	if m == nil || len(m) > 256 {
+	if m == nil {
 		m = make(map[string]int, 64)
 		p.indexes[depth] = m
 	} else {
 		clear(m)
 	}
 	return m
+}
+
+// dropIndex lets go of the key index of the object closing at depth when
+// it held many keys.
+func (p *parser) dropIndex(depth int, index map[string]int) {
+	if len(index) > 256 {
+		p.indexes[depth] = nil
+	}
 }
 
 func newSyntaxError(data string, off int, msg string) *SyntaxError {
@@ -212,10 +223,10 @@ func (p *parser) newValue(kind Kind, text string, canon bool) *Value {
 		// chunks of 128 KB for a long one.
 		p.chunk = min(max(2*p.chunk, 16), 4096)
 		p.vals = make([]Value, p.chunk)
-		p.cut++
 	}
 	v := &p.vals[0]
 	p.vals = p.vals[1:]
+	p.used.vals++
 	// Whole: a streamed element's values are cut from buffers the one
 	// before it used.
 	*v = Value{kind: kind, text: text, canon: canon}
@@ -229,11 +240,11 @@ func (p *parser) newContainer(kind Kind, start, depth int, canon bool) *Value {
 	v.depth = uint16(depth)
 	if len(p.kids) == 0 {
 		p.kids = make([]kids, max(p.chunk/4, 16))
-		p.cut++
 	}
 	p.kids[0] = kids{}
 	v.kids = &p.kids[0]
 	p.kids = p.kids[1:]
+	p.used.kids++
 	return v
 }
 
@@ -245,8 +256,8 @@ func (p *parser) takeMembers(base int) []Member {
 	n := len(ms)
 	if n > len(p.members) {
 		p.members = make([]Member, max(n, 2*p.chunk))
-		p.cut++
 	}
+	p.used.members += n
 	out := p.members[:n:n]
 	p.members = p.members[n:]
 	copy(out, ms)
@@ -261,8 +272,8 @@ func (p *parser) takeElems(base int) []*Value {
 	n := len(es)
 	if n > len(p.elems) {
 		p.elems = make([]*Value, max(n, 2*p.chunk))
-		p.cut++
 	}
+	p.used.elems += n
 	out := p.elems[:n:n]
 	p.elems = p.elems[n:]
 	copy(out, es)
@@ -406,6 +417,7 @@ func (p *parser) object(depth int) (*Value, bool, error) {
 		case '}':
 			canon = canon && closed
 			p.pos++
+			p.dropIndex(depth, index)
 			v := p.newContainer(Object, start, depth, canon)
 			v.kids.members = p.takeMembers(base)
 			return v, canon, nil

@@ -3,7 +3,10 @@
 
 package pyjson
 
-import "unsafe"
+import (
+	"math/bits"
+	"unsafe"
+)
 
 // streams reports whether pj's elements go to the handler.
 func (l *projector) streams(pj *Projection) bool {
@@ -37,16 +40,26 @@ func (l *projector) elementValue() *Value {
 // newContainer set every field of what they hand out, so nothing of the
 // element before shows through.
 func (l *projector) parseElement(text []byte) (*Value, error) {
-	sp := &l.spare
-	if sp.vals == nil || l.elem.cut > 0 {
-		// The first element, or the one before ran out of room.
-		n := max(2*len(sp.vals), 32)
-		sp.vals, sp.kids, sp.members, sp.elems = make([]Value, n), make([]kids, n/4), make([]Member, n), make([]*Value, n/2)
-	}
-	p := &l.elem
-	p.src, p.pos, p.cut = unsafe.String(unsafe.SliceData(text), len(text)), 0, 0
+	sp, p := &l.spare, &l.elem
+	// Each part of the spare that the element before outgrew now holds
+	// what that element used.
+	fit(&sp.vals, p.used.vals, 32)
+	fit(&sp.kids, p.used.kids, 8)
+	fit(&sp.members, p.used.members, 32)
+	fit(&sp.elems, p.used.elems, 16)
+	p.used = struct{ vals, kids, members, elems int }{}
+	p.src, p.pos = unsafe.String(unsafe.SliceData(text), len(text)), 0
 	p.vals, p.kids, p.members, p.elems = sp.vals, sp.kids, sp.members, sp.elems
 	p.chunk = len(sp.vals)
 	v, _, err := p.value(0)
 	return v, err
+}
+
+// fit makes spare at least least long, and long enough for used (to the
+// next power of two).
+func fit[T any](spare *[]T, used, least int) {
+	if len(*spare) >= max(used, least) {
+		return
+	}
+	*spare = make([]T, max(least, 1<<bits.Len(uint(used))))
 }

@@ -341,64 +341,116 @@ func BenchmarkProject(b *testing.B) {
 }
 
 // TestStreamedElementsOfOneShapeStopAllocating: the spare buffers grow to
-// the biggest element, so a stream of like elements allocates for its
-// first few only; and elements of all sizes, mixed, still parse as the
-// whole document does.
+// what an element uses, so a stream of like elements allocates for its
+// first only, whichever part of them it outgrows (values and containers
+// for objects of arrays, elements for a long flat array); and elements of
+// all sizes, mixed, still parse as the whole document does.
 func TestStreamedElementsOfOneShapeStopAllocating(t *testing.T) {
-	var fields []string
+	var fields, numbers []string
 	for i := range 60 {
 		fields = append(fields, fmt.Sprintf(`"k%d": [%d, {"n": "v%d"}]`, i, i, i))
 	}
-	agent := `{` + strings.Join(fields, ", ") + `}`
+	for i := range 100 {
+		numbers = append(numbers, fmt.Sprint(i))
+	}
 	pj := Fields(map[string]*Projection{"agents": Stream("agents", Whole)})
-	parseAll := func(doc string) []string {
-		var got []string
-		if _, err := ProjectStream(strings.NewReader(doc), pj, 1<<16, 0, func(e Element) error {
-			got = append(got, tree(e.Value()))
-			return nil
-		}); err != nil {
-			t.Fatal(err)
-		}
-		return got
-	}
-	count := func(n int) float64 {
-		doc := `{"agents": [` + strings.Repeat(agent+", ", n-1) + agent + `]}`
-		return testing.AllocsPerRun(3, func() {
-			if _, err := ProjectStream(strings.NewReader(doc), pj, 1<<16, 0, func(e Element) error {
-				if e.Value() == nil {
-					t.Fatal("no value")
+	for _, element := range []string{`{` + strings.Join(fields, ", ") + `}`, `[` + strings.Join(numbers, ", ") + `]`} {
+		count := func(n int) float64 {
+			doc := `{"agents": [` + strings.Repeat(element+", ", n-1) + element + `]}`
+			return testing.AllocsPerRun(3, func() {
+				if _, err := ProjectStream(strings.NewReader(doc), pj, 1<<16, 0, func(e Element) error {
+					if e.Value() == nil {
+						t.Fatal("no value")
+					}
+					return nil
+				}); err != nil {
+					t.Fatal(err)
 				}
-				return nil
-			}); err != nil {
-				t.Fatal(err)
-			}
-		})
-	}
-	// What 400 more elements cost, beyond the first 100.
-	if more := count(500) - count(100); more > 40 {
-		t.Errorf("400 more elements of one shape: %.0f more allocations; want next to none", more)
+			})
+		}
+		// What 400 more elements cost, beyond the first 100.
+		if more := count(500) - count(100); more > 40 {
+			t.Errorf("400 more elements like %.40s…: %.0f more allocations; want next to none", element, more)
+		}
 	}
 
 	var mixed []string
 	for i := range 40 {
 		switch i % 3 {
 		case 0:
-			mixed = append(mixed, agent)
+			mixed = append(mixed, `{`+strings.Join(fields, ", ")+`}`)
 		case 1:
 			mixed = append(mixed, `{"a": [], "b": {}}`)
 		default:
-			mixed = append(mixed, fmt.Sprintf(`[%d, "x", {"y": [true, null]}]`, i))
+			mixed = append(mixed, fmt.Sprintf(`[%d, "x", {"y": [true, null]}, [%s]]`, i, strings.Join(numbers[:i], ", ")))
 		}
 	}
-	doc := `{"agents": [` + strings.Join(mixed, ", ") + `]}`
+	checkStreamedAsWhole(t, `{"agents": [`+strings.Join(mixed, ", ")+`]}`)
+}
+
+// checkStreamedAsWhole streams the agents of doc and holds each element
+// to the same element of the whole document's parse.
+func checkStreamedAsWhole(t *testing.T, doc string) {
+	t.Helper()
+	var got []string
+	pj := Fields(map[string]*Projection{"agents": Stream("agents", Whole)})
+	if _, err := ProjectStream(strings.NewReader(doc), pj, 1<<12, 0, func(e Element) error {
+		got = append(got, tree(e.Value()))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
 	whole, err := Parse([]byte(doc))
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := parseAll(doc)
-	for i, e := range whole.Get("agents").Elems() {
-		if want := tree(e); i >= len(got) || got[i] != want {
-			t.Errorf("element %d: got %q, want %s", i, got[min(i, len(got)-1)], want)
+	elems := whole.Get("agents").Elems()
+	if len(got) != len(elems) {
+		t.Fatalf("%d elements streamed, %d in the whole parse", len(got), len(elems))
+	}
+	for i, e := range elems {
+		if want := tree(e); got[i] != want {
+			t.Errorf("element %d: got %s, want %s", i, got[i], want)
 		}
 	}
+}
+
+// TestLongObjectsInsideLongObjects: objects of more than 16 keys (those a
+// key index serves) nested in one another, each with repeated keys, a very
+// long one among them, parsed whole and streamed: Python keeps a repeated
+// key's first position and its last value at every depth.
+func TestLongObjectsInsideLongObjects(t *testing.T) {
+	long := func(depth, n int, inner string) string {
+		var ms []string
+		for i := range n {
+			ms = append(ms, fmt.Sprintf(`"k%d": %d`, i%(n-3), depth*1000+i)) // the last three repeat the first three
+			if i == n/2 && inner != "" {
+				ms = append(ms, `"inner": `+inner)
+			}
+		}
+		ms = append(ms, fmt.Sprintf(`"k1": "last at depth %d"`, depth))
+		return `{` + strings.Join(ms, ", ") + `}`
+	}
+	var agents []string
+	for i := range 12 {
+		n := 20
+		if i == 4 {
+			n = 400 // past what a kept index may hold
+		}
+		agents = append(agents, long(1, n, long(2, 18+i, long(3, 17, `[]`))))
+	}
+	doc := `{"agents": [` + strings.Join(agents, ", ") + `]}`
+	o := newOracle(t)
+	want := o.query(t, []byte(doc), nil)
+	if !want.OK {
+		t.Fatalf("python3 refused the document: %s", want.Msg)
+	}
+	v, err := Parse([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := Encode(v); string(got) != string(want.Out) {
+		t.Errorf("Encode(Parse(doc)) differs from python3's json.dumps(json.loads(doc), indent=2):\n%s", docDiff(got, want.Out))
+	}
+	checkStreamedAsWhole(t, doc)
 }
