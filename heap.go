@@ -73,9 +73,9 @@ func gcCycles() uint64 {
 // rows, the process table, the report): an early collection frees next to
 // nothing, and its marking takes a processor from the scan. A large
 // registry still gets a collector as usual past lateLimit. Where GOGC or
-// GOMEMLIMIT is set, or the collector is already off or limited (an
-// earlier call whose first collection has not come yet), it is left as it
-// is. With hugePages, and no collection yet, the heap is first given
+// GOMEMLIMIT is set, an earlier call's first collection has not come yet,
+// or someone else has turned the collector off or limited it, it is left
+// as it is. With hugePages, and no collection yet, the heap is first given
 // huge pages (adviseHugeHeap), while the collector is off and before the
 // marker exists: the forced collection hands nothing back. It returns
 // the heap's advised range, empty where none was.
