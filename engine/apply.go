@@ -84,7 +84,7 @@ func (e *Engine) apply(ctx context.Context, snap *Snapshot, plan reconcile.Plan,
 		var ahead *derivation
 		var prepared *registry.Prepared
 		if pre, err := e.cfg.Store.Read(ctx, path); err == nil && pre.Root != nil {
-			if d, err := e.derive(ctx, snap, pre.Root, ops, env); err == nil {
+			if d, err := e.derive(ctx, snap, pre.Root, pre.Data, ops, env); err == nil {
 				ahead = d
 				prepared = &registry.Prepared{Read: pre, Next: d.next}
 			}
@@ -92,12 +92,13 @@ func (e *Engine) apply(ctx context.Context, snap *Snapshot, plan reconcile.Plan,
 		if beforeLock != nil {
 			beforeLock(path)
 		}
-		var old, next []byte // what the last call saw and returned
+		var old []byte           // what the last call saw
+		var next *pyjson.Spliced // and returned
 		commit, err := e.cfg.Store.TransformPrepared(ctx, path, prepared, func(cur *registry.Snapshot) (registry.Change, error) {
 			if underLock != nil {
 				underLock(path)
 			}
-			root := cur.Root
+			root, src := cur.Root, cur.Data
 			if ahead != nil && cur.Hash == prepared.Read.Hash {
 				same, err := e.sessionsAnswerAsBefore(ctx, snap, ops, ahead.alive)
 				if err != nil {
@@ -109,18 +110,18 @@ func (e *Engine) apply(ctx context.Context, snap *Snapshot, plan reconcile.Plan,
 					return prepared.Use(), nil
 				}
 				// The ahead derivation changed the prepared tree: derive
-				// afresh from the bytes.
-				if root, err = pyjson.Parse(cur.Data); err != nil {
+				// afresh from the bytes (which are never modified).
+				if root, err = pyjson.ParseShared(cur.Data); err != nil {
 					return registry.Keep(), err
 				}
 			}
-			d, err := e.derive(ctx, snap, root, ops, env)
+			d, err := e.derive(ctx, snap, root, src, ops, env)
 			if err != nil {
 				return registry.Keep(), err
 			}
 			outcomes = d.outcomes
 			old, next = cur.Data, d.next
-			return registry.WriteEncoded(d.next), nil
+			return registry.WriteSpliced(d.next), nil
 		})
 		if commit != nil {
 			res.Commits = append(res.Commits, commit)
@@ -196,13 +197,14 @@ type derivation struct {
 	// alive is each operation's session answer: whether the session of a
 	// ghost operation was alive (false for every other operation).
 	alive []bool
-	// next is the encoded result, nil when no operation applied.
-	next []byte
+	// next is the encoded result, nil when no operation applied: the
+	// runs of src it leaves as they were, shared, and the edits.
+	next *pyjson.Spliced
 }
 
-// derive applies ops to root, asking first whether each ghost's session is
-// alive again.
-func (e *Engine) derive(ctx context.Context, snap *Snapshot, root *pyjson.Value, ops []reconcile.Op, env reconcile.Env) (*derivation, error) {
+// derive applies ops to root, parsed by pyjson.ParseShared from src,
+// asking first whether each ghost's session is alive again.
+func (e *Engine) derive(ctx context.Context, snap *Snapshot, root *pyjson.Value, src []byte, ops []reconcile.Op, env reconcile.Env) (*derivation, error) {
 	d := &derivation{alive: make([]bool, len(ops))}
 	changed := false
 	for i, op := range ops {
@@ -224,7 +226,7 @@ func (e *Engine) derive(ctx context.Context, snap *Snapshot, root *pyjson.Value,
 		changed = changed || out.Applied
 	}
 	if changed {
-		d.next = pyjson.Encode(root)
+		d.next = pyjson.EncodeSpliced(root, src)
 	}
 	return d, nil
 }

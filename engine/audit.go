@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"agentwatch/registry"
+	"agentwatch/registry/pyjson"
 )
 
 // Audit is the append-only log of every repair, kill, undo and restore, one
@@ -253,11 +254,11 @@ func changesOf(commits []*registry.Commit, fields map[string][]FieldChange) []Fi
 // noteFields records in fields what a commit changed, field by field, from
 // the bytes its change function saw under the lock and the bytes it
 // returned: the last call's, which are what the store wrote.
-func noteFields(fields map[string][]FieldChange, c *registry.Commit, old, next []byte) {
+func noteFields(fields map[string][]FieldChange, c *registry.Commit, old []byte, next *pyjson.Spliced) {
 	if c == nil || !c.Changed {
 		return
 	}
-	if fs, ok := fieldChangesOf(old, next); ok && len(fs) > 0 {
+	if fs, ok := fieldChangesOf(pyjson.SplicedOf(old), next); ok && len(fs) > 0 {
 		fields[c.Path] = fs
 	}
 }

@@ -207,8 +207,8 @@ func entriesText(es []*pyjson.Value) *string {
 
 // fieldChangesOf parses two versions of a registry and lists their field
 // changes; ok is false when either does not parse.
-func fieldChangesOf(before, after []byte) ([]FieldChange, bool) {
-	if len(before)+len(after) >= streamFrom {
+func fieldChangesOf(before, after *pyjson.Spliced) ([]FieldChange, bool) {
+	if before.Size()+after.Size() >= streamFrom {
 		if fs, ok := streamedFieldChanges(before, after); ok {
 			return fs, true
 		}
@@ -217,12 +217,12 @@ func fieldChangesOf(before, after []byte) ([]FieldChange, bool) {
 }
 
 // wholeFieldChanges is fieldChangesOf by parsing both versions whole.
-func wholeFieldChanges(before, after []byte) ([]FieldChange, bool) {
-	b, err := pyjson.Parse(before)
+func wholeFieldChanges(before, after *pyjson.Spliced) ([]FieldChange, bool) {
+	b, err := pyjson.Parse(before.Bytes())
 	if err != nil {
 		return nil, false
 	}
-	a, err := pyjson.Parse(after)
+	a, err := pyjson.Parse(after.Bytes())
 	if err != nil {
 		return nil, false
 	}

@@ -1,9 +1,9 @@
 package engine
 
 import (
-	"bytes"
 	"errors"
 	"hash/maphash"
+	"io"
 	"strings"
 	"unicode/utf8"
 
@@ -58,9 +58,9 @@ func agentID(e pyjson.Element) (string, bool) {
 	return id, isStr && id != ""
 }
 
-func sketchOf(doc []byte) (*sketch, error) {
+func sketchOf(doc *pyjson.Spliced) (*sketch, error) {
 	s := &sketch{sums: map[string]*sketchSum{}}
-	root, err := pyjson.ProjectStream(bytes.NewReader(doc), sketchProjection, 1<<20, int64(len(doc))/64, func(e pyjson.Element) error {
+	root, err := pyjson.ProjectStream(reader(doc), sketchProjection, 1<<20, int64(doc.Size())/64, func(e pyjson.Element) error {
 		id, ok := agentID(e)
 		if !ok {
 			return errNoSketch
@@ -87,11 +87,14 @@ func sketchOf(doc []byte) (*sketch, error) {
 	return s, nil
 }
 
+// reader reads doc from its parts.
+func reader(doc *pyjson.Spliced) io.Reader { return io.NewSectionReader(doc, 0, int64(doc.Size())) }
+
 // entriesOf reads the entries of the agents named in want, whole and of
 // their own, and where each stands in an array.
-func entriesOf(doc []byte, want map[string]bool) (map[string][]*pyjson.Value, map[string][]int, error) {
+func entriesOf(doc *pyjson.Spliced, want map[string]bool) (map[string][]*pyjson.Value, map[string][]int, error) {
 	groups, at := map[string][]*pyjson.Value{}, map[string][]int{}
-	_, err := pyjson.ProjectStream(bytes.NewReader(doc), sketchProjection, 1<<20, int64(len(doc))/64, func(e pyjson.Element) error {
+	_, err := pyjson.ProjectStream(reader(doc), sketchProjection, 1<<20, int64(doc.Size())/64, func(e pyjson.Element) error {
 		id, ok := agentID(e)
 		if !ok {
 			return errNoSketch
@@ -119,7 +122,7 @@ func entriesOf(doc []byte, want map[string]bool) (map[string][]*pyjson.Value, ma
 // streamedFieldChanges is fieldChangesOf read as streams; ok is false
 // where wholeFieldChanges must decide: a version that does not parse, or
 // agents that are not in the orchestrator's shape in both.
-func streamedFieldChanges(before, after []byte) ([]FieldChange, bool) {
+func streamedFieldChanges(before, after *pyjson.Spliced) ([]FieldChange, bool) {
 	b, err := sketchOf(before)
 	if err != nil {
 		return nil, false

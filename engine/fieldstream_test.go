@@ -100,12 +100,13 @@ func TestStreamedFieldChangesAgreeWithWhole(t *testing.T) {
 	// shape), not one it leaves to the whole comparison.
 	check := func(name string, before, after []byte, streams bool) {
 		t.Helper()
-		want, wok := wholeFieldChanges(before, after)
-		got, gok := fieldChangesOf(before, after)
+		b, a := pyjson.SplicedOf(before), pyjson.SplicedOf(after)
+		want, wok := wholeFieldChanges(b, a)
+		got, gok := fieldChangesOf(b, a)
 		if gok != wok || !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: got %v %s, want %v %s", name, gok, showChanges(got), wok, showChanges(want))
 		}
-		if s, sok := streamedFieldChanges(before, after); streams && (!sok || !reflect.DeepEqual(s, want)) {
+		if s, sok := streamedFieldChanges(b, a); streams && (!sok || !reflect.DeepEqual(s, want)) {
 			t.Errorf("%s: streamed %v %s, want %s", name, sok, showChanges(s), showChanges(want))
 		}
 	}

@@ -233,7 +233,8 @@ func (e *Engine) undoByField(ctx context.Context, f UndoFile, fields map[string]
 		out.Reason = f.Conflict
 		return out, nil
 	}
-	var old, next []byte
+	var old []byte
+	var next *pyjson.Spliced
 	commit, err := e.cfg.Store.Transform(ctx, f.Path, func(cur *registry.Snapshot) (registry.Change, error) {
 		var changed bool
 		out.Kept, changed = undoFields(cur.Root, f.Fields)
@@ -241,8 +242,8 @@ func (e *Engine) undoByField(ctx context.Context, f UndoFile, fields map[string]
 		if !changed {
 			return registry.Keep(), nil
 		}
-		old, next = cur.Data, pyjson.Encode(cur.Root)
-		return registry.WriteEncoded(next), nil
+		old, next = cur.Data, pyjson.EncodeSpliced(cur.Root, cur.Data)
+		return registry.WriteSpliced(next), nil
 	})
 	noteFields(fields, commit, old, next)
 	switch {
@@ -281,7 +282,7 @@ func (e *Engine) undoWhole(ctx context.Context, f UndoFile, force bool, fields m
 		old = cur.Data
 		return registry.Write(f.Restore), nil
 	})
-	noteFields(fields, commit, old, f.Restore)
+	noteFields(fields, commit, old, pyjson.SplicedOf(f.Restore))
 	switch {
 	case err != nil:
 		out.Reason = err.Error()

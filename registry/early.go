@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"agentwatch/registry/pyjson"
 )
 
 // earlyJournal is a journal written before the lock was taken, under a
@@ -32,12 +34,12 @@ type earlyJournal struct {
 // derived ahead from prepared's bytes, ahead, whose hash is hash. It
 // returns nil when the write fails: the journal is then written under the
 // lock.
-func journalAhead(canon string, prepared *Snapshot, ahead []byte, hash string) *earlyJournal {
+func journalAhead(canon string, prepared *Snapshot, ahead *pyjson.Spliced, hash string) *earlyJournal {
 	fi, err := os.Stat(canon)
 	if err != nil {
 		return nil
 	}
-	j := &Journal{Registry: canon, OldHash: prepared.Hash, NewHash: hash, Data: ahead}
+	j := &Journal{Registry: canon, OldHash: prepared.Hash, NewHash: hash}
 	// CreateTemp opens with O_CREAT|O_EXCL: it never opens what is already
 	// at the name it picks, a planted link included.
 	f, err := os.CreateTemp(filepath.Dir(canon), filepath.Base(canon)+JournalSuffix+".*"+earlyJournalSuffix)
@@ -47,7 +49,7 @@ func journalAhead(canon string, prepared *Snapshot, ahead []byte, hash string) *
 	e := &earlyJournal{tmp: f.Name(), file: f, oldHash: j.OldHash, newHash: j.NewHash, owners: []int{ownerOf(fi), os.Geteuid()}}
 	if err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err == nil {
 		if err = f.Chmod(fi.Mode().Perm()); err == nil {
-			err = writeJournalTo(f, j)
+			err = writeJournalTo(f, j, ahead)
 		}
 	}
 	if err != nil {

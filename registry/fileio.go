@@ -54,7 +54,7 @@ func (h *lockedFile) snapshotLike(shown string, prepared *Snapshot) (*Snapshot, 
 	if prepared == nil || prepared.Root == nil {
 		return h.snapshot(shown)
 	}
-	same, err := sameContent(h.file, prepared.Data)
+	same, err := sameContent(h.file, pyjson.SplicedOf(prepared.Data))
 	if err != nil {
 		return nil, err
 	}
@@ -69,35 +69,46 @@ func (h *lockedFile) snapshotLike(shown string, prepared *Snapshot) (*Snapshot, 
 }
 
 // sameContent reports whether the file's bytes are want.
-func sameContent(f *os.File, want []byte) (bool, error) { return holdsAt(f, want, 0, true) }
+func sameContent(f *os.File, want *pyjson.Spliced) (bool, error) { return holdsFrom(f, want, 0, true) }
 
-// holdsAt reports whether the file holds want at offset at, and with end,
-// whether it ends there. It reads the file in chunks through one small
-// buffer, stopping at the first difference: under the lock, a big
-// registry is compared without being copied whole into new memory.
-func holdsAt(f *os.File, want []byte, at int64, end bool) (bool, error) {
-	buf := make([]byte, min(len(want)+1, 128<<10))
-	for off := 0; ; {
-		n, err := f.ReadAt(buf, at+int64(off))
-		if n > len(want)-off {
-			if end {
-				return false, nil // longer than want
+// errDiffers stops holdsFrom's walk at the first difference.
+var errDiffers = errors.New("differs")
+
+// holdsFrom reports whether the file holds want's bytes from offset from
+// on at the same offsets, and with end, whether it ends where want does.
+// It reads the file in chunks through one small buffer, stopping at the
+// first difference: under the lock, a big registry is compared without
+// being copied whole into new memory.
+func holdsFrom(f *os.File, want *pyjson.Spliced, from int, end bool) (bool, error) {
+	buf := make([]byte, min(want.Size()-from+1, 128<<10))
+	err := want.Each(from, want.Size(), func(at int, b []byte) error {
+		for len(b) > 0 {
+			chunk := buf[:min(len(b), len(buf))]
+			n, err := f.ReadAt(chunk, int64(at))
+			if !bytes.Equal(chunk[:n], b[:n]) || n < len(chunk) && err == io.EOF {
+				return errDiffers
 			}
-			n = len(want) - off
+			if n < len(chunk) {
+				return err
+			}
+			at, b = at+n, b[n:]
 		}
-		if !bytes.Equal(buf[:n], want[off:off+n]) {
-			return false, nil
-		}
-		off += n
-		switch {
-		case !end && off == len(want):
-			return true, nil
-		case err == io.EOF:
-			return off == len(want), nil
-		case err != nil:
-			return false, err
-		}
+		return nil
+	})
+	if errors.Is(err, errDiffers) {
+		return false, nil
 	}
+	if err != nil || !end {
+		return err == nil, err
+	}
+	n, err := f.ReadAt(buf[:1], int64(want.Size()))
+	if n > 0 {
+		return false, nil // longer than want
+	}
+	if err == io.EOF {
+		return true, nil
+	}
+	return false, err
 }
 
 // readAll reads the whole file from offset 0. The buffer is sized from
@@ -167,8 +178,8 @@ const tornMark = 0x00
 // A SIGKILL needs no fsync to keep this order (the page cache is one for
 // every process); the fsyncs keep it across a power cut. A file left
 // marked is recovered from the journal (recoverJournal's markedTornWrite).
-func writeInPlace(f *os.File, data []byte, held int, step func(string), beside func()) (from int, err error) {
-	if len(data) == 0 {
+func writeInPlace(f *os.File, data *pyjson.Spliced, held int, step func(string), beside func()) (from int, err error) {
+	if data.Size() == 0 {
 		if err := f.Truncate(0); err != nil {
 			return 0, err
 		}
@@ -178,7 +189,7 @@ func writeInPlace(f *os.File, data []byte, held int, step func(string), beside f
 		return 0, err
 	}
 	step("registry-marked")
-	from = min(max(1, held), len(data))
+	from = min(max(1, held), data.Size())
 	if err := writeRest(f, data, from, step); err != nil {
 		return from, err
 	}
@@ -201,7 +212,7 @@ func writeInPlace(f *os.File, data []byte, held int, step func(string), beside f
 		return from, err
 	}
 	step("truncated")
-	if _, err := f.WriteAt(data[:1], 0); err != nil {
+	if err := writeRange(f, data, 0, 1); err != nil {
 		return from, err
 	}
 	step("first-byte")
@@ -219,12 +230,12 @@ func writeInPlace(f *os.File, data []byte, held int, step func(string), beside f
 }
 
 // markedWith reports whether the file is tornMark and the rest of data.
-func markedWith(f *os.File, data []byte) (bool, error) {
-	same, err := holdsAt(f, []byte{tornMark}, 0, false)
+func markedWith(f *os.File, data *pyjson.Spliced) (bool, error) {
+	same, err := holdsFrom(f, pyjson.SplicedOf([]byte{tornMark}), 0, false)
 	if err != nil || !same {
 		return false, err
 	}
-	return holdsAt(f, data[1:], 1, true)
+	return holdsFrom(f, data, 1, true)
 }
 
 // markTorn writes tornMark over the file's first byte, durably.
@@ -237,17 +248,26 @@ func markTorn(f *os.File) error {
 
 // writeRest writes data[from:] at its place, in two halves (the crash
 // tests stop between them), and ends the file with data.
-func writeRest(f *os.File, data []byte, from int, step func(string)) error {
-	half := from + (len(data)-from)/2
-	if _, err := f.WriteAt(data[from:half], int64(from)); err != nil {
+func writeRest(f *os.File, data *pyjson.Spliced, from int, step func(string)) error {
+	half := from + (data.Size()-from)/2
+	if err := writeRange(f, data, from, half); err != nil {
 		return err
 	}
 	step("registry-partial")
-	if _, err := f.WriteAt(data[half:], int64(half)); err != nil {
+	if err := writeRange(f, data, half, data.Size()); err != nil {
 		return err
 	}
 	step("registry-written")
-	return f.Truncate(int64(len(data)))
+	return f.Truncate(int64(data.Size()))
+}
+
+// writeRange writes data's bytes in [from, to) at their offsets, from
+// its parts.
+func writeRange(f *os.File, data *pyjson.Spliced, from, to int) error {
+	return data.Each(from, to, func(at int, b []byte) error {
+		_, err := f.WriteAt(b, int64(at))
+		return err
+	})
 }
 
 // syncDir makes a directory's entries (a journal created or removed, a
@@ -266,21 +286,6 @@ func syncDir(dir string) error {
 		return nil
 	}
 	return err
-}
-
-// commonPrefix returns the length of the longest prefix a and b share,
-// comparing a block at a time.
-func commonPrefix(a, b []byte) int {
-	const block = 4 << 10
-	n := min(len(a), len(b))
-	i := 0
-	for i+block <= n && bytes.Equal(a[i:i+block], b[i:i+block]) {
-		i += block
-	}
-	for i < n && a[i] == b[i] {
-		i++
-	}
-	return i
 }
 
 // flushAhead writes what the page cache holds unwritten of the registry at

@@ -2,10 +2,11 @@ package registry
 
 import (
 	"bytes"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"agentwatch/registry/pyjson"
 )
 
 // TestWriteInPlaceWritesFromTheHeldPrefix holds writeInPlace to its word:
@@ -26,7 +27,9 @@ func TestWriteInPlaceWritesFromTheHeldPrefix(t *testing.T) {
 		{"shorter", bytes.Clone(old[:len(old)/3])},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			held := commonPrefix(old, tc.data)
+			// In parts, as an encoding that shares its source is.
+			data := pyjson.SplicedOf(tc.data[:1], tc.data[1:90], tc.data[90:len(tc.data)-3], tc.data[len(tc.data)-3:])
+			held := data.PrefixWith(old)
 			if held < 100 {
 				t.Fatalf("test data: the change shares only %d bytes with the file", held)
 			}
@@ -53,7 +56,7 @@ func TestWriteInPlaceWritesFromTheHeldPrefix(t *testing.T) {
 					t.Fatal(err)
 				}
 				var steps []string
-				from, err := writeInPlace(f, tc.data, run.told, func(s string) { steps = append(steps, s) }, nil)
+				from, err := writeInPlace(f, data, run.told, func(s string) { steps = append(steps, s) }, nil)
 				f.Close()
 				if err != nil {
 					t.Fatalf("%s: writeInPlace: %v", run.name, err)
@@ -72,9 +75,10 @@ func TestWriteInPlaceWritesFromTheHeldPrefix(t *testing.T) {
 	}
 }
 
-// TestHoldsAt: a file holds a run of bytes at an offset whatever follows
-// it, and ends there only when nothing does.
-func TestHoldsAt(t *testing.T) {
+// TestHoldsFrom: a file holds a content's bytes from an offset on whatever
+// comes before it and whatever follows, and ends where it does only when
+// nothing follows.
+func TestHoldsFrom(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "f")
 	content := bytes.Repeat([]byte("0123456789"), 30000) // beyond one buffer
 	if err := os.WriteFile(path, content, 0o644); err != nil {
@@ -85,57 +89,31 @@ func TestHoldsAt(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	changed := bytes.Clone(content[1:200000])
+	changed := bytes.Clone(content[:200000])
 	changed[150000] ^= 1
+	before := bytes.Clone(content[:200000])
+	before[0] ^= 1
 	for _, tc := range []struct {
 		want     []byte
-		at       int64
+		from     int
 		end, got bool
 	}{
-		{content[1:200000], 1, false, true},
-		{content[1:200000], 1, true, false},
-		{content[1:], 1, true, true},
+		{content[:200000], 1, false, true},
+		{content[:200000], 1, true, false},
+		{content, 1, true, true},
+		{content, 0, true, true},
 		{changed, 1, false, false},
-		{content[1:200000], 2, false, false},
-		{append(bytes.Clone(content[1:]), '!'), 1, false, false},
+		{before, 1, true, false},
+		{before, 1, false, true},
+		{before, 0, false, false},
+		{append(bytes.Clone(content), '!'), 1, false, false},
+		{append(bytes.Clone(content), '!'), 1, true, false},
 	} {
-		got, err := holdsAt(f, tc.want, tc.at, tc.end)
-		if err != nil || got != tc.got {
-			t.Errorf("holdsAt(%d bytes at %d, end %v) = %v, %v; want %v", len(tc.want), tc.at, tc.end, got, err, tc.got)
+		for _, parts := range [][][]byte{{tc.want}, {tc.want[:3], tc.want[3:150001], tc.want[150001:]}} {
+			got, err := holdsFrom(f, pyjson.SplicedOf(parts...), tc.from, tc.end)
+			if err != nil || got != tc.got {
+				t.Errorf("holdsFrom(%d bytes in %d parts, from %d, end %v) = %v, %v; want %v", len(tc.want), len(parts), tc.from, tc.end, got, err, tc.got)
+			}
 		}
-	}
-}
-
-// TestCommonPrefix holds the block-wise comparison to a byte-wise one,
-// with differences at every place around a block's edges.
-func TestCommonPrefix(t *testing.T) {
-	r := rand.New(rand.NewPCG(1, 2))
-	base := make([]byte, 3*4096+17)
-	for i := range base {
-		base[i] = byte('a' + r.IntN(26))
-	}
-	naive := func(a, b []byte) int {
-		i := 0
-		for i < len(a) && i < len(b) && a[i] == b[i] {
-			i++
-		}
-		return i
-	}
-	check := func(a, b []byte) {
-		t.Helper()
-		if got, want := commonPrefix(a, b), naive(a, b); got != want {
-			t.Errorf("commonPrefix of %d and %d bytes: got %d, want %d", len(a), len(b), got, want)
-		}
-	}
-	check(nil, nil)
-	check(base, nil)
-	check(base, base)
-	for _, at := range []int{0, 1, 4095, 4096, 4097, 8191, 8192, len(base) - 1} {
-		b := bytes.Clone(base)
-		b[at] ^= 0x20
-		check(base, b)
-		check(b, base)
-		check(base, base[:at])
-		check(base[:at], base)
 	}
 }

@@ -141,7 +141,7 @@ done`, target, jpath))
 				return err
 			}
 			prep.Root.Set("aw_ahead", pyjson.NewInt(int64(i)))
-			ahead := pyjson.Encode(prep.Root)
+			ahead := pyjson.EncodeSpliced(prep.Root, prep.Data)
 			prep2, err := s.Read(ctx, reg)
 			if err != nil {
 				return err
@@ -149,7 +149,7 @@ done`, target, jpath))
 			p := &Prepared{Read: prep2, Next: ahead}
 			_, err = s.TransformPrepared(ctx, reg, p, func(cur *Snapshot) (Change, error) {
 				cur.Root.Set("aw_ahead", pyjson.NewInt(int64(i)))
-				return WriteEncoded(pyjson.Encode(cur.Root)), nil
+				return WriteSpliced(pyjson.EncodeSpliced(cur.Root, cur.Data)), nil
 			})
 			return err
 		}},
@@ -285,7 +285,7 @@ func TestWriteJournalRefusesAPlantedLink(t *testing.T) {
 	if err := os.Symlink(target, jpath); err != nil {
 		t.Fatal(err)
 	}
-	err := writeJournal(&Journal{Path: jpath, Registry: filepath.Join(dir, "REG"), OldHash: HashBytes(nil), NewHash: HashBytes([]byte("{}")), Data: []byte("{}")}, 0o644, os.Geteuid())
+	err := writeJournal(&Journal{Path: jpath, Registry: filepath.Join(dir, "REG"), OldHash: HashBytes(nil), NewHash: HashBytes([]byte("{}"))}, pyjson.SplicedOf([]byte("{}")), 0o644, os.Geteuid())
 	if !errors.Is(err, ErrForeignFile) {
 		t.Errorf("got %v, want ErrForeignFile", err)
 	}

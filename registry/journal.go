@@ -124,9 +124,9 @@ func readOwnJournal(path string, registryOwner int) ([]byte, error) {
 
 // journalParts returns a journal's header and trailer; its new bytes go
 // between them.
-func journalParts(j *Journal) (header, trailer []byte) {
+func journalParts(j *Journal, size int) (header, trailer []byte) {
 	header = fmt.Appendf(nil, "%s\nregistry %s\nold %s\nnew %s\nsize %d\n\n",
-		journalMagic, strconv.Quote(j.Registry), j.OldHash, j.NewHash, len(j.Data))
+		journalMagic, strconv.Quote(j.Registry), j.OldHash, j.NewHash, size)
 	return header, fmt.Appendf(nil, "\nsum %s\n", HashBytes(header))
 }
 
@@ -190,7 +190,7 @@ func decodeJournal(raw []byte) (*Journal, error) {
 // (the journal recovery kept for restore) is removed first; anything else
 // there (a link planted in a directory another user can write) is a
 // *ForeignFileError, and nothing is written.
-func writeJournal(j *Journal, perm fs.FileMode, registryOwner int) error {
+func writeJournal(j *Journal, next *pyjson.Spliced, perm fs.FileMode, registryOwner int) error {
 	var f *os.File
 	var err error
 	for range 3 {
@@ -217,7 +217,7 @@ func writeJournal(j *Journal, perm fs.FileMode, registryOwner int) error {
 	if err != nil {
 		return err
 	}
-	err = writeJournalTo(f, j)
+	err = writeJournalTo(f, j, next)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -231,19 +231,23 @@ func writeJournal(j *Journal, perm fs.FileMode, registryOwner int) error {
 	return nil
 }
 
-// writeJournalTo writes j into the new file f and fsyncs it. The
-// new bytes are written from where they are, not copied into one buffer
-// with the rest.
-func writeJournalTo(f *os.File, j *Journal) error {
-	header, trailer := journalParts(j)
-	half := len(j.Data) / 2
+// writeJournalTo writes j, with next as its new bytes, into the new file
+// f and fsyncs it. The new bytes are written from their parts, where they
+// are, not copied into one buffer with the rest.
+func writeJournalTo(f *os.File, j *Journal, next *pyjson.Spliced) error {
+	header, trailer := journalParts(j, next.Size())
+	half := next.Size() / 2
+	write := func(_ int, b []byte) error {
+		_, err := f.Write(b)
+		return err
+	}
 	_, err := f.Write(header)
 	if err == nil {
-		_, err = f.Write(j.Data[:half])
+		err = next.Each(0, half, write)
 	}
 	if err == nil {
 		pause("journal-partial")
-		_, err = f.Write(j.Data[half:])
+		err = next.Each(half, next.Size(), write)
 	}
 	if err == nil {
 		_, err = f.Write(trailer)
@@ -360,7 +364,7 @@ func (s *Store) recoverJournal(ctx context.Context, f *os.File, canon string, be
 		if _, err := s.saveBackup(canon, cur, time.Now()); err != nil {
 			return "", fmt.Errorf("back up torn registry: %w", err)
 		}
-		if _, err := writeInPlace(f, j.Data, 0, func(string) {}, nil); err != nil {
+		if _, err := writeInPlace(f, pyjson.SplicedOf(j.Data), 0, func(string) {}, nil); err != nil {
 			return "", fmt.Errorf("finish write: %w", err)
 		}
 		// The write is done even if the journal cannot be removed (the

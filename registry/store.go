@@ -1,7 +1,6 @@
 package registry
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -75,20 +74,20 @@ type Prepared struct {
 	// Read is a read of the registry made before the lock; nobody else
 	// holds its Root.
 	Read *Snapshot
-	// Next are the new bytes derived from Read, pyjson.Encode's output;
-	// nil or empty when it changes nothing.
-	Next []byte
+	// Next are the new bytes derived from Read, pyjson.EncodeSpliced's
+	// output (sharing Read.Data); nil or empty when it changes nothing.
+	Next *pyjson.Spliced
 }
 
 // Use is the prepared change, for a transform to answer while the
 // registry's bytes are still those of p.Read.
-func (p *Prepared) Use() Change { return Change{data: p.Next, encoded: true, prepared: p} }
+func (p *Prepared) Use() Change { return Change{next: p.Next, encoded: true, prepared: p} }
 
 // A Change is a transform's answer: the registry's new bytes, or Keep.
 type Change struct {
-	data     []byte
-	encoded  bool      // pyjson.Encode's output: valid by construction
-	prepared *Prepared // Prepared.Use: hashed and journaled before the lock
+	next     *pyjson.Spliced // nil: keep
+	encoded  bool            // pyjson.Encode's output: valid by construction
+	prepared *Prepared       // Prepared.Use: hashed and journaled before the lock
 }
 
 // Keep leaves the registry as it is; so does the zero Change.
@@ -96,11 +95,31 @@ func Keep() Change { return Change{} }
 
 // Write replaces the registry's bytes with b, which are parsed under the
 // lock before anything is written: bytes that do not parse are refused.
-func Write(b []byte) Change { return Change{data: b} }
+func Write(b []byte) Change {
+	if b == nil {
+		return Keep()
+	}
+	return Change{next: pyjson.SplicedOf(b)}
+}
 
 // WriteEncoded replaces the registry's bytes with b, which pyjson.Encode
 // wrote: valid by construction, they are not parsed again under the lock.
-func WriteEncoded(b []byte) Change { return Change{data: b, encoded: true} }
+func WriteEncoded(b []byte) Change {
+	if b == nil {
+		return Keep()
+	}
+	return Change{next: pyjson.SplicedOf(b), encoded: true}
+}
+
+// WriteSpliced is WriteEncoded for pyjson.EncodeSpliced's output, which
+// shares the memory of the bytes the transform was given: the new bytes
+// are hashed, journaled and written from its parts, never copied whole.
+func WriteSpliced(s *pyjson.Spliced) Change {
+	if s == nil {
+		return Keep()
+	}
+	return Change{next: s, encoded: true}
+}
 
 // TransformFunc derives a registry's new bytes from its current ones. A
 // transaction calls it under the exclusive lock with the bytes it read
@@ -137,6 +156,16 @@ type Commit struct {
 func HashBytes(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
+}
+
+// hashSpliced is HashBytes of s's bytes, read from its parts.
+func hashSpliced(s *pyjson.Spliced) string {
+	h := sha256.New()
+	_ = s.Each(0, s.Size(), func(_ int, b []byte) error {
+		h.Write(b)
+		return nil
+	})
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // DefaultStateDir returns $XDG_STATE_HOME/agentwatch, or
@@ -229,8 +258,8 @@ func (s *Store) update(ctx context.Context, path string, opts txOptions, change 
 	aheadHash, aheadHeld := "", 0
 	if p := opts.prepared; p == nil || p.Read == nil || p.Read.Root == nil {
 		opts.prepared = nil // without the read it was derived from, it is nothing
-	} else if len(p.Next) > 0 {
-		aheadHash, aheadHeld = HashBytes(p.Next), commonPrefix(p.Read.Data, p.Next)
+	} else if p.Next.Size() > 0 {
+		aheadHash, aheadHeld = hashSpliced(p.Next), p.Next.PrefixWith(p.Read.Data)
 		early = s.backupAhead(canon, p.Read)
 		earlyJ = journalAhead(canon, p.Read, p.Next, aheadHash)
 		flushAhead(canon)
@@ -288,9 +317,9 @@ func (s *Store) update(ctx context.Context, path string, opts txOptions, change 
 				hashed <- aheadHash
 				return
 			}
-			hashed <- HashBytes(ch.data)
+			hashed <- hashSpliced(ch.next)
 		}(next)
-		same, rerr := sameContent(h.file, cur.Data)
+		same, rerr := sameContent(h.file, pyjson.SplicedOf(cur.Data))
 		newHash = <-hashed
 		if rerr != nil {
 			return c, fmt.Errorf("read registry: %w", rerr)
@@ -310,21 +339,21 @@ func (s *Store) update(ctx context.Context, path string, opts txOptions, change 
 		return c, fmt.Errorf("back up registry: %w", err)
 	}
 	pause("backup-written")
-	j := &Journal{Path: journalPath(canon), Registry: canon, OldHash: cur.Hash, NewHash: newHash, Data: next.data}
+	j := &Journal{Path: journalPath(canon), Registry: canon, OldHash: cur.Hash, NewHash: newHash}
 	placed := next.prepared != nil && earlyJ.place(j)
 	c.Ahead = placed
 	if !placed {
-		if err := writeJournal(j, h.perm, h.owner); err != nil {
+		if err := writeJournal(j, next.next, h.perm, h.owner); err != nil {
 			return c, fmt.Errorf("write journal: %w", err)
 		}
 	}
 	held := aheadHeld
 	if next.prepared == nil {
-		held = commonPrefix(cur.Data, next.data)
+		held = next.next.PrefixWith(cur.Data)
 	}
 	overwritten := false
-	from, err := writeInPlace(h.file, next.data, held, pause, func() {
-		same, err := sameContent(h.file, next.data)
+	from, err := writeInPlace(h.file, next.next, held, pause, func() {
+		same, err := sameContent(h.file, next.next)
 		overwritten = err == nil && !same
 	})
 	if err != nil {
@@ -376,17 +405,17 @@ func (s *Store) derive(ctx context.Context, h *lockedFile, path, canon string, c
 		if next.prepared != opts.prepared || cur.Hash != opts.prepared.Read.Hash {
 			return nil, next, true, errors.New("update registry: the prepared change was derived from other bytes than those under the lock")
 		}
-		if len(next.data) == 0 {
+		if next.next.Size() == 0 {
 			return cur, next, true, nil // it changes nothing
 		}
 		if aheadHash == cur.Hash {
 			return cur, next, true, nil
 		}
-	} else if next.data == nil || bytes.Equal(next.data, cur.Data) {
+	} else if next.next == nil || next.next.Equal(cur.Data) {
 		return cur, next, true, nil
 	}
 	if !next.encoded {
-		if _, err := pyjson.Parse(next.data); err != nil {
+		if _, err := pyjson.Parse(next.next.Bytes()); err != nil {
 			return nil, next, true, fmt.Errorf("update registry: new content does not parse: %w", err)
 		}
 	}

@@ -77,7 +77,11 @@ func runUpdateChild() int {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
-		p = &Prepared{Read: read, Next: next}
+		// In parts, as a repair's encoding is: the prefix it shares with
+		// the bytes read, from their memory, then the rest in two.
+		k := pyjson.SplicedOf(next).PrefixWith(read.Data)
+		mid := k + (len(next)-k)/2
+		p = &Prepared{Read: read, Next: pyjson.SplicedOf(read.Data[:k], next[k:mid], next[mid:])}
 		change = p.Use()
 	}
 	_, err = s.TransformPrepared(context.Background(), os.Getenv(childRegistryEnv), p, func(*Snapshot) (Change, error) {

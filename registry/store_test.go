@@ -1155,10 +1155,10 @@ func TestUpdatePreparedBacksUpTheBytesUnderTheLock(t *testing.T) {
 	ctx := context.Background()
 	// ahead derives what set(key) would from a read of its own, as the
 	// engine does before it takes the lock.
-	ahead := func(prep *Snapshot, key string) []byte {
-		v := must(pyjson.Parse(prep.Data))
+	ahead := func(prep *Snapshot, key string) *pyjson.Spliced {
+		v := must(pyjson.ParseShared(prep.Data))
 		v.Set(key, pyjson.NewInt(1))
-		return pyjson.Encode(v)
+		return pyjson.EncodeSpliced(v, prep.Data)
 	}
 
 	// Same bytes under the lock: the change returns what was derived
@@ -1180,8 +1180,8 @@ func TestUpdatePreparedBacksUpTheBytesUnderTheLock(t *testing.T) {
 	if c.Backup == "" || HashBytes(readFile(t, c.Backup)) != c.OldHash {
 		t.Errorf("Commit.Backup %q does not hold the old bytes %s", c.Backup, c.OldHash)
 	}
-	if c.NewHash != HashBytes(next) || !bytes.Equal(readFile(t, path), next) {
-		t.Errorf("got new bytes %q, want the change's %q", readFile(t, path), next)
+	if c.NewHash != HashBytes(next.Bytes()) || !bytes.Equal(readFile(t, path), next.Bytes()) {
+		t.Errorf("got new bytes %q, want the change's %q", readFile(t, path), next.Bytes())
 	}
 
 	// Other bytes under the lock: the change derives again; the backup
@@ -1324,7 +1324,7 @@ func TestSameContent(t *testing.T) {
 			t.Fatal(err)
 		}
 		f := must(os.Open(path))
-		got, err := sameContent(f, c.want)
+		got, err := sameContent(f, pyjson.SplicedOf(c.want))
 		f.Close()
 		if err != nil || got != c.same {
 			t.Errorf("%s: got %v, %v; want %v", c.name, got, err, c.same)
@@ -1335,7 +1335,7 @@ func TestSameContent(t *testing.T) {
 // encodeJournal returns a journal file's whole content, as writeJournal
 // writes it.
 func encodeJournal(j *Journal) []byte {
-	header, trailer := journalParts(j)
+	header, trailer := journalParts(j, len(j.Data))
 	return slices.Concat(header, j.Data, trailer)
 }
 
@@ -1350,7 +1350,7 @@ func TestTransformRefusesAPreparedChangeItWasNotGiven(t *testing.T) {
 		read := must(s.Read(ctx, path))
 		v := must(pyjson.Parse(read.Data))
 		v.Set(key, pyjson.NewInt(1))
-		return &Prepared{Read: read, Next: pyjson.Encode(v)}
+		return &Prepared{Read: read, Next: pyjson.SplicedOf(pyjson.Encode(v))}
 	}
 	mine, other := prepare("b"), prepare("c")
 	before := readFile(t, path)

@@ -384,6 +384,7 @@ func TestDocumentEditsMatchPython(t *testing.T) {
 				if got := Encode(v); !bytes.Equal(got, want.Out) {
 					t.Fatalf("after %d edits, got Go != want Python:\n%s", n, docDiff(got, want.Out))
 				}
+				checkSpliced(t, []byte(tc.doc), tc.edits[:n], want.Out)
 			}
 		})
 	}
@@ -418,6 +419,7 @@ func TestDocumentEditsMatchPython(t *testing.T) {
 			if got := Encode(v); !bytes.Equal(got, want.Out) {
 				t.Errorf("%s: got Go != want Python:\n%s", filepath.Base(filepath.Dir(path)), docDiff(got, want.Out))
 			}
+			checkSpliced(t, src, edits, want.Out)
 		}
 	})
 }

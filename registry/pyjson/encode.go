@@ -26,6 +26,12 @@ type encoder struct {
 	// container from the innermost out, so that writing the containers on
 	// that path copies what the check has already found unchanged.
 	trail []step
+	// src, for EncodeSpliced, is the source whose text is shared rather
+	// than copied: runs are the encoding's parts so far, and the own bytes
+	// from ownFrom on are not yet in one.
+	src     []byte
+	runs    []run
+	ownFrom int
 }
 
 // step is where intact stopped in one container: at child index at,
@@ -75,7 +81,7 @@ func (e *encoder) value(v *Value, depth int) {
 		e.b = append(e.b, '"')
 		switch {
 		case v.canon:
-			e.b = append(e.b, v.text...)
+			e.text(v.text)
 		case v.raw:
 			e.b = appendCanonicalBody(e.b, v.text)
 		default:
@@ -90,7 +96,7 @@ func (e *encoder) value(v *Value, depth int) {
 		e.trail = e.trail[:0]
 		if e.intact(v) {
 			e.grow(len(v.text))
-			e.b = append(e.b, v.text...)
+			e.text(v.text)
 			e.copied++
 			return
 		}
@@ -122,7 +128,7 @@ func (e *encoder) container(v *Value, depth int, s step) {
 	}
 	first := 0
 	if s.at > 0 {
-		e.b = append(e.b, v.text[:s.off]...)
+		e.text(v.text[:s.off])
 		first = s.at
 	} else {
 		e.b = append(e.b, open)

@@ -50,12 +50,16 @@ func checkDecode(t *testing.T, o *oracle, data []byte) {
 			t.Fatalf("Encode(Clone) differs for %q:\n%s", data, docDiff(c, got))
 		}
 		// The store's parse, which shares the bytes, is the same parse.
-		shared, err := ParseShared(bytes.Clone(data))
+		src := bytes.Clone(data)
+		shared, err := ParseShared(src)
 		if err != nil {
 			t.Fatalf("ParseShared(%q) failed where Parse did not: %v", data, err)
 		}
 		if s := Encode(shared); !bytes.Equal(s, got) {
 			t.Fatalf("Encode(ParseShared) differs for %q:\n%s", data, docDiff(s, got))
+		}
+		if s := EncodeSpliced(shared, src).Bytes(); !bytes.Equal(s, got) {
+			t.Fatalf("EncodeSpliced differs for %q:\n%s", data, docDiff(s, got))
 		}
 		// Checking every value re-encodes its subtree: deep documents,
 		// whose encodings grow with the square of the depth, are spared.
