@@ -83,7 +83,7 @@ func (e *Engine) apply(ctx context.Context, snap *Snapshot, plan reconcile.Plan,
 		var outcomes []reconcile.Outcome
 		var ahead *derivation
 		var prepared *registry.Prepared
-		if pre, err := e.cfg.Store.Read(ctx, path); err == nil && pre.Root != nil {
+		if pre, err := e.cfg.Store.ReadForEdit(ctx, path); err == nil && pre.Root != nil {
 			if d, err := e.derive(ctx, snap, pre.Root, pre.Data, ops, env); err == nil {
 				ahead = d
 				prepared = &registry.Prepared{Read: pre, Next: d.next}
@@ -111,7 +111,7 @@ func (e *Engine) apply(ctx context.Context, snap *Snapshot, plan reconcile.Plan,
 				}
 				// The ahead derivation changed the prepared tree: derive
 				// afresh from the bytes (which are never modified).
-				if root, err = pyjson.ParseShared(cur.Data); err != nil {
+				if root, err = pyjson.ParseForEdit(cur.Data); err != nil {
 					return registry.Keep(), err
 				}
 			}

@@ -39,8 +39,13 @@ func (h *lockedFile) snapshotOf(shown string, data []byte) (*Snapshot, error) {
 
 // newSnapshot hashes and parses bytes read under the lock.
 func newSnapshot(shown string, data []byte, modTime time.Time) *Snapshot {
+	return newSnapshotParsed(shown, data, modTime, pyjson.ParseShared)
+}
+
+// newSnapshotParsed is newSnapshot with the bytes parsed by parse.
+func newSnapshotParsed(shown string, data []byte, modTime time.Time, parse func([]byte) (*pyjson.Value, error)) *Snapshot {
 	snap := &Snapshot{Path: shown, Data: data, Hash: HashBytes(data), ModTime: modTime}
-	snap.Root, snap.ParseErr = pyjson.ParseShared(data)
+	snap.Root, snap.ParseErr = parse(data)
 	if snap.ParseErr != nil {
 		snap.Root = nil
 	}

@@ -1,6 +1,7 @@
 package pyjson
 
 import (
+	"fmt"
 	"iter"
 	"strconv"
 	"strings"
@@ -64,7 +65,9 @@ type Value struct {
 	// "false", "null", or a container's source span. Parsed values share
 	// the one source string; text is never changed after it is set.
 	text string
-	// kids holds a container's children; nil for the other kinds. Keeping
+	// kids holds a container's children; nil for the other kinds, and
+	// for a container whose children ParseForEdit left in its text until
+	// a method asks for them (children loads them). Keeping
 	// them out of line makes a Value 32 bytes rather than 72: a registry of
 	// 10,000 agents is some 290,000 values, most of them scalars.
 	kids *kids
@@ -109,8 +112,8 @@ func (v *Value) Pairs() iter.Seq2[string, *Value] {
 		if v == nil || v.kind != Object {
 			return
 		}
-		for i := range v.kids.members {
-			m := &v.kids.members[i]
+		for i := range v.children().members {
+			m := &v.children().members[i]
 			if !m.lossy && !yield(m.Key, m.Value) {
 				return
 			}
@@ -149,8 +152,30 @@ func NewObject() *Value { return newContainer(Object) }
 // NewArray returns a JSON array of the given elements.
 func NewArray(elems ...*Value) *Value {
 	v := newContainer(Array)
-	v.kids.elems = elems
+	v.children().elems = elems
 	return v
+}
+
+// children returns a container's children, parsing them first from its
+// text when ParseForEdit left them there.
+func (v *Value) children() *kids {
+	if v.kids == nil {
+		v.load()
+	}
+	return v.kids
+}
+
+// load parses the children of a container that ParseForEdit left in its
+// text, at the depth it stands at: their texts are slices of it, so the
+// encoder copies each one nobody changes as it copied the container.
+func (v *Value) load() {
+	p := parser{src: v.text}
+	w, _, err := p.value(int(v.depth))
+	if err != nil || w.kind != v.kind || w.text != v.text {
+		// The text parsed once already: it cannot fail to again.
+		panic(fmt.Sprintf("pyjson: an unparsed %s no longer parses: %v", v.kind, err))
+	}
+	v.kids = w.kids
 }
 
 // Kind reports the value's JSON type; a nil Value is Null.
@@ -219,9 +244,9 @@ func (v *Value) BoolValue() (bool, bool) {
 func (v *Value) Len() int {
 	switch v.Kind() {
 	case Object:
-		return len(v.kids.members)
+		return len(v.children().members)
 	case Array:
-		return len(v.kids.elems)
+		return len(v.children().elems)
 	}
 	return 0
 }
@@ -233,7 +258,7 @@ func (v *Value) Members() []Member {
 	if v.Kind() != Object {
 		return nil
 	}
-	return v.kids.members
+	return v.children().members
 }
 
 // Keys returns an object's keys in document order.
@@ -250,7 +275,7 @@ func (v *Value) Get(key string) *Value {
 	if v.Kind() != Object {
 		return nil
 	}
-	ms := v.kids.members
+	ms := v.children().members
 	for i := range ms {
 		if ms[i].named(key) {
 			return ms[i].Value
@@ -272,7 +297,7 @@ func (v *Value) Set(key string, val *Value) {
 		val = NewNull()
 	}
 	v.canon = false
-	k := v.kids
+	k := v.children()
 	for i := range k.members {
 		if k.members[i].named(key) {
 			k.members[i].Value = val
@@ -287,7 +312,7 @@ func (v *Value) Delete(key string) bool {
 	if v.Kind() != Object {
 		return false
 	}
-	k := v.kids
+	k := v.children()
 	for i := range k.members {
 		if k.members[i].named(key) {
 			k.members = append(k.members[:i], k.members[i+1:]...)
@@ -300,10 +325,10 @@ func (v *Value) Delete(key string) bool {
 
 // Index returns an array's i-th element, or nil when out of range.
 func (v *Value) Index(i int) *Value {
-	if v.Kind() != Array || i < 0 || i >= len(v.kids.elems) {
+	if v.Kind() != Array || i < 0 || i >= len(v.children().elems) {
 		return nil
 	}
-	return v.kids.elems[i]
+	return v.children().elems[i]
 }
 
 // Elems returns an array's elements. The slice is the array's own: do not
@@ -312,7 +337,7 @@ func (v *Value) Elems() []*Value {
 	if v.Kind() != Array {
 		return nil
 	}
-	return v.kids.elems
+	return v.children().elems
 }
 
 // Append adds elements at the end of an array. It panics if v is not an array.
@@ -320,16 +345,16 @@ func (v *Value) Append(vals ...*Value) {
 	if v.Kind() != Array {
 		panic("registry: Append on " + v.Kind().String())
 	}
-	v.kids.elems = append(v.kids.elems, vals...)
+	v.children().elems = append(v.children().elems, vals...)
 	v.canon = false
 }
 
 // RemoveAt removes an array's i-th element and reports whether it existed.
 func (v *Value) RemoveAt(i int) bool {
-	if v.Kind() != Array || i < 0 || i >= len(v.kids.elems) {
+	if v.Kind() != Array || i < 0 || i >= len(v.children().elems) {
 		return false
 	}
-	v.kids.elems = append(v.kids.elems[:i], v.kids.elems[i+1:]...)
+	v.children().elems = append(v.children().elems[:i], v.children().elems[i+1:]...)
 	v.canon = false
 	return true
 }

@@ -118,9 +118,10 @@ func (e *encoder) container(v *Value, depth int, s step) {
 	e.grow(len(v.text) + len(v.text)/64 + 4096)
 	e.written++
 	open, close := byte('['), byte(']')
-	n := len(v.kids.elems)
+	k := v.children()
+	n := len(k.elems)
 	if v.kind == Object {
-		open, close, n = '{', '}', len(v.kids.members)
+		open, close, n = '{', '}', len(k.members)
 	}
 	if n == 0 {
 		e.b = append(e.b, open, close)
@@ -140,7 +141,7 @@ func (e *encoder) container(v *Value, depth int, s step) {
 		e.indent(depth + 1)
 		var c *Value
 		if v.kind == Object {
-			m := &v.kids.members[i]
+			m := &k.members[i]
 			e.b = append(e.b, '"')
 			if m.keyRaw {
 				e.b = appendCanonicalBody(e.b, m.keyText)
@@ -150,7 +151,7 @@ func (e *encoder) container(v *Value, depth int, s step) {
 			e.b = append(e.b, '"', ':', ' ')
 			c = m.Value
 		} else {
-			c = v.kids.elems[i]
+			c = k.elems[i]
 		}
 		if i == s.at && s.inside {
 			e.container(c, depth+1, e.pop())
@@ -175,6 +176,9 @@ func (e *encoder) intact(v *Value) bool {
 	if !v.canon {
 		e.trail = append(e.trail, step{at: -1})
 		return false
+	}
+	if v.kids == nil {
+		return true // left unparsed (ParseForEdit), so never changed
 	}
 	span := v.text
 	d := int(v.depth) + 1

@@ -61,6 +61,7 @@ func checkDecode(t *testing.T, o *oracle, data []byte) {
 		if s := EncodeSpliced(shared, src).Bytes(); !bytes.Equal(s, got) {
 			t.Fatalf("EncodeSpliced differs for %q:\n%s", data, docDiff(s, got))
 		}
+		checkUnparsed(t, data, got)
 		// Checking every value re-encodes its subtree: deep documents,
 		// whose encodings grow with the square of the depth, are spared.
 		if len(got) < 1<<16 {

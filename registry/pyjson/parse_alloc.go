@@ -3,6 +3,8 @@
 
 package pyjson
 
+import "math/bits"
+
 // newValue returns a Value cut from the current chunk.
 func (p *parser) newValue(kind Kind, text string, canon bool) *Value {
 	if len(p.vals) == 0 {
@@ -92,4 +94,60 @@ func (p *parser) dropIndex(depth int, index map[string]int) {
 	if len(index) > 256 {
 		p.indexes[depth] = nil
 	}
+}
+
+// unparsed checks the container at p.pos as object and array do, and
+// returns it with its children left in its text. Their parse is cut from
+// the spares, not from the document's chunks: nothing holds it after.
+func (p *parser) unparsed(depth int) (*Value, bool, error) {
+	vals, kids, members, elems, used := p.vals, p.kids, p.members, p.elems, p.used
+	p.scratch.lend(p)
+	parse := p.object
+	if p.src[p.pos] == '[' {
+		parse = p.array
+	}
+	v, canon, err := parse(depth)
+	p.scratch.used = p.used
+	p.vals, p.kids, p.members, p.elems, p.used = vals, kids, members, elems, used
+	if err != nil {
+		return nil, false, err
+	}
+	u := p.newValue(v.kind, v.text, canon)
+	u.depth = uint16(depth)
+	return u, canon, nil
+}
+
+// counts are the values, containers, members and elements a parse
+// handed out.
+type counts struct{ vals, kids, members, elems int }
+
+// spares are chunks for parses that nothing holds once the next begins:
+// a streamed element's, an unparsed container's. used is what the last
+// such parse took.
+type spares struct {
+	vals    []Value
+	kids    []kids
+	members []Member
+	elems   []*Value
+	used    counts
+}
+
+// lend hands the spares to p for its next parse, each part that the last
+// parse outgrew first made to hold what it used (see fit).
+func (sp *spares) lend(p *parser) {
+	fit(&sp.vals, sp.used.vals, 32)
+	fit(&sp.kids, sp.used.kids, 8)
+	fit(&sp.members, sp.used.members, 32)
+	fit(&sp.elems, sp.used.elems, 16)
+	p.used = counts{}
+	p.vals, p.kids, p.members, p.elems = sp.vals, sp.kids, sp.members, sp.elems
+}
+
+// fit makes spare at least least long, and long enough for used (to the
+// next power of two).
+func fit[T any](spare *[]T, used, least int) {
+	if len(*spare) >= max(used, least) {
+		return
+	}
+	*spare = make([]T, max(least, 1<<bits.Len(uint(used))))
 }

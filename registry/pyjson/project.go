@@ -87,12 +87,7 @@ type projector struct {
 	elemValue *Value
 	elemDone  bool
 	elemErr   error
-	spare     struct {
-		vals    []Value
-		kids    []kids
-		members []Member
-		elems   []*Value
-	}
+	spare     spares
 }
 
 // document scans the whole file and returns the projection's text.

@@ -3,10 +3,7 @@
 
 package pyjson
 
-import (
-	"math/bits"
-	"unsafe"
-)
+import "unsafe"
 
 // streams reports whether pj's elements go to the handler.
 func (l *projector) streams(pj *Projection) bool {
@@ -41,25 +38,10 @@ func (l *projector) elementValue() *Value {
 // element before shows through.
 func (l *projector) parseElement(text []byte) (*Value, error) {
 	sp, p := &l.spare, &l.elem
-	// Each part of the spare that the element before outgrew now holds
-	// what that element used.
-	fit(&sp.vals, p.used.vals, 32)
-	fit(&sp.kids, p.used.kids, 8)
-	fit(&sp.members, p.used.members, 32)
-	fit(&sp.elems, p.used.elems, 16)
-	p.used = struct{ vals, kids, members, elems int }{}
+	sp.used = p.used
+	sp.lend(p)
 	p.src, p.pos = unsafe.String(unsafe.SliceData(text), len(text)), 0
-	p.vals, p.kids, p.members, p.elems = sp.vals, sp.kids, sp.members, sp.elems
 	p.chunk = len(sp.vals)
 	v, _, err := p.value(0)
 	return v, err
-}
-
-// fit makes spare at least least long, and long enough for used (to the
-// next power of two).
-func fit[T any](spare *[]T, used, least int) {
-	if len(*spare) >= max(used, least) {
-		return
-	}
-	*spare = make([]T, max(least, 1<<bits.Len(uint(used))))
 }

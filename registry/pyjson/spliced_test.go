@@ -8,23 +8,34 @@ import (
 	"unsafe"
 )
 
-// checkSpliced parses doc with ParseShared, applies edits, and holds
-// EncodeSpliced to want (Python's bytes) through every way of reading it.
+// lazyDepths are the depths the tests leave containers unparsed from, as
+// ParseForEdit does from editDepth; 0 is ParseShared.
+var lazyDepths = []int{0, 1, 2, editDepth}
+
+// checkSpliced parses doc with ParseShared and as ParseForEdit does from
+// every depth in lazyDepths, applies edits, and holds Encode and
+// EncodeSpliced to want (Python's bytes), the latter through every way of
+// reading it.
 func checkSpliced(t *testing.T, doc []byte, edits []docEdit, want []byte) {
 	t.Helper()
-	src := bytes.Clone(doc)
-	v, err := ParseShared(src)
-	if err != nil {
-		t.Fatalf("ParseShared: %v", err)
+	for _, from := range lazyDepths {
+		src := bytes.Clone(doc)
+		v, err := parseLazy(src, unsafe.String(unsafe.SliceData(src), len(src)), from)
+		if err != nil {
+			t.Fatalf("parse, unparsed from depth %d: %v", from, err)
+		}
+		for _, e := range edits {
+			e.apply(t, v)
+		}
+		if got := Encode(v); !bytes.Equal(got, want) {
+			t.Fatalf("unparsed from depth %d, after %d edits, Encode != Python:\n%s", from, len(edits), docDiff(got, want))
+		}
+		s := EncodeSpliced(v, src)
+		if got := s.Bytes(); !bytes.Equal(got, want) {
+			t.Fatalf("unparsed from depth %d, after %d edits, EncodeSpliced != Python:\n%s", from, len(edits), docDiff(got, want))
+		}
+		checkSplicedReads(t, s, want)
 	}
-	for _, e := range edits {
-		e.apply(t, v)
-	}
-	s := EncodeSpliced(v, src)
-	if got := s.Bytes(); !bytes.Equal(got, want) {
-		t.Fatalf("after %d edits, EncodeSpliced != Python:\n%s", len(edits), docDiff(got, want))
-	}
-	checkSplicedReads(t, s, want)
 }
 
 // checkSplicedReads reads s as ReadAt, Each and PrefixWith do, and holds
