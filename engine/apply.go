@@ -202,8 +202,9 @@ type derivation struct {
 	next *pyjson.Spliced
 }
 
-// derive applies ops to root, parsed by pyjson.ParseShared from src,
-// asking first whether each ghost's session is alive again.
+// derive applies ops to root, parsed from src by pyjson.ParseForEdit (or
+// ParseShared: a tree that shares src's memory), asking first whether each
+// ghost's session is alive again.
 func (e *Engine) derive(ctx context.Context, snap *Snapshot, root *pyjson.Value, src []byte, ops []reconcile.Op, env reconcile.Env) (*derivation, error) {
 	d := &derivation{alive: make([]bool, len(ops))}
 	changed := false

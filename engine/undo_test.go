@@ -157,3 +157,22 @@ func read(t *testing.T, path string) []byte {
 	}
 	return b
 }
+
+// An undo puts back a field longer than the whole registry it writes: the
+// value comes from the audit log, not from the registry's bytes, and is
+// written out as it is.
+func TestUndoPutsBackAFieldLongerThanTheRegistry(t *testing.T) {
+	sc := newApplyScene(t)
+	const long = "o['agents'][0]['termination_reason'] = 'x' * 60000"
+	pyEdit(t, sc.task, long)
+	taskBefore, _ := repairGhost(t, sc)
+	if after := read(t, sc.task); len(after) >= 60000 {
+		t.Fatalf("test data: the repair left %d bytes; want the long field gone", len(after))
+	}
+	if o := undo(t, sc.eng)[sc.task]; !o.Done || len(o.Kept) != 0 {
+		t.Fatalf("undo: done %v, kept %q, reason %q", o.Done, o.Kept, o.Reason)
+	}
+	if got := read(t, sc.task); string(got) != string(taskBefore) {
+		t.Errorf("task registry after undo: %d bytes, want the %d from before the repair", len(got), len(taskBefore))
+	}
+}

@@ -27,8 +27,9 @@ func TestWriteInPlaceWritesFromTheHeldPrefix(t *testing.T) {
 		{"shorter", bytes.Clone(old[:len(old)/3])},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			// In parts, as an encoding that shares its source is.
-			data := pyjson.SplicedOf(tc.data[:1], tc.data[1:90], tc.data[90:len(tc.data)-3], tc.data[len(tc.data)-3:])
+			// In parts, as an encoding that shares its source is: the
+			// first from the old bytes' memory.
+			data := pyjson.SplicedOf(old[:60], tc.data[60:90], tc.data[90:len(tc.data)-3], tc.data[len(tc.data)-3:])
 			held := data.PrefixWith(old)
 			if held < 100 {
 				t.Fatalf("test data: the change shares only %d bytes with the file", held)

@@ -69,7 +69,10 @@ func runUpdateChild() int {
 		return 1
 	}
 	s := &Store{StateDir: os.Getenv(childStateEnv)}
-	change := Write(next)
+	// In parts, as an encoding that shares its source is; still parsed
+	// under the lock, as Write's bytes are.
+	third := len(next) / 3
+	change := Change{next: pyjson.SplicedOf(next[:third], next[third:2*third], next[2*third:])}
 	var p *Prepared
 	if os.Getenv(childAheadEnv) != "" {
 		read, err := s.Read(context.Background(), os.Getenv(childRegistryEnv))

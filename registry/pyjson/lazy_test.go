@@ -106,7 +106,7 @@ func TestParseForEditLeavesNestedFieldsInTheirText(t *testing.T) {
 	if nested == nil || nested.kids != nil {
 		t.Fatalf("test data: an agent entry with a nested field left unparsed: %v", nested)
 	}
-	// An edit inside it loads that container alone.
+	// An edit beside it leaves it unparsed; a read of it loads it.
 	entry.Set("status", NewString("terminated"))
 	if nested.kids != nil {
 		t.Errorf("an edit beside a nested field loaded it")

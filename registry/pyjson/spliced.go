@@ -43,6 +43,12 @@ func EncodeSpliced(root *Value, src []byte) *Spliced {
 	e.value(root, 0)
 	e.extendLast()
 	e.flushOwn()
+	if len(e.runs) > maxRuns {
+		// A source not laid out as Python writes it shares only its
+		// strings: as many parts as values, each a system call to write.
+		// Whole, it is one.
+		return SplicedOf(Encode(root))
+	}
 	s := &Spliced{}
 	at := 0
 	for _, r := range e.runs {
@@ -56,6 +62,10 @@ func EncodeSpliced(root *Value, src []byte) *Spliced {
 	}
 	return s
 }
+
+// maxRuns is the most parts EncodeSpliced leaves an encoding in; one of
+// more is written out whole.
+const maxRuns = 1024
 
 // run is one part of a spliced encoding while it is written: n bytes from
 // offset off of the source (shared) or of the encoder's own buffer.
@@ -170,10 +180,11 @@ func (s *Spliced) Equal(b []byte) bool {
 	return s.Size() == len(b) && s.PrefixWith(b) == len(b)
 }
 
-// inSource returns the offset of t in the encoder's source, when t is a
-// slice of it.
+// inSource returns the offset of t in the encoder's source when all of t
+// lies within it (a text of another source, longer than it or not, never
+// does).
 func (e *encoder) inSource(t string) (int, bool) {
-	if e.src == nil || t == "" {
+	if len(e.src) == 0 || t == "" || len(t) > len(e.src) {
 		return 0, false
 	}
 	base := uintptr(unsafe.Pointer(unsafe.SliceData(e.src)))

@@ -2,8 +2,10 @@ package pyjson
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"unsafe"
 )
@@ -179,5 +181,54 @@ func TestCommonPrefix(t *testing.T) {
 		check(b, base)
 		check(base, base[:at])
 		check(base[:at], base)
+	}
+}
+
+// A value of another source stored into a document is written out, however
+// its memory lies against the source's: longer than the whole source, or
+// anywhere after it.
+func TestEncodeSplicedWritesOutAnotherSourcesText(t *testing.T) {
+	long := `"` + strings.Repeat("x", 200) + `"`
+	for range 200 {
+		src := []byte(`{"termination_reason": "x"}`)
+		v, err := ParseShared(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		other, err := Parse([]byte(long))
+		if err != nil {
+			t.Fatal(err)
+		}
+		v.Set("termination_reason", other)
+		if got, want := EncodeSpliced(v, src).Bytes(), Encode(v); !bytes.Equal(got, want) {
+			t.Fatalf("EncodeSpliced != Encode:\n%s", docDiff(got, want))
+		}
+	}
+	if s := EncodeSpliced(NewString("a"), nil); string(s.Bytes()) != `"a"` {
+		t.Fatalf("no source: %q", s.Bytes())
+	}
+}
+
+// A source not laid out as Python writes it shares only its strings: its
+// edit is written whole, in one part, rather than as one part a value.
+func TestEncodeSplicedOfAnotherLayoutIsOnePart(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"agents": [`)
+	for i := range 3000 {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `{"id": "a-%d", "status": "working"}`, i)
+	}
+	b.WriteString(`], "active_count": 1}`)
+	src := []byte(b.String())
+	v, err := ParseShared(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.Set("active_count", NewInt(3000))
+	s := EncodeSpliced(v, src)
+	if s.Parts() != 1 || !bytes.Equal(s.Bytes(), Encode(v)) {
+		t.Fatalf("a compact document's edit: %d parts (want 1), same bytes %v", s.Parts(), bytes.Equal(s.Bytes(), Encode(v)))
 	}
 }
