@@ -14,35 +14,48 @@ var (
 // active status, distinct agent ids, entries with a terminal status. An
 // entry without an id is an agent of its own.
 func taskActual(tf *registry.TaskFile, sets registry.StatusSets) map[string]int64 {
-	agents := tf.Agents()
-	ids := make(map[string]struct{}, len(agents))
-	for _, a := range agents {
+	var t taskTally
+	ids := map[string]struct{}{}
+	tf.EachAgent(func(a registry.Agent) {
 		if a.ID != "" {
 			ids[a.ID] = struct{}{}
 		}
-	}
-	return taskCounts(agents, len(ids), sets)
+		t.add(a, sets)
+	})
+	return t.counts(len(ids))
 }
 
 // taskCounts is taskActual of a task file's agents, distinct of them
 // distinct ids.
 func taskCounts(agents []registry.Agent, distinct int, sets registry.StatusSets) map[string]int64 {
-	var active, done, anonymous int64
+	var t taskTally
 	for _, a := range agents {
-		if a.ID == "" {
-			anonymous++
-		}
-		switch sets.Classify(a.Status) {
-		case registry.StatusActive:
-			active++
-		case registry.StatusTerminal:
-			done++
-		}
+		t.add(a, sets)
 	}
+	return t.counts(distinct)
+}
+
+// taskTally counts a task's agents as its counters do.
+type taskTally struct{ active, done, anonymous int64 }
+
+func (t *taskTally) add(a registry.Agent, sets registry.StatusSets) {
+	if a.ID == "" {
+		t.anonymous++
+	}
+	switch sets.Classify(a.Status) {
+	case registry.StatusActive:
+		t.active++
+	case registry.StatusTerminal:
+		t.done++
+	}
+}
+
+// counts are the counters' values, of distinct agent ids.
+func (t taskTally) counts(distinct int) map[string]int64 {
 	return map[string]int64{
-		"active_count":    active,
-		"total_spawned":   int64(distinct) + anonymous,
-		"completed_count": done,
+		"active_count":    t.active,
+		"total_spawned":   int64(distinct) + t.anonymous,
+		"completed_count": t.done,
 	}
 }
 

@@ -364,17 +364,29 @@ func (t *TaskFile) Agents() []Agent {
 	if t.rows != nil {
 		return t.rows.Agents
 	}
-	elems := t.Root.Get("agents").Elems()
-	out := make([]Agent, 0, len(elems))
+	out := make([]Agent, 0, t.Root.Get("agents").Len())
+	t.EachAgent(func(a Agent) { out = append(out, a) })
+	return out
+}
+
+// EachAgent calls fn with each of the task's agents, as Agents returns
+// them, without a slice of them all: counting a big registry's agents
+// allocates nothing for each.
+func (t *TaskFile) EachAgent(fn func(Agent)) {
+	if t.rows != nil {
+		for _, a := range t.rows.Agents {
+			fn(a)
+		}
+		return
+	}
 	taskID := t.ID()
-	for i, e := range elems {
+	for i, e := range t.Root.Get("agents").Elems() {
 		a := agentFrom("", true, e, i)
 		if a.TaskID == "" {
 			a.TaskID = taskID
 		}
-		out = append(out, a)
+		fn(a)
 	}
-	return out
 }
 
 // Counter returns a recorded counter; ok is false when the field is absent.
