@@ -185,13 +185,16 @@ func groupChanges(kind pyjson.Kind, ids []string, bg map[string][]*pyjson.Value,
 	return out
 }
 
+// union is a's strings, then those of b's not in a, each once.
 func union(a, b []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, s := range append(append([]string(nil), a...), b...) {
-		if !seen[s] {
-			seen[s] = true
-			out = append(out, s)
+	seen := make(map[string]struct{}, max(len(a), len(b)))
+	out := make([]string, 0, max(len(a), len(b)))
+	for _, l := range [][]string{a, b} {
+		for _, s := range l {
+			if _, ok := seen[s]; !ok {
+				seen[s] = struct{}{}
+				out = append(out, s)
+			}
 		}
 	}
 	return out

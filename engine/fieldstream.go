@@ -136,7 +136,8 @@ func streamedFieldChanges(before, after *pyjson.Spliced) ([]FieldChange, bool) {
 		return nil, false
 	}
 	changed := map[string]bool{}
-	for _, id := range union(b.ids, a.ids) {
+	ids := union(b.ids, a.ids)
+	for _, id := range ids {
 		if bs, as := b.sums[id], a.sums[id]; bs == nil || as == nil || *bs != *as {
 			changed[id] = true
 		}
@@ -154,7 +155,7 @@ func streamedFieldChanges(before, after *pyjson.Spliced) ([]FieldChange, bool) {
 	var out []FieldChange
 	for _, k := range unionKeys(b.root, a.root) {
 		if k == "agents" {
-			out = append(out, groupChanges(kind, union(b.ids, a.ids), bg, bat, ag)...)
+			out = append(out, groupChanges(kind, ids, bg, bat, ag)...)
 			continue
 		}
 		if bt, at := textOf(b.root.Get(k)), textOf(a.root.Get(k)); !sameText(bt, at) {
