@@ -5,6 +5,7 @@ import (
 	"iter"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Kind is the JSON type of a Value.
@@ -60,6 +61,10 @@ type Value struct {
 	canon bool
 	// depth is the nesting depth a container was parsed at.
 	depth uint16
+	// frozen marks a value that Pairs hands out from a container
+	// ParseForEdit left unparsed: it is not the container's own child, so
+	// a change to it would be lost, and every method that changes panics.
+	frozen bool
 	// text is the source text of a number ("1.50", "-0"), the body of a
 	// string between its quotes (escapes as written when raw), "true" or
 	// "false", "null", or a container's source span. Parsed values share
@@ -112,12 +117,19 @@ func (v *Value) Pairs() iter.Seq2[string, *Value] {
 		if v == nil || v.kind != Object {
 			return
 		}
-		for i := range v.children().members {
-			m := &v.children().members[i]
-			if !m.lossy && !yield(m.Key, m.Value) {
-				return
+		each := func(k *kids) {
+			for i := range k.members {
+				m := &k.members[i]
+				if !m.lossy && !yield(m.Key, m.Value) {
+					return
+				}
 			}
 		}
+		if v.kids == nil {
+			v.peek(each)
+			return
+		}
+		each(v.kids)
 	}
 }
 
@@ -157,25 +169,68 @@ func NewArray(elems ...*Value) *Value {
 }
 
 // children returns a container's children, parsing them first from its
-// text when ParseForEdit left them there.
+// text when ParseForEdit left them there: from then on they are its own.
 func (v *Value) children() *kids {
 	if v.kids == nil {
-		v.load()
+		v.kids = v.parseKids(&parser{src: v.text, frozen: v.frozen})
 	}
 	return v.kids
 }
 
-// load parses the children of a container that ParseForEdit left in its
-// text, at the depth it stands at: their texts are slices of it, so the
-// encoder copies each one nobody changes as it copied the container.
-func (v *Value) load() {
-	p := parser{src: v.text}
+// parseKids parses the children of a container that ParseForEdit left in
+// its text, with p, at the depth it stands at: their texts are slices of
+// its, so the encoder copies each one nobody changes as it copied the
+// container.
+func (v *Value) parseKids(p *parser) *kids {
 	w, _, err := p.value(int(v.depth))
 	if err != nil || w.kind != v.kind || w.text != v.text {
 		// The text parsed once already: it cannot fail to again.
 		panic(fmt.Sprintf("pyjson: an unparsed %s no longer parses: %v", v.kind, err))
 	}
-	v.kids = w.kids
+	return w.kids
+}
+
+// peeker is a parser and its spares, for peek: kept in a pool, so that a
+// read of an agent entry allocates nothing once they have grown to one.
+type peeker struct {
+	p  parser
+	sp spares
+}
+
+var peekers = sync.Pool{New: func() any { return new(peeker) }}
+
+// peek calls fn with the children of a container ParseForEdit left in its
+// text, parsed into spares that are taken back when fn returns, and
+// frozen: a read of an agent entry leaves the entry as it was, unparsed.
+func (v *Value) peek(fn func(k *kids)) {
+	pk := peekers.Get().(*peeker)
+	defer peekers.Put(pk)
+	p := &pk.p
+	p.src, p.pos, p.frozen = v.text, 0, true
+	p.memberStack, p.keyStack, p.elemStack = p.memberStack[:0], p.keyStack[:0], p.elemStack[:0]
+	pk.sp.used = p.used
+	pk.sp.lend(p)
+	p.chunk = len(pk.sp.vals)
+	fn(v.parseKids(p))
+}
+
+// detached returns c for a read of an unparsed container: a scalar as a
+// copy of its own (nothing can change a scalar), nil for a container,
+// which the caller reaches through the container's own children instead.
+func detached(c *Value) *Value {
+	if c.kind == Object || c.kind == Array {
+		return nil
+	}
+	d := *c
+	d.frozen = false
+	return &d
+}
+
+// mustChange panics when v is frozen (see Value.frozen).
+func (v *Value) mustChange(op string) {
+	if v.frozen {
+		panic("pyjson: " + op + " on a value Pairs read from a container left unparsed: reach it through Members, Elems, Get or Index, which give the container's own")
+	}
 }
 
 // Kind reports the value's JSON type; a nil Value is Null.
@@ -242,13 +297,16 @@ func (v *Value) BoolValue() (bool, bool) {
 
 // Len is the number of members of an object or elements of an array.
 func (v *Value) Len() int {
-	switch v.Kind() {
-	case Object:
-		return len(v.children().members)
-	case Array:
-		return len(v.children().elems)
+	n := 0
+	count := func(k *kids) { n = len(k.members) + len(k.elems) }
+	switch {
+	case v.Kind() != Object && v.Kind() != Array:
+	case v.kids == nil:
+		v.peek(count)
+	default:
+		count(v.kids)
 	}
-	return 0
+	return n
 }
 
 // Members returns an object's members in document order. The slice is the
@@ -275,7 +333,23 @@ func (v *Value) Get(key string) *Value {
 	if v.Kind() != Object {
 		return nil
 	}
-	ms := v.children().members
+	if v.kids == nil {
+		var found *Value
+		container := false
+		v.peek(func(k *kids) {
+			if c := named(k.members, key); c != nil {
+				found, container = detached(c), c.kind == Object || c.kind == Array
+			}
+		})
+		if !container {
+			return found
+		}
+	}
+	return named(v.children().members, key)
+}
+
+// named returns the value of the member named key, or nil.
+func named(ms []Member, key string) *Value {
 	for i := range ms {
 		if ms[i].named(key) {
 			return ms[i].Value
@@ -293,6 +367,7 @@ func (v *Value) Set(key string, val *Value) {
 	if v.Kind() != Object {
 		panic("registry: Set on " + v.Kind().String())
 	}
+	v.mustChange("Set")
 	if val == nil {
 		val = NewNull()
 	}
@@ -312,6 +387,7 @@ func (v *Value) Delete(key string) bool {
 	if v.Kind() != Object {
 		return false
 	}
+	v.mustChange("Delete")
 	k := v.children()
 	for i := range k.members {
 		if k.members[i].named(key) {
@@ -325,10 +401,25 @@ func (v *Value) Delete(key string) bool {
 
 // Index returns an array's i-th element, or nil when out of range.
 func (v *Value) Index(i int) *Value {
-	if v.Kind() != Array || i < 0 || i >= len(v.children().elems) {
+	if v.Kind() != Array || i < 0 {
 		return nil
 	}
-	return v.children().elems[i]
+	if v.kids == nil {
+		var found *Value
+		in := false
+		v.peek(func(k *kids) {
+			if in = i < len(k.elems); in {
+				found = detached(k.elems[i])
+			}
+		})
+		if !in || found != nil {
+			return found
+		}
+	}
+	if es := v.children().elems; i < len(es) {
+		return es[i]
+	}
+	return nil
 }
 
 // Elems returns an array's elements. The slice is the array's own: do not
@@ -345,13 +436,18 @@ func (v *Value) Append(vals ...*Value) {
 	if v.Kind() != Array {
 		panic("registry: Append on " + v.Kind().String())
 	}
+	v.mustChange("Append")
 	v.children().elems = append(v.children().elems, vals...)
 	v.canon = false
 }
 
 // RemoveAt removes an array's i-th element and reports whether it existed.
 func (v *Value) RemoveAt(i int) bool {
-	if v.Kind() != Array || i < 0 || i >= len(v.children().elems) {
+	if v.Kind() != Array || i < 0 {
+		return false
+	}
+	v.mustChange("RemoveAt")
+	if i >= len(v.children().elems) {
 		return false
 	}
 	v.children().elems = append(v.children().elems[:i], v.children().elems[i+1:]...)
@@ -367,12 +463,13 @@ func (v *Value) Clone() *Value {
 	}
 	if v.kids == nil {
 		c := *v
+		c.frozen = false
 		return &c
 	}
 	c := newContainer(v.kind)
 	k := c.kids
 	*c = *v
-	c.kids = k
+	c.kids, c.frozen = k, false
 	if v.kids.members != nil {
 		k.members = make([]Member, len(v.kids.members))
 		for i, m := range v.kids.members {

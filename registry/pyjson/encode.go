@@ -113,12 +113,22 @@ func (e *encoder) pop() step {
 // container writes v member by member. Where s says a check found its
 // first children unchanged, their text is copied in one piece.
 func (e *encoder) container(v *Value, depth int, s step) {
+	if v.kids == nil {
+		// Left unparsed (ParseForEdit) and at another depth: written from
+		// a read of its children, which leaves it as it is.
+		v.peek(func(k *kids) { e.containerOf(v, k, depth, s) })
+		return
+	}
+	e.containerOf(v, v.kids, depth, s)
+}
+
+// containerOf is container with v's children k.
+func (e *encoder) containerOf(v *Value, k *kids, depth int, s step) {
 	// A parsed document re-encodes to about its own size (a repair adds a
 	// few fields); a built one starts small.
 	e.grow(len(v.text) + len(v.text)/64 + 4096)
 	e.written++
 	open, close := byte('['), byte(']')
-	k := v.children()
 	n := len(k.elems)
 	if v.kind == Object {
 		open, close, n = '{', '}', len(k.members)

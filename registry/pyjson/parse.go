@@ -56,19 +56,22 @@ func ParseShared(data []byte) (*Value, error) {
 }
 
 // ParseForEdit is ParseShared for a document that one goroutine edits and
-// encodes with EncodeSpliced: the containers nested three deep and deeper
-// (inside an agent entry of a registry) are checked and measured as Parse
-// does, but their children are parsed only when a method asks for them;
-// the rest are copied from the source untouched. A 200 MB registry's
-// document costs a third of its parse. Its values load their children as
-// they are read, so it must never be shared between goroutines.
+// encodes with EncodeSpliced. The containers nested two deep (a registry's
+// agent entries) are checked and measured as Parse does, but kept as their
+// text: Get, Index, Len and Pairs read one by parsing it into memory they
+// take back (a scalar comes back as a copy of its own, and what Pairs hands
+// out is the step's only, and frozen); Members, Elems, a Get or Index of a
+// container and every change make its children its own. What nobody
+// changes is copied from the source: a 200 MB registry's document is a few
+// MB. Its values parse as they are read, so it must never be shared between
+// goroutines.
 func ParseForEdit(data []byte) (*Value, error) {
 	return parseLazy(data, unsafe.String(unsafe.SliceData(data), len(data)), editDepth)
 }
 
 // editDepth is the depth from which ParseForEdit leaves containers
 // unparsed: the root is 0, a registry's agents 1, an agent entry 2.
-const editDepth = 3
+const editDepth = 2
 
 // parse parses data, whose text src is.
 func parse(data []byte, src string) (*Value, error) { return parseLazy(data, src, 0) }
@@ -130,6 +133,8 @@ type parser struct {
 	// lazyFrom, when not 0, is the depth whose containers are left
 	// unparsed (see ParseForEdit).
 	lazyFrom int
+	// frozen marks every value it hands out (see Value.frozen).
+	frozen bool
 
 	vals    []Value  // the unused tail of the current chunk of values
 	kids    []kids   // the same for containers' children

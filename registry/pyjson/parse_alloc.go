@@ -18,7 +18,7 @@ func (p *parser) newValue(kind Kind, text string, canon bool) *Value {
 	p.used.vals++
 	// Whole: a streamed element's values are cut from buffers the one
 	// before it used.
-	*v = Value{kind: kind, text: text, canon: canon}
+	*v = Value{kind: kind, text: text, canon: canon, frozen: p.frozen}
 	return v
 }
 

@@ -12,7 +12,7 @@ import (
 
 // lazyDepths are the depths the tests leave containers unparsed from, as
 // ParseForEdit does from editDepth; 0 is ParseShared.
-var lazyDepths = []int{0, 1, 2, editDepth}
+var lazyDepths = []int{0, 1, editDepth, editDepth + 1}
 
 // checkSpliced parses doc with ParseShared and as ParseForEdit does from
 // every depth in lazyDepths, applies edits, and holds Encode and
