@@ -30,14 +30,17 @@ var sketchProjection = pyjson.FieldsElse(map[string]*pyjson.Projection{"agents":
 // a whole (not an object, or without a string id).
 var errNoSketch = errors.New("agents not in the orchestrator's shape")
 
-// sketch is one version of a registry: its top-level fields, the agents
-// empty, and each agent id's entries as a hash of their text.
-type sketch struct {
-	root *pyjson.Value
-	ids  []string // in document order
-	sums map[string]*sketchSum
+// sketches are two versions of a registry in one table: each one's
+// top-level fields, the agents left out, and each agent id's entries in
+// each as a hash of their text.
+type sketches struct {
+	roots [2]*pyjson.Value
+	ids   []string // the first version's in document order, then the second's new ones
+	at    map[string]int
+	sums  [][2]sketchSum // by an id's place in ids, a sum for each version
 }
 
+// sketchSum is an id's entries in one version; n is 0 where it has none.
 type sketchSum struct {
 	sum uint64
 	n   int
@@ -58,9 +61,13 @@ func agentID(e pyjson.Element) (string, bool) {
 	return id, isStr && id != ""
 }
 
-func sketchOf(doc *pyjson.Spliced) (*sketch, error) {
-	s := &sketch{sums: map[string]*sketchSum{}}
-	root, err := pyjson.ProjectStream(reader(doc), sketchProjection, 1<<20, int64(doc.Size())/64, func(e pyjson.Element) error {
+// sketchHint is the size hint of a sketch's projection: what it keeps,
+// the top-level fields but the agents, is about a 64th of a registry.
+func sketchHint(doc *pyjson.Spliced) int64 { return int64(doc.Size()) / 8 }
+
+// sketch reads one version of a registry, side 0 or 1, into s.
+func (s *sketches) sketch(side int, doc *pyjson.Spliced) error {
+	root, err := pyjson.ProjectStream(reader(doc), sketchProjection, 1<<20, sketchHint(doc), func(e pyjson.Element) error {
 		id, ok := agentID(e)
 		if !ok {
 			return errNoSketch
@@ -68,11 +75,17 @@ func sketchOf(doc *pyjson.Spliced) (*sketch, error) {
 		h := maphash.Bytes(sketchSeed, e.Text)
 		// id is the stream's until the call returns: the map is written
 		// only with a copy (an assignment to a string key stores its key).
-		switch g := s.sums[id]; {
-		case g == nil:
+		i, seen := s.at[id]
+		if !seen {
+			i = len(s.ids)
 			id = strings.Clone(id)
+			s.at[id] = i
 			s.ids = append(s.ids, id)
-			s.sums[id] = &sketchSum{sum: h, n: 1}
+			s.sums = append(s.sums, [2]sketchSum{})
+		}
+		switch g := &s.sums[i][side]; {
+		case g.n == 0:
+			*g = sketchSum{sum: h, n: 1}
 		case e.Object: // a repeated key: its last entry stands in its place
 			g.sum = h
 		default: // the entries of one id, in order
@@ -80,11 +93,8 @@ func sketchOf(doc *pyjson.Spliced) (*sketch, error) {
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	s.root = root
-	return s, nil
+	s.roots[side] = root
+	return err
 }
 
 // reader reads doc from its parts.
@@ -94,7 +104,7 @@ func reader(doc *pyjson.Spliced) io.Reader { return io.NewSectionReader(doc, 0, 
 // their own, and where each stands in an array.
 func entriesOf(doc *pyjson.Spliced, want map[string]bool) (map[string][]*pyjson.Value, map[string][]int, error) {
 	groups, at := map[string][]*pyjson.Value{}, map[string][]int{}
-	_, err := pyjson.ProjectStream(reader(doc), sketchProjection, 1<<20, int64(doc.Size())/64, func(e pyjson.Element) error {
+	_, err := pyjson.ProjectStream(reader(doc), sketchProjection, 1<<20, sketchHint(doc), func(e pyjson.Element) error {
 		id, ok := agentID(e)
 		if !ok {
 			return errNoSketch
@@ -123,25 +133,22 @@ func entriesOf(doc *pyjson.Spliced, want map[string]bool) (map[string][]*pyjson.
 // where wholeFieldChanges must decide: a version that does not parse, or
 // agents that are not in the orchestrator's shape in both.
 func streamedFieldChanges(before, after *pyjson.Spliced) ([]FieldChange, bool) {
-	b, err := sketchOf(before)
-	if err != nil {
+	s := &sketches{at: map[string]int{}}
+	if s.sketch(0, before) != nil || s.sketch(1, after) != nil {
 		return nil, false
 	}
-	a, err := sketchOf(after)
-	if err != nil {
-		return nil, false
-	}
-	kind := b.root.Get("agents").Kind()
-	if (kind != pyjson.Array && kind != pyjson.Object) || a.root.Get("agents").Kind() != kind {
+	b, a := s.roots[0], s.roots[1]
+	kind := b.Get("agents").Kind()
+	if (kind != pyjson.Array && kind != pyjson.Object) || a.Get("agents").Kind() != kind {
 		return nil, false
 	}
 	changed := map[string]bool{}
-	ids := union(b.ids, a.ids)
-	for _, id := range ids {
-		if bs, as := b.sums[id], a.sums[id]; bs == nil || as == nil || *bs != *as {
+	for i, id := range s.ids {
+		if s.sums[i][0] != s.sums[i][1] {
 			changed[id] = true
 		}
 	}
+	var err error
 	var bg, ag map[string][]*pyjson.Value
 	var bat map[string][]int
 	if len(changed) > 0 {
@@ -153,13 +160,14 @@ func streamedFieldChanges(before, after *pyjson.Spliced) ([]FieldChange, bool) {
 		}
 	}
 	var out []FieldChange
-	for _, k := range unionKeys(b.root, a.root) {
+	for _, k := range unionKeys(b, a) {
 		if k == "agents" {
-			out = append(out, groupChanges(kind, ids, bg, bat, ag)...)
+			out = append(out, groupChanges(kind, s.ids, bg, bat, ag)...)
 			continue
 		}
-		if bt, at := textOf(b.root.Get(k)), textOf(a.root.Get(k)); !sameText(bt, at) {
-			out = append(out, FieldChange{Path: fieldPath("", k), Field: k, Old: bt, New: at})
+		// Compared as encodings: only a field that changed is made text.
+		if bv, av := b.Get(k), a.Get(k); (bv == nil) != (av == nil) || bv != nil && !pyjson.Equal(bv, av) {
+			out = append(out, FieldChange{Path: fieldPath("", k), Field: k, Old: textOf(bv), New: textOf(av)})
 		}
 	}
 	return out, true
