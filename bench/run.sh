@@ -25,6 +25,7 @@
 #      registry's lock, against python's read of it under LOCK_SH
 #                                                           target <= the read
 #   k. max RSS of `repair --yes` of a drifted counter of the big registry
+#                                    target <= 150 MB + the registry's size
 # prints a table and writes bench/RESULTS.md. Not run by CI. The SQLite era
 # needs Debian's sqlite3 CLI: it is installed with apt-get when missing,
 # and g and h are left out, saying why, when it cannot be.
