@@ -3,6 +3,7 @@ package pyjson
 import (
 	"fmt"
 	"iter"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -62,8 +63,11 @@ type Value struct {
 	// depth is the nesting depth a container was parsed at.
 	depth uint16
 	// frozen marks a value that Pairs hands out from a container
-	// ParseForEdit left unparsed: it is not the container's own child, so
-	// a change to it would be lost, and every method that changes panics.
+	// ParseForEdit left unparsed: it is not the container's own child, and
+	// its memory is taken back after the step. A change to it would be
+	// lost, so every method that changes it panics, and so do Members and
+	// Elems, whose slices are for changing in place; stored into a
+	// document (Set, Append, NewArray), it is copied.
 	frozen bool
 	// text is the source text of a number ("1.50", "-0"), the body of a
 	// string between its quotes (escapes as written when raw), "true" or
@@ -164,8 +168,23 @@ func NewObject() *Value { return newContainer(Object) }
 // NewArray returns a JSON array of the given elements.
 func NewArray(elems ...*Value) *Value {
 	v := newContainer(Array)
+	if slices.ContainsFunc(elems, func(e *Value) bool { return e != nil && e.frozen }) {
+		elems = slices.Clone(elems)
+		for i, e := range elems {
+			elems[i] = own(e)
+		}
+	}
 	v.children().elems = elems
 	return v
+}
+
+// own returns val to be stored in a document: itself, or a copy of its own
+// when Pairs handed it out frozen (its memory is taken back after).
+func own(val *Value) *Value {
+	if val != nil && val.frozen {
+		return val.Clone()
+	}
+	return val
 }
 
 // children returns a container's children, parsing them first from its
@@ -229,7 +248,7 @@ func detached(c *Value) *Value {
 // mustChange panics when v is frozen (see Value.frozen).
 func (v *Value) mustChange(op string) {
 	if v.frozen {
-		panic("pyjson: " + op + " on a value Pairs read from a container left unparsed: reach it through Members, Elems, Get or Index, which give the container's own")
+		panic("pyjson: " + op + " of a value Pairs read from a container left unparsed, which is not the container's: read it with Get, Index, Len or Pairs, or reach the container's own through Get or Index")
 	}
 }
 
@@ -311,19 +330,32 @@ func (v *Value) Len() int {
 
 // Members returns an object's members in document order. The slice is the
 // object's own: do not append to it. A Value stored into it in place is
-// encoded, but Set says what is meant.
+// encoded, but Set says what is meant. It panics on a value Pairs handed
+// out frozen (see Value.frozen).
 func (v *Value) Members() []Member {
 	if v.Kind() != Object {
 		return nil
 	}
+	v.mustChange("Members")
 	return v.children().members
 }
 
 // Keys returns an object's keys in document order.
 func (v *Value) Keys() []string {
-	ks := make([]string, 0, v.Len())
-	for _, m := range v.Members() {
-		ks = append(ks, m.Key)
+	var ks []string
+	keys := func(k *kids) {
+		ks = make([]string, 0, len(k.members))
+		for _, m := range k.members {
+			ks = append(ks, m.Key)
+		}
+	}
+	switch {
+	case v.Kind() != Object:
+		return []string{}
+	case v.kids == nil:
+		v.peek(keys)
+	default:
+		keys(v.kids)
 	}
 	return ks
 }
@@ -371,6 +403,7 @@ func (v *Value) Set(key string, val *Value) {
 	if val == nil {
 		val = NewNull()
 	}
+	val = own(val)
 	v.canon = false
 	k := v.children()
 	for i := range k.members {
@@ -423,11 +456,13 @@ func (v *Value) Index(i int) *Value {
 }
 
 // Elems returns an array's elements. The slice is the array's own: do not
-// append to it. An element replaced in it in place is encoded.
+// append to it. An element replaced in it in place is encoded. It panics
+// on a value Pairs handed out frozen (see Value.frozen).
 func (v *Value) Elems() []*Value {
 	if v.Kind() != Array {
 		return nil
 	}
+	v.mustChange("Elems")
 	return v.children().elems
 }
 
@@ -437,7 +472,9 @@ func (v *Value) Append(vals ...*Value) {
 		panic("registry: Append on " + v.Kind().String())
 	}
 	v.mustChange("Append")
-	v.children().elems = append(v.children().elems, vals...)
+	for _, val := range vals {
+		v.children().elems = append(v.children().elems, own(val))
+	}
 	v.canon = false
 }
 

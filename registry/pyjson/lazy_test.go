@@ -180,6 +180,45 @@ func TestParseForEditLeavesAgentEntriesInTheirText(t *testing.T) {
 			}()
 		}
 	}
+	// Stored into a document, what Pairs hands out is copied: it is still
+	// the entry's fields after the memory it came from is used again, and
+	// the copy is the document's to change.
+	dst, arr := NewObject(), NewArray()
+	var listed []*Value
+	for k, val := range v.Get("agents").Index(9).Pairs() {
+		dst.Set(k, val)
+		arr.Append(val)
+		listed = append(listed, NewArray(val))
+	}
+	v.Get("agents").Index(10).Len() // the peek's memory used again
+	want9 := full.Get("agents").Index(9)
+	if !bytes.Equal(Encode(dst), Encode(want9)) {
+		t.Fatalf("an object set from Pairs:\n%s\nwant:\n%s", Encode(dst), Encode(want9))
+	}
+	for i, m := range want9.Members() {
+		if !bytes.Equal(Encode(arr.Index(i)), Encode(m.Value)) || !bytes.Equal(Encode(listed[i].Index(0)), Encode(m.Value)) {
+			t.Fatalf("Append or NewArray of Pairs' member %s: %s, %s", m.Key, Encode(arr.Index(i)), Encode(listed[i].Index(0)))
+		}
+	}
+	dst.Get("tracked_files").Set("copy", NewBool(true)) // the copy is the document's
+	// Members and Elems of a frozen value, whose slices are for changing
+	// in place, panic.
+	for _, val := range v.Get("agents").Index(11).Pairs() {
+		if val.Kind() != Object {
+			continue
+		}
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("Members of a frozen value did not panic")
+				}
+			}()
+			val.Members()
+		}()
+		if got := val.Keys(); len(got) != val.Len() {
+			t.Errorf("Keys of a frozen value: %q, want %d", got, val.Len())
+		}
+	}
 	// A container got by Get is the entry's own: the entry is parsed.
 	entry.Get("tracked_files").Set("extra", NewString("x"))
 	want.Get("tracked_files").Set("extra", NewString("x"))
