@@ -77,7 +77,7 @@ func (e *Engine) apply(ctx context.Context, snap *Snapshot, plan reconcile.Plan,
 		if len(ops) == 0 {
 			continue
 		}
-		env := reconcile.Env{Now: now, Sets: e.cfg.Sets}
+		env := reconcile.Env{Now: now, Sets: e.cfg.Sets, Entries: &reconcile.EntryIndex{}}
 		if ops[0].Kind == reconcile.KindGlobal {
 			env.TaskStatus = e.taskStatus(ctx, path)
 		}

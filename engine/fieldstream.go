@@ -61,8 +61,9 @@ func agentID(e pyjson.Element) (string, bool) {
 	return id, isStr && id != ""
 }
 
-// sketchHint is the size hint of a sketch's projection: what it keeps,
-// the top-level fields but the agents, is about a 64th of a registry.
+// sketchHint is the size hint ProjectStream is given for a sketch: it
+// makes room for an eighth of its hint, and what a sketch keeps, the
+// top-level fields but the agents, is about a 64th of a registry.
 func sketchHint(doc *pyjson.Spliced) int64 { return int64(doc.Size()) / 8 }
 
 // sketch reads one version of a registry, side 0 or 1, into s.

@@ -3,6 +3,7 @@ package reconcile
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"agentwatch/registry"
@@ -63,6 +64,41 @@ type Env struct {
 	// TaskStatus answers an agent's status in its task registry; known is
 	// false when that registry cannot be read.
 	TaskStatus func(agentID, taskID string) (status string, found, known bool)
+	// Entries, when set, finds a task registry's entries of an agent from
+	// an index of its agents array (see EntryIndex). One Env with it
+	// serves one goroutine.
+	Entries *EntryIndex
+}
+
+// EntryIndex finds the entries of an agent id in a task registry's agents
+// array: indexed once, and again whenever the array no longer holds the
+// elements it was indexed from (a dedupe), so that each operation of a
+// plan costs a look-up rather than a read of every entry (which, in a
+// document pyjson.ParseForEdit made, parses each one). An entry found is
+// checked to hold the id still.
+type EntryIndex struct {
+	agents *pyjson.Value
+	elems  []*pyjson.Value // the array's elements when indexed
+	byID   map[string][]*pyjson.Value
+}
+
+func (x *EntryIndex) of(agents *pyjson.Value, agentID string) []*pyjson.Value {
+	es := agents.Elems()
+	if x.agents != agents || !slices.Equal(x.elems, es) {
+		x.agents, x.elems, x.byID = agents, slices.Clone(es), make(map[string][]*pyjson.Value, len(es))
+		for _, e := range es {
+			if id := e.Get("id").StrOr(""); id != "" {
+				x.byID[id] = append(x.byID[id], e)
+			}
+		}
+	}
+	var out []*pyjson.Value
+	for _, e := range x.byID[agentID] {
+		if e.Get("id").StrOr("") == agentID {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // Outcome is what applying one operation did.
@@ -98,7 +134,7 @@ func jsonString(s string) json.RawMessage {
 }
 
 // entries returns the agent's entries in a document of the given kind.
-func entries(root *pyjson.Value, kind, agentID string) []*pyjson.Value {
+func entries(root *pyjson.Value, kind, agentID string, env Env) []*pyjson.Value {
 	if agentID == "" {
 		return nil
 	}
@@ -107,6 +143,9 @@ func entries(root *pyjson.Value, kind, agentID string) []*pyjson.Value {
 			return []*pyjson.Value{e}
 		}
 		return nil
+	}
+	if env.Entries != nil {
+		return env.Entries.of(root.Get("agents"), agentID)
 	}
 	var out []*pyjson.Value
 	for _, e := range root.Get("agents").Elems() {
@@ -139,7 +178,7 @@ func (op Op) Apply(root *pyjson.Value, env Env) (Outcome, error) {
 }
 
 func (op Op) applyStatus(root *pyjson.Value, kind string, env Env) (Outcome, error) {
-	es := entries(root, kind, op.AgentID)
+	es := entries(root, kind, op.AgentID, env)
 	switch len(es) {
 	case 0:
 		return Outcome{Skip: "the agent is no longer in this registry"}, nil
@@ -194,7 +233,7 @@ func (op Op) taskSaysOtherwise(kind string, env Env) string {
 // of one class are left for the next plan, which compares their
 // last_update (this one has only the entry in front of it).
 func (op Op) applySync(root *pyjson.Value, kind string, env Env) (Outcome, error) {
-	es := entries(root, kind, op.AgentID)
+	es := entries(root, kind, op.AgentID, env)
 	switch len(es) {
 	case 0:
 		return Outcome{Skip: "the agent is no longer in this registry"}, nil

@@ -561,3 +561,29 @@ func TestSyncIsDerivedAgainFromTheRegistriesAsTheyAre(t *testing.T) {
 		})
 	}
 }
+
+// One Env's entry index serves a plan's operations in turn: after a dedupe
+// changes the agents array it is built again, so a status change of the
+// same agent finds the merged entry, not the ones the dedupe removed.
+func TestEntryIndexFollowsADedupe(t *testing.T) {
+	task := taskDoc(t, taskA, map[string]int{"active_count": 3, "total_spawned": 2, "completed_count": 0},
+		agent{id: "a-1", status: "working", lastUpdate: "2025-10-29T23:00:00.000001"},
+		agent{id: "a-2", status: "working"},
+		agent{id: "a-1", status: "working", lastUpdate: "2025-10-29T23:10:00.000001"})
+	env := Env{Now: now, Sets: registry.DefaultStatusSets(), Entries: &EntryIndex{}}
+	ops := []Op{
+		{Kind: KindTask, Op: OpTerminate, AgentID: "a-2", Expect: json.RawMessage(`"working"`), Reason: "session_not_found"},
+		{Kind: KindTask, Op: OpDedupe, AgentID: "a-1", Old: json.RawMessage("2")},
+		{Kind: KindTask, Op: OpTerminate, AgentID: "a-1", Expect: json.RawMessage(`"working"`), Reason: "session_not_found"},
+	}
+	for _, op := range ops {
+		out, err := op.Apply(task, env)
+		if err != nil || !out.Applied {
+			t.Fatalf("%s %s: applied %v, skip %q, err %v", op.Op, op.AgentID, out.Applied, out.Skip, err)
+		}
+	}
+	agents := task.Get("agents").Elems()
+	if len(agents) != 2 || agents[0].Get("status").StrOr("") != "terminated" || agents[1].Get("status").StrOr("") != "terminated" {
+		t.Errorf("after the plan: %s", task.Get("agents"))
+	}
+}
