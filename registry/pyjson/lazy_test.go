@@ -163,7 +163,7 @@ func TestParseForEditLeavesAgentEntriesInTheirText(t *testing.T) {
 		for range other.Pairs() {
 		}
 		other.Get("id")
-	}); n > 1 {
+	}); n > 1 && !raceDetector {
 		t.Errorf("Pairs and a Get of an unparsed entry: %.0f allocations, want at most 1 (Get's copy)", n)
 	}
 	// What Pairs hands out is not the entry's: changing it panics rather
