@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -123,15 +122,8 @@ func unreadError(snap *engine.Snapshot) (err error, lock bool) {
 	return errors.New(strings.Join(msgs, "\n")), lock
 }
 
-// shortPath names a registry by what tells it apart: the task directory, or
-// "global" with its base.
-func shortPath(p string) string {
-	dir := filepath.Base(filepath.Dir(p))
-	if dir == "registry" {
-		return "GLOBAL"
-	}
-	return dir
-}
+// shortPath names a registry by what tells it apart (registry.ShortName).
+func shortPath(p string) string { return registry.ShortName(p) }
 
 func writeCheckText(w io.Writer, eng *engine.Engine, snap *engine.Snapshot, rep reconcile.Report, scope string) {
 	agents, active := 0, 0
@@ -175,7 +167,7 @@ func writeCheckText(w io.Writer, eng *engine.Engine, snap *engine.Snapshot, rep 
 		return
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "%-10s %-*s %s\n", "FINDING", whereWidth, "WHERE", "DETAIL")
+	fmt.Fprintf(w, "%-*s %-*s %s\n", kindWidth, "FINDING", whereWidth, "WHERE", "DETAIL")
 	for _, f := range rep.Findings {
 		where, detail := describe(f)
 		writeFinding(w, string(f.Kind), safe(where), safe(detail))
@@ -257,15 +249,24 @@ func orDash(s string) string {
 // whereWidth is the width of the WHERE column of check's findings.
 const whereWidth = 30
 
+// kindWidth is the width of the FINDING column: its longest kind.
+var kindWidth = func() int {
+	n := len("FINDING")
+	for _, k := range reconcile.FindingKinds {
+		n = max(n, len(k))
+	}
+	return n
+}()
+
 // writeFinding prints a finding's line. A place wider than its column is
 // printed whole, never cut (it is a session name or an agent id that kill
 // and the registry need exactly), with the detail on the next line.
 func writeFinding(w io.Writer, kind, where, detail string) {
 	if n := ansi.StringWidth(where); n > whereWidth {
-		fmt.Fprintf(w, "%-10s %s\n%-10s %-*s %s\n", kind, where, "", whereWidth, "", detail)
+		fmt.Fprintf(w, "%-*s %s\n%-*s %-*s %s\n", kindWidth, kind, where, kindWidth, "", whereWidth, "", detail)
 		return
 	}
-	fmt.Fprintf(w, "%-10s %s%s %s\n", kind, where, strings.Repeat(" ", whereWidth-ansi.StringWidth(where)), detail)
+	fmt.Fprintf(w, "%-*s %s%s %s\n", kindWidth, kind, where, strings.Repeat(" ", whereWidth-ansi.StringWidth(where)), detail)
 }
 
 func joinInts(xs []int) string {

@@ -219,3 +219,17 @@ func TestSilentErrorNamesTheServersThatDidNotAnswer(t *testing.T) {
 		t.Errorf("no live scan: %v", err)
 	}
 }
+
+// check's findings line up in their columns whatever their kind, the
+// longest (spawn_blocked) included.
+func TestCheckTextColumnsHoldEveryKind(t *testing.T) {
+	var b strings.Builder
+	for _, k := range reconcile.FindingKinds {
+		writeFinding(&b, string(k), "TASK-20261205-101500-5e1f2a3b", "detail")
+	}
+	for _, l := range strings.Split(strings.TrimSpace(b.String()), "\n") {
+		if at := strings.Index(l, "TASK-"); at != kindWidth+1 {
+			t.Errorf("the place starts at column %d, want %d: %q", at, kindWidth+1, l)
+		}
+	}
+}

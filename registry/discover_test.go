@@ -776,3 +776,18 @@ func TestDiscoverFileKind(t *testing.T) {
 		}
 	}
 }
+
+// A report names a registry by what tells it apart: the global registry
+// and the state database of a workspace apart, a task registry by its
+// directory.
+func TestShortName(t *testing.T) {
+	for path, want := range map[string]string{
+		"/ws/.agent-workspace/registry/GLOBAL_REGISTRY.json":                     "GLOBAL",
+		"/ws/.agent-workspace/registry/state.sqlite3":                            "STATE",
+		"/ws/.agent-workspace/TASK-20251017-215604-df6a3cbd/AGENT_REGISTRY.json": "TASK-20251017-215604-df6a3cbd",
+	} {
+		if got := ShortName(path); got != want {
+			t.Errorf("ShortName(%s) = %q, want %q", path, got, want)
+		}
+	}
+}

@@ -198,3 +198,17 @@ func SamePath(a, b string) bool {
 	fb, errB := os.Stat(b)
 	return errA == nil && errB == nil && os.SameFile(fa, fb)
 }
+
+// ShortName names a registry by what tells it apart in a report: GLOBAL
+// for a workspace's global registry, STATE for its state database, or the
+// task directory of a task registry.
+func ShortName(path string) string {
+	dir := filepath.Base(filepath.Dir(path))
+	switch {
+	case dir != "registry":
+		return dir
+	case filepath.Base(path) == stateDBName:
+		return "STATE"
+	}
+	return "GLOBAL"
+}

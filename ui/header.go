@@ -2,7 +2,6 @@ package ui
 
 import (
 	"fmt"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -23,15 +22,9 @@ type lockBadge struct {
 	carried bool // its last good document is on screen
 }
 
-// registryName names a registry by what tells it apart: GLOBAL, or its
-// task directory.
-func registryName(path string) string {
-	dir := filepath.Base(filepath.Dir(path))
-	if dir == "registry" {
-		return "GLOBAL"
-	}
-	return escape(dir)
-}
+// registryName names a registry by what tells it apart
+// (registry.ShortName), escaped.
+func registryName(path string) string { return escape(registry.ShortName(path)) }
 
 // header is the top of the screen: where agentwatch looks, what it counts,
 // what is wrong, and the state of the scans.
