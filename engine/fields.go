@@ -62,6 +62,13 @@ func textOf(v *pyjson.Value) *string {
 	return &s
 }
 
+// differ reports whether a field differs between two versions: present in
+// one only, or encoded otherwise. It is compared as encodings; only a field
+// that differs is made text.
+func differ(b, a *pyjson.Value) bool {
+	return (b == nil) != (a == nil) || b != nil && !pyjson.Equal(b, a)
+}
+
 func sameText(a, b *string) bool {
 	return (a == nil) == (b == nil) && (a == nil || *a == *b)
 }
@@ -89,8 +96,8 @@ func fieldChanges(before, after *pyjson.Value) []FieldChange {
 				continue
 			}
 		}
-		if bt, at := textOf(b), textOf(a); !sameText(bt, at) {
-			out = append(out, FieldChange{Path: fieldPath("", k), Field: k, Old: bt, New: at})
+		if differ(b, a) {
+			out = append(out, FieldChange{Path: fieldPath("", k), Field: k, Old: textOf(b), New: textOf(a)})
 		}
 	}
 	return out
@@ -168,8 +175,8 @@ func groupChanges(kind pyjson.Kind, ids []string, bg map[string][]*pyjson.Value,
 		bs, as := bg[id], ag[id]
 		if len(bs) == 1 && len(as) == 1 {
 			for _, k := range unionKeys(bs[0], as[0]) {
-				if bt, at := textOf(bs[0].Get(k)), textOf(as[0].Get(k)); !sameText(bt, at) {
-					out = append(out, FieldChange{Path: fieldPath(id, k), Agent: id, Field: k, Old: bt, New: at})
+				if b, a := bs[0].Get(k), as[0].Get(k); differ(b, a) {
+					out = append(out, FieldChange{Path: fieldPath(id, k), Agent: id, Field: k, Old: textOf(b), New: textOf(a)})
 				}
 			}
 			continue

@@ -166,8 +166,7 @@ func streamedFieldChanges(before, after *pyjson.Spliced) ([]FieldChange, bool) {
 			out = append(out, groupChanges(kind, s.ids, bg, bat, ag)...)
 			continue
 		}
-		// Compared as encodings: only a field that changed is made text.
-		if bv, av := b.Get(k), a.Get(k); (bv == nil) != (av == nil) || bv != nil && !pyjson.Equal(bv, av) {
+		if bv, av := b.Get(k), a.Get(k); differ(bv, av) {
 			out = append(out, FieldChange{Path: fieldPath("", k), Field: k, Old: textOf(bv), New: textOf(av)})
 		}
 	}
