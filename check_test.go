@@ -233,3 +233,12 @@ func TestCheckTextColumnsHoldEveryKind(t *testing.T) {
 		}
 	}
 }
+
+// A repair's plan names a registry by its directory, which comes from the
+// file system: escaped like every outside string.
+func TestOpLineEscapesTheRegistrysName(t *testing.T) {
+	op := reconcile.Op{Op: reconcile.OpRecount, Kind: reconcile.KindTask, Registry: "/ws/.agent-workspace/TASK-\x1b]0;owned\x07\x1b[31m/AGENT_REGISTRY.json", Field: "active_count"}
+	if line := opLine(op); strings.ContainsAny(line, "\x1b\x07") {
+		t.Errorf("opLine = %q: a control character of the registry's name reaches the output", line)
+	}
+}

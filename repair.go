@@ -159,7 +159,7 @@ func opLine(op reconcile.Op) string {
 		fmt.Fprintf(&b, "%-12s %s on tmux %s", op.Op, safe(op.Session), safe(op.Server))
 		return b.String()
 	}
-	fmt.Fprintf(&b, "%-9s %s", op.Op, shortPath(op.Registry))
+	fmt.Fprintf(&b, "%-9s %s", op.Op, safe(shortPath(op.Registry)))
 	if op.AgentID != "" {
 		fmt.Fprintf(&b, " %s", safe(op.AgentID))
 	}
